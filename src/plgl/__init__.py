@@ -1,0 +1,40 @@
+"""plgl: learn what a person likes from swipes, and steer a generator to make more of it."""
+
+from plgl import generators, models, samplers, storage
+from plgl.errors import (
+    EventConflictError,
+    InvalidInputError,
+    PlglError,
+    UnknownItemError,
+    UnsafeRegionError,
+    UserDeletedError,
+)
+from plgl.feedback import FeedbackPolicy
+from plgl.generators import Generator
+from plgl.records import Comparison, Feedback, Item
+from plgl.safety import Safety
+from plgl.session import Engine, Session
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Comparison",
+    "Engine",
+    "EventConflictError",
+    "Feedback",
+    "FeedbackPolicy",
+    "Generator",
+    "InvalidInputError",
+    "Item",
+    "PlglError",
+    "Safety",
+    "Session",
+    "UnknownItemError",
+    "UnsafeRegionError",
+    "UserDeletedError",
+    "__version__",
+    "generators",
+    "models",
+    "samplers",
+    "storage",
+]

@@ -1,0 +1,52 @@
+"""The swipe loop of the benchmark: a simulated user rates batches; the top recommendation is
+scored with the user's true utility after every batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from plgl.bench.users import SimulatedUser
+from plgl.session import Engine
+
+
+@dataclass
+class LearningCurve:
+    """Normalized utility of recommendation #1 after each batch, and the like-rate shown."""
+
+    ratings: list[int] = field(default_factory=list)
+    best: list[float] = field(default_factory=list)
+    liked_share: list[float] = field(default_factory=list)
+
+    def ratings_to(self, level: float) -> int | None:
+        """First number of ratings at which recommendation #1 reached `level`, or None."""
+        for n, value in zip(self.ratings, self.best, strict=True):
+            if value >= level:
+                return n
+        return None
+
+
+def run_swipes(
+    engine: Engine,
+    user: SimulatedUser,
+    n_ratings: int,
+    batch: int = 10,
+    seed: int = 0,
+    user_id: str = "simulated",
+) -> LearningCurve:
+    """Let `user` rate `n_ratings` items in batches through `engine`; return the curve."""
+    rng = np.random.default_rng(20_000 + seed)
+    session = engine.session(user_id)
+    curve = LearningCurve()
+    while session.n_ratings < n_ratings:
+        items = session.ask(min(batch, n_ratings - session.n_ratings))
+        answers = user.likes(np.array([item.latent for item in items]), rng)
+        for item, liked in zip(items, answers, strict=True):
+            session.tell(item.id, "like" if liked else "dislike")
+        top = session.recommend(1)[0]
+        curve.ratings.append(session.n_ratings)
+        curve.best.append(float(user.normalized(top.latent[None, :])[0]))
+        curve.liked_share.append(float(np.mean(answers)))
+    return curve

@@ -1,0 +1,28 @@
+"""Exceptions raised by plgl. Every one names what was wrong and what was expected."""
+
+
+class PlglError(Exception):
+    """Base class of every error plgl raises on purpose."""
+
+
+class InvalidInputError(PlglError, ValueError):
+    """An argument has the wrong shape, type, range or value."""
+
+
+class UnknownItemError(PlglError, KeyError):
+    """An item id was never served to this user (unknown, or served to someone else)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class EventConflictError(PlglError):
+    """An event id was reused for a different event."""
+
+
+class UnsafeRegionError(PlglError):
+    """No safe item could be found: the request lies inside the marked (never-show) region."""
+
+
+class UserDeletedError(PlglError):
+    """The user's data was deleted; the id cannot be used again."""

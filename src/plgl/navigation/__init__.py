@@ -1,0 +1,6 @@
+"""Navigation: find latents for a wanted score, on the region the generator renders well."""
+
+from plgl.navigation.diverse import farthest_points
+from plgl.navigation.reverse import is_linear, logit, reverse_gradient, reverse_linear
+
+__all__ = ["farthest_points", "is_linear", "logit", "reverse_gradient", "reverse_linear"]

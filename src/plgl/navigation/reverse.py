@@ -1,0 +1,132 @@
+"""Reverse classification: latents that a preference model predicts at a wanted probability.
+
+Every latent returned lies on the typical shell |z| = R of the generator's Gaussian prior, the
+region it renders well; a score is never raised by leaving it. For a linear model the answer is
+closed form: z = a * u_w + sqrt(R^2 - a^2) * u, with u_w the preference direction, u a direction
+orthogonal to it (from the prior, so the answers are diverse) and a solved for the target. Other
+models are searched by gradient (torch, Adam) with a penalty that holds |z| near R.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+_PROBIT = math.pi / 8.0
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def reverse_linear(
+    model: Any,
+    target_logit: float | np.ndarray,
+    n: int,
+    radius: float,
+    rng: np.random.Generator,
+    directions: np.ndarray | None = None,
+) -> np.ndarray:
+    """(n, d) shell latents whose moderated log-odds under a linear model equal `target_logit`
+    (a number, or (n,) targets, one per latent).
+
+    `model` has `coef_` (d,), `intercept_` and optionally `covariance_` (d+1, d+1). Targets
+    outside the reachable range give the nearest reachable latents (the top or the bottom of
+    the shell). `directions` (n, d), if given, replace the random orthogonal components.
+    """
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    d = len(coef)
+    norm = float(np.linalg.norm(coef))
+    if directions is None:
+        directions = rng.standard_normal((n, d))
+    if norm < 1e-12:  # no direction learned yet: any shell point predicts the same
+        return np.asarray(directions * (radius / np.linalg.norm(directions, axis=1, keepdims=True)))
+    unit = coef / norm
+    ortho = directions - np.outer(directions @ unit, unit)
+    ortho /= np.maximum(np.linalg.norm(ortho, axis=1, keepdims=True), 1e-12)
+    alpha = _solve_alpha(model, unit, ortho, norm, target_logit, radius)
+    gamma = np.sqrt(np.maximum(radius**2 - alpha**2, 0.0))
+    return np.asarray(alpha[:, None] * unit + gamma[:, None] * ortho)
+
+
+def _solve_alpha(
+    model: Any,
+    unit: np.ndarray,
+    ortho: np.ndarray,
+    norm: float,
+    target_logit: float | np.ndarray,
+    radius: float,
+) -> np.ndarray:
+    """(n,) position a in [-R, R] along the direction where each candidate meets the target."""
+    n, d = ortho.shape
+    intercept = float(model.intercept_)
+    cov = getattr(model, "covariance_", None)
+    if cov is None:
+        cov = np.zeros((d + 1, d + 1))
+    # phi(a) = a e1 + g(a) e2 + e3 with e1 = (unit, 0), e2 = (ortho, 0), e3 = (0, 1): the
+    # log-odds variance phi' S phi is a quadratic form in (a, g, 1) with these coefficients.
+    s_uu = float(unit @ cov[:d, :d] @ unit)
+    s_oo = np.einsum("ij,jk,ik->i", ortho, cov[:d, :d], ortho)
+    s_uo = ortho @ (cov[:d, :d] @ unit)
+    s_ub = float(unit @ cov[:d, d])
+    s_ob = ortho @ cov[:d, d]
+    s_bb = float(cov[d, d])
+
+    def moderated(alpha: np.ndarray) -> np.ndarray:
+        gamma = np.sqrt(np.maximum(radius**2 - alpha**2, 0.0))
+        variance = (
+            alpha**2 * s_uu
+            + gamma**2 * s_oo
+            + s_bb
+            + 2 * alpha * gamma * s_uo
+            + 2 * alpha * s_ub
+            + 2 * gamma * s_ob
+        )
+        return np.asarray((alpha * norm + intercept) / np.sqrt(1.0 + _PROBIT * variance))
+
+    low, high = np.full(n, -radius), np.full(n, radius)
+    for _ in range(50):  # bisection: the moderated log-odds rise along the direction
+        mid = 0.5 * (low + high)
+        above = moderated(mid) > target_logit
+        high = np.where(above, mid, high)
+        low = np.where(above, low, mid)
+    return 0.5 * (low + high)
+
+
+def reverse_gradient(
+    model: Any,
+    target_logit: float | np.ndarray | None,
+    starts: np.ndarray,
+    radius: float,
+    steps: int = 150,
+    learning_rate: float = 0.05,
+    shell_penalty: float = 10.0,
+) -> np.ndarray:
+    """(n, d) shell latents found by gradient search from `starts` (n, d) under any model.
+
+    Minimizes (f(z) - target)^2 with f the model's log-odds (or maximizes f when the target is
+    None), plus `shell_penalty` * (|z|/R - 1)^2; the results are then put exactly on the shell.
+    """
+    z = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
+    target = None if target_logit is None else torch.as_tensor(target_logit, dtype=torch.float64)
+    optimizer = torch.optim.Adam([z], lr=learning_rate * radius / math.sqrt(z.shape[1]))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        score = model.torch_decision(z)
+        loss = -score if target is None else (score - target) ** 2
+        off_shell = (z.norm(dim=1) / radius - 1.0) ** 2
+        (loss + shell_penalty * off_shell).sum().backward()
+        optimizer.step()
+    found = z.detach().numpy()
+    return np.asarray(found * (radius / np.linalg.norm(found, axis=1, keepdims=True)))
+
+
+def is_linear(model: Any) -> bool:
+    """Whether closed-form navigation applies (the model exposes `coef_` and `intercept_`)."""
+    try:
+        return np.ndim(model.coef_) == 1 and np.isfinite(float(model.intercept_))
+    except (AttributeError, ValueError, TypeError):
+        return False

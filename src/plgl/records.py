@@ -1,0 +1,78 @@
+"""Frozen records: what is served (Item) and what the user said (Feedback, Comparison).
+
+Feedback and comparisons are events in an append-only log; model state is derived from them.
+Their fields are JSON-native so that every storage backend can keep them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+SIGNALS = ("like", "dislike", "skip", "superlike")
+
+
+@dataclass(frozen=True, eq=False)
+class Item:
+    """One piece of content shown to a user.
+
+    Attributes:
+        id: unique id, stable for the user's lifetime.
+        latent: (latent_dim,) float64, read-only.
+        content: what the generator made from the latent (for `identity`, the latent itself).
+        source: why it was shown: "exploit", "explore", "recommend" or "reverse".
+    """
+
+    id: str
+    latent: np.ndarray
+    content: Any
+    source: str = "explore"
+
+    def __post_init__(self) -> None:
+        latent = np.array(self.latent, dtype=np.float64)
+        latent.setflags(write=False)
+        object.__setattr__(self, "latent", latent)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native form (the content is left out: it may be bytes or an image)."""
+        return {"id": self.id, "latent": self.latent.tolist(), "source": self.source}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A rating of one item: `signal` is one of SIGNALS; dwell is how long it was looked at."""
+
+    event_id: str
+    item_id: str
+    signal: str
+    dwell_seconds: float | None = None
+    kind: str = field(default="feedback", init=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The user preferred `preferred_id` over `other_id`."""
+
+    event_id: str
+    preferred_id: str
+    other_id: str
+    kind: str = field(default="comparison", init=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Event = Feedback | Comparison
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of `Event.to_dict`."""
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    if data.get("kind") == "comparison":
+        return Comparison(**fields)
+    return Feedback(**fields)

@@ -38,7 +38,7 @@ class FeedbackPolicy:
         (1, 1.0)
         >>> label, weight = FeedbackPolicy().label("skip", dwell_seconds=0.4)
         >>> label, round(weight, 2)
-        (0, 0.3)
+        (0, 0.26)
         """
         check_signal(signal, dwell_seconds)
         if signal == "like":

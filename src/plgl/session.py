@@ -1,13 +1,13 @@
 """The front objects: an Engine per generator, a Session per user.
 
-    >>> import plgl
-    >>> engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=8), seed=0)
-    >>> s = engine.session("alice")
-    >>> items = s.ask(10)
-    >>> s.tell(items[0].id, "like").signal
-    'like'
-    >>> s.recommend(3)[0].latent.shape
-    (8,)
+>>> import plgl
+>>> engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=8), seed=0)
+>>> s = engine.session("alice")
+>>> items = s.ask(10)
+>>> s.tell(items[0].id, "like").signal
+'like'
+>>> s.recommend(3)[0].latent.shape
+(8,)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from plgl.generators import Generator
 from plgl.models import LinearPreference
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import farthest_points, is_linear, logit, reverse_gradient, reverse_linear
-from plgl.records import Comparison, Event, Feedback, Item
+from plgl.records import Comparison, Feedback, Item
 from plgl.safety import Safety
 from plgl.samplers import BaseSampler, MixtureSampler
 from plgl.storage import BaseStorage, from_url
@@ -78,7 +78,9 @@ class Engine:
     def session(self, user_id: str) -> Session:
         """The session of `user_id`, created or resumed from storage."""
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
-            raise InvalidInputError(f"user_id must be a non-empty string of <= 200 chars: {user_id!r}")
+            raise InvalidInputError(
+                f"user_id must be a non-empty string of <= 200 chars: {user_id!r}"
+            )
         if self.storage.is_deleted(user_id):
             raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
         with self._lock:
@@ -201,8 +203,8 @@ class Session:
                 if norm > 0:
                     named = self.engine.generator.describe(coef / norm)[:5]
                     traits = [{"trait": t, "weight": round(w, 4)} for t, w in named]
-            top = self.recommend(1)[0]
-            confidence = float(self.score(top.latent)[0])
+            best = self._safe_latents(None, 1)
+            confidence = float(self.model.predict_proba(best)[0, 1])
             return {
                 "user_id": self.user_id,
                 "ratings": self._n_events,
@@ -265,7 +267,7 @@ class Session:
     def _learn_label(self, latent: np.ndarray, label: int, weight: float) -> None:
         self._n_events += 1
         if isinstance(self.engine.model, LinearPreference):
-            self.model.partial_fit(latent[None, :], [label], sample_weight=[weight])
+            self.model.learn(latent, label, weight)
             return
         self._labels.append((latent, label, weight))
         self._refit()
@@ -273,7 +275,7 @@ class Session:
     def _learn_pair(self, preferred: np.ndarray, other: np.ndarray) -> None:
         self._n_events += 1
         if isinstance(self.engine.model, LinearPreference):
-            self.model.partial_fit_pairs(preferred[None, :], other[None, :])
+            self.model.learn_pair(preferred, other)
             return
         self._pairs.append((preferred, other))
         self._refit()
@@ -314,10 +316,7 @@ class Session:
             contents = generator.generate(latents)
             safe = ~self.engine.safety.unsafe_mask(latents, contents)
             if safe.any():
-                return [
-                    Item(self._new_id(), latents[i], contents[i])
-                    for i in np.flatnonzero(safe)
-                ]
+                return [Item(self._new_id(), latents[i], contents[i]) for i in np.flatnonzero(safe)]
         raise UnsafeRegionError("every candidate proposed lies in the marked never-show region")
 
     def _safe_latents(self, target_logit: float | None, n: int) -> np.ndarray:
@@ -352,7 +351,9 @@ class Session:
         coef = np.asarray(self.model.coef_)
         norm = float(np.linalg.norm(coef))
         if norm == 0:
-            return np.asarray(self.engine.generator.project(self.engine.generator.sample(1, self._rng))[0])
+            return np.asarray(
+                self.engine.generator.project(self.engine.generator.sample(1, self._rng))[0]
+            )
         return coef * (radius / norm)
 
     def _top_logit(self, radius: float) -> float:
@@ -362,12 +363,18 @@ class Session:
 
     def _serve(self, latents: np.ndarray, source: str) -> list[Item]:
         contents = self.engine.generator.generate(latents)
-        items = [Item(self._new_id(), latent, c, source) for latent, c in zip(latents, contents, strict=True)]
+        items = [
+            Item(self._new_id(), latent, c, source)
+            for latent, c in zip(latents, contents, strict=True)
+        ]
         self.engine.storage.put_items(self.user_id, items)
         return items
 
     def _new_id(self) -> str:
-        return uuid.UUID(int=int(self._rng.integers(0, 2**63)) << 64 | int(self._rng.integers(0, 2**63)), version=4).hex
+        return uuid.UUID(
+            int=int(self._rng.integers(0, 2**63)) << 64 | int(self._rng.integers(0, 2**63)),
+            version=4,
+        ).hex
 
 
 def _prior_model(engine: Engine) -> BasePreferenceModel:

@@ -1,5 +1,6 @@
-"""Benchmark library code: simulated users and the learning loop that measures plgl."""
+"""Benchmark library code: simulated users, the learning loop that measures plgl, baselines."""
 
+from plgl.bench.baselines import run_naive, run_random
 from plgl.bench.loop import LearningCurve, run_swipes
 from plgl.bench.users import (
     DriftingUser,
@@ -18,5 +19,7 @@ __all__ = [
     "MultiIdealUser",
     "SimulatedUser",
     "clip_to_ball",
+    "run_naive",
+    "run_random",
     "run_swipes",
 ]

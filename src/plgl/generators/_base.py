@@ -22,7 +22,7 @@ class Generator(ABC):
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, latent_dim) float64 draws from the prior."""
-        return rng.standard_normal((n, self.latent_dim))
+        return np.asarray(rng.standard_normal((n, self.latent_dim)))
 
     @abstractmethod
     def generate(self, latents: np.ndarray) -> list[Any]:
@@ -31,7 +31,7 @@ class Generator(ABC):
     def project(self, latents: np.ndarray) -> np.ndarray:
         """(n, latent_dim) latents moved radially onto the typical shell |z| = sqrt(latent_dim)."""
         norms = np.linalg.norm(latents, axis=1, keepdims=True)
-        return latents * (np.sqrt(self.latent_dim) / np.maximum(norms, 1e-12))
+        return np.asarray(latents * (np.sqrt(self.latent_dim) / np.maximum(norms, 1e-12)))
 
     def describe(self, direction: np.ndarray) -> list[tuple[str, float]]:
         """Name the traits a latent direction (latent_dim,) moves, strongest first.

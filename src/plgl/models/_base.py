@@ -46,18 +46,18 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n, 2) calibrated probabilities of [not liked, liked]."""
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1.0 - p, p])
+        return np.asarray(np.column_stack([1.0 - p, p]))
 
     def predict(self, X: Any) -> np.ndarray:
         """(n,) predicted class labels."""
         liked = self.decision_function(X) > 0
-        return np.asarray(self.classes_)[liked.astype(int)]
+        return np.asarray(np.asarray(self.classes_)[liked.astype(int)])
 
     def uncertainty(self, X: Any) -> np.ndarray:
         """(n,) predictive variance of the log-odds: large where a rating would teach most."""
-        return np.diag(self.predictive_covariance(X)).copy()
+        return np.asarray(np.diag(self.predictive_covariance(X)).copy())
 
-    def _validate_X(self, X: Any) -> np.ndarray:
+    def _check_X(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return np.asarray(X)
@@ -96,7 +96,7 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         if len(classes) == 2:
             self.classes_ = classes
-        return (y == self.classes_[1]).astype(np.float64)
+        return np.asarray(y == self.classes_[1], dtype=np.float64)
 
     @staticmethod
     def _check_weights(sample_weight: Any, n: int) -> np.ndarray:

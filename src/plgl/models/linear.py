@@ -46,6 +46,15 @@ class LinearPreference(BasePreferenceModel):
     True
     """
 
+    mean_: np.ndarray  # (d + 1,) posterior mean of (weights, intercept)
+    covariance_: np.ndarray  # (d + 1, d + 1) posterior covariance
+    change_step_: int  # the rating at which the last change of taste was detected
+    _prior_variance: np.ndarray
+    _phi: list[np.ndarray]  # every observation's features (d + 1,), for `refine`
+    _targets: list[float]
+    _weights: list[float]
+    _steps: list[int]
+
     def __init__(
         self,
         prior_scale: float = 1.0,
@@ -69,7 +78,7 @@ class LinearPreference(BasePreferenceModel):
     ) -> None:
         self._reset(X.shape[1])
         phi, targets, w = self._design(X, y01, weights, preferred, other)
-        self._phi, self._targets, self._weights = list(phi), list(targets), list(w)
+        self._phi, self._targets, self._weights = list(phi), targets.tolist(), w.tolist()
         self.n_updates_ = len(targets)
         self._steps = [self.n_updates_] * len(targets)  # one batch: all equally recent
         self.refine(budget=None)
@@ -112,8 +121,16 @@ class LinearPreference(BasePreferenceModel):
         y01 = self._encode_labels(y)
         weights = self._check_weights(sample_weight, len(y01))
         for row, label, weight in zip(X, y01, weights, strict=True):
-            self._observe(np.append(row, 1.0), label, weight)
+            self.learn(row, label, weight)
         return self
+
+    def learn(self, latent: np.ndarray, label: float, weight: float = 1.0) -> None:
+        """Online update with one labelled latent (d,): the per-rating fast path (no checks)."""
+        self._observe(np.append(latent, 1.0), label, weight)
+
+    def learn_pair(self, preferred: np.ndarray, other: np.ndarray, weight: float = 1.0) -> None:
+        """Online update with one comparison of two latents (d,): `preferred` won (no checks)."""
+        self._observe(np.append(preferred - other, 0.0), 1.0, weight)
 
     def partial_fit_pairs(
         self, preferred: Any, other: Any, sample_weight: Any = None
@@ -123,7 +140,7 @@ class LinearPreference(BasePreferenceModel):
         preferred, other = self._check_pairs((preferred, other), self.n_features_in_)
         weights = self._check_weights(sample_weight, len(preferred))
         for a, b, weight in zip(preferred, other, weights, strict=True):
-            self._observe(np.append(a - b, 0.0), 1.0, weight)
+            self.learn_pair(a, b, weight)
         return self
 
     def start(self, n_features: int) -> LinearPreference:
@@ -147,13 +164,13 @@ class LinearPreference(BasePreferenceModel):
         return float(self.mean_[-1])
 
     def decision_function(self, X: Any) -> np.ndarray:
-        X = self._validate_X(X)
+        X = self._check_X(X)
         phi = np.column_stack([X, np.ones(len(X))])
-        variance = np.einsum("ij,jk,ik->i", phi, self.covariance_, phi)
+        variance = ((phi @ self.covariance_) * phi).sum(axis=1)
         return np.asarray((phi @ self.mean_) / np.sqrt(1.0 + _PROBIT * variance))
 
     def predictive_covariance(self, X: Any) -> np.ndarray:
-        X = self._validate_X(X)
+        X = self._check_X(X)
         phi = np.column_stack([X, np.ones(len(X))])
         return np.asarray(phi @ self.covariance_ @ phi.T)
 
@@ -175,10 +192,10 @@ class LinearPreference(BasePreferenceModel):
         self._prior_variance = np.append(np.full(d, self.prior_scale**2), self.intercept_scale**2)
         self.mean_ = np.zeros(d + 1)
         self.covariance_ = np.diag(self._prior_variance)
-        self._phi: list[np.ndarray] = []
-        self._targets: list[float] = []
-        self._weights: list[float] = []
-        self._steps: list[int] = []
+        self._phi = []
+        self._targets = []
+        self._weights = []
+        self._steps = []
         self.n_updates_ = 0
         self.change_step_ = 0
         self.surprise_ = 0.0

@@ -69,7 +69,7 @@ def _solve_alpha(
     # phi(a) = a e1 + g(a) e2 + e3 with e1 = (unit, 0), e2 = (ortho, 0), e3 = (0, 1): the
     # log-odds variance phi' S phi is a quadratic form in (a, g, 1) with these coefficients.
     s_uu = float(unit @ cov[:d, :d] @ unit)
-    s_oo = np.einsum("ij,jk,ik->i", ortho, cov[:d, :d], ortho)
+    s_oo = ((ortho @ cov[:d, :d]) * ortho).sum(axis=1)
     s_uo = ortho @ (cov[:d, :d] @ unit)
     s_ub = float(unit @ cov[:d, d])
     s_ob = ortho @ cov[:d, d]
@@ -93,7 +93,7 @@ def _solve_alpha(
         above = moderated(mid) > target_logit
         high = np.where(above, mid, high)
         low = np.where(above, low, mid)
-    return 0.5 * (low + high)
+    return np.asarray(0.5 * (low + high))
 
 
 def reverse_gradient(

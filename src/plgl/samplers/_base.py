@@ -18,9 +18,7 @@ class BaseSampler(ABC):
     """
 
     @abstractmethod
-    def propose(
-        self, model: Any, generator: Generator, rng: np.random.Generator
-    ) -> np.ndarray:
+    def propose(self, model: Any, generator: Generator, rng: np.random.Generator) -> np.ndarray:
         """(m, latent_dim) candidate latents for the current model."""
 
     @abstractmethod

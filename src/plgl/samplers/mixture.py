@@ -45,7 +45,9 @@ class MixtureSampler(BaseSampler):
         if n_candidates < 1:
             raise InvalidInputError(f"n_candidates must be >= 1, got {n_candidates}")
         if not 0.5 <= exploit_min_proba < 1.0:
-            raise InvalidInputError(f"exploit_min_proba must be in [0.5, 1), got {exploit_min_proba}")
+            raise InvalidInputError(
+                f"exploit_min_proba must be in [0.5, 1), got {exploit_min_proba}"
+            )
         self.explore = explore
         self.n_candidates = n_candidates
         self.exploit_min_proba = exploit_min_proba

@@ -1,0 +1,250 @@
+"""Learning curves: plgl against the whitepaper's naive recipe and a random baseline.
+
+Every method meets the same simulated users (seed s: same hidden taste, same answer noise) and is
+scored with the same metric: the normalized utility of recommendation #1 after every batch of 10
+ratings (0 = a random prior sample, 1 = the best point of the ball |z| <= sqrt(d)).
+
+    python benchmarks/learning_curve.py                      # d=16, 10 seeds, 160 ratings
+    python benchmarks/learning_curve.py --dims 16,64 --json curves.json
+    python benchmarks/learning_curve.py --quick              # 3 seeds, 80 ratings, linear+drift
+
+Methods:
+    plgl    Engine(identity generator, default model and sampler, seed=1000*s+7), `run_swipes`.
+    naive   the whitepaper's recipe: SVC(rbf, probability=True) on random ratings, argmax of
+            predict_proba over 10,000 fresh prior samples (`plgl.bench.run_naive`).
+    random  random ratings, recommend a random liked item (`plgl.bench.run_random`).
+
+For the drifting user the taste turns to an unrelated direction after half the ratings; the
+utility is always measured against the current taste (so the curve drops at the switch). Its table
+adds the utility of the last recommendation made under the old taste and the median number of
+ratings after the switch until recommendation #1 reaches 0.9 of the new taste.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Single-threaded BLAS/OpenMP, set before numpy and torch load: comparable, shared-machine friendly.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import copy
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+import plgl
+from plgl.bench import (
+    DriftingUser,
+    IdealPointUser,
+    LearningCurve,
+    LinearUser,
+    MultiIdealUser,
+    SimulatedUser,
+    run_naive,
+    run_random,
+    run_swipes,
+)
+
+CHECKPOINTS = (20, 40, 60, 80, 120, 160)
+LEVEL = 0.9
+METHODS = ("plgl", "naive", "random")
+KINDS = ("linear", "ideal", "multi", "picky", "noisy", "drift")
+# Ratings any learner needs to reach cos 0.9 for the linear user at noise 0.25 (max of the 1-bit
+# counting bound and the noise bound; /work/shared/research/learning-anchors.md section 4).
+ONE_BIT_FLOOR = {16: 21, 64: 80, 512: 627}
+
+
+def make_user(kind: str, d: int, seed: int, ratings: int) -> SimulatedUser:
+    if kind == "linear":
+        return LinearUser(d, seed, noise=0.25, threshold=0.5)
+    if kind == "ideal":
+        return IdealPointUser(d, seed)
+    if kind == "multi":
+        return MultiIdealUser(d, seed)
+    if kind == "picky":
+        return LinearUser(d, seed, noise=0.25, threshold=1.5)
+    if kind == "noisy":
+        return LinearUser(d, seed, noise=1.0, threshold=0.5)
+    if kind == "drift":
+        return DriftingUser(d, seed, switch_after=ratings // 2)
+    raise SystemExit(f"unknown user kind {kind!r}; expected some of {', '.join(KINDS)}")
+
+
+def run_method(method: str, user: SimulatedUser, d: int, seed: int, ratings: int) -> LearningCurve:
+    if method == "plgl":
+        engine = plgl.Engine(
+            generator=plgl.generators.get("identity", latent_dim=d), seed=1000 * seed + 7
+        )
+        return run_swipes(engine, user, ratings, batch=10, seed=seed)
+    runner: Callable[..., LearningCurve] = run_naive if method == "naive" else run_random
+    return runner(user, ratings, batch=10, seed=seed)
+
+
+# ------------------------------------------------------------------------------ summaries
+def value_at(curve: LearningCurve, n: int) -> float:
+    """Recommendation #1's utility after n ratings (the last batch that ended at or before n)."""
+    values = [b for r, b in zip(curve.ratings, curve.best, strict=True) if r <= n]
+    return values[-1] if values else math.nan
+
+
+def ratings_to(curve: LearningCurve, level: float, after: int = 0) -> float:
+    """Ratings counted from `after` until recommendation #1 first reaches `level` (inf: never)."""
+    for r, b in zip(curve.ratings, curve.best, strict=True):
+        if r > after and b >= level:
+            return float(r - after)
+    return math.inf
+
+
+def median_to(curves: list[LearningCurve], level: float, after: int = 0) -> tuple[float, int]:
+    """(median over seeds of the ratings to `level`, how many seeds reached it)."""
+    hits = [ratings_to(c, level, after) for c in curves]
+    return float(np.median(hits)), sum(math.isfinite(h) for h in hits)
+
+
+def show_count(value: float, horizon: int) -> str:
+    return f">{horizon}" if not math.isfinite(value) else f"{value:.0f}"
+
+
+def ratio_text(plgl_n: float, naive_n: float, horizon: int) -> str:
+    """plgl's median ratings-to-0.9 over the naive recipe's, with bounds when either is censored."""
+    if math.isfinite(plgl_n) and math.isfinite(naive_n):
+        return f"{plgl_n / naive_n:.2f}"
+    if math.isfinite(plgl_n):
+        return f"< {plgl_n / horizon:.2f}"  # naive needs more than the horizon
+    if math.isfinite(naive_n):
+        return f"> {horizon / naive_n:.2f}"
+    return "n/a (neither reached 0.9)"
+
+
+# ----------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dims", default="16", help="comma-separated latent dimensions")
+    parser.add_argument("--seeds", type=int, default=10, help="simulated users per kind")
+    parser.add_argument("--ratings", type=int, default=160, help="ratings per run")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated user kinds")
+    parser.add_argument("--quick", action="store_true", help="3 seeds, 80 ratings, linear,drift")
+    parser.add_argument("--json", metavar="PATH", help="write the raw per-seed curves here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.ratings, args.kinds = 3, 80, "linear,drift"
+    dims = [int(x) for x in args.dims.split(",") if x.strip()]
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown user kinds {unknown}; expected some of {', '.join(KINDS)}")
+    torch.set_num_threads(1)
+    console = Console(width=150)
+    checkpoints = [n for n in CHECKPOINTS if n <= args.ratings]
+    if args.ratings not in checkpoints:
+        checkpoints.append(args.ratings)
+
+    console.print(
+        f"[bold]Learning curves[/bold]: normalized utility of recommendation #1 "
+        f"(0 = random prior sample, 1 = best point of |z| <= sqrt(d)); mean over {args.seeds} "
+        f"seeds; batches of 10; N->{LEVEL} = median ratings over seeds (reached/seeds)."
+    )
+    for d in dims:
+        floor = ONE_BIT_FLOOR.get(d)
+        console.print(
+            f"One-bit floor for the linear user at noise 0.25, d={d}: "
+            + (f"{floor} ratings to 0.9" if floor else "not tabulated")
+            + f"  (tabulated: {', '.join(f'{v} at d={k}' for k, v in ONE_BIT_FLOOR.items())})"
+        )
+
+    records: list[dict[str, Any]] = []
+    summary: list[tuple[int, str, str, str, str]] = []
+    started = time.perf_counter()
+    for d in dims:
+        for kind in kinds:
+            curves: dict[str, list[LearningCurve]] = {m: [] for m in METHODS}
+            seconds: dict[str, float] = dict.fromkeys(METHODS, 0.0)
+            for s in range(args.seeds):
+                prototype = make_user(kind, d, s, args.ratings)
+                for method in METHODS:
+                    user = copy.deepcopy(prototype)  # the same user, fresh (drift is stateful)
+                    t0 = time.perf_counter()
+                    curve = run_method(method, user, d, s, args.ratings)
+                    elapsed = time.perf_counter() - t0
+                    seconds[method] += elapsed
+                    curves[method].append(curve)
+                    records.append(
+                        {"d": d, "kind": kind, "method": method, "seed": s, "seconds": elapsed}
+                        | asdict(curve)
+                    )
+                print(f"  d={d} {kind} seed {s} done", file=sys.stderr, flush=True)
+
+            switch = args.ratings // 2 if kind == "drift" else 0
+            table = Table(
+                title=f"{kind} user, d={d}, {args.seeds} seeds"
+                + (f" (taste switches after {switch} ratings)" if switch else ""),
+                title_justify="left",
+            )
+            table.add_column("method")
+            for n in checkpoints:
+                table.add_column(f"N={n}", justify="right")
+            table.add_column(f"N->{LEVEL}", justify="right")
+            table.add_column("reached", justify="right")
+            if switch:
+                table.add_column(f"old taste (N={(switch - 1) // 10 * 10})", justify="right")
+                table.add_column(f"after switch ->{LEVEL}", justify="right")
+            table.add_column("like-rate", justify="right")
+            table.add_column("s/run", justify="right")
+            medians: dict[str, float] = {}
+            for method in METHODS:
+                runs = curves[method]
+                cells = [f"{np.mean([value_at(c, n) for c in runs]):.2f}" for n in checkpoints]
+                medians[method], reached = median_to(runs, LEVEL)
+                cells += [show_count(medians[method], args.ratings), f"{reached}/{len(runs)}"]
+                if switch:
+                    again, back = median_to(runs, LEVEL, after=switch)
+                    cells += [
+                        f"{np.mean([value_at(c, switch - 1) for c in runs]):.2f}",
+                        f"{show_count(again, args.ratings - switch)} ({back}/{len(runs)})",
+                    ]
+                like_rate = np.mean([np.mean(c.liked_share) for c in runs])
+                cells += [f"{like_rate:.2f}", f"{seconds[method] / len(runs):.2f}"]
+                table.add_row(method, *cells)
+            console.print(table)
+            ratio = ratio_text(medians["plgl"], medians["naive"], args.ratings)
+            console.print(f"plgl / naive median ratings to {LEVEL}: {ratio}")
+            summary.append(
+                (
+                    d,
+                    kind,
+                    show_count(medians["plgl"], args.ratings),
+                    show_count(medians["naive"], args.ratings),
+                    ratio,
+                )
+            )
+
+    table = Table(title=f"Summary: median ratings to {LEVEL}", title_justify="left")
+    for name in ("d", "user", "plgl", "naive", "plgl / naive", "one-bit floor (linear)"):
+        table.add_column(name, justify="right")
+    for d, kind, plgl_n, naive_n, ratio in summary:
+        floor = ONE_BIT_FLOOR.get(d)
+        table.add_row(str(d), kind, plgl_n, naive_n, ratio, str(floor) if floor else "-")
+    console.print(table)
+    console.print(f"total {time.perf_counter() - started:.1f} s")
+
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"args": vars(args), "level": LEVEL, "runs": records}, handle)
+        console.print(f"wrote {len(records)} curves to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

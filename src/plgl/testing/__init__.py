@@ -1,0 +1,12 @@
+"""Conformance suites for the plug points. Subclass one in your tests and provide its fixture:
+
+    class TestMyStorage(StorageConformance):
+        @pytest.fixture
+        def storage(self) -> BaseStorage:
+            return MyStorage()
+"""
+
+from plgl.testing.generators import GeneratorConformance
+from plgl.testing.storage import StorageConformance
+
+__all__ = ["GeneratorConformance", "StorageConformance"]

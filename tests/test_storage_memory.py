@@ -1,0 +1,21 @@
+import pytest
+
+from plgl.storage import BaseStorage, MemoryStorage, from_url
+from plgl.testing import StorageConformance
+from plgl.errors import InvalidInputError
+
+
+class TestMemoryStorage(StorageConformance):
+    @pytest.fixture
+    def storage(self) -> BaseStorage:
+        return from_url("memory://")
+
+
+def test_none_means_memory() -> None:
+    assert isinstance(from_url(None), MemoryStorage)
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "sqlite", 42])
+def test_unsupported_urls_say_what_is_supported(url: object) -> None:
+    with pytest.raises(InvalidInputError, match="memory://|URL"):
+        from_url(url)  # type: ignore[arg-type]

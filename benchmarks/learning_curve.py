@@ -132,14 +132,20 @@ def ratio_text(plgl_n: float, naive_n: float, horizon: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dims", default="16", help="comma-separated latent dimensions")
-    parser.add_argument("--seeds", type=int, default=10, help="simulated users per kind")
-    parser.add_argument("--ratings", type=int, default=160, help="ratings per run")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated user kinds")
-    parser.add_argument("--quick", action="store_true", help="3 seeds, 80 ratings, linear,drift")
+    parser.add_argument("--seeds", type=int, help="simulated users per kind (default 10)")
+    parser.add_argument("--ratings", type=int, help="ratings per run (default 160)")
+    parser.add_argument("--kinds", help=f"comma-separated user kinds (default {','.join(KINDS)})")
+    parser.add_argument(
+        "--quick", action="store_true", help="defaults become 3 seeds, 80 ratings, linear,drift"
+    )
     parser.add_argument("--json", metavar="PATH", help="write the raw per-seed curves here")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.seeds, args.ratings, args.kinds = 3, 80, "linear,drift"
+    defaults = (3, 80, "linear,drift") if args.quick else (10, 160, ",".join(KINDS))
+    for name, value in zip(("seeds", "ratings", "kinds"), defaults, strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.seeds < 1 or args.ratings < 10:
+        parser.error("need --seeds >= 1 and --ratings >= 10")
     dims = [int(x) for x in args.dims.split(",") if x.strip()]
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     unknown = sorted(set(kinds) - set(KINDS))

@@ -59,8 +59,8 @@ class LinearPreference(BasePreferenceModel):
         self,
         prior_scale: float = 1.0,
         intercept_scale: float = 2.0,
-        drift: float = 0.005,
-        change_threshold: float | None = 0.6,
+        drift: float = 0.002,
+        change_threshold: float | None = 0.25,
     ) -> None:
         self.prior_scale = prior_scale
         self.intercept_scale = intercept_scale
@@ -98,7 +98,7 @@ class LinearPreference(BasePreferenceModel):
         targets = np.asarray(self._targets)
         age = self.n_updates_ - np.asarray(self._steps)
         w = np.asarray(self._weights) * 0.5 ** (age * self.drift)
-        w[np.asarray(self._steps) < self.change_step_] *= 0.02
+        w[np.asarray(self._steps) < self.change_step_] *= 0.05
         theta, hess = _newton_map(phi, targets, w, 1.0 / self._prior_variance, self.mean_)
         self.mean_ = theta
         self.covariance_ = _symmetric(np.linalg.inv(hess))
@@ -199,6 +199,7 @@ class LinearPreference(BasePreferenceModel):
         self.n_updates_ = 0
         self.change_step_ = 0
         self.surprise_ = 0.0
+        self.usual_surprise_ = 0.0
         self.changes_detected_ = 0
 
     def _design(
@@ -245,14 +246,19 @@ class LinearPreference(BasePreferenceModel):
         cov -= np.outer(s, s * (c / (1.0 + c * v)))
 
     def _track_surprise(self, m: float, v: float, label: float, weight: float) -> None:
-        """Exponential average of (log-loss - expected log-loss); a spike means a new taste."""
+        """Averages of (log-loss - expected log-loss) over ~10 and ~50 ratings; a spike of the
+        first over the second means a new taste."""
         if self.change_threshold is None:
             return
         p = min(max(_sigmoid(m / math.sqrt(1.0 + _PROBIT * v)), 1e-6), 1 - 1e-6)
         loss = -math.log(p if label else 1.0 - p)
         entropy = -(p * math.log(p) + (1 - p) * math.log(1 - p))
-        self.surprise_ = 0.9 * self.surprise_ + 0.1 * min(weight, 1.0) * (loss - entropy)
-        if self.surprise_ > self.change_threshold:
+        excess = min(weight, 1.0) * (loss - entropy)
+        self.surprise_ = 0.9 * self.surprise_ + 0.1 * excess
+        # A model that is merely miscalibrated is surprised all the time; a change of taste
+        # shows as surprise well above the model's own long-run level.
+        self.usual_surprise_ = 0.995 * self.usual_surprise_ + 0.005 * excess
+        if self.surprise_ - max(self.usual_surprise_, 0.0) > self.change_threshold:
             self.covariance_[np.diag_indices_from(self.covariance_)] += self._prior_variance
             self.surprise_ = 0.0
             self.changes_detected_ += 1

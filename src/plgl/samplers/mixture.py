@@ -65,6 +65,12 @@ class MixtureSampler(BaseSampler):
         )
         radius = math.sqrt(generator.latent_dim)
         if is_linear(model):
+            # Targets out of reach would all land on the one top point: aim below the top instead.
+            coef = np.asarray(model.coef_)
+            top_latent = coef * (radius / max(float(np.linalg.norm(coef)), 1e-12))
+            top = float(model.decision_function(top_latent[None, :])[0])
+            below_top = top - rng.uniform(0.2, 1.5, len(targets))
+            targets = np.where(targets > top, below_top, targets)
             directions = _uncertain_directions(model, len(targets), rng)
             return reverse_linear(model, targets, len(targets), radius, rng, directions)
         starts = generator.project(generator.sample(len(targets), rng))

@@ -26,8 +26,15 @@ def test_dwell_decides_which_way_a_skip_leans() -> None:
 
 @pytest.mark.parametrize(
     ("signal", "dwell"),
-    [("love", None), ("", None), (None, None), ("like", -1.0), ("like", float("nan")), ("skip", "3")],
+    [
+        ("love", None),
+        ("", None),
+        (None, None),
+        ("like", -1.0),
+        ("like", float("nan")),
+        ("skip", "3"),
+    ],
 )
 def test_bad_signals_are_named(signal: object, dwell: object) -> None:
-    with pytest.raises(InvalidInputError, match="signal|dwell"):
+    with pytest.raises(InvalidInputError, match=r"signal|dwell"):
         FeedbackPolicy().label(signal, dwell)  # type: ignore[arg-type]

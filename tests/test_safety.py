@@ -47,7 +47,9 @@ def test_nothing_served_lies_in_the_marked_region(scenario: dict[str, object]) -
 
     safety = plgl.Safety(negatives=negatives, predicate=flagged, radius=radius)
     engine = plgl.Engine(
-        generator=plgl.generators.get("identity", latent_dim=d), seed=int(scenario["seed"]), safety=safety  # type: ignore[call-overload]
+        generator=plgl.generators.get("identity", latent_dim=d),
+        seed=int(scenario["seed"]),
+        safety=safety,  # type: ignore[call-overload]
     )
     session = engine.session("u")
     served: list[np.ndarray] = []

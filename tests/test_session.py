@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from helpers import rate
 
 import plgl
 from plgl.samplers import MixtureSampler
-from helpers import rate
 
 
 def test_ask_returns_items_of_the_generator(session: plgl.Session) -> None:

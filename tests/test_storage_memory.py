@@ -1,8 +1,8 @@
 import pytest
 
+from plgl.errors import InvalidInputError
 from plgl.storage import BaseStorage, MemoryStorage, from_url
 from plgl.testing import StorageConformance
-from plgl.errors import InvalidInputError
 
 
 class TestMemoryStorage(StorageConformance):
@@ -17,5 +17,5 @@ def test_none_means_memory() -> None:
 
 @pytest.mark.parametrize("url", ["ftp://x", "sqlite", 42])
 def test_unsupported_urls_say_what_is_supported(url: object) -> None:
-    with pytest.raises(InvalidInputError, match="memory://|URL"):
+    with pytest.raises(InvalidInputError, match=r"memory://|URL"):
         from_url(url)  # type: ignore[arg-type]

@@ -80,7 +80,7 @@ def run_demo(dim: int, ratings: int, explore: float, seed: int, delay: float) ->
 
 
 def _bar(value: float, width: int = 20) -> str:
-    filled = int(round(max(0.0, min(1.0, value)) * width))
+    filled = round(max(0.0, min(1.0, value)) * width)
     return f"{'█' * filled}{'·' * (width - filled)} {value:5.2f}"
 
 

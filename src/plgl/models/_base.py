@@ -57,7 +57,7 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """(n,) predictive variance of the log-odds: large where a rating would teach most."""
         return np.asarray(np.diag(self.predictive_covariance(X)).copy())
 
-    def _check_X(self, X: Any) -> np.ndarray:
+    def _check_x(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return np.asarray(X)

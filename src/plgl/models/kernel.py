@@ -81,9 +81,7 @@ class KernelPreference(BasePreferenceModel):
         coef = design[kept[svm.support_]].T @ svm.dual_coef_[0]
         used = coef != 0.0
         # A latent both rated and compared (or compared often) is one term of the expansion.
-        self.support_points_, inverse = np.unique(
-            points[used], axis=0, return_inverse=True
-        )
+        self.support_points_, inverse = np.unique(points[used], axis=0, return_inverse=True)
         self.support_coef_ = np.bincount(inverse.reshape(-1), weights=coef[used])
         self.raw_intercept_ = float(svm.intercept_[0])
         self.calibration_slope_, self.calibration_intercept_ = platt_scaling(
@@ -91,7 +89,7 @@ class KernelPreference(BasePreferenceModel):
         )
 
     def decision_function(self, X: Any) -> np.ndarray:
-        X = self._check_X(X)
+        X = self._check_x(X)
         return np.asarray(self.calibration_slope_ * self._raw(X) + self.calibration_intercept_)
 
     def predictive_covariance(self, X: Any) -> np.ndarray:
@@ -100,7 +98,7 @@ class KernelPreference(BasePreferenceModel):
         The scale of row i is (1 - max_j k(x_i, t_j) + 0.25) * slope^2 over training points t_j:
         it grows with novelty and keeps a floor where the model was trained.
         """
-        X = self._check_X(X)
+        X = self._check_x(X)
         nearest = _rbf(X, self.training_points_, self.gamma_).max(axis=1, initial=0.0)
         scale = np.sqrt((1.0 - nearest + _NOVELTY_FLOOR) * self.calibration_slope_**2)
         return np.asarray(np.outer(scale, scale) * _rbf(X, X, self.gamma_))
@@ -110,9 +108,7 @@ class KernelPreference(BasePreferenceModel):
         points = torch.as_tensor(self.support_points_, dtype=z.dtype)
         coef = torch.as_tensor(self.support_coef_, dtype=z.dtype)
         squared = (
-            (z * z).sum(dim=1, keepdim=True)
-            - 2.0 * (z @ points.T)
-            + (points * points).sum(dim=1)
+            (z * z).sum(dim=1, keepdim=True) - 2.0 * (z @ points.T) + (points * points).sum(dim=1)
         ).clamp(min=0.0)
         raw = torch.exp(-self.gamma_ * squared) @ coef + self.raw_intercept_
         return self.calibration_slope_ * raw + self.calibration_intercept_

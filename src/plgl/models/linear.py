@@ -164,13 +164,13 @@ class LinearPreference(BasePreferenceModel):
         return float(self.mean_[-1])
 
     def decision_function(self, X: Any) -> np.ndarray:
-        X = self._check_X(X)
+        X = self._check_x(X)
         phi = np.column_stack([X, np.ones(len(X))])
         variance = ((phi @ self.covariance_) * phi).sum(axis=1)
         return np.asarray((phi @ self.mean_) / np.sqrt(1.0 + _PROBIT * variance))
 
     def predictive_covariance(self, X: Any) -> np.ndarray:
-        X = self._check_X(X)
+        X = self._check_x(X)
         phi = np.column_stack([X, np.ones(len(X))])
         return np.asarray(phi @ self.covariance_ @ phi.T)
 

@@ -81,12 +81,12 @@ class PairwiseRankSVM(BasePreferenceModel):
         self.n_observations_ = float(weights.sum()) + len(preferred)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        X = self._check_X(X)
+        X = self._check_x(X)
         return np.asarray(X @ self.coef_ + self.intercept_)
 
     def predictive_covariance(self, X: Any) -> np.ndarray:
         """Margin proxy: (X - mean)(X - mean)' * slope^2 / (1 + n), shrinking as data grows."""
-        centred = self._check_X(X) - self.training_mean_
+        centred = self._check_x(X) - self.training_mean_
         scale = self.calibration_slope_**2 / (1.0 + self.n_observations_)
         return np.asarray((centred @ centred.T) * scale)
 

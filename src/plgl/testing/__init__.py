@@ -1,9 +1,9 @@
 """Conformance suites for the plug points. Subclass one in your tests and provide its fixture:
 
-    class TestMyStorage(StorageConformance):
-        @pytest.fixture
-        def storage(self) -> BaseStorage:
-            return MyStorage()
+class TestMyStorage(StorageConformance):
+    @pytest.fixture
+    def storage(self) -> BaseStorage:
+        return MyStorage()
 """
 
 from plgl.testing.generators import GeneratorConformance

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -37,15 +38,17 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     ) -> BasePreferenceModel:
         """Learn from labelled latents X (n, d), y (n,) and optional comparisons."""
         X, y = validate_data(self, X, y, dtype=np.float64)
-        y01 = self._encode_labels(y)
+        y01 = self._encode_labels(y, keep_classes=False)
         weights = self._check_weights(sample_weight, len(y01))
         preferred, other = self._check_pairs(pairs, X.shape[1])
+        if not weights.any() and not len(preferred):
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         self._fit(X, y01, weights, preferred, other)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n, 2) calibrated probabilities of [not liked, liked]."""
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        p = expit(self.decision_function(X))
         return np.asarray(np.column_stack([1.0 - p, p]))
 
     def predict(self, X: Any) -> np.ndarray:
@@ -84,11 +87,17 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         other: np.ndarray,
     ) -> None: ...
 
-    def _encode_labels(self, y: np.ndarray) -> np.ndarray:
+    def _encode_labels(self, y: np.ndarray, keep_classes: bool = True) -> np.ndarray:
+        """(n,) 1.0 where y is the positive class. `fit` starts afresh; online updates keep the
+        classes already seen, so a batch of likes alone is valid."""
         kind = type_of_target(y)
         classes = np.unique(y)
         if kind not in ("binary", "unknown") or len(classes) > 2:
-            raise ValueError(f"{type(self).__name__} needs binary labels; got a {kind} target")
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is {kind}."
+            )
+        if not keep_classes and hasattr(self, "classes_"):
+            del self.classes_
         if len(classes) < 2 and not hasattr(self, "classes_"):
             raise ValueError(
                 f"{type(self).__name__} needs both classes (liked and not liked) in y; "

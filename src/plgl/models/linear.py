@@ -88,7 +88,7 @@ class LinearPreference(BasePreferenceModel):
 
         Online updates approximate; this makes the model exact again. Older observations weigh
         less (half-life `1 / drift` ratings) and those before a detected change of taste weigh a
-        tenth. Skipped (returns False) when n * d^2 exceeds `budget`.
+        twentieth. Skipped (returns False) when n * d^2 exceeds `budget`.
         """
         check_is_fitted(self, "mean_")
         n, k = len(self._targets), len(self.mean_)

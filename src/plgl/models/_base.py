@@ -29,6 +29,8 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     jointly across points: what query selection needs).
     """
 
+    classes_: np.ndarray  # the two labels; classes_[1] means "liked"
+
     def fit(
         self,
         X: Any,

@@ -38,6 +38,7 @@ class LinearPreference(BasePreferenceModel):
         drift: forgetting rate: evidence loses half its weight every 1 / drift ratings.
         change_threshold: excess surprise (nats, averaged over about 10 ratings) that is taken as
             a change of taste; None never detects one.
+        change_discount: weight kept by ratings given before a detected change of taste.
 
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((200, 4)); y = (X[:, 0] > 0).astype(int)
@@ -61,11 +62,13 @@ class LinearPreference(BasePreferenceModel):
         intercept_scale: float = 2.0,
         drift: float = 0.002,
         change_threshold: float | None = 0.25,
+        change_discount: float = 0.3,
     ) -> None:
         self.prior_scale = prior_scale
         self.intercept_scale = intercept_scale
         self.drift = drift
         self.change_threshold = change_threshold
+        self.change_discount = change_discount
 
     # ----------------------------------------------------------------- fitting
     def _fit(
@@ -87,8 +90,8 @@ class LinearPreference(BasePreferenceModel):
         """Recompute the posterior exactly (damped Newton, Laplace) from every observation.
 
         Online updates approximate; this makes the model exact again. Older observations weigh
-        less (half-life `1 / drift` ratings) and those before a detected change of taste weigh a
-        twentieth. Skipped (returns False) when n * d^2 exceeds `budget`.
+        less (half-life `1 / drift` ratings) and those before a detected change of taste are
+        discounted by `change_discount`. Skipped (returns False) when n * d^2 exceeds `budget`.
         """
         check_is_fitted(self, "mean_")
         n, k = len(self._targets), len(self.mean_)
@@ -98,7 +101,7 @@ class LinearPreference(BasePreferenceModel):
         targets = np.asarray(self._targets)
         age = self.n_updates_ - np.asarray(self._steps)
         w = np.asarray(self._weights) * 0.5 ** (age * self.drift)
-        w[np.asarray(self._steps) < self.change_step_] *= 0.05
+        w[np.asarray(self._steps) < self.change_step_] *= self.change_discount
         theta, hess = _newton_map(phi, targets, w, 1.0 / self._prior_variance, self.mean_)
         self.mean_ = theta
         self.covariance_ = _symmetric(np.linalg.inv(hess))

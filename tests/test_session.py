@@ -177,3 +177,19 @@ def test_other_models_plug_in() -> None:
         best = session.recommend(2)[0].latent
         assert best[0] / 2.0 > 0.7, type(model).__name__
         assert session.reverse(0.5, 2).shape == (2, 4)
+
+
+def test_batch_models_resume_from_storage_too() -> None:
+    from plgl.models import KernelPreference
+
+    engine = plgl.Engine(
+        generator=plgl.generators.get("identity", latent_dim=4),
+        model=KernelPreference(),
+        sampler=MixtureSampler(n_candidates=30),
+    )
+    session = engine.session("u")
+    rate(session, np.eye(4)[0], 30)
+    probe = np.random.default_rng(1).standard_normal((5, 4))
+    expected = session.score(probe)
+    engine._forget("u")
+    np.testing.assert_allclose(engine.session("u").score(probe), expected)

@@ -27,7 +27,14 @@ from plgl.feedback import FeedbackPolicy, check_signal
 from plgl.generators import Generator
 from plgl.models import LinearPreference
 from plgl.models._base import BasePreferenceModel
-from plgl.navigation import farthest_points, is_linear, logit, reverse_gradient, reverse_linear
+from plgl.navigation import (
+    farthest_points,
+    is_linear,
+    logit,
+    reverse_gradient,
+    reverse_linear,
+    shell_top,
+)
 from plgl.records import Comparison, Feedback, Item
 from plgl.safety import Safety
 from plgl.samplers import BaseSampler, MixtureSampler
@@ -118,7 +125,7 @@ class Session:
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
         with self._lock:
             self._check_alive()
-            if isinstance(self.model, LinearPreference):
+            if self._online:
                 self.model.refine()
             if len(self._pool) < n or self._sampler.is_stale(
                 self._n_events - self._pool_rating, self._n_events
@@ -257,28 +264,39 @@ class Session:
                 latent = storage.item_latent(self.user_id, event.item_id)
                 if latent is not None:
                     label, weight = self.engine.feedback.label(event.signal, event.dwell_seconds)
-                    self._learn_label(latent, label, weight)
+                    self._learn_label(latent, label, weight, refit=False)
             else:
                 a = storage.item_latent(self.user_id, event.preferred_id)
                 b = storage.item_latent(self.user_id, event.other_id)
                 if a is not None and b is not None:
-                    self._learn_pair(a, b)
+                    self._learn_pair(a, b, refit=False)
+        if not self._online:
+            self._refit()  # once for the whole history, not once per event
 
-    def _learn_label(self, latent: np.ndarray, label: int, weight: float) -> None:
+    @property
+    def _online(self) -> bool:
+        """Whether the model learns rating by rating (else it refits on everything)."""
+        return isinstance(self.engine.model, LinearPreference)
+
+    def _learn_label(
+        self, latent: np.ndarray, label: int, weight: float, refit: bool = True
+    ) -> None:
         self._n_events += 1
-        if isinstance(self.engine.model, LinearPreference):
+        if self._online:
             self.model.learn(latent, label, weight)
             return
         self._labels.append((latent, label, weight))
-        self._refit()
+        if refit:
+            self._refit()
 
-    def _learn_pair(self, preferred: np.ndarray, other: np.ndarray) -> None:
+    def _learn_pair(self, preferred: np.ndarray, other: np.ndarray, refit: bool = True) -> None:
         self._n_events += 1
-        if isinstance(self.engine.model, LinearPreference):
+        if self._online:
             self.model.learn_pair(preferred, other)
             return
         self._pairs.append((preferred, other))
-        self._refit()
+        if refit:
+            self._refit()
 
     def _refit(self) -> None:
         """Batch models learn from everything: the engine's negatives plus this user's events."""
@@ -348,13 +366,12 @@ class Session:
         return pool[farthest_points(pool, n)] if n > 1 else pool[:1]
 
     def _top_latent(self, radius: float) -> np.ndarray:
-        coef = np.asarray(self.model.coef_)
-        norm = float(np.linalg.norm(coef))
-        if norm == 0:
+        best = shell_top(self.model, radius)
+        if best is None:  # no direction learned yet: any shell point is as good
             return np.asarray(
                 self.engine.generator.project(self.engine.generator.sample(1, self._rng))[0]
             )
-        return coef * (radius / norm)
+        return best
 
     def _top_logit(self, radius: float) -> float:
         """A target just below the best reachable log-odds: the top of the range, diverse."""

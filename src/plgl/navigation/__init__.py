@@ -1,6 +1,13 @@
 """Navigation: find latents for a wanted score, on the region the generator renders well."""
 
 from plgl.navigation.diverse import farthest_points
-from plgl.navigation.reverse import is_linear, logit, reverse_gradient, reverse_linear
+from plgl.navigation.reverse import is_linear, logit, reverse_gradient, reverse_linear, shell_top
 
-__all__ = ["farthest_points", "is_linear", "logit", "reverse_gradient", "reverse_linear"]
+__all__ = [
+    "farthest_points",
+    "is_linear",
+    "logit",
+    "reverse_gradient",
+    "reverse_linear",
+    "shell_top",
+]

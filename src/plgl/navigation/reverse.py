@@ -52,6 +52,13 @@ def reverse_linear(
     return np.asarray(alpha[:, None] * unit + gamma[:, None] * ortho)
 
 
+def shell_top(model: Any, radius: float) -> np.ndarray | None:
+    """(d,) the shell point a linear model scores highest, or None before it has a direction."""
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    norm = float(np.linalg.norm(coef))
+    return None if norm < 1e-12 else np.asarray(coef * (radius / norm))
+
+
 def _solve_alpha(
     model: Any,
     unit: np.ndarray,

@@ -18,7 +18,7 @@ import numpy as np
 
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
-from plgl.navigation import is_linear, logit, reverse_gradient, reverse_linear
+from plgl.navigation import is_linear, logit, reverse_gradient, reverse_linear, shell_top
 from plgl.samplers._base import BaseSampler
 
 
@@ -66,8 +66,8 @@ class MixtureSampler(BaseSampler):
         radius = math.sqrt(generator.latent_dim)
         if is_linear(model):
             # Targets out of reach would all land on the one top point: aim below the top instead.
-            coef = np.asarray(model.coef_)
-            top_latent = coef * (radius / max(float(np.linalg.norm(coef)), 1e-12))
+            best = shell_top(model, radius)
+            top_latent = np.zeros(generator.latent_dim) if best is None else best
             top = float(model.decision_function(top_latent[None, :])[0])
             below_top = top - rng.uniform(0.2, 1.5, len(targets))
             targets = np.where(targets > top, below_top, targets)

@@ -5,10 +5,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint clean
 
+# gan-face-generate and molsets go in with --no-deps: their declared dependencies would pull a CUDA
+# torch (torchvision) or ancient pins, and plgl reads only their data files (the face DCGAN's
+# weights, the MOSES training set).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,diffusers,train]"
+	$(PY) -m pip install --quiet --no-deps gan-face-generate==1.1.1 molsets==0.3.1
 	touch $(STAMP)
 
 install: $(STAMP)

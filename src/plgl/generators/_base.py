@@ -7,18 +7,25 @@ from typing import Any
 
 import numpy as np
 
+from plgl.errors import InvalidInputError
+
 
 class Generator(ABC):
     """A generative model with a standard Gaussian prior over its latent space.
 
-    Subclasses set `name`, `latent_dim` and `modality` and implement `generate`. The prior is
-    N(0, I): its samples concentrate on the shell |z| = sqrt(latent_dim), the region the model
-    renders well, and navigation keeps every latent it proposes there (`project`).
+    Subclasses set `name`, `latent_dim` and `modality` and implement `generate` and `_render`.
+    The prior is N(0, I): its samples concentrate on the shell |z| = sqrt(latent_dim), the region
+    the model renders well, and navigation keeps every latent it proposes there (`project`).
+
+    Content is whatever `generate` returns (an array, a record); `render` turns one piece into
+    bytes of one of `media_types` (the first is what a feed shows), and `metadata` into JSON-native
+    facts about it (a molecule's SMILES and properties, a melody's notes).
     """
 
     name: str
     latent_dim: int
     modality: str  # "image" | "audio" | "molecule" | "vector"
+    media_types: tuple[str, ...] = ("image/svg+xml",)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, latent_dim) float64 draws from the prior."""
@@ -27,6 +34,27 @@ class Generator(ABC):
     @abstractmethod
     def generate(self, latents: np.ndarray) -> list[Any]:
         """Content for each row of `latents` (n, latent_dim), in one batched call."""
+
+    def render(self, content: Any, media_type: str | None = None) -> bytes:
+        """One piece of content as bytes of `media_type` (None: the first of `media_types`)."""
+        media_type = self.media_types[0] if media_type is None else media_type
+        if media_type not in self.media_types:
+            raise InvalidInputError(
+                f"{self.name} renders {', '.join(self.media_types)}, not {media_type!r}"
+            )
+        return self._render(content, media_type)
+
+    @abstractmethod
+    def _render(self, content: Any, media_type: str) -> bytes:
+        """Bytes of `content` as `media_type`, which is one of `media_types`."""
+
+    def metadata(self, content: Any) -> dict[str, Any]:
+        """JSON-native facts about one piece of content; none by default."""
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        """JSON-native settings that determine the content made from a latent (a cache key)."""
+        return {"name": self.name, "latent_dim": self.latent_dim}
 
     def project(self, latents: np.ndarray) -> np.ndarray:
         """(n, latent_dim) latents moved radially onto the typical shell |z| = sqrt(latent_dim)."""

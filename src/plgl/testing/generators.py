@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 
 
@@ -37,6 +40,23 @@ class GeneratorConformance:
         batch = generator.generate(latents)
         single = generator.generate(latents[1:2])
         assert _same(batch[1], single[0])
+
+    def test_renders_every_media_type(self, generator: Generator) -> None:
+        content = generator.generate(generator.sample(1, np.random.default_rng(5)))[0]
+        assert generator.media_types
+        for media_type in generator.media_types:
+            data = generator.render(content, media_type)
+            assert isinstance(data, bytes) and data
+        assert generator.render(content) == generator.render(content, generator.media_types[0])
+        with pytest.raises(InvalidInputError, match="renders"):
+            generator.render(content, "application/x-nothing")
+
+    def test_metadata_and_config_are_json_native(self, generator: Generator) -> None:
+        content = generator.generate(generator.sample(1, np.random.default_rng(6)))[0]
+        json.dumps(generator.metadata(content))
+        config = generator.config()
+        assert json.loads(json.dumps(config)) == config
+        assert config["name"] == generator.name
 
     def test_project_lands_on_the_typical_shell(self, generator: Generator) -> None:
         latents = 3.0 * generator.sample(4, np.random.default_rng(4))

@@ -193,3 +193,14 @@ def test_batch_models_resume_from_storage_too() -> None:
     expected = session.score(probe)
     engine._forget("u")
     np.testing.assert_allclose(engine.session("u").score(probe), expected)
+
+
+def test_render_serves_a_shown_item_and_nothing_else(session: plgl.Session) -> None:
+    item = session.ask(1)[0]
+    data, media_type = session.render(item.id)
+    assert media_type == "image/svg+xml"
+    assert data.startswith(b"<svg")
+    with pytest.raises(plgl.UnknownItemError):
+        session.render("never-shown")
+    with pytest.raises(plgl.InvalidInputError, match="renders"):
+        session.render(item.id, "image/png")

@@ -179,6 +179,16 @@ class Session:
         with self._lock:
             return np.asarray(self.model.predict_proba(array)[:, 1])
 
+    def render(self, item_id: str, media_type: str | None = None) -> tuple[bytes, str]:
+        """(bytes, media type) of an item shown to this user; None: the generator's first type."""
+        with self._lock:
+            self._check_alive()
+            latent = self._latent_of(item_id)
+        generator = self.engine.generator
+        media_type = generator.media_types[0] if media_type is None else media_type
+        content = generator.generate(latent[None, :])[0]
+        return generator.render(content, media_type), media_type
+
     def recommend(self, k: int = 10) -> list[Item]:
         """The `k` best items for this user, diverse, best first, never in the marked region."""
         k = check.integer("k", k, minimum=1, maximum=_MAX_BATCH)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Any
 
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator
 from plgl.generators.identity import IdentityGenerator
 
-_REGISTRY: dict[str, Callable[..., Generator]] = {"identity": IdentityGenerator}
+# name -> "module:Class", imported on first use so that one domain's heavy dependencies (RDKit,
+# model weights) cost nothing to the others.
+_REGISTRY: dict[str, str] = {
+    "identity": "plgl.generators.identity:IdentityGenerator",
+}
 
 __all__ = ["Generator", "IdentityGenerator", "available", "get"]
 
@@ -26,9 +30,11 @@ def get(name: str, **options: Any) -> Generator:
     4
     """
     try:
-        factory = _REGISTRY[name]
+        module, cls = _REGISTRY[name].split(":")
     except KeyError:
         raise InvalidInputError(
             f"unknown generator {name!r}: expected one of {', '.join(available())}"
         ) from None
-    return factory(**options)
+    factory = getattr(importlib.import_module(module), cls)
+    generator: Generator = factory(**options)
+    return generator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ class Generator(ABC):
     latent_dim: int
     modality: str  # "image" | "audio" | "molecule" | "vector"
     media_types: tuple[str, ...] = ("image/svg+xml",)
+    # Measurable traits of the content, in the domain's own words (see `features`).
+    feature_names: tuple[str, ...] = ()
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, latent_dim) float64 draws from the prior."""
@@ -51,6 +54,10 @@ class Generator(ABC):
     def metadata(self, content: Any) -> dict[str, Any]:
         """JSON-native facts about one piece of content; none by default."""
         return {}
+
+    def features(self, contents: Sequence[Any]) -> np.ndarray:
+        """(n, len(feature_names)) float64 traits of each piece of content."""
+        raise InvalidInputError(f"{self.name} exposes no content features")
 
     def config(self) -> dict[str, Any]:
         """JSON-native settings that determine the content made from a latent (a cache key)."""

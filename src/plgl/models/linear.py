@@ -33,7 +33,9 @@ class LinearPreference(BasePreferenceModel):
     """Bayesian logistic preference model with online updates.
 
     Args:
-        prior_scale: prior standard deviation of each weight.
+        prior_scale: prior standard deviation of each weight; None is 4 / sqrt(d), so that the
+            prior log-odds of a random prior sample (z ~ N(0, I_d)) have standard deviation 4
+            whatever the dimension (a user is about as decisive in 512 dimensions as in 16).
         intercept_scale: prior standard deviation of the intercept (the like threshold).
         drift: forgetting rate: evidence loses half its weight every 1 / drift ratings.
         change_threshold: excess surprise (nats, averaged over about 10 ratings) that is taken as
@@ -48,6 +50,7 @@ class LinearPreference(BasePreferenceModel):
     """
 
     mean_: np.ndarray  # (d + 1,) posterior mean of (weights, intercept)
+    prior_scale_: float  # the prior standard deviation of each weight in use
     covariance_: np.ndarray  # (d + 1, d + 1) posterior covariance
     change_step_: int  # the rating at which the last change of taste was detected
     _prior_variance: np.ndarray
@@ -58,7 +61,7 @@ class LinearPreference(BasePreferenceModel):
 
     def __init__(
         self,
-        prior_scale: float = 1.0,
+        prior_scale: float | None = None,
         intercept_scale: float = 2.0,
         drift: float = 0.002,
         change_threshold: float | None = 0.25,
@@ -192,7 +195,8 @@ class LinearPreference(BasePreferenceModel):
 
     # ---------------------------------------------------------------- internals
     def _reset(self, d: int) -> None:
-        self._prior_variance = np.append(np.full(d, self.prior_scale**2), self.intercept_scale**2)
+        self.prior_scale_ = 4.0 / math.sqrt(d) if self.prior_scale is None else self.prior_scale
+        self._prior_variance = np.append(np.full(d, self.prior_scale_**2), self.intercept_scale**2)
         self.mean_ = np.zeros(d + 1)
         self.covariance_ = np.diag(self._prior_variance)
         self._phi = []

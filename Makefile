@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/plgl demo
+	$(VENV)/bin/plgl serve
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

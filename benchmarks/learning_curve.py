@@ -8,7 +8,8 @@ ratings (0 = a random prior sample, 1 = the best point of the ball |z| <= sqrt(d
     python benchmarks/learning_curve.py --dims 16,64 --json curves.json
     python benchmarks/learning_curve.py --quick              # 3 seeds, 80 ratings, linear+drift
 
-Methods:
+Methods (those of `plgl bench --suite latent`: `plgl.bench.suites.latent.run_swipe_method`;
+this script adds the picky, noisy and drifting users and the drift columns):
     plgl    Engine(identity generator, default model and sampler, seed=1000*s+7), `run_swipes`.
     naive   the whitepaper's recipe: SVC(rbf, probability=True) on random ratings, argmax of
             predict_proba over 10,000 fresh prior samples (`plgl.bench.run_naive`).
@@ -35,7 +36,6 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -44,52 +44,20 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-import plgl
-from plgl.bench import (
-    DriftingUser,
-    IdealPointUser,
-    LearningCurve,
-    LinearUser,
-    MultiIdealUser,
-    SimulatedUser,
-    run_naive,
-    run_random,
-    run_swipes,
-)
+from plgl.bench import USER_KINDS, LearningCurve, make_user
+from plgl.bench.suites.latent import floor_ratings, run_swipe_method
 
 CHECKPOINTS = (20, 40, 60, 80, 120, 160)
 LEVEL = 0.9
 METHODS = ("plgl", "naive", "random")
-KINDS = ("linear", "ideal", "multi", "picky", "noisy", "drift")
-# Ratings any learner needs to reach cos 0.9 for the linear user at noise 0.25 (max of the 1-bit
-# counting bound and the noise bound; /work/shared/research/learning-anchors.md section 4).
-ONE_BIT_FLOOR = {16: 21, 64: 80, 512: 627}
+KINDS = USER_KINDS
+TABULATED = (16, 64, 512)
 
 
-def make_user(kind: str, d: int, seed: int, ratings: int) -> SimulatedUser:
-    if kind == "linear":
-        return LinearUser(d, seed, noise=0.25, threshold=0.5)
-    if kind == "ideal":
-        return IdealPointUser(d, seed)
-    if kind == "multi":
-        return MultiIdealUser(d, seed)
-    if kind == "picky":
-        return LinearUser(d, seed, noise=0.25, threshold=1.5)
-    if kind == "noisy":
-        return LinearUser(d, seed, noise=1.0, threshold=0.5)
-    if kind == "drift":
-        return DriftingUser(d, seed, switch_after=ratings // 2)
-    raise SystemExit(f"unknown user kind {kind!r}; expected some of {', '.join(KINDS)}")
-
-
-def run_method(method: str, user: SimulatedUser, d: int, seed: int, ratings: int) -> LearningCurve:
-    if method == "plgl":
-        engine = plgl.Engine(
-            generator=plgl.generators.get("identity", latent_dim=d), seed=1000 * seed + 7
-        )
-        return run_swipes(engine, user, ratings, batch=10, seed=seed)
-    runner: Callable[..., LearningCurve] = run_naive if method == "naive" else run_random
-    return runner(user, ratings, batch=10, seed=seed)
+def one_bit_floor(d: int) -> int:
+    """Ratings any learner needs to reach cos 0.9 for the linear user at noise 0.25: the max of
+    the 1-bit counting bound and the noise bound (learning-anchors.md section 4)."""
+    return round(max(floor_ratings(d)))
 
 
 # ------------------------------------------------------------------------------ summaries
@@ -163,11 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         f"seeds; batches of 10; N->{LEVEL} = median ratings over seeds (reached/seeds)."
     )
     for d in dims:
-        floor = ONE_BIT_FLOOR.get(d)
         console.print(
             f"One-bit floor for the linear user at noise 0.25, d={d}: "
-            + (f"{floor} ratings to 0.9" if floor else "not tabulated")
-            + f"  (tabulated: {', '.join(f'{v} at d={k}' for k, v in ONE_BIT_FLOOR.items())})"
+            f"{one_bit_floor(d)} ratings to 0.9  (also: "
+            f"{', '.join(f'{one_bit_floor(k)} at d={k}' for k in TABULATED)})"
         )
 
     records: list[dict[str, Any]] = []
@@ -178,11 +145,11 @@ def main(argv: list[str] | None = None) -> int:
             curves: dict[str, list[LearningCurve]] = {m: [] for m in METHODS}
             seconds: dict[str, float] = dict.fromkeys(METHODS, 0.0)
             for s in range(args.seeds):
-                prototype = make_user(kind, d, s, args.ratings)
+                prototype = make_user(kind, d, s, horizon=args.ratings)
                 for method in METHODS:
                     user = copy.deepcopy(prototype)  # the same user, fresh (drift is stateful)
                     t0 = time.perf_counter()
-                    curve = run_method(method, user, d, s, args.ratings)
+                    curve = run_swipe_method(method, user, d, args.ratings, s)
                     elapsed = time.perf_counter() - t0
                     seconds[method] += elapsed
                     curves[method].append(curve)
@@ -240,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("d", "user", "plgl", "naive", "plgl / naive", "one-bit floor (linear)"):
         table.add_column(name, justify="right")
     for d, kind, plgl_n, naive_n, ratio in summary:
-        floor = ONE_BIT_FLOOR.get(d)
-        shown = str(floor) if floor and kind == "linear" else "-"  # the floor is for this user
+        shown = str(one_bit_floor(d)) if kind == "linear" else "-"  # the floor is for this user
         table.add_row(str(d), kind, plgl_n, naive_n, ratio, shown)
     console.print(table)
     console.print(f"total {time.perf_counter() - started:.1f} s")

@@ -14,6 +14,7 @@ def test_public_api_is_pinned() -> None:
         "PlglError",
         "Safety",
         "Session",
+        "StorageError",
         "UnknownItemError",
         "UnsafeRegionError",
         "UserDeletedError",

@@ -33,18 +33,26 @@ def test_ask_spends_about_the_explore_share_exploring(engine: plgl.Engine) -> No
 
 
 def test_ask_keeps_unshown_candidates_for_later(engine: plgl.Engine) -> None:
-    calls = []
-    generate = engine.generator.generate
+    proposed: list[int] = []
+    generated: list[int] = []
+    propose, generate = engine.sampler.propose, engine.generator.generate
 
-    def counting(latents: np.ndarray) -> list[object]:
-        calls.append(len(latents))
+    def counting_propose(*args: object) -> np.ndarray:
+        latents = propose(*args)  # type: ignore[arg-type]
+        proposed.append(len(latents))
+        return latents
+
+    def counting_generate(latents: np.ndarray) -> list[object]:
+        generated.append(len(latents))
         return generate(latents)
 
-    engine.generator.generate = counting  # type: ignore[method-assign]
+    engine.sampler.propose = counting_propose  # type: ignore[method-assign]
+    engine.generator.generate = counting_generate  # type: ignore[method-assign]
     session = engine.session("u")
     first = session.ask(10)
     second = session.ask(10)
-    assert calls == [100]  # one batched call of about 100 candidates served both asks
+    assert proposed == [100]  # one set of about 100 candidates served both asks
+    assert generated == [10, 10]  # content is made only for the items shown
     assert not {i.id for i in first} & {i.id for i in second}
 
 
@@ -204,3 +212,21 @@ def test_render_serves_a_shown_item_and_nothing_else(session: plgl.Session) -> N
         session.render("never-shown")
     with pytest.raises(plgl.InvalidInputError, match="renders"):
         session.render(item.id, "image/png")
+
+
+def test_reverse_items_can_be_shown_and_rated(session: plgl.Session) -> None:
+    rate(session, np.ones(8), 20)
+    items = session.reverse_items(0.7, n=3)
+    assert [item.source for item in items] == ["reverse"] * 3
+    scores = session.score([item.latent for item in items])
+    np.testing.assert_allclose(scores, 0.7, atol=0.05)
+    session.tell(items[0].id, "like")
+    assert session.render(items[1].id)[1] == "image/svg+xml"
+
+
+def test_confidence_grows_as_the_taste_is_learned(session: plgl.Session) -> None:
+    assert session.confidence == 0.0
+    rate(session, np.ones(8), 20)
+    early = session.confidence
+    rate(session, np.ones(8), 80)
+    assert 0.0 < early < session.confidence < 1.0

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 # their heavy dependencies inside run(), so that `plgl --help` stays fast.
 COMMANDS = {
     "demo": "plgl.demo",
+    "bench": "plgl.bench.command",
+    "serve": "plgl.server.command",
+    "pregenerate": "plgl.cache.command",
 }
 
 

@@ -26,3 +26,7 @@ class UnsafeRegionError(PlglError):
 
 class UserDeletedError(PlglError):
     """The user's data was deleted; the id cannot be used again."""
+
+
+class StorageError(PlglError):
+    """The storage backend failed: unreachable, locked too long, or not a plgl database."""

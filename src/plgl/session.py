@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from plgl import validation as check
+from plgl.cache import BaseCache, ContentCache, confidence
 from plgl.errors import InvalidInputError, UnknownItemError, UnsafeRegionError, UserDeletedError
 from plgl.feedback import FeedbackPolicy, check_signal
 from plgl.generators import Generator
@@ -35,13 +36,15 @@ from plgl.navigation import (
     reverse_linear,
     shell_top,
 )
-from plgl.records import Comparison, Feedback, Item
+from plgl.records import Comparison, Event, Feedback, Item
 from plgl.safety import Safety
 from plgl.samplers import BaseSampler, MixtureSampler
 from plgl.storage import BaseStorage, from_url
+from plgl.storage.snapshot import decode_snapshot, encode_snapshot, snapshot_key
 
 _MAX_BATCH = 1000
 _SAFE_TRIES = 20
+_SNAPSHOT_EVERY = 50  # events between snapshots of an online model's state
 
 
 class Engine:
@@ -55,6 +58,8 @@ class Engine:
         sampler: None is MixtureSampler() (70% exploit, 30% explore).
         safety: never-show region; None shows anything the generator makes.
         feedback: how signals become labels and weights; None is FeedbackPolicy().
+        cache: content cache and candidate pools: a URL ("memory://", "sqlite:///path",
+            "redis://host:port/db"), a store or a `plgl.cache.ContentCache`; None is in memory.
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class Engine:
         sampler: BaseSampler | None = None,
         safety: Safety | None = None,
         feedback: FeedbackPolicy | None = None,
+        cache: str | BaseCache | ContentCache | None = None,
     ) -> None:
         for name in ("latent_dim", "generate", "sample", "project"):
             if not hasattr(generator, name):
@@ -79,6 +85,9 @@ class Engine:
         self.safety = safety if safety is not None else Safety()
         self.safety.check_dim(generator.latent_dim)
         self.feedback = feedback if feedback is not None else FeedbackPolicy()
+        self.cache = (cache if isinstance(cache, ContentCache) else ContentCache(cache)).attach(
+            generator
+        )
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
@@ -120,6 +129,13 @@ class Session:
         """How many feedback and comparison events this user has given."""
         return self._n_events
 
+    @property
+    def confidence(self) -> float:
+        """How well the model knows this taste, in [0, 1]: for the linear model about the
+        expected squared cosine between the learned and the true taste direction."""
+        with self._lock:
+            return confidence(self.model, self._n_events)
+
     def ask(self, n: int = 10) -> list[Item]:
         """The next `n` items to show: mostly likely likes, some that teach the model most."""
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
@@ -134,7 +150,9 @@ class Session:
                 self._pool_rating = self._n_events
             latents = np.array([item.latent for item in self._pool])
             picks, sources = self._sampler.select(self.model, latents, n, self._rng)
-            chosen = [_with_source(self._pool[i], s) for i, s in zip(picks, sources, strict=True)]
+            chosen = self._made(
+                [_with_source(self._pool[i], s) for i, s in zip(picks, sources, strict=True)]
+            )
             taken = set(picks.tolist())
             self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
             self.engine.storage.put_items(self.user_id, chosen)
@@ -159,6 +177,7 @@ class Session:
             if self.engine.storage.append(self.user_id, event):
                 label, weight = self.engine.feedback.label(signal, event.dwell_seconds)
                 self._learn_label(latent, label, weight)
+                self.engine.cache.note_feedback(self.user_id, latent, signal)
             return event
 
     def compare(self, preferred_id: str, other_id: str, event_id: str | None = None) -> Comparison:
@@ -184,10 +203,8 @@ class Session:
         with self._lock:
             self._check_alive()
             latent = self._latent_of(item_id)
-        generator = self.engine.generator
-        media_type = generator.media_types[0] if media_type is None else media_type
-        content = generator.generate(latent[None, :])[0]
-        return generator.render(content, media_type), media_type
+        media_type = self.engine.generator.media_types[0] if media_type is None else media_type
+        return self.engine.cache.render(latent, media_type, self.user_id), media_type
 
     def recommend(self, k: int = 10) -> list[Item]:
         """The `k` best items for this user, diverse, best first, never in the marked region."""
@@ -209,12 +226,22 @@ class Session:
             self._check_alive()
             return self._safe_latents(logit(target), n)
 
+    def reverse_items(self, target: float, n: int = 5) -> list[Item]:
+        """`reverse` as items that can be shown and rated: with content, remembered as served."""
+        latents = self.reverse(target, n)
+        with self._lock:
+            self._check_alive()
+            return self._serve(latents, "reverse")
+
     def explain(self) -> dict[str, Any]:
         """What drives this user's taste: the strongest traits, in the generator's words."""
         with self._lock:
             self._check_alive()
             traits: list[dict[str, Any]] = []
-            if is_linear(self.model):
+            if hasattr(self.model, "feature_weights"):  # a taste over named content features
+                named = self.model.feature_weights()[:5]
+                traits = [{"trait": t, "weight": round(w, 4)} for t, w in named]
+            elif is_linear(self.model):
                 coef = np.asarray(self.model.coef_)
                 norm = float(np.linalg.norm(coef))
                 if norm > 0:
@@ -249,6 +276,7 @@ class Session:
         with self._lock:
             self._check_alive()
             self.engine.storage.delete_user(self.user_id)
+            self.engine.cache.forget_user(self.user_id)
             self._deleted = True
             self._pool = []
             self.engine._forget(self.user_id)
@@ -262,31 +290,95 @@ class Session:
 
     # -------------------------------------------------------------- internals
     def _rebuild(self) -> None:
-        """Derive the model from the engine's negatives and this user's stored events."""
+        """Derive the model from the engine's negatives and this user's stored events: the
+        latest snapshot of an online model's state plus the events after it, else all events."""
         self._sampler = _with_explore(self.engine.sampler, self.explore)
-        self.model = _prior_model(self.engine)
         self._labels: list[tuple[np.ndarray, int, float]] = []
         self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        replayed = self._replay()
+        if not self._online:
+            self._refit()  # once for the whole history, not once per event
+        elif replayed >= _SNAPSHOT_EVERY and self._stateful:
+            self._save_snapshot()  # so that the next resume starts here
+
+    def _replay(self) -> int:
+        """Set the model and counts from storage (snapshot + later events); returns how many
+        events were replayed."""
+        self.model = _prior_model(self.engine)
         self._n_events = 0
         storage = self.engine.storage
-        for event in storage.events(self.user_id):
+        start = self._load_snapshot()
+        events = storage.events(self.user_id, start)
+        latents = storage.item_latents(self.user_id, _item_ids(events))
+        for event in events:
             if isinstance(event, Feedback):
-                latent = storage.item_latent(self.user_id, event.item_id)
+                latent = latents.get(event.item_id)
                 if latent is not None:
                     label, weight = self.engine.feedback.label(event.signal, event.dwell_seconds)
                     self._learn_label(latent, label, weight, refit=False)
             else:
-                a = storage.item_latent(self.user_id, event.preferred_id)
-                b = storage.item_latent(self.user_id, event.other_id)
+                a, b = latents.get(event.preferred_id), latents.get(event.other_id)
                 if a is not None and b is not None:
                     self._learn_pair(a, b, refit=False)
-        if not self._online:
-            self._refit()  # once for the whole history, not once per event
+        self._snapshot_position = start + len(events)
+        return len(events)
+
+    def _load_snapshot(self) -> int:
+        """Start from the user's latest snapshot if it fits this engine; returns the events it
+        covers (0 without one)."""
+        snapshot = self.engine.storage.snapshot(self.user_id) if self._stateful else None
+        decoded = None if snapshot is None else decode_snapshot(snapshot.blob, self._snapshot_key)
+        if snapshot is None or decoded is None:
+            return 0
+        state, self._n_events = decoded
+        self.model = copy.deepcopy(self.engine.model).set_state(state)
+        return snapshot.position
+
+    def snapshot(self) -> bool:
+        """Save the state the stored events give (latest snapshot plus the events after it), so
+        that a resume replays only what comes later; False for models without state methods.
+
+        A snapshot is exactly what a full replay of its events gives (the live model may differ:
+        `ask` refines it), so a resumed session equals a freshly replayed one.
+        """
+        with self._lock:
+            self._check_alive()
+            if not self._stateful:
+                return False
+            live = (self.model, self._n_events, self._labels, self._pairs)
+            try:
+                self._replay()
+                self._save_snapshot()
+            finally:
+                self.model, self._n_events, self._labels, self._pairs = live
+            return True
+
+    def _save_snapshot(self) -> None:
+        """Store the model as just replayed (before any `refine`) at the position it covers."""
+        blob = encode_snapshot(self.model.get_state(), self._snapshot_key, self._n_events)
+        self.engine.storage.put_snapshot(self.user_id, self._snapshot_position, blob)
+
+    def _appended(self) -> None:
+        """An event of this session was stored: snapshot every `_SNAPSHOT_EVERY` events."""
+        if self._stateful and self._n_events % _SNAPSHOT_EVERY == 0:
+            self.snapshot()
+
+    @property
+    def _stateful(self) -> bool:
+        """Whether the model learns online and can save and restore its state (snapshots)."""
+        return self._online and hasattr(self.engine.model, "get_state")
+
+    @property
+    def _snapshot_key(self) -> str:
+        engine = self.engine
+        return snapshot_key(
+            engine.model, engine.feedback, engine.generator.latent_dim, engine.safety.negatives
+        )
 
     @property
     def _online(self) -> bool:
         """Whether the model learns rating by rating (else it refits on everything)."""
-        return isinstance(self.engine.model, LinearPreference)
+        return _learns_online(self.engine.model)
 
     def _learn_label(
         self, latent: np.ndarray, label: int, weight: float, refit: bool = True
@@ -294,6 +386,8 @@ class Session:
         self._n_events += 1
         if self._online:
             self.model.learn(latent, label, weight)
+            if refit:  # a new event, not a replayed one
+                self._appended()
             return
         self._labels.append((latent, label, weight))
         if refit:
@@ -303,6 +397,8 @@ class Session:
         self._n_events += 1
         if self._online:
             self.model.learn_pair(preferred, other)
+            if refit:  # a new event, not a replayed one
+                self._appended()
             return
         self._pairs.append((preferred, other))
         if refit:
@@ -337,14 +433,29 @@ class Session:
             raise UserDeletedError(f"user {self.user_id!r} was deleted")
 
     def _fresh_candidates(self) -> list[Item]:
-        """One generator call on the sampler's proposals, filtered for safety."""
+        """Pool items for this model plus fresh proposals (their share rising with the model's
+        confidence), filtered for safety. Content is made when an item is chosen (`_made`),
+        except where the safety check must see it first."""
         generator = self.engine.generator
         for _ in range(_SAFE_TRIES):
-            latents = self._sampler.propose(self.model, generator, self._rng)
-            contents = generator.generate(latents)
+            proposals = self._sampler.propose(self.model, generator, self._rng)
+            latents = self.engine.cache.candidates(
+                self.user_id,
+                self.model,
+                proposals,
+                self._rng,
+                safety=self.engine.safety,
+                served=lambda: self.engine.storage.items(self.user_id),
+                explore=self.explore,
+                confidence=confidence(self.model, self._n_events),
+            )
+            contents = self._contents(latents) if self.engine.safety.needs_content else None
             safe = ~self.engine.safety.unsafe_mask(latents, contents)
             if safe.any():
-                return [Item(self._new_id(), latents[i], contents[i]) for i in np.flatnonzero(safe)]
+                return [
+                    Item(self._new_id(), latents[i], None if contents is None else contents[i])
+                    for i in np.flatnonzero(safe)
+                ]
         raise UnsafeRegionError("every candidate proposed lies in the marked never-show region")
 
     def _safe_latents(self, target_logit: float | None, n: int) -> np.ndarray:
@@ -362,7 +473,7 @@ class Session:
             else:
                 starts = generator.project(generator.sample(want, self._rng))
                 latents = reverse_gradient(self.model, target_logit, starts, radius)
-            contents = generator.generate(latents) if self.engine.safety.needs_content else None
+            contents = self._contents(latents) if self.engine.safety.needs_content else None
             found.extend(latents[~self.engine.safety.unsafe_mask(latents, contents)])
             if len(found) >= n:
                 break
@@ -389,13 +500,28 @@ class Session:
         return best - 0.05 * abs(best)
 
     def _serve(self, latents: np.ndarray, source: str) -> list[Item]:
-        contents = self.engine.generator.generate(latents)
+        contents = self._contents(latents)
         items = [
             Item(self._new_id(), latent, c, source)
             for latent, c in zip(latents, contents, strict=True)
         ]
         self.engine.storage.put_items(self.user_id, items)
         return items
+
+    def _made(self, items: list[Item]) -> list[Item]:
+        """`items` with content, made in one batch (or found in the cache) where it is None."""
+        todo = [i for i, item in enumerate(items) if item.content is None]
+        if not todo:
+            return items
+        made = iter(self._contents(np.array([items[i].latent for i in todo])))
+        return [
+            Item(item.id, item.latent, next(made), item.source) if item.content is None else item
+            for item in items
+        ]
+
+    def _contents(self, latents: np.ndarray) -> list[Any]:
+        """Content of latents (n, d) from the cache; only what it lacks is generated."""
+        return self.engine.cache.contents(latents, self.user_id)
 
     def _new_id(self) -> str:
         return uuid.UUID(
@@ -409,12 +535,28 @@ def _prior_model(engine: Engine) -> BasePreferenceModel:
 
     Batch models start as the linear prior until their first fit (they need a like and a dislike).
     """
-    template = engine.model if isinstance(engine.model, LinearPreference) else LinearPreference()
-    model = copy.deepcopy(template).start(engine.generator.latent_dim)
+    template = engine.model if _learns_online(engine.model) else LinearPreference()
+    model: BasePreferenceModel = copy.deepcopy(template).start(engine.generator.latent_dim)
     negatives = engine.safety.negatives
     if len(negatives):
         model.partial_fit(negatives, np.zeros(len(negatives), dtype=int))
     return model
+
+
+def _learns_online(model: BasePreferenceModel) -> bool:
+    """LinearPreference, or a model that says it learns rating by rating (FeaturePreference)."""
+    return isinstance(model, LinearPreference) or bool(getattr(model, "online", False))
+
+
+def _item_ids(events: list[Event]) -> list[str]:
+    """Every item id the events name."""
+    ids: list[str] = []
+    for event in events:
+        if isinstance(event, Feedback):
+            ids.append(event.item_id)
+        else:
+            ids += [event.preferred_id, event.other_id]
+    return ids
 
 
 def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:

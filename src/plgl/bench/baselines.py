@@ -2,8 +2,9 @@
 
 * `run_naive`: the whitepaper's naive recipe. Random prior samples are rated; an
   `SVC(kernel="rbf", probability=True)` is fitted on them; recommendation #1 is the argmax of
-  `predict_proba` over 10,000 fresh prior samples.
-* `run_random`: random prior samples are rated; recommendation #1 is a random liked one.
+  `predict_proba` over 10,000 fresh prior samples (the top-k: the k highest).
+* `run_random`: random prior samples are rated; recommendation #1 is a random liked one (the
+  top-k: k distinct random liked ones, as many as there are).
 
 Both follow `run_swipes`: the user answers batches of `batch` items with the noise stream
 `default_rng(20_000 + seed)`, and recommendation #1 is scored with `user.normalized` after every
@@ -30,7 +31,9 @@ NAIVE_POOL = 10_000
 """Fresh prior samples scored by the naive recipe for each recommendation."""
 
 
-def run_naive(user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 0) -> LearningCurve:
+def run_naive(
+    user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 0, top_k: int = 1
+) -> LearningCurve:
     """The whitepaper's naive recipe: RBF-SVC with Platt probabilities on random ratings.
 
     After each batch, when both a like and a dislike have been seen, fit
@@ -49,7 +52,7 @@ def run_naive(user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 
         latents.extend(shown)
         labels.extend(bool(a) for a in answers)
         if len(set(labels)) < 2:
-            top = rng.standard_normal((1, user.d))
+            top = rng.standard_normal((top_k, user.d))
         else:
             pool = rng.standard_normal((NAIVE_POOL, user.d))
             with warnings.catch_warnings():
@@ -63,13 +66,13 @@ def run_naive(user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 
                 model = SVC(kernel="rbf", probability=True, random_state=seed)
                 model.fit(np.array(latents), np.array(labels, dtype=int))
                 proba = model.predict_proba(pool)[:, list(model.classes_).index(1)]
-            top = pool[int(np.argmax(proba))][None, :]
+            top = pool[np.argsort(-proba, kind="stable")[:top_k]]
         _record(curve, user, len(labels), top, answers)
     return curve
 
 
 def run_random(
-    user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 0
+    user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 0, top_k: int = 1
 ) -> LearningCurve:
     """Random prior samples are rated; recommendation #1 is a random one of those liked so far.
 
@@ -85,10 +88,13 @@ def run_random(
         answers = user.likes(shown, answers_rng)
         n_rated += len(shown)
         liked.extend(shown[answers])
-        if liked:
+        if liked and top_k == 1:
             top = liked[int(rng.integers(len(liked)))][None, :]
+        elif liked:
+            picks = rng.choice(len(liked), size=min(top_k, len(liked)), replace=False)
+            top = np.array([liked[i] for i in picks])
         else:
-            top = rng.standard_normal((1, user.d))
+            top = rng.standard_normal((top_k, user.d))
         _record(curve, user, n_rated, top, answers)
     return curve
 
@@ -100,6 +106,8 @@ def _record(
     top: np.ndarray,
     answers: np.ndarray,
 ) -> None:
+    values = user.normalized(top)
     curve.ratings.append(n_rated)
-    curve.best.append(float(user.normalized(top)[0]))
+    curve.best.append(float(values[0]))
+    curve.top_mean.append(float(np.mean(values)))
     curve.liked_share.append(float(np.mean(answers)))

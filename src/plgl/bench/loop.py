@@ -14,11 +14,13 @@ from plgl.session import Engine
 
 @dataclass
 class LearningCurve:
-    """Normalized utility of recommendation #1 after each batch, and the like-rate shown."""
+    """Normalized utility of recommendation #1 after each batch, the mean over the top-k
+    recommendations (k = the run's `top_k`), and the like-rate of the batch shown."""
 
     ratings: list[int] = field(default_factory=list)
     best: list[float] = field(default_factory=list)
     liked_share: list[float] = field(default_factory=list)
+    top_mean: list[float] = field(default_factory=list)
 
     def ratings_to(self, level: float) -> int | None:
         """First number of ratings at which recommendation #1 reached `level`, or None."""
@@ -35,8 +37,12 @@ def run_swipes(
     batch: int = 10,
     seed: int = 0,
     user_id: str = "simulated",
+    top_k: int = 1,
 ) -> LearningCurve:
-    """Let `user` rate `n_ratings` items in batches through `engine`; return the curve."""
+    """Let `user` rate `n_ratings` items in batches through `engine`; return the curve.
+
+    After each batch `recommend(top_k)` is scored: its first item is `best`, the mean over all
+    `top_k` is `top_mean`."""
     rng = np.random.default_rng(20_000 + seed)
     session = engine.session(user_id)
     curve = LearningCurve()
@@ -45,8 +51,9 @@ def run_swipes(
         answers = user.likes(np.array([item.latent for item in items]), rng)
         for item, liked in zip(items, answers, strict=True):
             session.tell(item.id, "like" if liked else "dislike")
-        top = session.recommend(1)[0]
+        top = user.normalized(np.array([item.latent for item in session.recommend(top_k)]))
         curve.ratings.append(session.n_ratings)
-        curve.best.append(float(user.normalized(top.latent[None, :])[0]))
+        curve.best.append(float(top[0]))
+        curve.top_mean.append(float(np.mean(top)))
         curve.liked_share.append(float(np.mean(answers)))
     return curve

@@ -5,7 +5,17 @@ The utility is standardized under the prior (s = (u - mean) / std over prior sam
 ball |z| <= sqrt(d)); a user likes an item with probability sigmoid((s - threshold) / noise) and
 prefers a over b with probability sigmoid((s_a - s_b) / noise).
 `normalized(z)` is the benchmark's metric: 0 for a random prior sample, 1 for the best point of the
-ball |z| <= sqrt(d).
+ball |z| <= sqrt(d). A noise of 0 answers deterministically (the better item, a like above the
+threshold).
+
+The kinds (`make_user(kind, d, seed)`): linear, a single ideal point, several ideal points, picky
+(few likes), a taste change midway, and the label-noise presets of `NOISE` from nearly clean to
+very noisy. `PairwiseResponder` answers comparisons (Bradley-Terry, optionally with flipped
+answers).
+
+>>> user = make_user("picky", 8, seed=0)
+>>> bool(user.like_probability(np.zeros((1, 8)))[0] < 0.01)
+True
 """
 
 from __future__ import annotations
@@ -13,6 +23,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
+
+from plgl.errors import InvalidInputError
+
+NOISE = {"nearly clean": 0.05, "default": 0.25, "noisy": 1.0, "very noisy": 2.0}
+"""Presets of the answer-noise temperature (learning-anchors.md sweeps 0.05, 0.25 and 1.0)."""
 
 
 def clip_to_ball(latents: np.ndarray) -> np.ndarray:
@@ -34,6 +49,12 @@ class SimulatedUser(ABC):
     """
 
     def __init__(self, d: int, seed: int, noise: float = 0.25, threshold: float = 0.5) -> None:
+        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+            raise InvalidInputError(f"d must be an integer >= 1, got {d!r}")
+        if not np.isfinite(noise) or noise < 0:
+            raise InvalidInputError(f"noise must be a finite number >= 0, got {noise!r}")
+        if not np.isfinite(threshold):
+            raise InvalidInputError(f"threshold must be a finite number, got {threshold!r}")
         self.d = d
         self.noise = noise
         self.threshold = threshold
@@ -60,8 +81,7 @@ class SimulatedUser(ABC):
 
     def like_probability(self, latents: np.ndarray) -> np.ndarray:
         """(n,) probability that each latent (n, d) gets a like."""
-        z = (self.standardized(latents) - self.threshold) / self.noise
-        return np.asarray(0.5 * (1 + np.tanh(0.5 * z)))
+        return _sigmoid(self.standardized(latents) - self.threshold, self.noise)
 
     def likes(self, latents: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """(n,) bool noisy like/dislike answers."""
@@ -69,13 +89,20 @@ class SimulatedUser(ABC):
 
     def prefers(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """(n,) bool: whether each row of a (n, d) is preferred over the row of b."""
-        gap = (self.standardized(a) - self.standardized(b)) / self.noise
-        return np.asarray(rng.random(len(a)) < 0.5 * (1 + np.tanh(0.5 * gap)))
+        gap = self.standardized(a) - self.standardized(b)
+        return np.asarray(rng.random(len(a)) < _sigmoid(gap, self.noise))
 
     def normalized(self, latents: np.ndarray) -> np.ndarray:
         """(n,) normalized utility: 0 = a random prior sample, 1 = the best point of the ball."""
         u = self.utility(clip_to_ball(latents))
         return np.asarray((u - self.prior_mean) / (self.best_utility - self.prior_mean))
+
+
+def _sigmoid(x: np.ndarray, temperature: float) -> np.ndarray:
+    """sigmoid(x / temperature); the step function (0.5 at 0) when the temperature is 0."""
+    if temperature == 0:
+        return np.asarray(0.5 * (1 + np.sign(x)))
+    return np.asarray(0.5 * (1 + np.tanh(0.5 * x / temperature)))
 
 
 class LinearUser(SimulatedUser):
@@ -112,9 +139,20 @@ class IdealPointUser(SimulatedUser):
 
 
 class MultiIdealUser(IdealPointUser):
-    """Two unrelated ideals (a multimodal taste): u = max of two bumps."""
+    """Several unrelated ideals (a multimodal taste): u = max of `n_ideals` bumps (default 2)."""
 
-    n_ideals = 2
+    def __init__(self, d: int, seed: int, n_ideals: int = 2, **kwargs: float) -> None:
+        if not isinstance(n_ideals, int) or n_ideals < 1:
+            raise InvalidInputError(f"n_ideals must be an integer >= 1, got {n_ideals!r}")
+        self.n_ideals = n_ideals
+        super().__init__(d, seed, **kwargs)
+
+
+class PickyUser(LinearUser):
+    """A linear taste that likes few items: threshold 1.5 (about 7% of random items liked)."""
+
+    def __init__(self, d: int, seed: int, noise: float = 0.25, threshold: float = 1.5) -> None:
+        super().__init__(d, seed, noise=noise, threshold=threshold)
 
 
 class DriftingUser(SimulatedUser):
@@ -147,3 +185,51 @@ class DriftingUser(SimulatedUser):
     @property
     def best_utility(self) -> float:
         return float(np.sqrt(self.d))
+
+
+class PairwiseResponder:
+    """Answers "a or b?" for a simulated user: Bradley-Terry on its standardized utility, and then
+    each answer flipped with probability `flip` (PrefGen's "20% flipped answers").
+
+    >>> responder = PairwiseResponder(LinearUser(4, seed=0, noise=0.0))
+    >>> a = responder.user.direction[None, :]
+    >>> responder.prefers(a, -a, np.random.default_rng(0)).tolist()
+    [True]
+    """
+
+    def __init__(self, user: SimulatedUser, flip: float = 0.0) -> None:
+        if not 0.0 <= flip <= 0.5:
+            raise InvalidInputError(f"flip must be in [0, 0.5], got {flip!r}")
+        self.user = user
+        self.flip = flip
+
+    def prefers(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(n,) bool: whether each row of a (n, d) is preferred over the row of b (n, d)."""
+        if a.shape != b.shape or a.ndim != 2 or a.shape[1] != self.user.d:
+            raise InvalidInputError(
+                f"a and b must both be (n, {self.user.d}); got {a.shape} and {b.shape}"
+            )
+        answers = self.user.prefers(a, b, rng)
+        return np.asarray(answers ^ (rng.random(len(a)) < self.flip))
+
+
+USER_KINDS = ("linear", "ideal", "multi", "picky", "noisy", "drift")
+"""The kinds `make_user` builds."""
+
+
+def make_user(kind: str, d: int, seed: int, *, horizon: int = 160) -> SimulatedUser:
+    """A benchmark user: "linear", "ideal", "multi" (two ideals), "picky", "noisy" (noise 1.0)
+    or "drift" (the taste turns to an unrelated direction after `horizon // 2` answers)."""
+    if kind == "linear":
+        return LinearUser(d, seed)
+    if kind == "ideal":
+        return IdealPointUser(d, seed)
+    if kind == "multi":
+        return MultiIdealUser(d, seed)
+    if kind == "picky":
+        return PickyUser(d, seed)
+    if kind == "noisy":
+        return LinearUser(d, seed, noise=NOISE["noisy"])
+    if kind == "drift":
+        return DriftingUser(d, seed, switch_after=horizon // 2)
+    raise InvalidInputError(f"unknown user kind {kind!r}; expected one of {', '.join(USER_KINDS)}")

@@ -13,6 +13,7 @@ from plgl.generators.identity import IdentityGenerator
 # model weights) cost nothing to the others.
 _REGISTRY: dict[str, str] = {
     "identity": "plgl.generators.identity:IdentityGenerator",
+    "melodies": "plgl.generators.melodies:MelodyGenerator",
 }
 
 __all__ = ["Generator", "IdentityGenerator", "available", "get"]

@@ -271,6 +271,57 @@ class LinearPreference(BasePreferenceModel):
             self.changes_detected_ += 1
             self.change_step_ = self.n_updates_
 
+    # --------------------------------------------------------------- snapshots
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything learned, as named arrays (no pickle): `set_state` restores it exactly.
+
+        Keys are "<kind>:<attribute>" with kind "array", "list" (a list of numbers, or of
+        equal-length arrays, stacked) or "scalar"; constructor parameters are not included.
+
+        >>> model = LinearPreference().start(2)
+        >>> model.learn(np.array([1.0, 0.0]), 1)
+        >>> twin = LinearPreference().set_state(model.get_state())
+        >>> bool(np.array_equal(twin.mean_, model.mean_))
+        True
+        """
+        check_is_fitted(self, "mean_")
+        params = self.get_params()
+        state: dict[str, np.ndarray] = {}
+        for name, value in vars(self).items():
+            if name in params:
+                continue
+            if isinstance(value, np.ndarray):
+                kind = "array"
+            elif isinstance(value, list):
+                kind = "list"
+            elif isinstance(value, bool | int | float | np.number):
+                kind = "scalar"
+            else:
+                raise TypeError(f"attribute {name!r} ({type(value).__name__}) has no array form")
+            array = np.array(value)
+            if array.dtype == object:
+                raise TypeError(f"attribute {name!r} is not numeric")
+            state[f"{kind}:{name}"] = array
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> LinearPreference:
+        """Restore what `get_state` returned (this model's parameters are kept)."""
+        params = self.get_params()
+        for key, value in state.items():
+            kind, _, name = key.partition(":")
+            if name in params or not name or name.startswith("__"):
+                raise ValueError(f"state key {key!r} does not name a learned attribute")
+            if kind == "array":
+                setattr(self, name, np.array(value))
+            elif kind == "list":
+                setattr(self, name, list(np.array(value)) if value.ndim == 2 else value.tolist())
+            elif kind == "scalar":
+                setattr(self, name, value.item())
+            else:
+                raise ValueError(f"state key {key!r} has an unknown kind {kind!r}")
+        check_is_fitted(self, "mean_")
+        return self
+
 
 def _newton_map(
     phi: np.ndarray,

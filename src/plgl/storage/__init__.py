@@ -1,19 +1,37 @@
-"""Storage backends chosen by URL: `memory://` (and None) now; SQLite and Redis to come."""
+"""Storage backends chosen by URL: `memory://`, `sqlite:///path` and `redis://host:port/db`."""
 
 from __future__ import annotations
 
-from plgl.errors import InvalidInputError
-from plgl.storage._base import BaseStorage
-from plgl.storage.memory import MemoryStorage
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
-__all__ = ["BaseStorage", "MemoryStorage", "from_url"]
+from plgl.errors import InvalidInputError
+from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage.memory import MemoryStorage
+from plgl.storage.sqlite import SQLiteStorage
+
+if TYPE_CHECKING:
+    from plgl.storage.redis import RedisStorage
+
+__all__ = ["BaseStorage", "MemoryStorage", "RedisStorage", "SQLiteStorage", "Snapshot", "from_url"]
+
+_SUPPORTED = (
+    "memory://, sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:///:memory: "
+    "or redis://host:port/db"
+)
 
 
 def from_url(url: str | BaseStorage | None) -> BaseStorage:
     """A storage backend for `url`; None or "memory://" give in-memory storage.
 
+    As in SQLAlchemy, `sqlite:///plgl.db` is a path relative to the working directory and
+    `sqlite:////var/lib/plgl.db` an absolute one. SQLite URLs take options: `?synchronous=full`
+    (survive a power loss too: one fsync per write) and `?timeout=<seconds>` (lock waits).
+
     >>> type(from_url(None)).__name__
     'MemoryStorage'
+    >>> type(from_url("sqlite:///:memory:")).__name__
+    'SQLiteStorage'
     """
     if url is None:
         return MemoryStorage()
@@ -21,10 +39,50 @@ def from_url(url: str | BaseStorage | None) -> BaseStorage:
         return url
     if not isinstance(url, str):
         raise InvalidInputError(f"storage must be a URL string or a BaseStorage, got {url!r}")
-    scheme = url.split("://", 1)[0] if "://" in url else ""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise InvalidInputError(f"storage URL {url!r} has no scheme; use {_SUPPORTED}")
     if scheme == "memory":
+        if rest:
+            raise InvalidInputError(f"memory:// takes no path, got {url!r}")
         return MemoryStorage()
-    raise InvalidInputError(
-        f"unsupported storage URL {url!r}: this version supports memory:// "
-        "(sqlite:/// and redis:// are not built yet)"
-    )
+    if scheme == "sqlite":
+        if not rest.startswith("/") or not rest[1:]:
+            raise InvalidInputError(
+                f"SQLite URL {url!r} names no file: use sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db"
+            )
+        path, _, query = rest[1:].partition("?")
+        return SQLiteStorage(path, **_sqlite_options(url, query))
+    if scheme in ("redis", "rediss", "unix"):
+        from plgl.storage.redis import RedisStorage
+
+        return RedisStorage(url)
+    raise InvalidInputError(f"unsupported storage URL {url!r}: use {_SUPPORTED}")
+
+
+def _sqlite_options(url: str, query: str) -> dict[str, Any]:
+    """`?synchronous=full&timeout=5` -> keyword arguments of SQLiteStorage."""
+    options: dict[str, Any] = {}
+    for key, values in parse_qs(query, keep_blank_values=True).items():
+        if key == "synchronous":
+            options[key] = values[-1].lower()
+        elif key == "timeout":
+            try:
+                options[key] = float(values[-1])
+            except ValueError:
+                raise InvalidInputError(f"timeout in {url!r} must be a number") from None
+        else:
+            raise InvalidInputError(
+                f"unknown option {key!r} in {url!r}: SQLite URLs take synchronous=normal|full "
+                "and timeout=<seconds>"
+            )
+    return options
+
+
+def __getattr__(name: str) -> object:
+    if name == "RedisStorage":  # imported on use: redis-py is needed only for Redis
+        from plgl.storage.redis import RedisStorage
+
+        return RedisStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,57 +1,107 @@
-"""The storage plug point: an append-only event log and the items each user was shown.
+"""The storage plug point: an append-only event log, the items each user was shown, snapshots.
 
-Contract, which every backend passes in `plgl.testing.run_storage_conformance`:
+Contract, which every backend passes in `plgl.testing.StorageConformance`:
 
 - `append(user_id, event)` stores an event once. Appending an event whose id is already stored
   returns False and changes nothing when the two are equal, and raises EventConflictError when
-  they differ. Event ids are scoped to the user.
-- `events(user_id)` returns the user's events in the order they were first appended.
+  they differ. Event ids are scoped to the user. The check and the write are one atomic step,
+  also across threads and processes, and `append` returns only once the event is durable.
+- `events(user_id, start)` returns the user's events from position `start` on, in the order they
+  were first appended; `n_events` counts them.
 - `put_items` / `item_latent` keep the latent of every item served, so that feedback naming an
   item id can be checked (unknown and foreign ids are rejected) and turned into training data.
-- `delete_user` removes everything stored about a user and leaves a tombstone: the user id can
-  never be written again, so a replay of old events cannot bring the data back.
+  An item id is written once: a second `put_items` with the same id keeps the first.
+- `put_snapshot(user_id, position, blob)` keeps the latest snapshot of a user's derived model
+  state, covering the first `position` events; `snapshot(user_id)` returns it (or None).
+- `delete_user` removes everything stored about a user (events, items, snapshot) and leaves a
+  tombstone: the user id can never be written again, so a replay of old events cannot bring
+  the data back (writes raise UserDeletedError).
+- A backend that cannot do its job (unreachable, locked, not a plgl database) raises
+  StorageError; it never answers as if a write had succeeded.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from plgl.errors import EventConflictError, UserDeletedError
-from plgl.records import Event, Item
+from plgl.errors import EventConflictError, InvalidInputError, UserDeletedError
+from plgl.records import Comparison, Event, Feedback, Item
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A user's derived model state (`blob`), valid for the first `position` events."""
+
+    position: int
+    blob: bytes
 
 
 class BaseStorage(ABC):
-    """Where events and served items live. Backends implement the protected hooks."""
+    """Where events, served items and snapshots live. Backends implement the abstract methods.
+
+    Backends check tombstones inside the same atomic step as every write (`_append_new`,
+    `_put_items`, `_put_snapshot`), so that a write racing a deletion cannot survive it.
+    """
 
     def append(self, user_id: str, event: Event) -> bool:
         """Store `event` once; True if it was new, False if this exact event was already stored."""
-        self._check_alive(user_id)
-        stored = self._get_event(user_id, event.event_id)
-        if stored is not None:
-            if stored != event:
-                raise EventConflictError(
-                    f"event id {event.event_id!r} was already used for a different event "
-                    f"({stored}); use a new event id for a new event"
-                )
-            return False
-        self._append(user_id, event)
-        return True
+        _check_text("user_id", user_id)
+        if not isinstance(event, Feedback | Comparison):
+            raise InvalidInputError(f"event must be a Feedback or Comparison, got {event!r}")
+        _check_text("event_id", event.event_id)
+        stored = self._append_new(user_id, event)
+        if stored is None:
+            return True
+        if stored != event:
+            raise EventConflictError(
+                f"event id {event.event_id!r} was already used for a different event "
+                f"({stored}); use a new event id for a new event"
+            )
+        return False
 
     def put_items(self, user_id: str, items: Sequence[Item]) -> None:
-        """Remember the items served to a user."""
-        self._check_alive(user_id)
+        """Remember the items served to a user (an id already stored keeps its first item)."""
+        _check_text("user_id", user_id)
+        for item in items:
+            _check_text("item id", item.id)
         self._put_items(user_id, items)
 
-    def _check_alive(self, user_id: str) -> None:
-        if self.is_deleted(user_id):
-            raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
+    def put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
+        """Keep `blob` as the user's latest snapshot, covering their first `position` events."""
+        _check_text("user_id", user_id)
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            raise InvalidInputError(f"position must be an integer >= 0, got {position!r}")
+        if not isinstance(blob, bytes):
+            raise InvalidInputError(f"snapshot must be bytes, got {type(blob).__name__}")
+        self._put_snapshot(user_id, position, blob)
+
+    def item_latents(self, user_id: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """{item id: (latent_dim,) latent} for those of `item_ids` served to the user."""
+        found = {}
+        for item_id in set(item_ids):
+            latent = self.item_latent(user_id, item_id)
+            if latent is not None:
+                found[item_id] = latent
+        return found
+
+    def close(self) -> None:  # noqa: B027 (optional: most backends have nothing to release)
+        """Release connections; the storage must not be used afterwards."""
+
+    @staticmethod
+    def _deleted(user_id: str) -> UserDeletedError:
+        return UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
 
     @abstractmethod
-    def events(self, user_id: str) -> list[Event]:
-        """The user's events, oldest first."""
+    def events(self, user_id: str, start: int = 0) -> list[Event]:
+        """The user's events from position `start` on, oldest first."""
+
+    @abstractmethod
+    def n_events(self, user_id: str) -> int:
+        """How many events the user has."""
 
     @abstractmethod
     def item_latent(self, user_id: str, item_id: str) -> np.ndarray | None:
@@ -59,21 +109,39 @@ class BaseStorage(ABC):
 
     @abstractmethod
     def items(self, user_id: str) -> list[Item]:
-        """Every item served to the user, oldest first."""
+        """Every item served to the user, oldest first (content is not kept by every backend)."""
+
+    @abstractmethod
+    def snapshot(self, user_id: str) -> Snapshot | None:
+        """The user's latest snapshot, or None."""
 
     @abstractmethod
     def delete_user(self, user_id: str) -> None:
-        """Remove the user's events and items and leave a tombstone."""
+        """Remove the user's events, items and snapshot, and leave a tombstone."""
 
     @abstractmethod
     def is_deleted(self, user_id: str) -> bool:
         """Whether the user was deleted."""
 
     @abstractmethod
-    def _get_event(self, user_id: str, event_id: str) -> Event | None: ...
+    def _append_new(self, user_id: str, event: Event) -> Event | None:
+        """Atomically: raise `_deleted` if tombstoned; return the stored event with the same id
+        if there is one; else store `event` durably and return None."""
 
     @abstractmethod
-    def _append(self, user_id: str, event: Event) -> None: ...
+    def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
+        """Atomically: raise `_deleted` if tombstoned, else store the items not yet stored."""
 
     @abstractmethod
-    def _put_items(self, user_id: str, items: Sequence[Item]) -> None: ...
+    def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
+        """Atomically: raise `_deleted` if tombstoned, else replace the user's snapshot."""
+
+
+def _check_text(name: str, value: object) -> None:
+    """Ids are non-empty strings that every backend can store (UTF-8 encodable)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{name} must be a non-empty string, got {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInputError(f"{name} {value!r} is not valid Unicode text: {error}") from None

@@ -8,25 +8,33 @@ from collections.abc import Sequence
 import numpy as np
 
 from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage
+from plgl.storage._base import BaseStorage, Snapshot
 
 
 class MemoryStorage(BaseStorage):
-    """Dicts behind a lock. `memory://` and `storage=None` give one of these."""
+    """Dicts behind a lock. `memory://` and `storage=None` give one of these.
+
+    >>> from plgl.records import Feedback
+    >>> storage = MemoryStorage()
+    >>> storage.append("u", Feedback("e1", "item", "like")), storage.n_events("u")
+    (True, 1)
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._events: dict[str, dict[str, Event]] = {}
+        self._events: dict[str, list[Event]] = {}
+        self._event_ids: dict[str, dict[str, Event]] = {}
         self._items: dict[str, dict[str, Item]] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._tombstones: set[str] = set()
 
-    def append(self, user_id: str, event: Event) -> bool:
-        with self._lock:  # check-then-write must be atomic
-            return super().append(user_id, event)
-
-    def events(self, user_id: str) -> list[Event]:
+    def events(self, user_id: str, start: int = 0) -> list[Event]:
         with self._lock:
-            return list(self._events.get(user_id, {}).values())
+            return self._events.get(user_id, [])[start:]
+
+    def n_events(self, user_id: str) -> int:
+        with self._lock:
+            return len(self._events.get(user_id, []))
 
     def item_latent(self, user_id: str, item_id: str) -> np.ndarray | None:
         with self._lock:
@@ -37,24 +45,41 @@ class MemoryStorage(BaseStorage):
         with self._lock:
             return list(self._items.get(user_id, {}).values())
 
+    def snapshot(self, user_id: str) -> Snapshot | None:
+        with self._lock:
+            return self._snapshots.get(user_id)
+
     def delete_user(self, user_id: str) -> None:
         with self._lock:
-            self._events.pop(user_id, None)
-            self._items.pop(user_id, None)
+            for table in (self._events, self._event_ids, self._items, self._snapshots):
+                table.pop(user_id, None)
             self._tombstones.add(user_id)
 
     def is_deleted(self, user_id: str) -> bool:
         with self._lock:
             return user_id in self._tombstones
 
-    def _get_event(self, user_id: str, event_id: str) -> Event | None:
-        return self._events.get(user_id, {}).get(event_id)
-
-    def _append(self, user_id: str, event: Event) -> None:
-        self._events.setdefault(user_id, {})[event.event_id] = event
+    def _append_new(self, user_id: str, event: Event) -> Event | None:
+        with self._lock:
+            if user_id in self._tombstones:
+                raise self._deleted(user_id)
+            ids = self._event_ids.setdefault(user_id, {})
+            if event.event_id in ids:
+                return ids[event.event_id]
+            ids[event.event_id] = event
+            self._events.setdefault(user_id, []).append(event)
+            return None
 
     def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
         with self._lock:
+            if user_id in self._tombstones:
+                raise self._deleted(user_id)
             bucket = self._items.setdefault(user_id, {})
             for item in items:
-                bucket[item.id] = item
+                bucket.setdefault(item.id, item)
+
+    def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
+        with self._lock:
+            if user_id in self._tombstones:
+                raise self._deleted(user_id)
+            self._snapshots[user_id] = Snapshot(position, blob)

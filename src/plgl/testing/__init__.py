@@ -7,6 +7,7 @@ class TestMyStorage(StorageConformance):
 """
 
 from plgl.testing.generators import GeneratorConformance
+from plgl.testing.redis_server import RedisServer
 from plgl.testing.storage import StorageConformance
 
-__all__ = ["GeneratorConformance", "StorageConformance"]
+__all__ = ["GeneratorConformance", "RedisServer", "StorageConformance"]

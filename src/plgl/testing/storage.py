@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
-from plgl.errors import EventConflictError, UserDeletedError
+from plgl.errors import EventConflictError, InvalidInputError, UserDeletedError
 from plgl.records import Comparison, Event, Feedback, Item
 from plgl.storage import BaseStorage
 
 
 def _item(item_id: str, value: float = 1.0) -> Item:
     return Item(item_id, np.full(3, value), None)
+
+
+def _in_threads(n: int, work: Callable[[int], None]) -> None:
+    """Run work(0..n-1) in n threads that start together; re-raise the first failure."""
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            work(index)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 class StorageConformance:
@@ -21,12 +45,35 @@ class StorageConformance:
     def storage(self) -> BaseStorage:
         raise NotImplementedError("override the storage fixture")
 
+    # ----------------------------------------------------------------- events
     def test_events_come_back_in_order(self, storage: BaseStorage) -> None:
         events: list[Event] = [Feedback(f"e{i}", "item", "like") for i in range(5)]
         events.append(Comparison("c", "item", "other"))
         for event in events:
             assert storage.append("u", event)
         assert storage.events("u") == events
+        assert storage.n_events("u") == 6
+
+    def test_many_events_keep_their_order_per_user(self, storage: BaseStorage) -> None:
+        signals = ("like", "dislike", "skip", "superlike")
+        expected: dict[str, list[Event]] = {"u": [], "v": []}
+        for i in range(400):
+            user = "u" if i % 3 else "v"
+            event = Feedback(f"e{i}", f"item{i % 7}", signals[i % 4], i / 10 if i % 2 else None)
+            expected[user].append(event)
+            assert storage.append(user, event)
+        for user, events in expected.items():
+            assert storage.events(user) == events
+            assert storage.n_events(user) == len(events)
+            assert storage.events(user, 100) == events[100:]
+        assert storage.events("u", 10_000) == []
+
+    def test_unknown_user_has_nothing(self, storage: BaseStorage) -> None:
+        assert storage.events("nobody") == []
+        assert storage.n_events("nobody") == 0
+        assert storage.items("nobody") == []
+        assert storage.snapshot("nobody") is None
+        assert not storage.is_deleted("nobody")
 
     def test_same_event_twice_is_stored_once(self, storage: BaseStorage) -> None:
         event = Feedback("e1", "item", "like", 1.5)
@@ -38,6 +85,8 @@ class StorageConformance:
         storage.append("u", Feedback("e1", "item", "like"))
         with pytest.raises(EventConflictError, match="e1"):
             storage.append("u", Feedback("e1", "item", "dislike"))
+        with pytest.raises(EventConflictError, match="e1"):
+            storage.append("u", Comparison("e1", "item", "other"))
         assert storage.events("u") == [Feedback("e1", "item", "like")]
 
     def test_event_ids_are_scoped_to_the_user(self, storage: BaseStorage) -> None:
@@ -45,6 +94,46 @@ class StorageConformance:
         assert storage.append("v", Feedback("e1", "item", "dislike"))
         assert storage.events("v") == [Feedback("e1", "item", "dislike")]
 
+    def test_values_survive_exactly(self, storage: BaseStorage) -> None:
+        event = Feedback("e1", "item", "skip", 0.1 + 0.2)  # not a short decimal
+        storage.append("u", event)
+        stored = storage.events("u")[0]
+        assert isinstance(stored, Feedback) and stored.dwell_seconds == 0.1 + 0.2
+        latent = np.array([np.pi, -1e-300, 1e300, 0.1 + 0.2])
+        storage.put_items("u", [Item("x", latent, None, "exploit")])
+        item = storage.items("u")[0]
+        assert item.source == "exploit"
+        np.testing.assert_array_equal(item.latent, latent)
+
+    def test_unicode_and_separator_ids(self, storage: BaseStorage) -> None:
+        users = ["ユーザー🙂", "a:events", "a", "spaces and\nnewlines", "ñ" * 200]
+        for n, user in enumerate(users):
+            storage.put_items(user, [_item("элемент·1", float(n))])
+            assert storage.append(user, Feedback("é-1 🙂", "элемент·1", "like"))
+        for n, user in enumerate(users):
+            assert storage.events(user) == [Feedback("é-1 🙂", "элемент·1", "like")]
+            latent = storage.item_latent(user, "элемент·1")
+            assert latent is not None and latent[0] == n
+        storage.delete_user("a")
+        assert storage.n_events("a:events") == 1
+
+    def test_bad_input_is_rejected_and_changes_nothing(self, storage: BaseStorage) -> None:
+        with pytest.raises(InvalidInputError):
+            storage.append("u", {"event_id": "e1"})  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError):
+            storage.append("", Feedback("e1", "item", "like"))
+        with pytest.raises(InvalidInputError, match="Unicode"):
+            storage.append("\ud800", Feedback("e1", "item", "like"))
+        with pytest.raises(InvalidInputError):
+            storage.put_items("u", [_item("")])
+        with pytest.raises(InvalidInputError):
+            storage.put_snapshot("u", -1, b"x")
+        with pytest.raises(InvalidInputError):
+            storage.put_snapshot("u", 0, "text")  # type: ignore[arg-type]
+        assert storage.events("u") == [] and storage.items("u") == []
+        assert storage.snapshot("u") is None
+
+    # ------------------------------------------------------------------ items
     def test_items_are_kept_per_user(self, storage: BaseStorage) -> None:
         storage.put_items("u", [_item("a", 1.0), _item("b", 2.0)])
         latent = storage.item_latent("u", "b")
@@ -54,15 +143,111 @@ class StorageConformance:
         assert storage.item_latent("u", "zzz") is None
         assert [item.id for item in storage.items("u")] == ["a", "b"]
 
+    def test_an_item_id_keeps_its_first_latent(self, storage: BaseStorage) -> None:
+        storage.put_items("u", [_item("a", 1.0)])
+        storage.put_items("u", [_item("b", 2.0), _item("a", 9.0)])
+        assert [item.id for item in storage.items("u")] == ["a", "b"]
+        latent = storage.item_latent("u", "a")
+        assert latent is not None and latent[0] == 1.0
+
+    def test_item_latents_in_bulk(self, storage: BaseStorage) -> None:
+        storage.put_items("u", [_item(f"i{n}", float(n)) for n in range(600)])
+        found = storage.item_latents("u", ["i3", "i599", "i3", "missing"])
+        assert sorted(found) == ["i3", "i599"]
+        assert found["i599"][0] == 599.0
+        assert storage.item_latents("v", ["i3"]) == {}
+        assert len(storage.item_latents("u", [f"i{n}" for n in range(600)])) == 600
+
+    # -------------------------------------------------------------- snapshots
+    def test_snapshot_keeps_the_latest(self, storage: BaseStorage) -> None:
+        blob = bytes(range(256)) * 100  # binary, not text
+        storage.put_snapshot("u", 50, blob)
+        snapshot = storage.snapshot("u")
+        assert snapshot is not None and (snapshot.position, snapshot.blob) == (50, blob)
+        storage.put_snapshot("u", 100, b"newer")
+        snapshot = storage.snapshot("u")
+        assert snapshot is not None and (snapshot.position, snapshot.blob) == (100, b"newer")
+        assert storage.snapshot("v") is None
+
+    # --------------------------------------------------------------- deletion
     def test_delete_removes_everything_and_leaves_a_tombstone(self, storage: BaseStorage) -> None:
         storage.put_items("u", [_item("a")])
         storage.append("u", Feedback("e1", "a", "like"))
+        storage.put_snapshot("u", 1, b"state")
+        storage.append("v", Feedback("e1", "a", "like"))
         storage.delete_user("u")
         assert storage.is_deleted("u")
         assert storage.events("u") == []
+        assert storage.n_events("u") == 0
+        assert storage.items("u") == []
         assert storage.item_latent("u", "a") is None
-        with pytest.raises(UserDeletedError):
-            storage.append("u", Feedback("e1", "a", "like"))
+        assert storage.snapshot("u") is None
+        assert not storage.is_deleted("v")
+        assert storage.n_events("v") == 1
+
+    def test_deleted_user_stays_deleted(self, storage: BaseStorage) -> None:
+        old = [Feedback(f"e{i}", "a", "like") for i in range(3)]
+        storage.put_items("u", [_item("a")])
+        for event in old:
+            storage.append("u", event)
+        storage.delete_user("u")
+        for event in old:  # a replay of the old log
+            with pytest.raises(UserDeletedError, match="deleted"):
+                storage.append("u", event)
         with pytest.raises(UserDeletedError):
             storage.put_items("u", [_item("a")])
-        assert not storage.is_deleted("v")
+        with pytest.raises(UserDeletedError):
+            storage.put_snapshot("u", 3, b"state")
+        storage.delete_user("u")  # deleting again is harmless
+        assert storage.is_deleted("u")
+        assert storage.events("u") == [] and storage.items("u") == []
+        assert storage.snapshot("u") is None
+
+    # ------------------------------------------------------------ concurrency
+    def test_concurrent_appends_store_each_event_once(self, storage: BaseStorage) -> None:
+        """Eight threads append 40 events each: half their own, half the same shared ones."""
+        new_counts = [0] * 8
+
+        def work(index: int) -> None:
+            for i in range(40):
+                event_id = f"shared{i}" if i % 2 else f"t{index}-{i}"
+                if storage.append("u", Feedback(event_id, "item", "like")):
+                    new_counts[index] += 1
+
+        _in_threads(8, work)
+        ids = [event.event_id for event in storage.events("u")]
+        assert len(ids) == len(set(ids)) == 8 * 20 + 20
+        assert sum(new_counts) == len(ids)
+        assert storage.n_events("u") == len(ids)
+
+    def test_concurrent_conflicting_appends_keep_one(self, storage: BaseStorage) -> None:
+        conflicts = [0] * 6
+
+        def work(index: int) -> None:
+            for i in range(20):
+                try:
+                    storage.append("u", Feedback(f"e{i}", f"item{index}", "like"))
+                except EventConflictError:
+                    conflicts[index] += 1
+
+        _in_threads(6, work)
+        ids = [event.event_id for event in storage.events("u")]
+        assert sorted(ids) == sorted(f"e{i}" for i in range(20))
+        assert sum(conflicts) == 5 * 20  # every id was won by exactly one thread
+
+    def test_delete_racing_writes_leaves_nothing(self, storage: BaseStorage) -> None:
+        def work(index: int) -> None:
+            if index == 0:
+                storage.delete_user("u")
+                return
+            for i in range(30):
+                try:
+                    storage.put_items("u", [_item(f"i{index}-{i}")])
+                    storage.append("u", Feedback(f"e{index}-{i}", f"i{index}-{i}", "like"))
+                except UserDeletedError:
+                    return
+
+        storage.append("u", Feedback("first", "x", "like"))
+        _in_threads(4, work)
+        assert storage.is_deleted("u")
+        assert storage.events("u") == [] and storage.items("u") == []

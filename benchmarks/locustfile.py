@@ -1,0 +1,77 @@
+"""Simulated swipers for locust: each signs up, then swipes its feed like a quick human would,
+now and then opening "For you", "Perfect match", a which-of-two question or its status.
+
+    locust -f benchmarks/locustfile.py --host http://127.0.0.1:8000   (see serve_load.py)
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from locust import HttpUser, between, task
+
+SIGNALS = ["like", "dislike", "dislike", "skip", "superlike"]
+
+
+class Swiper(HttpUser):
+    """One person: a bearer token and the batch of cards their client holds."""
+
+    wait_time = between(0.3, 1.2)  # a quick swiper; the server allows 10 ratings a second
+
+    def on_start(self) -> None:
+        token = self.client.post("/api/users", name="/api/users").json()["token"]
+        self.client.headers["Authorization"] = f"Bearer {token}"
+        self.queue: list[dict[str, Any]] = []
+        self.client.get("/api/domain", name="/api/domain")
+
+    def _items(self, n: int) -> list[dict[str, Any]]:
+        response = self.client.post(f"/api/feed?n={n}", name="/api/feed")
+        items: list[dict[str, Any]] = response.json()["items"] if response.ok else []
+        return items
+
+    def _content(self, item: dict[str, Any]) -> None:
+        url = next(iter(item["content"].values()))
+        self.client.get(url, name="/api/items/[id]/content")
+
+    @task(12)
+    def swipe(self) -> None:
+        """Rate the card on screen (with an event id and dwell time), show the next one."""
+        if len(self.queue) < 5:
+            self.queue += self._items(10)
+        if len(self.queue) < 2:
+            return
+        item = self.queue.pop(0)
+        body = {
+            "item_id": item["id"],
+            "signal": random.choice(SIGNALS),
+            "dwell_seconds": round(random.uniform(0.3, 6.0), 2),
+            "event_id": uuid.uuid4().hex,
+        }
+        self.client.post("/api/feedback", json=body, name="/api/feedback")
+        self._content(self.queue[0])
+
+    @task(1)
+    def which_of_two(self) -> None:
+        pair = self._items(2)
+        if len(pair) == 2:
+            for item in pair:
+                self._content(item)
+            body = {"preferred_id": pair[0]["id"], "other_id": pair[1]["id"]}
+            self.client.post("/api/compare", json=body, name="/api/compare")
+
+    @task(1)
+    def for_you(self) -> None:
+        response = self.client.get("/api/recommendations?k=6", name="/api/recommendations")
+        for item in response.json()["items"][:3] if response.ok else []:
+            self._content(item)
+
+    @task(1)
+    def perfect_match(self) -> None:
+        target = random.choice([0.3, 0.5, 0.7, 0.9])
+        self.client.get(f"/api/reverse?target={target}&n=4", name="/api/reverse")
+
+    @task(1)
+    def status(self) -> None:
+        self.client.get("/api/me", name="/api/me")

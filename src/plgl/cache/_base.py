@@ -1,0 +1,65 @@
+"""The cache plug point: a byte store by string key, a `MutableMapping` like cachetools' caches.
+
+Contract, which every backend passes in `tests/test_cache_stores.py`:
+
+- `store[key] = value` keeps bytes under a str key; `store[key]` returns them or raises KeyError;
+  `del`, `in`, `len` and iteration behave as for a dict.
+- `increment(key, by)` adds to an integer counter (stored as ASCII digits) and returns the new
+  value, atomically where the backend is shared (SQLite, Redis): no like is lost to a race.
+- `scan(prefix)` lists the keys that start with `prefix`; `delete_prefix(prefix)` removes them.
+
+Backends may evict `content:` and `render:` entries (copies that can be made again); every other
+key (pool indexes, like counts, what a user kept) is data and is never evicted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+
+from plgl.errors import InvalidInputError, PlglError
+
+EVICTABLE = ("content:", "render:")
+
+
+class CacheUnavailableError(PlglError):
+    """The cache backend cannot be reached or read (a down server, a foreign database file)."""
+
+
+class BaseCache(MutableMapping[str, bytes]):
+    """A byte store by key. Backends implement the mapping methods; the helpers below have
+    portable defaults that shared backends override with atomic versions."""
+
+    def increment(self, key: str, by: int = 1) -> int:
+        """Add `by` to the counter at `key` (missing: 0) and return the new value."""
+        value = int(self.get(key, b"0")) + by
+        self[key] = str(value).encode()
+        return value
+
+    def scan(self, prefix: str) -> Iterator[str]:
+        """Keys that start with `prefix`, in no particular order."""
+        return iter([key for key in self if key.startswith(prefix)])
+
+    def put_many(self, entries: Mapping[str, bytes]) -> None:
+        """Store several entries at once (one transaction or round trip where the backend can)."""
+        checked = {key: check_bytes(key, value) for key, value in entries.items()}
+        for key, value in checked.items():  # all checked first: a bad entry writes nothing
+            self[key] = value
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every key that starts with `prefix`; returns how many were removed."""
+        keys = list(self.scan(prefix))
+        for key in keys:
+            self.pop(key, None)
+        return len(keys)
+
+    def close(self) -> None:
+        """Release connections and files; a no-op where there are none."""
+
+
+def check_bytes(key: object, value: object) -> bytes:
+    """`value` as bytes, or InvalidInputError when the key is not a str or the value not bytes."""
+    if not isinstance(key, str):
+        raise InvalidInputError(f"cache keys are str, got {type(key).__name__}")
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise InvalidInputError(f"cache values are bytes, got {type(value).__name__}")
+    return bytes(value)

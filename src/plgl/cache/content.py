@@ -1,0 +1,325 @@
+"""The content cache an Engine uses: content by (generator config, latent), pools, shared likes,
+and what each user kept. Everything lives in one `BaseCache` store, under these keys:
+
+- `content:<digest>` / `render:<digest>:<media type>`: content and rendered bytes, where
+  digest = sha256(config digest + the latent's float64 bytes). Evictable copies.
+- `pool:<config>:...`: pregenerated latents (see `plgl.cache.pool`).
+- `likes:<config>:<digest>`: how many users liked a pool item, with no trace of who;
+  `shared:<config>:<n>`: the n-th pool item to reach `min_shared_likes` (shared positives).
+- `user:<user hash>:...`: one user's data (kept likes, which pool items they liked, which content
+  was made for them), removed by `forget_user`; `deleted:<user hash>` keeps it from coming back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from plgl.cache._base import BaseCache
+from plgl.cache.codec import decode, decode_latents, encode, encode_latents
+from plgl.cache.pool import CandidatePool, config_digest, content_digest
+from plgl.cache.urls import from_url
+from plgl.errors import InvalidInputError
+from plgl.generators import Generator
+from plgl.navigation import is_linear
+from plgl.records import Item
+from plgl.safety import Safety
+
+_LIKES = ("like", "superlike")
+
+
+class ContentCache:
+    """Content by generator config and latent, candidate pools and shared positives.
+
+    Args:
+        store: a URL ("memory://", "sqlite:///path", "redis://host:port/db"), a BaseCache, or
+            None for an in-memory LRU cache.
+        fresh_start: share of each candidate batch made fresh for a user who knows nothing yet;
+            the rest comes from the pool. It rises to 1 with the model's confidence.
+        min_shared_likes: likes from different users after which a pool item becomes a shared
+            positive, offered to new users.
+        shared_share: share of pool candidates taken from shared positives for a new user.
+        keep_best: how many of their latest liked items each user keeps pinned in the cache.
+
+    >>> from plgl.generators import get
+    >>> cache = ContentCache().attach(get("identity", latent_dim=2))
+    >>> cache.contents(np.ones((1, 2)))[0].tolist(), cache.stats["generated"]
+    ([1.0, 1.0], 1)
+    >>> cache.contents(np.ones((1, 2)))[0].tolist(), cache.stats["generated"]
+    ([1.0, 1.0], 1)
+    """
+
+    generator: Generator
+    config: str  # digest of the generator's config()
+    pool: CandidatePool
+
+    def __init__(
+        self,
+        store: str | BaseCache | None = None,
+        *,
+        fresh_start: float = 0.2,
+        min_shared_likes: int = 5,
+        shared_share: float = 0.1,
+        keep_best: int = 100,
+    ) -> None:
+        for name, share in (("fresh_start", fresh_start), ("shared_share", shared_share)):
+            if not 0.0 <= share <= 1.0:
+                raise InvalidInputError(f"{name} must be in [0, 1], got {share}")
+        for name, count in (("min_shared_likes", min_shared_likes), ("keep_best", keep_best)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise InvalidInputError(f"{name} must be a positive int, got {count!r}")
+        self.store = from_url(store)
+        self.fresh_start = fresh_start
+        self.min_shared_likes = min_shared_likes
+        self.shared_share = shared_share
+        self.keep_best = keep_best
+        self.stats: Counter[str] = Counter()
+        self._lock = threading.RLock()
+        self._seen: dict[str, tuple[int, set[str]]] = {}
+        self._shared: list[int] = []
+        self._shared_read = 0  # shared slots read so far
+
+    def attach(self, generator: Generator) -> ContentCache:
+        """Bind the cache to the generator whose content it holds (once)."""
+        config = config_digest(generator)
+        if hasattr(self, "generator") and config != self.config:
+            raise InvalidInputError(
+                "this ContentCache is attached to another generator configuration; "
+                "give each Engine its own ContentCache (they may share a store)"
+            )
+        self.generator = generator
+        self.config = config
+        self.pool = CandidatePool(self.store, config, generator.latent_dim)
+        return self
+
+    # ----------------------------------------------------------------- content
+    def digests(self, latents: np.ndarray) -> list[str]:
+        """The cache key digest of each row of latents (n, latent_dim)."""
+        return content_digest(self.config, latents)
+
+    def contents(self, latents: np.ndarray, user_id: str | None = None) -> list[Any]:
+        """Content for latents (n, latent_dim): cached where it was made before, otherwise made
+        in one generator call and cached. Content made for `user_id` is removed with the user."""
+        digests = self.digests(latents)
+        found: list[Any] = [self._lookup(d, user_id) for d in digests]
+        missing = [i for i, content in enumerate(found) if content is None]
+        with self._lock:
+            self.stats["lookups"] += len(digests)
+            self.stats["hits"] += len(digests) - len(missing)
+            self.stats["generated"] += len(missing)
+        if missing:
+            made = self.generator.generate(np.asarray(latents)[missing])
+            for i, content in zip(missing, made, strict=True):
+                found[i] = content
+                self._put(f"content:{digests[i]}", content)
+            if user_id is not None:
+                self._note_made(user_id, [digests[i] for i in missing])
+        return found
+
+    def render(self, latent: np.ndarray, media_type: str, user_id: str | None = None) -> bytes:
+        """Bytes of the content of one latent (latent_dim,) as `media_type`, cached."""
+        if media_type not in self.generator.media_types:
+            raise InvalidInputError(
+                f"{self.generator.name} renders {', '.join(self.generator.media_types)}, "
+                f"not {media_type!r}"
+            )
+        key = f"render:{self.digests(latent[None, :])[0]}:{media_type}"
+        blob = self.store.get(key)
+        if blob is not None:
+            with self._lock:
+                self.stats["render_hits"] += 1
+            return blob
+        content = self.contents(latent[None, :], user_id)[0]
+        data = self.generator.render(content, media_type)
+        self.store[key] = data
+        return data
+
+    def _lookup(self, digest: str, user_id: str | None) -> Any:
+        blob = self.store.get(f"content:{digest}")
+        if blob is None and user_id is not None:
+            blob = self.store.get(f"{_user(user_id)}content:{digest}")
+        return None if blob is None else decode(blob)
+
+    def _put(self, key: str, content: Any) -> bool:
+        try:
+            self.store[key] = encode(content)
+        except InvalidInputError:
+            return False  # content the codec cannot hold is made again when needed
+        return True
+
+    # ------------------------------------------------------------------ users
+    def note_feedback(self, user_id: str, latent: np.ndarray, signal: str) -> None:
+        """Keep a liked item for its user; count a like of a pool item, anonymously."""
+        if signal not in _LIKES or self.is_forgotten(user_id):
+            return
+        user = _user(user_id)
+        digest = self.digests(latent[None, :])[0]
+        content = self._lookup(digest, user_id)
+        if content is not None:  # pinned: kept when the evictable copy is gone
+            self._put(f"{user}content:{digest}", content)
+        seq = self.store.increment(f"{user}kept_seq")
+        self.store[f"{user}kept:{seq:012d}"] = digest.encode() + encode_latents(latent[None])
+        old = self.store.pop(f"{user}kept:{seq - self.keep_best:012d}", None)
+        if old is not None and old[:64].decode() != digest:
+            self.store.pop(f"{user}content:{old[:64].decode()}", None)
+        # The per-user mark makes a user count once per item; the count itself names no one.
+        if digest in self.pool.refresh().rows and f"{user}liked:{digest}" not in self.store:
+            self.store[f"{user}liked:{digest}"] = b"1"
+            if self.store.increment(f"likes:{self.config}:{digest}") == self.min_shared_likes:
+                slot = self.store.increment(f"shared:{self.config}:count")
+                self.store[f"shared:{self.config}:{slot:08d}"] = digest.encode()
+
+    def kept(self, user_id: str) -> np.ndarray:
+        """(k, latent_dim) the user's latest liked latents, oldest first."""
+        keys = sorted(self.store.scan(f"{_user(user_id)}kept:"))
+        blobs = [self.store.get(key) for key in keys]
+        rows = [decode_latents(blob[64:]) for blob in blobs if blob is not None]
+        return np.vstack(rows) if rows else np.empty((0, self.generator.latent_dim))
+
+    def forget_user(self, user_id: str) -> None:
+        """Remove everything the cache holds about a user, for good."""
+        user = _user(user_id)
+        self.store[f"deleted:{_hash(user_id)}"] = b"1"  # first: a late like cannot slip back in
+        for key in list(self.store.scan(f"{user}made:")):
+            for digest in self.store.get(key, b"").decode().split(","):
+                self.store.pop(f"content:{digest}", None)
+                for media_type in self.generator.media_types:
+                    self.store.pop(f"render:{digest}:{media_type}", None)
+        self.store.delete_prefix(user)
+        with self._lock:
+            self._seen.pop(user, None)
+
+    def is_forgotten(self, user_id: str) -> bool:
+        """Whether `forget_user` removed this user."""
+        return f"deleted:{_hash(user_id)}" in self.store
+
+    def _note_made(self, user_id: str, digests: Sequence[str]) -> None:
+        user = _user(user_id)
+        seq = self.store.increment(f"{user}made_seq")
+        self.store[f"{user}made:{seq:012d}"] = ",".join(digests).encode()
+
+    # ------------------------------------------------------------------ pools
+    def shared_rows(self) -> np.ndarray:
+        """Pool rows that at least `min_shared_likes` users liked, in the order they got there."""
+        count = int(self.store.get(f"shared:{self.config}:count", b"0"))
+        with self._lock:
+            rows = self.pool.refresh().rows
+            for slot in range(self._shared_read + 1, count + 1):
+                digest = self.store.get(f"shared:{self.config}:{slot:08d}", b"").decode()
+                if digest in rows:  # only pool items are counted, so only a torn write misses
+                    self._shared.append(rows[digest])
+            self._shared_read = max(self._shared_read, count)
+            return np.array(self._shared, dtype=int)
+
+    def candidates(
+        self,
+        user_id: str,
+        model: Any,
+        proposals: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        safety: Safety,
+        served: Callable[[], Sequence[Item]],
+        explore: float,
+        confidence: float,
+    ) -> np.ndarray:
+        """Latents (m, d) of a user's next candidates, pool items and fresh ones shuffled.
+
+        A share `fresh_share(confidence)` of the sampler's `proposals` (m, d) is kept (content
+        to be made if shown); the rest of the m slots are pool items the user was never served,
+        outside the never-show region: shared positives (for new users), the best by the
+        model's score, and, for an `explore` share, those nearest its decision boundary.
+        """
+        with self._lock:  # one consistent view of the pool, which another thread may extend
+            return self._candidates(
+                user_id, model, proposals, rng, safety, served, explore, confidence
+            )
+
+    def _candidates(
+        self,
+        user_id: str,
+        model: Any,
+        proposals: np.ndarray,
+        rng: np.random.Generator,
+        safety: Safety,
+        served: Callable[[], Sequence[Item]],
+        explore: float,
+        confidence: float,
+    ) -> np.ndarray:
+        if not len(self.pool.refresh()):
+            return proposals  # no pool: the sampler's candidates, untouched
+        m = len(proposals)
+        n_pool = min(m - round(self.fresh_share(confidence) * m), len(self.pool))
+        rows = np.empty(0, dtype=int)
+        if n_pool > 0:
+            # The marked balls are checked here; a content predicate, on the chosen few (Session).
+            balls = Safety(
+                safety.negatives if len(safety.negatives) else None, radius=safety.radius
+            )
+            allowed = ~self._seen_mask(user_id, served()) & ~balls.unsafe_mask(self.pool.latents)
+            n_explore = round(explore * n_pool)
+            n_shared = round(self.shared_share * (1.0 - confidence) * n_pool)
+            shared = self.shared_rows()
+            if len(shared) and n_shared:
+                shared = shared[np.argsort(-model.decision_function(self.pool.latents[shared]))]
+            rows = self.pool.retrieve(
+                model, n_pool - n_explore, n_explore, allowed, rng, first=shared[:n_shared]
+            )
+        fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
+        latents = np.vstack([self.pool.latents[rows], proposals[fresh]])
+        return latents[rng.permutation(len(latents))]  # no source wins a tie by its position
+
+    def fresh_share(self, confidence: float) -> float:
+        """Share of candidates made fresh: `fresh_start` for a new user, 1 for a sure model."""
+        return self.fresh_start + (1.0 - self.fresh_start) * min(max(confidence, 0.0), 1.0)
+
+    def _seen_mask(self, user_id: str, served: Sequence[Item]) -> np.ndarray:
+        """(n_items,) True for pool rows already served to the user (never shown twice)."""
+        user = _user(user_id)
+        with self._lock:
+            done, digests = self._seen.get(user, (0, set()))
+            if len(served) > done:
+                latents = np.array([item.latent for item in served[done:]])
+                digests |= set(self.digests(latents))
+            self._seen[user] = (len(served), digests)
+            rows = [self.pool.rows[d] for d in digests if d in self.pool.rows]
+        mask = np.zeros(len(self.pool), dtype=bool)
+        mask[rows] = True
+        return mask
+
+
+def confidence(model: Any, n_ratings: int) -> float:
+    """How sure a model is of the direction of a taste, in [0, 1].
+
+    For a Bayesian linear model (posterior mean m and covariance S of the weights) it is
+    |m|^2 / (|m|^2 + trace S): the share of the posterior's expected |w|^2 that its mean
+    explains, about the expected squared cosine between the mean and the true weights (0 for
+    the prior, near 1 once the direction is pinned down). For other models: n / (n + 5 d).
+
+    >>> from plgl.models import LinearPreference
+    >>> confidence(LinearPreference().start(4), 0)
+    0.0
+    """
+    cov = getattr(model, "covariance_", None)
+    if cov is not None and is_linear(model) and np.shape(cov) == (len(model.coef_) + 1,) * 2:
+        mean = np.asarray(model.coef_)
+        energy = float(mean @ mean)
+        return energy / (energy + float(np.trace(cov) - cov[-1, -1]))
+    d = int(getattr(model, "n_features_in_", 1))
+    return n_ratings / (n_ratings + 5 * d)
+
+
+def _user(user_id: str) -> str:
+    """The key prefix of a user's entries."""
+    return f"user:{_hash(user_id)}:"
+
+
+def _hash(user_id: str) -> str:
+    """A user id in keys: hashed, so that no id can match another's prefix and keys do not
+    spell out who the user is."""
+    return hashlib.sha256(user_id.encode()).hexdigest()[:32]

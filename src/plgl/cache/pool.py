@@ -1,0 +1,205 @@
+"""Candidate pools: latents generated ahead of time, whose content already sits in the cache.
+
+A pool is a list of chunks of latents under `pool:<config>:` in a cache store, written by
+`pregenerate` (content first, then the chunk, then the manifest, so a chunk never names content
+that is missing). `CandidatePool` loads them and retrieves the rows a user's model wants:
+the highest scores (a maximum-inner-product search for linear models) to exploit, the scores
+nearest the decision boundary to explore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from plgl.cache._base import BaseCache
+from plgl.cache.codec import decode_latents, encode, encode_latents
+from plgl.errors import InvalidInputError
+from plgl.generators import Generator
+from plgl.navigation import is_linear
+
+CHUNK = 1000
+# Rows judged per call (a variance costs d^2 each): as many as about 2e7 flops allow (all of a
+# 20000-item pool at d = 16, 2000 at d = 100), at least 500; the rest are skipped at random.
+_JUDGE_FLOPS, _JUDGE_MIN = 2e7, 500
+
+
+def config_digest(generator: Generator) -> str:
+    """Hex digest of the generator's `config()`: what makes its content what it is."""
+    text = json.dumps(generator.config(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def content_digest(config: str, latents: np.ndarray) -> list[str]:
+    """One hex key per row of latents (n, d): the config digest plus the row's float64 bytes."""
+    rows = np.ascontiguousarray(latents, dtype="<f8")
+    return [hashlib.sha256(config.encode() + row.tobytes()).hexdigest() for row in rows]
+
+
+class CandidatePool:
+    """The pool of one generator configuration in one store, loaded into memory on demand.
+
+    Attributes:
+        latents: (n_items, latent_dim) float64 pool latents.
+        keys: content digest of each row.
+    """
+
+    def __init__(self, store: BaseCache, config: str, latent_dim: int) -> None:
+        self._lock = threading.Lock()  # two threads' first refresh must not both append
+        self.store = store
+        self.prefix = f"pool:{config}:"
+        self.config = config
+        self.latent_dim = latent_dim
+        self.latents = np.empty((0, latent_dim))
+        self.keys: list[str] = []
+        self.rows: dict[str, int] = {}
+        self._chunks = 0
+
+    def manifest(self) -> dict[str, Any]:
+        """{"chunks": number of chunks, "items": number of latents} as stored."""
+        blob = self.store.get(self.prefix + "meta")
+        return {"chunks": 0, "items": 0} if blob is None else dict(json.loads(blob))
+
+    def refresh(self) -> CandidatePool:
+        """Load chunks written since the last call (one read when nothing changed)."""
+        with self._lock:
+            self._load(int(self.manifest()["chunks"]))
+        return self
+
+    def _load(self, chunks: int) -> None:
+        if chunks > self._chunks:
+            added = np.vstack(
+                [
+                    decode_latents(self.store[f"{self.prefix}{i:06d}"])
+                    for i in range(self._chunks, chunks)
+                ]
+            )
+            if added.shape[1] != self.latent_dim:
+                raise InvalidInputError(
+                    f"pool latents have {added.shape[1]} columns, the generator {self.latent_dim}"
+                )
+            keys = content_digest(self.config, added)
+            self.rows.update({key: len(self.keys) + i for i, key in enumerate(keys)})
+            self.keys += keys
+            self.latents = np.vstack([self.latents, added])
+            self._chunks = chunks
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def retrieve(
+        self,
+        model: Any,
+        n_exploit: int,
+        n_explore: int,
+        allowed: np.ndarray,
+        rng: np.random.Generator,
+        first: np.ndarray | None = None,
+        likely: float = 0.7,
+    ) -> np.ndarray:
+        """Row indices: `first` (allowed) rows, then exploit rows, then explore rows.
+
+        Rows are judged as the sampler judges its own candidates, so that pool items compete
+        with fresh ones on equal terms: exploit rows are predicted liked with probability at
+        least `likely` (the likeliest when too few are), the most informative first; explore
+        rows are the most informative of the rest. For linear models the search scans the whole
+        pool by inner product and judges its top rows plus a random sample of the others.
+
+        Args:
+            model: the user's preference model.
+            allowed: (n_items,) bool, rows that may be served.
+            first: rows to put ahead of the exploit search (shared positives), best first.
+        """
+        allowed = allowed.copy()
+        picked: list[int] = []
+        if first is not None:
+            picked = [int(i) for i in first if allowed[i]][:n_exploit]
+            allowed[picked] = False
+        # Ties (a model that knows nothing yet) are broken at random, so new users differ.
+        rows = rng.permutation(np.flatnonzero(allowed))
+        judged = max(_JUDGE_MIN, int(_JUDGE_FLOPS / (self.latent_dim + 1) ** 2))
+        if is_linear(model) and np.shape(model.coef_) == (self.latent_dim,):
+            scores = (self.latents @ np.asarray(model.coef_))[rows]  # no copy of the pool
+            k = min(4 * n_exploit, len(rows))
+            top = np.zeros(len(rows), dtype=bool)
+            top[np.argpartition(-scores, k - 1)[:k] if k else []] = True
+            # The top rows by inner product, and a random sample of the others (rows are shuffled).
+            rows = np.concatenate([rows[top], rows[~top][:judged]])
+        else:
+            rows = rows[:judged]
+        proba, information = _judge(model, self.latents[rows])
+        need = max(n_exploit - len(picked), 0)
+        order = np.lexsort((-information, proba < likely))  # likely first, informative first
+        if (proba >= likely).sum() < need:
+            order = np.argsort(-proba, kind="stable")
+        exploit = order[:need]
+        rest = np.ones(len(rows), dtype=bool)
+        rest[exploit] = False
+        rest_rows = np.flatnonzero(rest)
+        explore = rest_rows[np.argsort(-information[rest], kind="stable")[:n_explore]]
+        return np.concatenate([np.array(picked, dtype=int), rows[exploit], rows[explore]])
+
+
+def _judge(model: Any, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) predicted like probability of latents (n, d), and (n,) what a rating would teach:
+    p(1 - p) x the variance of the log-odds where the model has a weight covariance (as the
+    sampler's information gain), else p(1 - p)."""
+    proba = np.asarray(model.predict_proba(latents)[:, 1])
+    cov = getattr(model, "covariance_", None)
+    if cov is None or np.shape(cov) != (latents.shape[1] + 1,) * 2:
+        return proba, proba * (1.0 - proba)
+    phi = np.column_stack([latents, np.ones(len(latents))])
+    variance = ((phi @ cov) * phi).sum(axis=1)
+    return proba, np.asarray(proba * (1.0 - proba) * variance)
+
+
+def pregenerate(
+    generator: Generator,
+    store: BaseCache,
+    n: int,
+    seed: int = 0,
+    batch: int = 250,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Fill the pool of `generator` in `store` up to `n` items; returns the pool's size.
+
+    Chunk i draws its latents from the prior with seed (seed, i), so an interrupted run resumes
+    where it stopped and a rerun adds nothing. `progress(done, n)` is called after each batch.
+
+    >>> from plgl.cache import MemoryCache
+    >>> from plgl.generators import get
+    >>> pregenerate(get("identity", latent_dim=4), MemoryCache(), n=1500)
+    1500
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidInputError(f"n must be a positive int, got {n!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InvalidInputError(f"batch must be a positive int, got {batch!r}")
+    config = config_digest(generator)
+    pool = CandidatePool(store, config, generator.latent_dim)
+    meta = pool.manifest()
+    chunks, items = int(meta["chunks"]), int(meta["items"])
+    while items < n:
+        rng = np.random.default_rng([seed, chunks])
+        # On the prior's shell, like every latent navigation proposes: the region the model
+        # renders well, and the norm the sampler's candidates have, so neither source is
+        # favoured by its length alone.
+        latents = generator.project(generator.sample(min(CHUNK, n - items), rng))
+        keys = content_digest(config, latents)
+        for start in range(0, len(latents), batch):
+            part = latents[start : start + batch]
+            made = generator.generate(part)
+            store.put_many(
+                {f"content:{k}": encode(c) for k, c in zip(keys[start:], made, strict=False)}
+            )
+            if progress is not None:
+                progress(items + start + len(part), n)
+        store[f"{pool.prefix}{chunks:06d}"] = encode_latents(latents)
+        chunks, items = chunks + 1, items + len(latents)
+        store[pool.prefix + "meta"] = json.dumps({"chunks": chunks, "items": items}).encode()
+    return items

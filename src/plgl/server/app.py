@@ -1,0 +1,98 @@
+"""The app factory: `create_app(settings)` wires routers, errors, limits and the web UI.
+
+>>> from fastapi.testclient import TestClient
+>>> app = create_app(Settings(domain="identity", storage="memory://", secret="s" * 32))
+>>> with TestClient(app) as client:
+...     token = client.post("/api/users").json()["token"]
+...     client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()["ratings"]
+0
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+import plgl
+from plgl.server import errors
+from plgl.server.auth import Tokens
+from plgl.server.deps import Services
+from plgl.server.middleware import BodyLimit, SecurityHeaders
+from plgl.server.ratelimit import RateLimiter
+from plgl.server.routers import content, discover, feed, users
+from plgl.server.settings import Settings
+
+log = logging.getLogger("plgl.server")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The plgl web app; None reads settings from PLGL_* environment variables.
+
+    The generator, storage and engine are built when the app starts (its lifespan), not here.
+    """
+    settings = settings if settings is not None else Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_threads(settings.threads)
+        app.state.services = build_services(settings)
+        log.info("plgl serves %s with storage %s", settings.domain_name(), settings.storage_url())
+        try:
+            yield
+        finally:
+            engine = app.state.services.engine
+            for resource in (engine.storage, engine.cache.store):
+                close = getattr(resource, "close", None)
+                if callable(close):
+                    close()
+
+    app = FastAPI(
+        title="plgl",
+        version=plgl.__version__,
+        summary="A swipe feed that learns what you like from likes, skips and comparisons.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for module in (users, feed, discover, content):
+        app.include_router(module.router)
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    static = resources.files("plgl.server") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The web UI (a single page; its scripts and styles are under /static)."""
+        return FileResponse(str(static / "index.html"), headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the threads of numpy's BLAS and of torch (process-wide) for a server's workload."""
+    import torch
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(limits=threads)
+    torch.set_num_threads(threads)
+
+
+def build_services(settings: Settings) -> Services:
+    """The engine (generator + storage), token issuer and rate limiter for `settings`."""
+    if settings.storage is None:  # the default SQLite file lives in the data directory
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    generator = plgl.generators.get(settings.domain_name())
+    engine = plgl.Engine(
+        generator=generator,
+        storage=settings.storage_url(),
+        seed=settings.seed,
+        cache=settings.cache,
+    )
+    return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())

@@ -1,0 +1,91 @@
+"""Dependencies every router shares: settings, the services built at startup, the caller."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from plgl.generators import Generator
+from plgl.server.auth import Tokens
+from plgl.server.ratelimit import RateLimiter
+from plgl.server.settings import Settings
+from plgl.session import Engine, Session
+
+
+@dataclass
+class Services:
+    """What the app builds once in its lifespan and shares between requests."""
+
+    engine: Engine
+    tokens: Tokens
+    limiter: RateLimiter
+
+    @property
+    def generator(self) -> Generator:
+        return self.engine.generator
+
+
+# The cheap dependencies are `async def`: FastAPI runs sync ones in a worker thread each, and
+# those hops cost more than the work. Anything that may touch storage stays sync.
+
+
+async def get_settings(request: Request) -> Settings:
+    """The app's settings; tests may override this dependency."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+_bearer = HTTPBearer(auto_error=False, description="the token from POST /api/users")
+
+
+async def current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    services: Annotated[Services, Depends(get_services)],
+) -> str:
+    """The user the bearer token was issued to; 401 without a genuine token."""
+    user_id = None if credentials is None else services.tokens.verify(credentials.credentials)
+    if user_id is None:
+        raise HTTPException(
+            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return user_id
+
+
+def current_session(
+    user_id: Annotated[str, Depends(current_user)],
+    services: Annotated[Services, Depends(get_services)],
+) -> Session:
+    """The caller's own session: a token binds every request to its user's data alone.
+
+    Sync: resuming a session reads storage, which must not block the event loop.
+    """
+    return services.engine.session(user_id)
+
+
+async def rating_allowance(
+    user_id: Annotated[str, Depends(current_user)],
+    services: Annotated[Services, Depends(get_services)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> None:
+    """429 with Retry-After when the user rates faster than their token bucket allows."""
+    wait = services.limiter.take(user_id, settings.feedback_rate, settings.feedback_burst)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"too many ratings: at most {settings.feedback_rate:g} per second",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+SessionDep = Annotated[Session, Depends(current_session)]

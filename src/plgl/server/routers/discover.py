@@ -1,0 +1,46 @@
+"""Discovery: the best items for the user, and items at a chosen predicted score."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Query
+
+from plgl.records import Item
+from plgl.server.deps import Services, ServicesDep, SessionDep
+from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.schemas import ItemsOut, item_out
+from plgl.session import Session
+
+router = APIRouter(prefix="/api", tags=["discover"], responses=ERROR_RESPONSES)
+
+
+@router.get("/recommendations", response_model=ItemsOut)
+def recommendations(
+    session: SessionDep, services: ServicesDep, k: Annotated[int, Query(ge=1, le=50)] = 12
+) -> ItemsOut:
+    """The `k` best items for the user, diverse, best first."""
+    return _scored(session, services, session.recommend(k))
+
+
+@router.get("/reverse", response_model=ItemsOut)
+def reverse(
+    session: SessionDep,
+    services: ServicesDep,
+    target: Annotated[float, Query(gt=0.0, lt=1.0, description="wanted like-probability")],
+    n: Annotated[int, Query(ge=1, le=50)] = 6,
+) -> ItemsOut:
+    """`n` diverse items the model predicts the user likes with probability `target`."""
+    items = session.reverse_items(target, n)
+    return _scored(session, services, items)
+
+
+def _scored(session: Session, services: Services, items: list[Item]) -> ItemsOut:
+    scores = session.score(np.array([item.latent for item in items]))
+    return ItemsOut(
+        items=[
+            item_out(item, services.generator, float(score))
+            for item, score in zip(items, scores, strict=True)
+        ]
+    )

@@ -1,0 +1,35 @@
+"""The feed: the next items to show, ratings and which-of-two answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from plgl.server.deps import ServicesDep, SessionDep, rating_allowance
+from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.schemas import CompareIn, EventOut, FeedbackIn, ItemsOut, item_out
+
+router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
+
+
+@router.post("/feed", response_model=ItemsOut)
+def next_items(
+    session: SessionDep, services: ServicesDep, n: Annotated[int, Query(ge=1, le=50)] = 10
+) -> ItemsOut:
+    """The next `n` items: mostly likely likes, some that teach the model most."""
+    return ItemsOut(items=[item_out(item, services.generator) for item in session.ask(n)])
+
+
+@router.post("/feedback", response_model=EventOut, dependencies=[Depends(rating_allowance)])
+def feedback(body: FeedbackIn, session: SessionDep) -> EventOut:
+    """Rate a shown item. Retrying with the same `event_id` changes nothing (safe to resend)."""
+    event = session.tell(body.item_id, body.signal, body.dwell_seconds, body.event_id)
+    return EventOut(event=event.to_dict(), ratings=session.n_ratings)
+
+
+@router.post("/compare", response_model=EventOut, dependencies=[Depends(rating_allowance)])
+def compare(body: CompareIn, session: SessionDep) -> EventOut:
+    """Say which of two shown items the user prefers."""
+    event = session.compare(body.preferred_id, body.other_id, body.event_id)
+    return EventOut(event=event.to_dict(), ratings=session.n_ratings)

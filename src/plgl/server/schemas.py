@@ -1,0 +1,106 @@
+"""What the API accepts and answers: pydantic models, validated before any handler runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plgl.generators import Generator
+from plgl.records import Item
+
+# Ids the service hands out are hex or url-safe; anything else is refused before a lookup.
+ITEM_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=ITEM_ID_PATTERN)]
+EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class FeedbackIn(_In):
+    """A rating of one shown item; a retry with the same `event_id` changes nothing."""
+
+    item_id: ItemId
+    signal: Literal["like", "dislike", "skip", "superlike"]
+    dwell_seconds: float | None = Field(default=None, ge=0, le=86_400)
+    event_id: EventId | None = None
+
+
+class CompareIn(_In):
+    """The user preferred `preferred_id` over `other_id` (both shown to them)."""
+
+    preferred_id: ItemId
+    other_id: ItemId
+    event_id: EventId | None = None
+
+
+class ExploreIn(_In):
+    """Adventurousness: the share of each batch spent on items that teach the model most."""
+
+    share: float = Field(ge=0.0, le=1.0)
+
+
+class UserOut(BaseModel):
+    user_id: str
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; keep it secret.")
+
+
+class ItemOut(BaseModel):
+    id: str
+    source: str = Field(description="exploit, explore, recommend or reverse")
+    content: dict[str, str] = Field(description="media type -> URL of the item's bytes")
+    metadata: dict[str, Any] = Field(description="facts about the content, per domain")
+    score: float | None = Field(default=None, description="predicted probability of a like")
+
+
+class ItemsOut(BaseModel):
+    items: list[ItemOut]
+
+
+class EventOut(BaseModel):
+    event: dict[str, Any]
+    ratings: int
+
+
+class StatusOut(BaseModel):
+    user_id: str
+    domain: str
+    ratings: int
+    confidence: float = Field(
+        description="how well the model knows the taste, 0-1 (about the expected squared "
+        "cosine between the learned and the true taste direction)"
+    )
+    explore: float
+
+
+class ExplainOut(BaseModel):
+    user_id: str
+    ratings: int
+    traits: list[dict[str, Any]]
+    best_predicted_like: float
+    changes_of_taste: int
+    summary: str
+
+
+class DomainOut(BaseModel):
+    name: str
+    modality: str
+    media_types: list[str]
+    latent_dim: int
+
+
+def item_out(item: Item, generator: Generator, score: float | None = None) -> ItemOut:
+    """An item as the API shows it: links to its bytes in every media type, and its facts."""
+    return ItemOut(
+        id=item.id,
+        source=item.source,
+        content={
+            media_type: f"/api/items/{item.id}/content?type={quote(media_type, safe='')}"
+            for media_type in generator.media_types
+        },
+        metadata=generator.metadata(item.content),
+        score=None if score is None else round(score, 4),
+    )

@@ -1,0 +1,137 @@
+"""Service settings: from arguments, then `PLGL_*` environment variables, then defaults.
+
+>>> settings = Settings.from_env({"PLGL_PORT": "9000"}, host="0.0.0.0")
+>>> settings.host, settings.port, settings.storage_url()
+('0.0.0.0', 9000, 'sqlite:///plgl-data/plgl.db')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plgl.errors import InvalidInputError
+
+_ENV_PREFIX = "PLGL_"
+_SECRET_FILE = "secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from outside.
+
+    Attributes:
+        host, port: where `plgl serve` listens.
+        domain: generator name; None picks "faces" when installed, else "identity".
+        storage: storage URL; None is a SQLite file in `data_dir`.
+        cache: content cache URL (memory://, sqlite:///path, redis://...); None keeps it in memory.
+        data_dir: where the database and the token secret live.
+        secret: key that signs user tokens; None reads (or creates) `data_dir/secret`, mode 0600.
+        seed: the engine's seed (reproducible feeds).
+        threads: threads per numerical call (BLAS, torch). The server runs requests in
+            parallel; more threads per call on top of that oversubscribe the cores.
+        max_body_bytes: larger request bodies are refused with 413.
+        feedback_rate, feedback_burst: each user's token bucket for ratings (events per second,
+            and how many may come at once).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    domain: str | None = None
+    storage: str | None = None
+    cache: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path("plgl-data"))
+    secret: str | None = None
+    seed: int = 0
+    threads: int = 1
+    max_body_bytes: int = 16 * 1024
+    feedback_rate: float = 10.0
+    feedback_burst: int = 30
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if not 1 <= self.port <= 65535:
+            raise InvalidInputError(f"port must be in 1..65535, got {self.port}")
+        if self.seed < 0:
+            raise InvalidInputError(f"seed must be >= 0, got {self.seed}")
+        if self.threads < 1:
+            raise InvalidInputError(f"threads must be >= 1, got {self.threads}")
+        if self.max_body_bytes < 1024:
+            raise InvalidInputError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
+        if not self.feedback_rate > 0 or self.feedback_burst < 1:
+            raise InvalidInputError("feedback_rate must be > 0 and feedback_burst >= 1")
+        if self.secret is not None and len(self.secret) < 16:
+            raise InvalidInputError("secret must be at least 16 characters")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `overrides` (None values ignored), then PLGL_<FIELD> variables."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            raw = environ.get(_ENV_PREFIX + spec.name.upper())
+            if raw is not None and raw != "":
+                values[spec.name] = _parse(spec.name, raw, cls.__annotations__[spec.name])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {spec.name for spec in dataclasses.fields(cls)}
+        if unknown:
+            raise InvalidInputError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def storage_url(self) -> str:
+        """The storage URL, defaulting to the SQLite file in the data directory."""
+        return self.storage or f"sqlite:///{self.data_dir / 'plgl.db'}"
+
+    def domain_name(self) -> str:
+        """The generator to serve: the configured one, else faces when installed, else identity."""
+        from plgl import generators
+
+        if self.domain is not None:
+            return self.domain
+        return "faces" if "faces" in generators.available() else "identity"
+
+    def secret_key(self) -> bytes:
+        """The token-signing key: `secret`, else the data directory's secret file (made once)."""
+        if self.secret is not None:
+            return self.secret.encode()
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.data_dir / _SECRET_FILE
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _read_secret(path)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        return _read_secret(path)
+
+
+def _read_secret(path: Path) -> bytes:
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InvalidInputError(f"{path} is readable by other users; run `chmod 600 {path}`")
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise InvalidInputError(f"{path} holds no usable secret; delete it to make one")
+    return key.encode()
+
+
+def _parse(name: str, raw: str, annotation: str) -> Any:
+    """One environment value converted to the field's type."""
+    try:
+        if annotation == "int":
+            return int(raw)
+        if annotation == "float":
+            return float(raw)
+    except ValueError:
+        raise InvalidInputError(
+            f"{_ENV_PREFIX}{name.upper()} must be a{'n int' if annotation == 'int' else ' number'},"
+            f" got {raw!r}"
+        ) from None
+    if annotation == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,217 @@
+"""Redis storage (`redis://host:port/db`): for several API servers sharing users' state.
+
+Each write is one Lua script, which Redis runs atomically: the tombstone check, the lookup of an
+existing event id and the append cannot interleave with another client's. Keys per user, under
+`plgl:u:<user id>:` (the last `:`-separated part names the key's role, so no user id can
+collide with another user's keys):
+
+- `events`: list of event JSON, oldest first; `ids`: hash event id -> event JSON;
+- `items`: hash item id -> latent (little-endian float64); `sources`: hash item id -> source;
+  `order`: list of item ids, oldest first;
+- `snapshot`: hash with `position` and `blob`;
+- and one set `plgl:tombstones` of deleted user ids.
+
+An append returns only after the server answered, so an acknowledged event is in the server's
+memory and its append-only file; how soon that file reaches the disk is the server's
+`appendfsync` setting (`always` makes every acknowledged write survive a server crash too).
+A server that cannot be reached raises StorageError; nothing is reported as stored that was not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from plgl.errors import InvalidInputError, StorageError
+from plgl.records import Event, Item
+from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
+
+_TOMBSTONES = "plgl:tombstones"
+
+# KEYS: tombstones, ids, events. ARGV: user id, event id, event JSON.
+# Returns {0} if the user was deleted, {1, stored JSON} if the id is taken, {2} if appended.
+_APPEND = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {0} end
+local stored = redis.call('HGET', KEYS[2], ARGV[2])
+if stored then return {1, stored} end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('RPUSH', KEYS[3], ARGV[3])
+return {2}
+"""
+
+# KEYS: tombstones, items, sources, order. ARGV: user id, then (id, latent, source) triples.
+_PUT_ITEMS = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+for i = 2, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
+    redis.call('RPUSH', KEYS[4], ARGV[i])
+  end
+end
+return 1
+"""
+
+# KEYS: tombstones, snapshot. ARGV: user id, position, blob.
+_PUT_SNAPSHOT = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], 'position', ARGV[2], 'blob', ARGV[3])
+return 1
+"""
+
+# KEYS: tombstones, then every key of the user. ARGV: user id.
+_DELETE = """
+redis.call('SADD', KEYS[1], ARGV[1])
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1
+"""
+
+_ROLES = ("events", "ids", "items", "sources", "order", "snapshot")
+
+
+class RedisStorage(BaseStorage):
+    """Events, items, snapshots and tombstones in a Redis database.
+
+    Args:
+        url: `redis://[:password@]host:port/db` (also `rediss://` and `unix://`).
+        connect_timeout: seconds to wait for a connection before raising StorageError.
+        timeout: seconds to wait for an answer before raising StorageError.
+    """
+
+    def __init__(self, url: str, connect_timeout: float = 2.0, timeout: float = 10.0) -> None:
+        self.url = url
+        self._where = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
+        try:
+            self._client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=connect_timeout,
+                socket_timeout=timeout,
+                # Every write is idempotent (event ids, HSETNX), so a retry after a dropped
+                # connection cannot store anything twice; keep retries short so an outage is
+                # reported within seconds.
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            )
+        except ValueError as error:
+            raise InvalidInputError(f"bad Redis URL {self._where!r}: {error}") from error
+        self._append_script = self._client.register_script(_APPEND)
+        self._put_items_script = self._client.register_script(_PUT_ITEMS)
+        self._put_snapshot_script = self._client.register_script(_PUT_SNAPSHOT)
+        self._delete_script = self._client.register_script(_DELETE)
+
+    # ------------------------------------------------------------------ reads
+    def events(self, user_id: str, start: int = 0) -> list[Event]:
+        with self._guard():
+            rows = self._client.lrange(_key(user_id, "events"), start, -1)
+        return [event_from_json(row) for row in rows]
+
+    def n_events(self, user_id: str) -> int:
+        with self._guard():
+            return int(self._client.llen(_key(user_id, "events")))
+
+    def item_latent(self, user_id: str, item_id: str) -> np.ndarray | None:
+        with self._guard():
+            data = self._client.hget(_key(user_id, "items"), item_id)
+        return None if data is None else latent_from_bytes(_bytes(data))
+
+    def item_latents(self, user_id: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        wanted = sorted(set(item_ids))
+        if not wanted:
+            return {}
+        with self._guard():
+            rows = self._client.hmget(_key(user_id, "items"), wanted)
+        found = zip(wanted, rows, strict=True)
+        return {i: latent_from_bytes(_bytes(d)) for i, d in found if d is not None}
+
+    def items(self, user_id: str) -> list[Item]:
+        with self._guard():
+            ids = [
+                _bytes(row).decode() for row in self._client.lrange(_key(user_id, "order"), 0, -1)
+            ]
+            if not ids:
+                return []
+            pipe = self._client.pipeline(transaction=True)
+            pipe.hmget(_key(user_id, "items"), ids)
+            pipe.hmget(_key(user_id, "sources"), ids)
+            latents, sources = pipe.execute()
+        return [
+            Item(item_id, latent_from_bytes(latent), None, source.decode())
+            for item_id, latent, source in zip(ids, latents, sources, strict=True)
+            if latent is not None  # deleted between the two reads
+        ]
+
+    def snapshot(self, user_id: str) -> Snapshot | None:
+        with self._guard():
+            position, blob = self._client.hmget(_key(user_id, "snapshot"), ["position", "blob"])
+        if position is None or blob is None:
+            return None
+        return Snapshot(int(position), _bytes(blob))
+
+    def is_deleted(self, user_id: str) -> bool:
+        with self._guard():
+            return bool(self._client.sismember(_TOMBSTONES, user_id))
+
+    # ----------------------------------------------------------------- writes
+    def delete_user(self, user_id: str) -> None:
+        keys = [_TOMBSTONES, *(_key(user_id, role) for role in _ROLES)]
+        with self._guard():
+            self._delete_script(keys=keys, args=[user_id])
+
+    def _append_new(self, user_id: str, event: Event) -> Event | None:
+        keys = [_TOMBSTONES, _key(user_id, "ids"), _key(user_id, "events")]
+        with self._guard():
+            answer = self._append_script(
+                keys=keys, args=[user_id, event.event_id, event_to_json(event)]
+            )
+        if answer[0] == 0:
+            raise self._deleted(user_id)
+        return event_from_json(answer[1]) if answer[0] == 1 else None
+
+    def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
+        args: list[Any] = [user_id]
+        for item in items:
+            args += [item.id, latent_to_bytes(item.latent), item.source]
+        keys = [_TOMBSTONES, *(_key(user_id, role) for role in ("items", "sources", "order"))]
+        with self._guard():
+            stored = self._put_items_script(keys=keys, args=args)
+        if stored == 0:
+            raise self._deleted(user_id)
+
+    def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
+        with self._guard():
+            stored = self._put_snapshot_script(
+                keys=[_TOMBSTONES, _key(user_id, "snapshot")], args=[user_id, position, blob]
+            )
+        if stored == 0:
+            raise self._deleted(user_id)
+
+    def close(self) -> None:
+        self._client.close()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn redis-py's failures into StorageError that say what to check."""
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise StorageError(
+                f"Redis at {self._where!r} is unreachable ({error}); this call was not "
+                "acknowledged: retry it (with the same event id) once the server is back"
+            ) from error
+        except redis.RedisError as error:
+            raise StorageError(f"Redis at {self._where!r} failed: {error}") from error
+
+
+def _bytes(value: bytes | str) -> bytes:
+    """The client answers bytes (no decode_responses); this tells the type checker so."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _key(user_id: str, role: str) -> str:
+    return f"plgl:u:{user_id}:{role}"

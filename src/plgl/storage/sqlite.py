@@ -1,0 +1,310 @@
+"""SQLite storage: one file in WAL mode, safe across threads and processes (stdlib `sqlite3`).
+
+Every write is one `BEGIN IMMEDIATE` transaction, so the check for a tombstone or an existing
+event id and the insert cannot interleave with another writer, in this process or another.
+Durability: with `synchronous="normal"` (the default, SQLite's advice for WAL) a committed
+append survives a crash of the process (SIGKILL included); `synchronous="full"` also survives a
+crash of the machine or a power loss, at the cost of one fsync per write (milliseconds).
+An existing file is inspected read-only first: a file that is not SQLite, or a SQLite database
+without plgl's `schema_version`, raises StorageError and is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plgl.errors import InvalidInputError, StorageError
+from plgl.records import Event, Item
+from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
+
+SCHEMA_VERSION = 1
+_HEADER = b"SQLite format 3\x00"
+_TABLES = ("schema_version", "events", "items", "snapshots", "tombstones")
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE events (
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (user_id, seq),
+    UNIQUE (user_id, event_id)
+);
+CREATE TABLE items (
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    latent BLOB NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (user_id, item_id)
+);
+CREATE TABLE snapshots (
+    user_id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    blob BLOB NOT NULL
+);
+CREATE TABLE tombstones (user_id TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
+"""
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's bound-parameter limit
+
+
+class SQLiteStorage(BaseStorage):
+    """Events, items, snapshots and tombstones in one SQLite file (`sqlite:///path`).
+
+    Args:
+        path: the database file (created if missing; its folder must exist), or ":memory:".
+        timeout: seconds a write waits for another writer's lock before raising StorageError.
+        synchronous: "normal" (survives a process crash) or "full" (also a power loss).
+
+    >>> import tempfile, os
+    >>> from plgl.records import Feedback
+    >>> folder = tempfile.mkdtemp()
+    >>> storage = SQLiteStorage(os.path.join(folder, "plgl.db"))
+    >>> storage.append("alice", Feedback("e1", "item", "like"))
+    True
+    >>> storage.append("alice", Feedback("e1", "item", "like"))  # a retry stores nothing
+    False
+    >>> storage.close()
+    >>> import shutil; shutil.rmtree(folder)
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], timeout: float = 30.0, synchronous: str = "normal"
+    ) -> None:
+        if synchronous not in ("normal", "full"):
+            raise InvalidInputError(f'synchronous must be "normal" or "full", got {synchronous!r}')
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+            raise InvalidInputError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+        self.path = str(path)
+        self.timeout = float(timeout)
+        self.synchronous = synchronous
+        self._lock = threading.RLock()
+        self._inherited: list[sqlite3.Connection] = []
+        self._conn = self._open()
+        self._pid = os.getpid()
+
+    # ------------------------------------------------------------------ reads
+    def events(self, user_id: str, start: int = 0) -> list[Event]:
+        rows = self._read(
+            "SELECT body FROM events WHERE user_id = ? AND seq >= ? ORDER BY seq",
+            (user_id, start),
+        )
+        return [event_from_json(body) for (body,) in rows]
+
+    def n_events(self, user_id: str) -> int:
+        rows = self._read("SELECT COUNT(*) FROM events WHERE user_id = ?", (user_id,))
+        return int(rows[0][0])
+
+    def item_latent(self, user_id: str, item_id: str) -> np.ndarray | None:
+        rows = self._read(
+            "SELECT latent FROM items WHERE user_id = ? AND item_id = ?", (user_id, item_id)
+        )
+        return latent_from_bytes(rows[0][0]) if rows else None
+
+    def item_latents(self, user_id: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        wanted = sorted(set(item_ids))
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(
+                f"SELECT item_id, latent FROM items WHERE user_id = ? AND item_id IN ({marks})",
+                (user_id, *chunk),
+            )
+            found.update((item_id, latent_from_bytes(latent)) for item_id, latent in rows)
+        return found
+
+    def items(self, user_id: str) -> list[Item]:
+        rows = self._read(
+            "SELECT item_id, latent, source FROM items WHERE user_id = ? ORDER BY rowid",
+            (user_id,),
+        )
+        return [
+            Item(item_id, latent_from_bytes(latent), None, src) for item_id, latent, src in rows
+        ]
+
+    def snapshot(self, user_id: str) -> Snapshot | None:
+        rows = self._read("SELECT position, blob FROM snapshots WHERE user_id = ?", (user_id,))
+        return Snapshot(int(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def is_deleted(self, user_id: str) -> bool:
+        return bool(self._read("SELECT 1 FROM tombstones WHERE user_id = ?", (user_id,)))
+
+    # ----------------------------------------------------------------- writes
+    def delete_user(self, user_id: str) -> None:
+        with self._write() as conn:
+            for table in ("events", "items", "snapshots"):
+                conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            conn.execute(
+                "INSERT OR IGNORE INTO tombstones (user_id, deleted_at) VALUES (?, ?)",
+                (user_id, time.time()),
+            )
+        # secure_delete zeroed the freed pages; moving the WAL into the file and truncating it
+        # drops the old page images too (best effort: a concurrent reader may delay it).
+        with self._guard():
+            self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def _append_new(self, user_id: str, event: Event) -> Event | None:
+        with self._write() as conn:
+            self._check_tombstone(conn, user_id)
+            row = conn.execute(
+                "SELECT body FROM events WHERE user_id = ? AND event_id = ?",
+                (user_id, event.event_id),
+            ).fetchone()
+            if row is not None:
+                return event_from_json(row[0])
+            conn.execute(
+                "INSERT INTO events (user_id, seq, event_id, body) VALUES (?, "
+                "(SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE user_id = ?), ?, ?)",
+                (user_id, user_id, event.event_id, event_to_json(event)),
+            )
+            return None
+
+    def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
+        with self._write() as conn:
+            self._check_tombstone(conn, user_id)
+            conn.executemany(
+                "INSERT OR IGNORE INTO items (user_id, item_id, latent, source) "
+                "VALUES (?, ?, ?, ?)",
+                [(user_id, item.id, latent_to_bytes(item.latent), item.source) for item in items],
+            )
+
+    def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
+        with self._write() as conn:
+            self._check_tombstone(conn, user_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (user_id, position, blob) VALUES (?, ?, ?)",
+                (user_id, position, blob),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -------------------------------------------------------------- internals
+    def _check_tombstone(self, conn: sqlite3.Connection, user_id: str) -> None:
+        if conn.execute("SELECT 1 FROM tombstones WHERE user_id = ?", (user_id,)).fetchone():
+            raise self._deleted(user_id)
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        with self._guard():
+            return list(self._connection().execute(sql, params).fetchall())
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction (the write lock is taken first, so no check goes stale)."""
+        with self._guard():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Hold the connection's lock; turn SQLite's failures into StorageError."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as error:
+                raise StorageError(f"SQLite database {self.path!r} failed: {error}") from error
+
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:  # a forked child must not share its parent's connection
+            self._inherited.append(self._conn)  # closing it here would release the parent's locks
+            self._conn = self._open()
+            self._pid = os.getpid()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            _inspect(Path(self.path))
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot open SQLite database {self.path!r}: {error}") from error
+        try:
+            _initialize(conn, self.path)
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+            conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            conn.execute("PRAGMA secure_delete=ON")
+        except sqlite3.Error as error:
+            conn.close()
+            raise StorageError(f"SQLite database {self.path!r} failed: {error}") from error
+        except StorageError:
+            conn.close()
+            raise
+        return conn
+
+
+def _inspect(path: Path) -> None:
+    """Raise StorageError unless `path` is missing, empty, or a plgl database; reads only."""
+    if path.is_dir():
+        raise StorageError(f"{str(path)!r} is a directory, not a SQLite database file")
+    if not path.parent.is_dir():
+        raise StorageError(f"the folder of the SQLite database {str(path)!r} does not exist")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        if file.read(len(_HEADER)) != _HEADER:
+            raise StorageError(
+                f"{str(path)!r} is not a SQLite database (it is left untouched): "
+                "point the storage URL at a new file or at a plgl database"
+            )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            _check_schema(conn, str(path), allow_empty=True)
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        raise StorageError(f"{str(path)!r} is not a readable SQLite database: {error}") from error
+
+
+def _check_schema(conn: sqlite3.Connection, path: str, allow_empty: bool) -> bool:
+    """True if the database holds plgl's current schema, False if it is empty; else raise."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables and allow_empty:
+        return False
+    if "schema_version" not in tables:
+        raise StorageError(
+            f"{path!r} is a SQLite database but not a plgl one (tables: "
+            f"{', '.join(sorted(tables)) or 'none'}); it is left untouched"
+        )
+    versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
+    if versions != [SCHEMA_VERSION] or not set(_TABLES) <= tables:
+        raise StorageError(
+            f"{path!r} has plgl schema version {versions}, this plgl reads version "
+            f"{SCHEMA_VERSION}; it is left untouched"
+        )
+    return True
+
+
+def _initialize(conn: sqlite3.Connection, path: str) -> None:
+    """Create plgl's tables in an empty database, in one transaction (racing openers queue)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _check_schema(conn, path, allow_empty=True):
+            # executescript would commit the open transaction: run the statements one by one
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,82 @@
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import redis
+
+from plgl.errors import InvalidInputError, StorageError
+from plgl.records import Feedback, Item
+from plgl.storage import BaseStorage, RedisStorage, from_url
+from plgl.testing import RedisServer, StorageConformance
+
+pytestmark = pytest.mark.skipif(
+    not RedisServer.available(), reason="redis-server is not installed (apt install redis-server)"
+)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
+
+
+class TestRedisStorage(StorageConformance):
+    @pytest.fixture
+    def storage(self, redis_url: str) -> Iterator[BaseStorage]:
+        storage = from_url(redis_url)
+        yield storage
+        storage.close()
+
+
+def test_url_gives_redis_storage(redis_url: str) -> None:
+    storage = from_url(redis_url)
+    assert isinstance(storage, RedisStorage)
+    storage.close()
+
+
+def test_data_is_shared_by_clients_and_kept_on_the_server(redis_url: str) -> None:
+    writer, reader = RedisStorage(redis_url), RedisStorage(redis_url)
+    writer.put_items("u", [Item("a", np.arange(3.0), None)])
+    writer.append("u", Feedback("e1", "a", "like"))
+    writer.delete_user("gone")
+    assert reader.events("u") == [Feedback("e1", "a", "like")]
+    assert reader.is_deleted("gone")
+    assert not reader.append("u", Feedback("e1", "a", "like"))
+    writer.close()
+    reader.close()
+
+
+def test_deleted_user_leaves_no_keys(redis_url: str) -> None:
+    storage = RedisStorage(redis_url)
+    storage.put_items("u", [Item("a", np.arange(3.0), None)])
+    storage.append("u", Feedback("e1", "a", "like"))
+    storage.put_snapshot("u", 1, b"state")
+    storage.delete_user("u")
+    client = redis.Redis.from_url(redis_url)
+    assert [key for key in client.keys("*") if key != b"plgl:tombstones"] == []
+    client.close()
+    storage.close()
+
+
+def test_unreachable_server_is_a_clear_storage_error() -> None:
+    storage = RedisStorage("redis://:hunter2@127.0.0.1:1/0", connect_timeout=0.2)
+    with pytest.raises(StorageError, match="unreachable") as caught:
+        storage.append("u", Feedback("e1", "a", "like"))
+    assert "hunter2" not in str(caught.value)  # the password is not printed
+    for call in (lambda: storage.events("u"), lambda: storage.is_deleted("u")):
+        with pytest.raises(StorageError, match="unreachable"):
+            call()
+    storage.close()
+
+
+def test_bad_redis_url_is_invalid_input() -> None:
+    with pytest.raises(InvalidInputError, match="Redis URL"):
+        RedisStorage("redis://127.0.0.1:notaport/0")

@@ -2,6 +2,8 @@
 
 from plgl.bench.baselines import run_naive, run_random
 from plgl.bench.cache import cache_savings
+from plgl.bench.content import ContentUser, content_user
+from plgl.bench.domains import run_domain
 from plgl.bench.loop import LearningCurve, run_swipes
 from plgl.bench.users import (
     NOISE,
@@ -20,6 +22,7 @@ from plgl.bench.users import (
 __all__ = [
     "NOISE",
     "USER_KINDS",
+    "ContentUser",
     "DriftingUser",
     "IdealPointUser",
     "LearningCurve",
@@ -30,7 +33,9 @@ __all__ = [
     "SimulatedUser",
     "cache_savings",
     "clip_to_ball",
+    "content_user",
     "make_user",
+    "run_domain",
     "run_naive",
     "run_random",
     "run_swipes",

@@ -8,15 +8,18 @@ from typing import Any
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator
 from plgl.generators.identity import IdentityGenerator
+from plgl.generators.torch_module import TorchGenerator  # torch only, which plgl imports anyway
 
 # name -> "module:Class", imported on first use so that one domain's heavy dependencies (RDKit,
 # model weights) cost nothing to the others.
 _REGISTRY: dict[str, str] = {
     "identity": "plgl.generators.identity:IdentityGenerator",
     "melodies": "plgl.generators.melodies:MelodyGenerator",
+    "faces": "plgl.generators.faces:FaceGenerator",
+    "molecules": "plgl.generators.molecules:MoleculeGenerator",
 }
 
-__all__ = ["Generator", "IdentityGenerator", "available", "get"]
+__all__ = ["Generator", "IdentityGenerator", "TorchGenerator", "available", "get"]
 
 
 def available() -> list[str]:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plgl.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import torch
+
+# Prior samples behind `feature_sample` (standardizing features, naming directions).
+_FEATURE_SAMPLES = 256
 
 
 class Generator(ABC):
@@ -59,6 +65,26 @@ class Generator(ABC):
         """(n, len(feature_names)) float64 traits of each piece of content."""
         raise InvalidInputError(f"{self.name} exposes no content features")
 
+    def torch_features(self, latents: torch.Tensor) -> torch.Tensor:
+        """(n, len(feature_names)) `features` of the content made from latents (n, latent_dim),
+        differentiable in the latents: the optional path for gradient navigation through the
+        generator (see `has_torch_features`)."""
+        raise InvalidInputError(f"{self.name} has no differentiable path from latents to features")
+
+    def feature_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed prior latents on the shell (256, latent_dim) and their features (256, k).
+
+        Computed once per generator (seed 0): the reference for standardizing features and for
+        naming latent directions.
+        """
+        cached: tuple[np.ndarray, np.ndarray] | None = getattr(self, "_feature_sample", None)
+        if cached is None:
+            latents = self.project(self.sample(_FEATURE_SAMPLES, np.random.default_rng(0)))
+            features = np.asarray(self.features(self.generate(latents)), dtype=np.float64)
+            cached = (latents, features)
+            self._feature_sample = cached
+        return cached
+
     def config(self) -> dict[str, Any]:
         """JSON-native settings that determine the content made from a latent (a cache key)."""
         return {"name": self.name, "latent_dim": self.latent_dim}
@@ -71,7 +97,30 @@ class Generator(ABC):
     def describe(self, direction: np.ndarray) -> list[tuple[str, float]]:
         """Name the traits a latent direction (latent_dim,) moves, strongest first.
 
-        The default names latent coordinates; domains override it with their own words.
+        With `feature_names`, each trait is a feature and its weight how many of its prior
+        standard deviations it changes per unit step along the direction (a least-squares fit
+        of the features on the latents of `feature_sample`); otherwise latent coordinates.
         """
-        order = np.argsort(-np.abs(direction))
-        return [(f"latent[{i}]", float(direction[i])) for i in order]
+        if not self.feature_names:
+            order = np.argsort(-np.abs(direction))
+            return [(f"latent[{i}]", float(direction[i])) for i in order]
+        change = np.asarray(direction, dtype=np.float64) @ self._feature_slopes()
+        order = np.argsort(-np.abs(change), kind="stable")
+        return [(self.feature_names[i], float(change[i])) for i in order]
+
+    def _feature_slopes(self) -> np.ndarray:
+        """(latent_dim, k) change of each standardized feature per unit latent step."""
+        slopes: np.ndarray | None = getattr(self, "_slopes", None)
+        if slopes is None:
+            latents, features = self.feature_sample()
+            scaled = (features - features.mean(axis=0)) / np.maximum(features.std(axis=0), 1e-12)
+            design = np.column_stack([latents, np.ones(len(latents))])
+            slopes = np.linalg.lstsq(design, scaled, rcond=None)[0][:-1]
+            self._slopes = slopes
+        return slopes
+
+
+def has_torch_features(generator: Any) -> bool:
+    """Whether `generator` implements the differentiable `torch_features` path."""
+    method = getattr(type(generator), "torch_features", None)
+    return method is not None and method is not Generator.torch_features

@@ -116,7 +116,13 @@ def reverse_gradient(
 
     Minimizes (f(z) - target)^2 with f the model's log-odds (or maximizes f when the target is
     None), plus `shell_penalty` * (|z|/R - 1)^2; the results are then put exactly on the shell.
+    A model whose log-odds are costly to differentiate (one that decodes content, such as
+    `FeaturePreference`) may search its own way: its `reverse_search(target_logit, starts,
+    radius)` is called instead.
     """
+    search = getattr(model, "reverse_search", None)
+    if search is not None:
+        return np.asarray(search(target_logit, starts, radius))
     z = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
     target = None if target_logit is None else torch.as_tensor(target_logit, dtype=torch.float64)
     optimizer = torch.optim.Adam([z], lr=learning_rate * radius / math.sqrt(z.shape[1]))

@@ -1,0 +1,227 @@
+"""Faces: the pretrained DCGAN generator shipped in the `gan-face-generate` wheel.
+
+The wheel (MIT, code and weights) holds `gan_face_generate/weights.tar`, a torch checkpoint with
+`netG_state_dict` for the PyTorch-tutorial DCGAN (100-d N(0, I) latent, 64x64 RGB). Its training
+data, Microsoft's DigiFace-1M (synthetic rendered faces), is licensed for research only, so treat
+the faces as research / non-commercial. The package's own `__init__` imports dependencies we do
+not install, so the weights are found without importing it; the network is rebuilt here.
+
+Content is a (64, 64, 3) uint8 RGB array; `features` measures plain traits of it (brightness,
+warmth, ...) and `torch_features` computes the same traits differentiably from latents, so a
+preference learned on the traits can be climbed by gradient through the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from plgl.errors import InvalidInputError, PlglError
+from plgl.generators._base import Generator
+
+_PACKAGE = "gan_face_generate"
+_INSTALL = "pip install --no-deps gan-face-generate==1.1.1"
+_SIDE = 64
+_BATCH = 64  # latents per forward pass: bounds memory, keeps the batch GPU/CPU friendly
+
+
+class MissingWeightsError(PlglError, ImportError):
+    """A generator's pretrained weights are not installed."""
+
+
+def weights_path() -> Path:
+    """Where the installed wheel keeps `weights.tar` (found without importing the package)."""
+    spec = importlib.util.find_spec(_PACKAGE)  # locates, does not execute, the package
+    locations = [] if spec is None else list(spec.submodule_search_locations or [])
+    for location in locations:
+        path = Path(location) / "weights.tar"
+        if path.is_file():
+            return path
+    raise MissingWeightsError(
+        f"the faces generator needs the DCGAN weights of the gan-face-generate wheel, which is "
+        f"not installed: run `{_INSTALL}`"
+    )
+
+
+class DCGANGenerator(nn.Module):
+    """The DCGAN generator of the PyTorch tutorial: z (n, nz, 1, 1) -> images (n, nc, 64, 64)
+    in [-1, 1]. Layer order matches the checkpoint's `main.<i>` keys."""
+
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3) -> None:
+        super().__init__()
+        widths = [nz, ngf * 8, ngf * 4, ngf * 2, ngf]
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(itertools.pairwise(widths)):
+            stride, padding = (1, 0) if i == 0 else (2, 1)
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 4, stride, padding, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+            ]
+        layers += [nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.main(z)
+        return out
+
+
+def _masks() -> tuple[torch.Tensor, torch.Tensor]:
+    """(64, 64) float32 weights of the face centre (an ellipse) and the background border."""
+    y, x = torch.meshgrid(torch.arange(_SIDE), torch.arange(_SIDE), indexing="ij")
+    c = (_SIDE - 1) / 2
+    centre = (((x - c) / 16) ** 2 + ((y - c - 2) / 20) ** 2 <= 1).float()
+    border = ((x < 8) | (x >= _SIDE - 8) | (y < 8)).float()
+    return centre / centre.sum(), border / border.sum()
+
+
+def image_features(images: torch.Tensor) -> torch.Tensor:
+    """(n, 9) traits of RGB images (n, 3, H, W) in [0, 1], differentiable (see FEATURES)."""
+    centre, border = _masks()
+    centre, border = centre.to(images), border.to(images)
+    r, g, b = images[:, 0], images[:, 1], images[:, 2]
+    luma = 0.299 * r + 0.587 * g + 0.114 * b
+    high = torch.maximum(torch.maximum(r, g), b)
+    low = torch.minimum(torch.minimum(r, g), b)
+    saturation = (high - low) / (high + 1e-3)
+    dy = luma[:, 1:, :] - luma[:, :-1, :]
+    dx = luma[:, :, 1:] - luma[:, :, :-1]
+    return torch.stack(
+        [
+            luma.mean(dim=(1, 2)),
+            (r - b).mean(dim=(1, 2)),
+            saturation.mean(dim=(1, 2)),
+            luma.flatten(1).std(dim=1),
+            (luma * centre).sum(dim=(1, 2)),
+            ((r - b) * centre).sum(dim=(1, 2)),
+            (luma * border).sum(dim=(1, 2)),
+            0.5 * (dy.abs().mean(dim=(1, 2)) + dx.abs().mean(dim=(1, 2))),
+            (g - 0.5 * (r + b)).mean(dim=(1, 2)),
+        ],
+        dim=1,
+    )
+
+
+FEATURES = (
+    "brightness",  # mean luma of the whole picture, 0 (black) to 1 (white)
+    "warmth",  # mean red minus blue: warm (orange, red) above 0, cool (blue) below
+    "saturation",  # mean colourfulness, 0 (grey) to 1 (pure colour)
+    "contrast",  # spread of luma over the picture
+    "face brightness",  # mean luma of the centre ellipse, where the face is
+    "face warmth",  # red minus blue in the centre: skin tone from cool to warm
+    "background brightness",  # mean luma of the left, right and top borders
+    "detail",  # mean luma change between neighbouring pixels: sharp edges, texture
+    "tint",  # green minus magenta: yellow-green casts above 0, pink-purple below
+)
+
+
+class FaceGenerator(Generator):
+    """64x64 RGB faces from the pretrained DCGAN of `gan-face-generate` (100-d latent).
+
+    Args:
+        weights: the checkpoint; None finds the one the wheel installs.
+
+    >>> gen = FaceGenerator()
+    >>> faces = gen.generate(gen.sample(2, np.random.default_rng(0)))
+    >>> faces[0].shape, faces[0].dtype.name
+    ((64, 64, 3), 'uint8')
+    >>> gen.features(faces).shape
+    (2, 9)
+    """
+
+    name = "faces"
+    latent_dim = 100
+    modality = "image"
+    media_types = ("image/png",)
+    feature_names = FEATURES
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        path = weights_path() if weights is None else Path(weights)
+        if not path.is_file():
+            raise InvalidInputError(f"face weights file not found: {str(path)!r}")
+        data = path.read_bytes()
+        self._digest = hashlib.sha256(data).hexdigest()[:16]
+        try:
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises several types for a file that is no checkpoint
+            raise InvalidInputError(f"{str(path)!r} is not a torch checkpoint: {error}") from None
+        if not isinstance(state, dict) or "netG_state_dict" not in state:
+            raise InvalidInputError(
+                f"{str(path)!r} holds no 'netG_state_dict' (a DCGAN checkpoint)"
+            )
+        self.network = DCGANGenerator()
+        self.network.load_state_dict(state["netG_state_dict"])
+        self.network.eval().requires_grad_(False)
+
+    def generate(self, latents: np.ndarray) -> list[np.ndarray]:
+        """(64, 64, 3) uint8 RGB faces, one per row of `latents` (n, 100)."""
+        images = self._images(self._check(latents))
+        pixels = np.rint(images.permute(0, 2, 3, 1).numpy() * 255.0).astype(np.uint8)
+        return list(pixels)
+
+    def features(self, contents: Sequence[Any]) -> np.ndarray:
+        """(n, 9) traits of faces (64, 64, 3) uint8, named by `feature_names`."""
+        images = [np.asarray(c) for c in contents]
+        if any(im.shape != (_SIDE, _SIDE, 3) for im in images):
+            raise InvalidInputError("face content must be (64, 64, 3) RGB arrays")
+        if not images:
+            return np.empty((0, len(FEATURES)))
+        batch = torch.from_numpy(np.stack(images).astype(np.float32) / 255.0).permute(0, 3, 1, 2)
+        return np.asarray(image_features(batch).numpy(), dtype=np.float64)
+
+    def torch_features(self, latents: torch.Tensor) -> torch.Tensor:
+        """(n, 9) traits of the faces made from latents (n, 100), differentiable in the latents.
+
+        Unlike `features(generate(z))` the pixels are not rounded to uint8, so the two agree
+        to about 1/255.
+        """
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise InvalidInputError(f"latents must be (n, {self.latent_dim}) tensors")
+        images = self.network(latents.float()[:, :, None, None])
+        return image_features(0.5 * (images + 1.0)).to(latents.dtype)
+
+    def _render(self, content: np.ndarray, media_type: str) -> bytes:
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.fromarray(np.asarray(content, dtype=np.uint8), mode="RGB").save(out, format="PNG")
+        return out.getvalue()
+
+    def metadata(self, content: np.ndarray) -> dict[str, Any]:
+        values = self.features([content])[0]
+        return {"width": _SIDE, "height": _SIDE} | {
+            name: round(float(v), 4) for name, v in zip(FEATURES, values, strict=True)
+        }
+
+    def config(self) -> dict[str, Any]:
+        return super().config() | {"weights_sha256": self._digest}
+
+    def _check(self, latents: np.ndarray) -> np.ndarray:
+        array = np.asarray(latents, dtype=np.float32)
+        if array.ndim != 2 or array.shape[1] != self.latent_dim:
+            raise InvalidInputError(
+                f"latents must be (n, {self.latent_dim}), got shape {array.shape}"
+            )
+        if not np.all(np.isfinite(array)):
+            raise InvalidInputError("latents must be finite")
+        return array
+
+    def _images(self, latents: np.ndarray) -> torch.Tensor:
+        """(n, 3, 64, 64) float32 in [0, 1], in batches of `_BATCH`."""
+        with torch.no_grad():
+            parts = [
+                self.network(torch.from_numpy(latents[i : i + _BATCH])[:, :, None, None])
+                for i in range(0, len(latents), _BATCH)
+            ]
+        if not parts:
+            return torch.empty((0, 3, _SIDE, _SIDE))
+        return 0.5 * (torch.cat(parts) + 1.0)

@@ -1,0 +1,212 @@
+"""Molecules: a SELFIES VAE trained here on MOSES (scripts/train_molecule_vae.py).
+
+Every SELFIES string is a valid molecule, so every latent decodes to one. Content is a frozen
+`Molecule` record (SELFIES and canonical SMILES); it renders as a 2-D depiction (SVG, RDKit) and
+its metadata and features are RDKit's properties: QED (drug-likeness), Crippen logP, the
+synthetic-accessibility score of Ertl and Schuffenhauer (RDKit Contrib), molecular weight and
+a few counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import selfies as sf
+import torch
+from rdkit import Chem, RDConfig
+from rdkit.Chem import QED, Descriptors, rdMolDescriptors
+from rdkit.Chem.Draw import rdMolDraw2D
+
+from plgl import validation
+from plgl.errors import InvalidInputError
+from plgl.generators._base import Generator
+from plgl.generators.molecule_model import MoleculeVAE, MoleculeVAEConfig
+
+_BATCH = 512  # latents per decoder pass
+
+PROPERTIES = (
+    "qed",  # quantitative estimate of drug-likeness, 0 (unlike drugs) to 1 (like them)
+    "logp",  # Crippen octanol/water partition coefficient: higher is more fat-soluble
+    "sa_score",  # synthetic accessibility, 1 (easy to make) to 10 (very hard)
+    "weight",  # molecular weight, daltons
+    "tpsa",  # topological polar surface area, square angstroms
+    "h_donors",  # hydrogen-bond donors
+    "h_acceptors",  # hydrogen-bond acceptors
+    "rotatable_bonds",  # flexibility
+    "rings",  # ring count
+    "aromatic_rings",  # aromatic ring count
+)
+
+
+@dataclass(frozen=True)
+class Molecule:
+    """One generated molecule: its SELFIES string and RDKit canonical SMILES."""
+
+    selfies: str
+    smiles: str
+
+
+@functools.cache
+def _sascorer() -> ModuleType:
+    """RDKit's Contrib SA-score module, loaded from its file (Contrib is not a package)."""
+    path = Path(RDConfig.RDContribDir) / "SA_Score" / "sascorer.py"
+    spec = importlib.util.spec_from_file_location("plgl_rdkit_sascorer", path)
+    if spec is None or spec.loader is None:
+        raise InvalidInputError(f"RDKit's SA score module was not found at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.lru_cache(maxsize=8192)
+def properties(smiles: str) -> tuple[float, ...]:
+    """RDKit's values of `PROPERTIES` for one SMILES, in that order.
+
+    >>> dict(zip(PROPERTIES, properties("CCO")))["weight"]
+    46.069
+    """
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise InvalidInputError(f"RDKit cannot parse SMILES {smiles!r}")
+    if mol.GetNumAtoms() == 0:  # QED and the SA score are undefined without atoms
+        return (0.0, 0.0, 10.0, *([0.0] * (len(PROPERTIES) - 3)))
+    return (
+        round(float(QED.qed(mol)), 4),  # type: ignore[no-untyped-call]
+        round(float(rdMolDescriptors.CalcCrippenDescriptors(mol)[0]), 4),  # Crippen logP
+        round(float(_sascorer().calculateScore(mol)), 4),
+        round(float(Descriptors.MolWt(mol)), 3),  # type: ignore[attr-defined]  # stubs omit it
+        round(float(rdMolDescriptors.CalcTPSA(mol)), 3),
+        float(rdMolDescriptors.CalcNumHBD(mol)),
+        float(rdMolDescriptors.CalcNumHBA(mol)),
+        float(rdMolDescriptors.CalcNumRotatableBonds(mol)),
+        float(rdMolDescriptors.CalcNumRings(mol)),
+        float(rdMolDescriptors.CalcNumAromaticRings(mol)),
+    )
+
+
+def canonical_smiles(selfies: str) -> str:
+    """RDKit canonical SMILES of a SELFIES string."""
+    mol = Chem.MolFromSmiles(sf.decoder(selfies))
+    if mol is None:  # SELFIES promises this cannot happen; say so if it ever does
+        raise InvalidInputError(f"SELFIES {selfies!r} decoded to a molecule RDKit rejects")
+    return str(Chem.MolToSmiles(mol))
+
+
+class MoleculeGenerator(Generator):
+    """Drug-like small molecules from a SELFIES VAE trained on MOSES (32-d latent).
+
+    Args:
+        weights: a `molecule_vae.pt` state dict with its `molecule_vae.json` beside it; None
+            uses the weights shipped in the package.
+
+    >>> gen = MoleculeGenerator()
+    >>> mols = gen.generate(gen.sample(2, np.random.default_rng(0)))
+    >>> all(Chem.MolFromSmiles(m.smiles) is not None for m in mols)
+    True
+    >>> gen.features(mols).shape
+    (2, 10)
+    """
+
+    name = "molecules"
+    modality = "molecule"
+    media_types = ("image/svg+xml",)
+    feature_names = PROPERTIES
+
+    def __init__(self, weights: str | os.PathLike[str] | None = None) -> None:
+        if weights is None:
+            folder = resources.files("plgl") / "weights"
+            data = (folder / "molecule_vae.pt").read_bytes()
+            info = json.loads((folder / "molecule_vae.json").read_text())
+        else:
+            path = Path(weights)
+            if not path.is_file() or not path.with_suffix(".json").is_file():
+                raise InvalidInputError(
+                    f"molecule weights need {str(path)!r} and its .json beside it; not found"
+                )
+            data, info = path.read_bytes(), json.loads(path.with_suffix(".json").read_text())
+        self._digest = hashlib.sha256(data).hexdigest()[:16]
+        self.alphabet: tuple[str, ...] = tuple(info["alphabet"])
+        self.model = MoleculeVAE(MoleculeVAEConfig(**info["config"]))
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state)
+        self.model.eval().requires_grad_(False)
+        self.latent_dim = self.model.config.latent_dim
+
+    def generate(self, latents: np.ndarray) -> list[Molecule]:
+        """One molecule per row of `latents` (n, 32), decoded greedily (the same latent always
+        gives the same molecule)."""
+        array = validation.latents("latents", latents, self.latent_dim).astype(np.float32)
+        out = []
+        for i in range(0, len(array), _BATCH):
+            tokens = self.model.greedy(torch.from_numpy(array[i : i + _BATCH])).numpy()
+            for row in tokens:
+                selfies = "".join(self.alphabet[t] for t in row if t != 0)
+                out.append(Molecule(selfies=selfies, smiles=canonical_smiles(selfies)))
+        return out
+
+    def encode(self, smiles: Sequence[str]) -> np.ndarray:
+        """(n, 32) float64 posterior means of molecules given as SMILES: their latents.
+
+        Raises InvalidInputError for a SMILES RDKit cannot parse, or one whose SELFIES uses a
+        token outside the model's alphabet or is longer than it was trained on.
+        """
+        index = {token: i for i, token in enumerate(self.alphabet)}
+        rows = np.zeros((len(smiles), self.model.config.max_len), dtype=np.int64)
+        for r, smi in enumerate(smiles):
+            if not isinstance(smi, str) or Chem.MolFromSmiles(smi) is None:
+                raise InvalidInputError(f"not a SMILES RDKit can parse: {smi!r}")
+            tokens = list(sf.split_selfies(sf.encoder(smi)))
+            unknown = sorted(set(tokens) - set(index))
+            if unknown or len(tokens) > len(rows[r]):
+                raise InvalidInputError(
+                    f"{smi!r} is outside the model's alphabet or length "
+                    f"({len(tokens)} tokens, at most {len(rows[r])}; unknown {unknown})"
+                )
+            rows[r, : len(tokens)] = [index[t] for t in tokens]
+        with torch.no_grad():
+            mean, _ = self.model.encode(torch.from_numpy(rows))
+        return np.asarray(mean.numpy(), dtype=np.float64)
+
+    def features(self, contents: Sequence[Any]) -> np.ndarray:
+        """(n, 10) RDKit properties of each molecule, named by `feature_names`."""
+        if not all(isinstance(c, Molecule) for c in contents):
+            raise InvalidInputError("molecule features need Molecule records (from generate)")
+        if not contents:
+            return np.empty((0, len(PROPERTIES)))
+        return np.array([properties(c.smiles) for c in contents], dtype=np.float64)
+
+    def metadata(self, content: Molecule) -> dict[str, Any]:
+        """SMILES, SELFIES and every property in `feature_names`."""
+        if not isinstance(content, Molecule):
+            raise InvalidInputError("molecule metadata needs a Molecule record (from generate)")
+        values = properties(content.smiles)
+        return {"smiles": content.smiles, "selfies": content.selfies} | dict(
+            zip(PROPERTIES, values, strict=True)
+        )
+
+    def _render(self, content: Molecule, media_type: str) -> bytes:
+        """A 300x300 2-D depiction (RDKit's drawing of the SMILES)."""
+        if not isinstance(content, Molecule):
+            raise InvalidInputError("molecules render Molecule records (from generate)")
+        mol = Chem.MolFromSmiles(content.smiles)
+        if mol is None:
+            raise InvalidInputError(f"RDKit cannot parse SMILES {content.smiles!r}")
+        drawer = rdMolDraw2D.MolDraw2DSVG(300, 300)
+        drawer.DrawMolecule(mol)
+        drawer.FinishDrawing()
+        return str(drawer.GetDrawingText()).encode()
+
+    def config(self) -> dict[str, Any]:
+        return super().config() | {"weights_sha256": self._digest}

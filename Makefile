@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean bench-quick grids melody-weights molecule-weights
 
 # gan-face-generate and molsets go in with --no-deps: their declared dependencies would pull a CUDA
 # torch (torchvision) or ancient pins, and plgl reads only their data files (the face DCGAN's
@@ -27,6 +27,23 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest
+
+bench-quick: $(STAMP)
+	$(VENV)/bin/plgl bench --suite all --quick --out bench-out
+
+# The shipped weights, rebuilt from their data with fixed seeds (CPU, tens of minutes each).
+melody-weights: $(STAMP)
+	$(PY) scripts/prepare_melodies.py
+	nice $(PY) scripts/train_melody_vae.py
+	$(PY) scripts/evaluate_melodies.py
+
+molecule-weights: $(STAMP)
+	nice $(PY) scripts/prepare_molecules.py
+	nice $(PY) scripts/train_molecule_vae.py
+	nice $(PY) scripts/evaluate_molecules.py
+
+grids: $(STAMP)
+	$(PY) scripts/sample_grids.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

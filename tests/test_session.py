@@ -230,3 +230,19 @@ def test_confidence_grows_as_the_taste_is_learned(session: plgl.Session) -> None
     early = session.confidence
     rate(session, np.ones(8), 80)
     assert 0.0 < early < session.confidence < 1.0
+
+
+def test_navigation_stays_within_the_generators_reach() -> None:
+    generator = plgl.generators.get("identity", latent_dim=16)
+    generator.reach = 2.0
+    session = plgl.Engine(generator=generator, seed=0).session("u")
+    direction = np.eye(16)[0]
+    rate(session, direction, 60)
+    latents = np.array(
+        [item.latent for item in session.ask(10) + session.recommend(5)]
+        + list(session.reverse(0.99, n=5))
+    )
+    np.testing.assert_allclose(np.linalg.norm(latents, axis=1), 4.0)
+    along = latents @ (session.model.coef_ / np.linalg.norm(session.model.coef_))
+    assert along.max() <= 2.0 + 1e-9
+    assert session.recommend(1)[0].latent @ direction > 1.5  # still as far as it may go

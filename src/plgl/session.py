@@ -467,7 +467,9 @@ class Session:
             want = 4 * n * (attempt + 1)
             if is_linear(self.model):
                 target = target_logit if target_logit is not None else self._top_logit(radius)
-                latents = reverse_linear(self.model, target, want, radius, self._rng)
+                latents = reverse_linear(
+                    self.model, target, want, radius, self._rng, reach=generator.reach
+                )
                 if target_logit is None and attempt == 0:
                     latents[0] = self._top_latent(radius)
             else:
@@ -487,7 +489,7 @@ class Session:
         return pool[farthest_points(pool, n)] if n > 1 else pool[:1]
 
     def _top_latent(self, radius: float) -> np.ndarray:
-        best = shell_top(self.model, radius)
+        best = shell_top(self.model, radius, self.engine.generator.reach, self._rng)
         if best is None:  # no direction learned yet: any shell point is as good
             return np.asarray(
                 self.engine.generator.project(self.engine.generator.sample(1, self._rng))[0]

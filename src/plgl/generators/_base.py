@@ -32,6 +32,9 @@ class Generator(ABC):
     name: str
     latent_dim: int
     modality: str  # "image" | "audio" | "molecule" | "vector"
+    # How far along any one direction, in prior standard deviations, latents still render well
+    # (None: anywhere on the shell). Navigation never goes further along a user's taste.
+    reach: float | None = None
     media_types: tuple[str, ...] = ("image/svg+xml",)
     # Measurable traits of the content, in the domain's own words (see `features`).
     feature_names: tuple[str, ...] = ()

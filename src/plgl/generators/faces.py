@@ -141,6 +141,9 @@ class FaceGenerator(Generator):
     name = "faces"
     latent_dim = 100
     modality = "image"
+    # Faces stay faces up to about 2-3 standard deviations along one direction; beyond 4
+    # they wash out into ghosts (docs/img/faces_shell_walk.png).
+    reach = 2.5
     media_types = ("image/png",)
     feature_names = FEATURES
 

@@ -121,6 +121,8 @@ class MoleculeGenerator(Generator):
 
     name = "molecules"
     modality = "molecule"
+    # No reach: every SELFIES string is a molecule, and the benchmark's molecule user was served
+    # best along the whole shell (0.79 at 100 ratings; with a reach of 3 it fell below random).
     media_types = ("image/svg+xml",)
     feature_names = PROPERTIES
 

@@ -1,7 +1,10 @@
 """Reverse classification: latents that a preference model predicts at a wanted probability.
 
-Every latent returned lies on the typical shell |z| = R of the generator's Gaussian prior, the
-region it renders well; a score is never raised by leaving it. For a linear model the answer is
+Every latent returned lies on the typical shell |z| = R of the generator's Gaussian prior, and
+no further than the generator's `reach` (in prior standard deviations) along the preference
+direction: the region it renders well. A GAN asked for a point 10 standard deviations along one
+direction draws a ghost, although that point lies on the shell; a score is never raised by
+leaving the region. For a linear model the answer is
 closed form: z = a * u_w + sqrt(R^2 - a^2) * u, with u_w the preference direction, u a direction
 orthogonal to it (from the prior, so the answers are diverse) and a solved for the target. Other
 models are searched by gradient (torch, Adam) with a penalty that holds |z| near R.
@@ -29,13 +32,15 @@ def reverse_linear(
     radius: float,
     rng: np.random.Generator,
     directions: np.ndarray | None = None,
+    reach: float | None = None,
 ) -> np.ndarray:
     """(n, d) shell latents whose moderated log-odds under a linear model equal `target_logit`
     (a number, or (n,) targets, one per latent).
 
     `model` has `coef_` (d,), `intercept_` and optionally `covariance_` (d+1, d+1). Targets
     outside the reachable range give the nearest reachable latents (the top or the bottom of
-    the shell). `directions` (n, d), if given, replace the random orthogonal components.
+    the shell, or `reach` along the preference direction if that is nearer). `directions`
+    (n, d), if given, replace the random orthogonal components.
     """
     coef = np.asarray(model.coef_, dtype=np.float64)
     d = len(coef)
@@ -47,16 +52,41 @@ def reverse_linear(
     unit = coef / norm
     ortho = directions - np.outer(directions @ unit, unit)
     ortho /= np.maximum(np.linalg.norm(ortho, axis=1, keepdims=True), 1e-12)
-    alpha = _solve_alpha(model, unit, ortho, norm, target_logit, radius)
+    alpha = _solve_alpha(model, unit, ortho, norm, target_logit, radius, _limit(radius, reach))
     gamma = np.sqrt(np.maximum(radius**2 - alpha**2, 0.0))
     return np.asarray(alpha[:, None] * unit + gamma[:, None] * ortho)
 
 
-def shell_top(model: Any, radius: float) -> np.ndarray | None:
-    """(d,) the shell point a linear model scores highest, or None before it has a direction."""
+def shell_top(
+    model: Any,
+    radius: float,
+    reach: float | None = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray | None:
+    """(d,) a shell point a linear model scores highest, or None before it has a direction.
+
+    Without a `reach` it is the one point R * w / |w|; with one, the top is `reach` along w and
+    the rest of the radius in a direction orthogonal to w drawn from `rng`.
+    """
     coef = np.asarray(model.coef_, dtype=np.float64)
     norm = float(np.linalg.norm(coef))
-    return None if norm < 1e-12 else np.asarray(coef * (radius / norm))
+    if norm < 1e-12:
+        return None
+    alpha = _limit(radius, reach)
+    if alpha >= radius:
+        return np.asarray(coef * (radius / norm))
+    if rng is None:
+        raise ValueError("a shell top within a reach needs an rng for its orthogonal part")
+    unit = coef / norm
+    other = rng.standard_normal(len(coef))
+    other -= (other @ unit) * unit
+    other /= max(float(np.linalg.norm(other)), 1e-12)
+    return np.asarray(alpha * unit + math.sqrt(radius**2 - alpha**2) * other)
+
+
+def _limit(radius: float, reach: float | None) -> float:
+    """How far along one direction a latent may go: the radius, or the generator's reach."""
+    return radius if reach is None else min(radius, reach)
 
 
 def _solve_alpha(
@@ -66,8 +96,10 @@ def _solve_alpha(
     norm: float,
     target_logit: float | np.ndarray,
     radius: float,
+    limit: float,
 ) -> np.ndarray:
-    """(n,) position a in [-R, R] along the direction where each candidate meets the target."""
+    """(n,) position a in [-limit, limit] along the direction where each candidate meets the
+    target (limit <= R)."""
     n, d = ortho.shape
     intercept = float(model.intercept_)
     cov = getattr(model, "covariance_", None)
@@ -94,7 +126,7 @@ def _solve_alpha(
         )
         return np.asarray((alpha * norm + intercept) / np.sqrt(1.0 + _PROBIT * variance))
 
-    low, high = np.full(n, -radius), np.full(n, radius)
+    low, high = np.full(n, -limit), np.full(n, limit)
     for _ in range(50):  # bisection: the moderated log-odds rise along the direction
         mid = 0.5 * (low + high)
         above = moderated(mid) > target_logit

@@ -72,13 +72,15 @@ class MixtureSampler(BaseSampler):
         radius = math.sqrt(generator.latent_dim)
         if is_linear(model):
             # Targets out of reach would all land on the one top point: aim below the top instead.
-            best = shell_top(model, radius)
+            best = shell_top(model, radius, generator.reach, rng)
             top_latent = np.zeros(generator.latent_dim) if best is None else best
             top = float(model.decision_function(top_latent[None, :])[0])
             below_top = top - rng.uniform(0.2, 1.5, len(targets))
             targets = np.where(targets > top, below_top, targets)
             directions = _uncertain_directions(model, len(targets), rng)
-            return reverse_linear(model, targets, len(targets), radius, rng, directions)
+            return reverse_linear(
+                model, targets, len(targets), radius, rng, directions, generator.reach
+            )
         starts = generator.project(generator.sample(len(targets), rng))
         return reverse_gradient(model, targets, starts, radius)
 

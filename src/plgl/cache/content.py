@@ -236,43 +236,30 @@ class ContentCache:
         model's score, and, for an `explore` share, those nearest its decision boundary.
         """
         with self._lock:  # one consistent view of the pool, which another thread may extend
-            return self._candidates(
-                user_id, model, proposals, rng, safety, served, explore, confidence
-            )
-
-    def _candidates(
-        self,
-        user_id: str,
-        model: Any,
-        proposals: np.ndarray,
-        rng: np.random.Generator,
-        safety: Safety,
-        served: Callable[[], Sequence[Item]],
-        explore: float,
-        confidence: float,
-    ) -> np.ndarray:
-        if not len(self.pool.refresh()):
-            return proposals  # no pool: the sampler's candidates, untouched
-        m = len(proposals)
-        n_pool = min(m - round(self.fresh_share(confidence) * m), len(self.pool))
-        rows = np.empty(0, dtype=int)
-        if n_pool > 0:
-            # The marked balls are checked here; a content predicate, on the chosen few (Session).
-            balls = Safety(
-                safety.negatives if len(safety.negatives) else None, radius=safety.radius
-            )
-            allowed = ~self._seen_mask(user_id, served()) & ~balls.unsafe_mask(self.pool.latents)
-            n_explore = round(explore * n_pool)
-            n_shared = round(self.shared_share * (1.0 - confidence) * n_pool)
-            shared = self.shared_rows()
-            if len(shared) and n_shared:
-                shared = shared[np.argsort(-model.decision_function(self.pool.latents[shared]))]
-            rows = self.pool.retrieve(
-                model, n_pool - n_explore, n_explore, allowed, rng, first=shared[:n_shared]
-            )
-        fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
-        latents = np.vstack([self.pool.latents[rows], proposals[fresh]])
-        return latents[rng.permutation(len(latents))]  # no source wins a tie by its position
+            if not len(self.pool.refresh()):
+                return proposals  # no pool: the sampler's candidates, untouched
+            m = len(proposals)
+            n_pool = min(m - round(self.fresh_share(confidence) * m), len(self.pool))
+            rows = np.empty(0, dtype=int)
+            if n_pool > 0:
+                # The marked balls are checked here; a content predicate on the chosen few
+                # (Session).
+                balls = Safety(
+                    safety.negatives if len(safety.negatives) else None, radius=safety.radius
+                )
+                unsafe = balls.unsafe_mask(self.pool.latents)
+                allowed = ~self._seen_mask(user_id, served()) & ~unsafe
+                n_explore = round(explore * n_pool)
+                n_shared = round(self.shared_share * (1.0 - confidence) * n_pool)
+                shared = self.shared_rows()
+                if len(shared) and n_shared:
+                    shared = shared[np.argsort(-model.decision_function(self.pool.latents[shared]))]
+                rows = self.pool.retrieve(
+                    model, n_pool - n_explore, n_explore, allowed, rng, first=shared[:n_shared]
+                )
+            fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
+            latents = np.vstack([self.pool.latents[rows], proposals[fresh]])
+            return latents[rng.permutation(len(latents))]  # no source wins a tie by its position
 
     def fresh_share(self, confidence: float) -> float:
         """Share of candidates made fresh: `fresh_start` for a new user, 1 for a sure model."""

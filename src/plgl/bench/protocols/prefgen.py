@@ -1,0 +1,183 @@
+"""PrefGen's localisation protocol (Helbling et al., 2022), with plgl as the learner.
+
+Protocol (as in PrefGen's simulation, re-implemented): a hidden ideal point a* in the normalised
+2-D attribute space [0, 1]^2 (PrefGen: yaw and age; here 20 targets drawn uniformly, one per
+seed); 1,000 uniform attribute samples are the items that can be shown; each of 30 queries shows
+two items p, n and the oracle answers which is closer to a*. Three oracles: noiseless; 20% of
+answers flipped; Gaussian noise of standard deviation 0.2 added to one item's squared distance
+(PrefGen's `gaussian_noise_oracle`). Metrics after each query, exactly as PrefGen defines them:
+
+* squared error |a_hat - a*|^2;
+* percentile rank: the percentage of 5,000 random attribute vectors closer to a* than a_hat is
+  (0% = better than every random sample; PrefGen uses attributes of random GAN faces, here
+  uniform samples of the same normalised space);
+* constraints satisfied: the share of the target's held-out pairs (p, n), p truly closer to a*
+  (1,000 uniform pairs, answered without noise), with |a_hat - p| < |a_hat - n|.
+
+How plgl plays it: an ideal-point preference is linear in phi(x) = (x - c, -|x - c|^2), c the
+centre of the space, since |p - a|^2 < |n - a|^2 <=> w . (phi(p) - phi(n)) > 0 for
+w ~ (2(a - c), 1).
+So plgl's `LinearPreference` learns from `learn_pair(phi(p), phi(n))`, its prior scale chosen
+by the Laplace evidence after every answer (large for clean answers, small for noisy ones), and
+the estimate is PrefGen's: the mean over posterior samples of each sample's ideal point
+c + w[:2] / (2 w[2]), clipped to the space. Queries ("plgl") maximise the expected information
+about w (BALD: H[E p] - E H[p], over 256 posterior samples) among 2,000 random pairs of items;
+the baseline "random queries" shows random pairs to the same learner.
+
+>>> run_prefgen("plgl", "noiseless", seed=0, n_queries=3)[-1]["step"]
+3
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from plgl.bench.protocols._utility import PairwiseUtility, fit_by_evidence
+from plgl.errors import InvalidInputError
+
+Noise = Literal["noiseless", "flips", "sigma"]
+NOISE_MODELS: dict[str, tuple[float, float]] = {
+    "noiseless": (0.0, 0.0),
+    "flips": (0.2, 0.0),
+    "sigma": (0.0, 0.2),
+}
+"""Oracle name -> (chance of a flipped answer, std of the noise on a squared distance)."""
+
+METHODS = ("plgl", "random queries")
+N_QUERIES = 30
+N_ITEMS = 1_000
+N_RANDOM_SAMPLES = 5_000
+N_HELD_OUT = 1_000
+CENTRE = 0.5
+_PRIOR_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+_N_CANDIDATE_PAIRS = 2_000
+_N_POSTERIOR_SAMPLES = 256
+
+
+def squared_error(estimate: np.ndarray, target: np.ndarray) -> float:
+    """|estimate - target|^2 for two (2,) points.
+
+    >>> squared_error(np.array([0.1, 0.2]), np.array([0.1, 0.5]))
+    0.09
+    """
+    return round(float(((estimate - target) ** 2).sum()), 15)
+
+
+def percentile_rank(estimate: np.ndarray, target: np.ndarray, samples: np.ndarray) -> float:
+    """Percentage of samples (m, 2) strictly closer to target than the estimate is.
+
+    >>> percentile_rank(np.array([0.5, 0.5]), np.array([0.5, 0.5]), np.random.rand(10, 2))
+    0.0
+    """
+    radius = np.linalg.norm(estimate - target)
+    return float(100.0 * np.mean(np.linalg.norm(samples - target, axis=1) < radius))
+
+
+def constraints_satisfied(estimate: np.ndarray, preferred: np.ndarray, other: np.ndarray) -> float:
+    """Share of held-out pairs (preferred[i], other[i]), both (m, 2), that the estimate agrees
+    with: |estimate - preferred[i]| < |estimate - other[i]|."""
+    closer = np.linalg.norm(preferred - estimate, axis=1) < np.linalg.norm(other - estimate, axis=1)
+    return float(np.mean(closer))
+
+
+def answer(
+    first: np.ndarray,
+    second: np.ndarray,
+    target: np.ndarray,
+    noise: str,
+    rng: np.random.Generator,
+) -> bool:
+    """Whether the oracle prefers `first` (2,) over `second` (2,) as closer to `target`."""
+    flip, sigma = NOISE_MODELS[noise]
+    first_distance = float(((first - target) ** 2).sum()) + (rng.normal(0.0, sigma) if sigma else 0)
+    prefers_first = first_distance < float(((second - target) ** 2).sum())
+    if flip and rng.random() < flip:
+        prefers_first = not prefers_first
+    return prefers_first
+
+
+def ideal_point_features(x: np.ndarray) -> np.ndarray:
+    """(n, 3) phi(x) = (x - c, -|x - c|^2) for attribute vectors x (n, 2)."""
+    centred = x - CENTRE
+    return np.column_stack([centred, -(centred**2).sum(axis=1)])
+
+
+def estimate_ideal(model: PairwiseUtility) -> np.ndarray:
+    """(2,) the maximiser in [0, 1]^2 of the posterior-mean utility w . phi(x)."""
+    w = model.weights
+    if w[2] <= 1e-12:  # no bowl yet: the utility rises towards a side of the space
+        return np.asarray(np.clip(CENTRE + np.sign(w[:2]) * CENTRE, 0.0, 1.0))
+    return np.asarray(np.clip(CENTRE + w[:2] / (2.0 * w[2]), 0.0, 1.0))
+
+
+def _informative_pair(
+    model: PairwiseUtility, items: np.ndarray, rng: np.random.Generator
+) -> tuple[int, int]:
+    """The candidate pair of items with the largest mutual information between answer and w."""
+    first = rng.integers(len(items), size=_N_CANDIDATE_PAIRS)
+    second = rng.integers(len(items), size=_N_CANDIDATE_PAIRS)
+    keep = first != second
+    first, second = first[keep], second[keep]
+    difference = ideal_point_features(items[first]) - ideal_point_features(items[second])
+    logits = np.clip(difference @ model.sample_weights(_N_POSTERIOR_SAMPLES, rng).T, -30, 30)
+    p = 0.5 * (1.0 + np.tanh(0.5 * logits))  # (pairs, samples)
+    # The entropy of sigmoid(f) is log(1 + e^f) - f sigmoid(f): no logs of tiny numbers.
+    answer_entropy = np.logaddexp(0.0, logits) - logits * p
+    information = _entropy(p.mean(axis=1)) - answer_entropy.mean(axis=1)
+    best = int(np.argmax(information))
+    return int(first[best]), int(second[best])
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.asarray(-(q * np.log(q) + (1 - q) * np.log(1 - q)))
+
+
+def run_prefgen(
+    method: str, noise: str, seed: int, n_queries: int = N_QUERIES
+) -> list[dict[str, float]]:
+    """One target (seed) under one oracle: the three metrics after each query.
+
+    Returns one dict per query: step, squared_error, percentile, constraints.
+    """
+    if method not in METHODS:
+        raise InvalidInputError(f"method must be one of {METHODS}; got {method!r}")
+    if noise not in NOISE_MODELS:
+        raise InvalidInputError(f"noise must be one of {tuple(NOISE_MODELS)}; got {noise!r}")
+    world = np.random.default_rng(seed)  # the same target and items for every method
+    target = world.random(2)
+    items = world.random((N_ITEMS, 2))
+    random_samples = world.random((N_RANDOM_SAMPLES, 2))
+    held_a, held_b = world.random((N_HELD_OUT, 2)), world.random((N_HELD_OUT, 2))
+    a_closer = ((held_a - target) ** 2).sum(1) < ((held_b - target) ** 2).sum(1)
+    preferred = np.where(a_closer[:, None], held_a, held_b)
+    other = np.where(a_closer[:, None], held_b, held_a)
+    oracle_rng = np.random.default_rng(10_000 + seed)
+    rng = np.random.default_rng(20_000 + seed)
+
+    winners: list[np.ndarray] = []
+    losers: list[np.ndarray] = []
+    candidates = [(ideal_point_features, 3, scale) for scale in _PRIOR_SCALES]
+    model = PairwiseUtility(ideal_point_features, 3, prior_scale=10.0)
+    curve: list[dict[str, float]] = []
+    for step in range(1, n_queries + 1):
+        if method == "plgl":
+            i, j = _informative_pair(model, items, rng)
+        else:
+            i, j = (int(k) for k in rng.choice(N_ITEMS, size=2, replace=False))
+        first_wins = answer(items[i], items[j], target, noise, oracle_rng)
+        winners.append(items[i] if first_wins else items[j])
+        losers.append(items[j] if first_wins else items[i])
+        model = fit_by_evidence(candidates, np.array(winners), np.array(losers))
+        estimate = estimate_ideal(model)
+        curve.append(
+            {
+                "step": step,
+                "squared_error": squared_error(estimate, target),
+                "percentile": percentile_rank(estimate, target, random_samples),
+                "constraints": constraints_satisfied(estimate, preferred, other),
+            }
+        )
+    return curve

@@ -173,7 +173,6 @@ class MelodyGenerator(Generator):
             raise InvalidInputError(f"tempo_bpm must be a number in [30, 300], got {tempo_bpm!r}")
         self.tempo_bpm = float(tempo_bpm)
         self._model, self._weights_sha256 = load_model()
-        self._trait_slopes: np.ndarray | None = None  # (latent_dim, n_features), see describe
         self.latent_dim = self._model.config.latent_dim
 
     def generate(self, latents: np.ndarray) -> list[Melody]:
@@ -213,25 +212,6 @@ class MelodyGenerator(Generator):
         """(n, 7) traits named by `feature_names` (see `melody_features`)."""
         rows = [melody_features(self._check(content)) for content in contents]
         return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
-
-    def describe(self, direction: np.ndarray) -> list[tuple[str, float]]:
-        """The musical traits a latent direction (16,) moves, strongest first.
-
-        Each value is the change, in standard deviations of the trait over prior samples, per
-        unit step along the direction: a least-squares fit of the traits of 256 fixed prior
-        samples on their latents, computed on first use.
-        """
-        vector = validation.latents("direction", direction, self.latent_dim)[0]
-        if self._trait_slopes is None:
-            latents = self.sample(256, np.random.default_rng(0))
-            traits = self.features(self.generate(latents))
-            scaled = (traits - traits.mean(axis=0)) / np.maximum(traits.std(axis=0), 1e-9)
-            design = np.hstack([latents, np.ones((len(latents), 1))])
-            self._trait_slopes = np.linalg.lstsq(design, scaled, rcond=None)[0][:-1]
-        unit = vector / max(float(np.linalg.norm(vector)), 1e-12)
-        moves = unit @ self._trait_slopes
-        order = np.argsort(-np.abs(moves))
-        return [(FEATURE_NAMES[i], float(moves[i])) for i in order]
 
     def config(self) -> dict[str, Any]:
         return {

@@ -223,3 +223,17 @@ def test_redis_outage_is_a_clear_error_and_loses_nothing_acknowledged(tmp_path: 
         assert ids == [f"ok-{i}" for i in range(20)] + ["during-outage"]
         assert os.path.isdir(tmp_path / "appendonlydir")
         engine.storage.close()
+
+
+def test_a_resumed_session_never_reissues_an_item_id(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    generator = plgl.generators.get("identity", latent_dim=4)
+    before = plgl.Engine(generator=generator, storage=url).session("u")
+    first = before.ask(5)
+    before.tell(first[0].id, "like")
+    after = plgl.Engine(generator=generator, storage=url).session("u")  # a restart
+    served_before = {item.id for item in first}
+    later = [item for _ in range(20) for item in after.ask(10)]
+    assert not served_before & {item.id for item in later}
+    for item in later:  # every id still names the latent it was served with
+        np.testing.assert_array_equal(after.engine.storage.item_latent("u", item.id), item.latent)

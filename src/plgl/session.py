@@ -526,10 +526,9 @@ class Session:
         return self.engine.cache.contents(latents, self.user_id)
 
     def _new_id(self) -> str:
-        return uuid.UUID(
-            int=int(self._rng.integers(0, 2**63)) << 64 | int(self._rng.integers(0, 2**63)),
-            version=4,
-        ).hex
+        # From the OS, not the session's seeded stream: a resumed session replays that stream
+        # and would issue the ids of items served before the restart to different latents.
+        return uuid.uuid4().hex
 
 
 def _prior_model(engine: Engine) -> BasePreferenceModel:

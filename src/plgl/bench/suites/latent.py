@@ -54,7 +54,7 @@ METRICS = {
         "CPU seconds per round", higher_is_better=False, summary="median"
     ),
 }
-METHODS = ("plgl", "naive", "random", "botorch")
+METHODS = ("plgl", "plgl-adventurous", "naive", "random", "botorch")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,10 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
         params = {"kind": p.kind, "d": p.d, "horizon": p.horizon}
         if p.kind == "linear":
             tasks.append(Task("latent", name, "floor", None, params, cost=0.01))
-        for method in ("plgl", "naive", "random"):
+        # The adventurousness slider at 1.0 (every item chosen for information): what the 30%
+        # of likely likes in each batch costs in ratings; full runs of the linear problems only.
+        adventurous = ("plgl-adventurous",) if p.kind == "linear" and not quick else ()
+        for method in ("plgl", *adventurous, "naive", "random"):
             for s in p.seeds:
                 tasks.append(Task("latent", name, method, s, params, cost=_cost(method, p)))
         botorch = {**params, "horizon": p.botorch_horizon, "quick": quick}
@@ -159,14 +162,16 @@ def _floor_row(task: Task, d: int) -> Row:
 def run_swipe_method(
     method: str, user: SimulatedUser, d: int, horizon: int, seed: int
 ) -> LearningCurve:
-    """`horizon` like/dislike ratings by `user` to "plgl", "naive" or "random", top-10 scored."""
+    """`horizon` like/dislike ratings by `user` to one of `METHODS` but BoTorch, top-10 scored."""
     import plgl
     from plgl.bench.baselines import run_naive, run_random
     from plgl.bench.loop import run_swipes
+    from plgl.samplers import MixtureSampler
 
-    if method == "plgl":
+    if method in ("plgl", "plgl-adventurous"):
         generator = plgl.generators.get("identity", latent_dim=d)
-        engine = plgl.Engine(generator=generator, seed=1000 * seed + 7)
+        sampler = MixtureSampler(explore=1.0) if method == "plgl-adventurous" else None
+        engine = plgl.Engine(generator=generator, seed=1000 * seed + 7, sampler=sampler)
         return run_swipes(engine, user, horizon, batch=10, seed=seed, top_k=10)
     if method == "naive":
         return run_naive(user, horizon, batch=10, seed=seed, top_k=10)
@@ -199,7 +204,9 @@ def _pick(seeds: Sequence[int] | None, default: tuple[int, ...]) -> tuple[int, .
 
 def _cost(method: str, p: _Problem) -> float:
     """Rough seconds of one run on this machine (the progress bar's weights)."""
-    per_batch = {"plgl": 0.02, "naive": 0.05, "random": 0.002, "botorch": 1.5}[method]
+    per_batch = {"plgl": 0.02, "naive": 0.05, "random": 0.002, "botorch": 1.5}[
+        method.removesuffix("-adventurous")
+    ]
     if method == "naive":
         per_batch *= max(1.0, p.d / 64) * max(1.0, p.horizon / 160)
     horizon = p.botorch_horizon if method == "botorch" else p.horizon

@@ -334,3 +334,8 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setitem(sys.modules, "diffusers", None)  # as if not installed
     with pytest.raises(MissingExtraError, match=r"plgl\[diffusers\]"):
         DiffusersGenerator.from_pretrained(tmp_path)
+
+
+def test_a_torch_generator_without_features_has_no_feature_gradient() -> None:
+    decoder = nn.Sequential(nn.Linear(4, 6), nn.Tanh())
+    assert not has_torch_features(TorchGenerator(decoder, 4, modality="vector"))

@@ -124,6 +124,8 @@ class Generator(ABC):
 
 
 def has_torch_features(generator: Any) -> bool:
-    """Whether `generator` implements the differentiable `torch_features` path."""
+    """Whether `generator` implements the differentiable `torch_features` path (and has the
+    features it differentiates)."""
     method = getattr(type(generator), "torch_features", None)
-    return method is not None and method is not Generator.torch_features
+    implemented = method is not None and method is not Generator.torch_features
+    return implemented and bool(getattr(generator, "feature_names", ()))

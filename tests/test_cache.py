@@ -12,10 +12,11 @@ import pytest
 import plgl
 from plgl.bench import LinearUser
 from plgl.bench.cache import CountingGenerator
-from plgl.cache import ContentCache, MemoryCache, confidence, from_url, pregenerate
+from plgl.cache import ContentCache, MemoryCache, from_url, pregenerate
 from plgl.cache.codec import decode, encode
 from plgl.errors import InvalidInputError, UserDeletedError
 from plgl.generators import IdentityGenerator
+from plgl.models import confidence
 from plgl.samplers import MixtureSampler
 
 

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from plgl import validation as check
-from plgl.cache import BaseCache, ContentCache, confidence
+from plgl.cache import BaseCache, ContentCache
 from plgl.errors import InvalidInputError, UnknownItemError, UnsafeRegionError, UserDeletedError
 from plgl.feedback import FeedbackPolicy, check_signal
 from plgl.generators import Generator
-from plgl.models import LinearPreference
+from plgl.models import LinearPreference, confidence
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import (
     farthest_points,

@@ -8,7 +8,7 @@
 """
 
 from plgl.cache._base import BaseCache, CacheUnavailableError
-from plgl.cache.content import ContentCache, confidence
+from plgl.cache.content import ContentCache
 from plgl.cache.memory import MemoryCache
 from plgl.cache.pool import CandidatePool, pregenerate
 from plgl.cache.urls import from_url
@@ -19,7 +19,6 @@ __all__ = [
     "CandidatePool",
     "ContentCache",
     "MemoryCache",
-    "confidence",
     "from_url",
     "pregenerate",
 ]

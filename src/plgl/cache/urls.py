@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from plgl.cache._base import BaseCache
 from plgl.cache.memory import MemoryCache
 from plgl.errors import InvalidInputError
+from plgl.storage import split_sqlite_url
 
 _SUPPORTED = "memory:// (or memory://?max_bytes=N), sqlite:///path or redis://host:port/db"
 
@@ -28,14 +29,12 @@ def from_url(url: str | BaseCache | None) -> BaseCache:
     if scheme == "memory":
         return _memory(url)
     if scheme == "sqlite":
-        if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
-            raise InvalidInputError(
-                f"bad SQLite cache URL {url!r}: expected sqlite:///relative/path or "
-                "sqlite:////absolute/path"
-            )
         from plgl.cache.sqlite import SQLiteCache
 
-        return SQLiteCache(url[len("sqlite:///") :])
+        path, query = split_sqlite_url(url, "SQLite cache URL")
+        if query:
+            raise InvalidInputError(f"SQLite cache URLs take no options, got {url!r}")
+        return SQLiteCache(path)
     if scheme in ("redis", "rediss", "unix"):
         from plgl.cache.redis import RedisCache
 

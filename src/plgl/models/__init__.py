@@ -1,6 +1,7 @@
 """Preference models: scikit-learn classifiers of "liked" that also learn from comparisons."""
 
 from plgl.models._base import BasePreferenceModel
+from plgl.models.confidence import confidence
 from plgl.models.features import FeaturePreference
 from plgl.models.kernel import KernelPreference
 from plgl.models.linear import LinearPreference
@@ -12,4 +13,5 @@ __all__ = [
     "KernelPreference",
     "LinearPreference",
     "PairwiseRankSVM",
+    "confidence",
 ]

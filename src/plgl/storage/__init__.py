@@ -13,7 +13,15 @@ from plgl.storage.sqlite import SQLiteStorage
 if TYPE_CHECKING:
     from plgl.storage.redis import RedisStorage
 
-__all__ = ["BaseStorage", "MemoryStorage", "RedisStorage", "SQLiteStorage", "Snapshot", "from_url"]
+__all__ = [
+    "BaseStorage",
+    "MemoryStorage",
+    "RedisStorage",
+    "SQLiteStorage",
+    "Snapshot",
+    "from_url",
+    "split_sqlite_url",
+]
 
 _SUPPORTED = (
     "memory://, sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:///:memory: "
@@ -47,18 +55,29 @@ def from_url(url: str | BaseStorage | None) -> BaseStorage:
             raise InvalidInputError(f"memory:// takes no path, got {url!r}")
         return MemoryStorage()
     if scheme == "sqlite":
-        if not rest.startswith("/") or not rest[1:]:
-            raise InvalidInputError(
-                f"SQLite URL {url!r} names no file: use sqlite:///relative/path.db or "
-                "sqlite:////absolute/path.db"
-            )
-        path, _, query = rest[1:].partition("?")
+        path, query = split_sqlite_url(url)
         return SQLiteStorage(path, **_sqlite_options(url, query))
     if scheme in ("redis", "rediss", "unix"):
         from plgl.storage.redis import RedisStorage
 
         return RedisStorage(url)
     raise InvalidInputError(f"unsupported storage URL {url!r}: use {_SUPPORTED}")
+
+
+def split_sqlite_url(url: str, what: str = "SQLite URL") -> tuple[str, str]:
+    """(path, query) of `sqlite:///relative/path?query` or `sqlite:////absolute/path?query`.
+
+    >>> split_sqlite_url("sqlite:////var/lib/plgl.db?timeout=5")
+    ('/var/lib/plgl.db', 'timeout=5')
+    """
+    rest = url.partition("sqlite://")[2]
+    path, _, query = rest[1:].partition("?")
+    if not url.startswith("sqlite:///") or not path:
+        raise InvalidInputError(
+            f"bad {what} {url!r}: it names no file; use sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db"
+        )
+    return path, query
 
 
 def _sqlite_options(url: str, query: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from plgl.navigation import (
 )
 from plgl.records import Comparison, Event, Feedback, Item
 from plgl.safety import Safety
-from plgl.samplers import BaseSampler, MixtureSampler
+from plgl.samplers import BaseSampler, MixtureSampler, next_candidates
 from plgl.storage import BaseStorage, from_url
 from plgl.storage.snapshot import decode_snapshot, encode_snapshot, snapshot_key
 
@@ -438,15 +438,15 @@ class Session:
         except where the safety check must see it first."""
         generator = self.engine.generator
         for _ in range(_SAFE_TRIES):
-            proposals = self._sampler.propose(self.model, generator, self._rng)
-            latents = self.engine.cache.candidates(
-                self.user_id,
+            latents = next_candidates(
+                self._sampler,
                 self.model,
-                proposals,
+                generator,
+                self.engine.cache,
+                self.user_id,
                 self._rng,
                 safety=self.engine.safety,
                 served=lambda: self.engine.storage.items(self.user_id),
-                explore=self.explore,
                 confidence=confidence(self.model, self._n_events),
             )
             contents = self._contents(latents) if self.engine.safety.needs_content else None

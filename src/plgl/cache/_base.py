@@ -16,13 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 
-from plgl.errors import InvalidInputError, PlglError
+from plgl.errors import InvalidInputError
 
 EVICTABLE = ("content:", "render:")
-
-
-class CacheUnavailableError(PlglError):
-    """The cache backend cannot be reached or read (a down server, a foreign database file)."""
 
 
 class BaseCache(MutableMapping[str, bytes]):

@@ -8,7 +8,8 @@ from typing import Any, TypeVar, cast
 
 import redis
 
-from plgl.cache._base import BaseCache, CacheUnavailableError, check_bytes
+from plgl.cache._base import BaseCache, check_bytes
+from plgl.errors import CacheUnavailableError
 
 T = TypeVar("T")
 _GLOB = re.compile(r"([*?\[\]\\])")

@@ -48,9 +48,10 @@ class BaseSampler(ABC):
         first: np.ndarray | None = None,
     ) -> np.ndarray:
         """Up to n distinct rows of a pool to offer beside the proposals, judged as `select`
-        judges candidates: `first` rows (allowed ones, in order), then likely likes (predicted
-        liked at least `exploit_min_proba` often), then an `explore` share of the most
-        informative of the rest.
+        judges candidates: an exploit share (1 - `explore`) made of `first` rows (the allowed
+        ones, in order) and then likely likes (predicted liked at least `exploit_min_proba`
+        often, the most informative first), and an `explore` share of the most informative of
+        the rest.
 
         Args:
             model: the user's preference model.

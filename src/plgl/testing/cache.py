@@ -23,7 +23,7 @@ class CacheConformance:
     # ------------------------------------------------------------- the mapping
     def test_mapping_contract(self, store: BaseCache) -> None:
         store["content:a"] = b"one"
-        store["pool:b"] = bytearray(b"two")
+        store["pool:b"] = bytearray(b"two")  # type: ignore[assignment]  # bytes-like works
         assert store["content:a"] == b"one" and store["pool:b"] == b"two"
         assert isinstance(store["pool:b"], bytes)
         assert "content:a" in store and "content:zz" not in store

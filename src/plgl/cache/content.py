@@ -37,8 +37,9 @@ class ContentCache:
     Args:
         store: a URL ("memory://", "sqlite:///path", "redis://host:port/db"), a BaseCache, or
             None for an in-memory LRU cache.
-        fresh_start: share of each candidate batch made fresh for a user who knows nothing yet;
-            the rest comes from the pool. It rises to 1 with the model's confidence.
+        fresh_start: share of each candidate batch made fresh for a new user (a model that
+            knows nothing yet); the rest comes from the pool. It rises to 1 with the model's
+            confidence (`fresh_share`; the sampler chooses which pool items fill the rest).
         min_shared_likes: likes from different users after which a pool item becomes a shared
             positive, offered to new users.
         shared_share: share of pool candidates taken from shared positives for a new user.

@@ -67,3 +67,37 @@ def test_pool_exploit_rows_meet_the_samplers_own_threshold() -> None:
         rows = sampler.pool_rows(model, pool, allowed, 20, np.random.default_rng(1))
         proba = model.predict_proba(pool[rows])[:, 1]
         assert len(rows) == 20 and proba.min() >= threshold
+
+
+class BadProposals(MixtureSampler):
+    def propose(self, *args: Any) -> np.ndarray:
+        return np.zeros((3, 2))
+
+
+class ServesMarked(MixtureSampler):
+    def pool_rows(
+        self,
+        model: Any,
+        latents: np.ndarray,
+        allowed: np.ndarray,
+        n: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        return np.flatnonzero(~allowed)[:n]
+
+
+def test_a_sampler_that_breaks_the_contract_is_refused_not_served() -> None:
+    with pytest.raises(plgl.InvalidInputError, match=r"BadProposals\.propose returned shape"):
+        _pool_share(BadProposals())
+    with pytest.raises(plgl.InvalidInputError, match=r"ServesMarked\.pool_rows must return"):
+        _ask_with_marked_pool_rows(ServesMarked())
+
+
+def _ask_with_marked_pool_rows(sampler: BaseSampler) -> None:
+    store = MemoryCache()
+    generator = IdentityGenerator(latent_dim=6)
+    pregenerate(generator, store, 500)
+    cache = ContentCache(store)
+    marked = plgl.Safety(negatives=cache.attach(generator).pool_latents()[:5], radius=1e-6)
+    plgl.Engine(generator, sampler=sampler, cache=cache, safety=marked).session("u").ask(10)

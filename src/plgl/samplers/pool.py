@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.navigation import is_linear
 from plgl.records import Item
@@ -67,7 +68,12 @@ def next_candidates(
     Returns:
         (m, d) candidate latents, m = the number the sampler proposed.
     """
-    proposals = sampler.propose(model, generator, rng)
+    proposals = np.asarray(sampler.propose(model, generator, rng))
+    if proposals.ndim != 2 or not len(proposals) or proposals.shape[1] != generator.latent_dim:
+        raise InvalidInputError(
+            f"{type(sampler).__name__}.propose returned shape {proposals.shape}; expected "
+            f"(m >= 1, {generator.latent_dim}) latents"
+        )
     if cache is None:
         return proposals
     latents = cache.pool_latents()
@@ -86,9 +92,23 @@ def next_candidates(
         if len(shared) and n_shared:
             shared = shared[np.argsort(-model.decision_function(latents[shared]))]
         rows = sampler.pool_rows(model, latents, allowed, n_pool, rng, first=shared[:n_shared])
+        _check_rows(sampler, rows, allowed, n_pool)
     fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
     mixed = np.vstack([latents[rows], proposals[fresh]])
     return mixed[rng.permutation(len(mixed))]  # no source wins a tie by its position
+
+
+def _check_rows(sampler: BaseSampler, rows: np.ndarray, allowed: np.ndarray, n: int) -> None:
+    """A sampler's pool rows must be at most n distinct allowed rows: a served, unsafe or
+    repeated item would otherwise reach the user."""
+    rows = np.asarray(rows)
+    ok = rows.ndim == 1 and len(rows) <= n and np.issubdtype(rows.dtype, np.integer)
+    ok = ok and len(np.unique(rows)) == len(rows)
+    if not (ok and ((rows >= 0) & (rows < len(allowed))).all() and allowed[rows].all()):
+        raise InvalidInputError(
+            f"{type(sampler).__name__}.pool_rows must return at most {n} distinct allowed rows "
+            f"of a pool of {len(allowed)}, got {rows!r}"
+        )
 
 
 def choose_pool_rows(

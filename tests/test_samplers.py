@@ -38,7 +38,7 @@ class NoPool(MixtureSampler):
     """Takes nothing from pools: a sampler decides what pools serve, not the cache."""
 
     def pool_rows(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        return np.empty(0, dtype=int)
+        return np.array([])  # empty, of any dtype: nothing from the pool
 
 
 def _pool_share(sampler: BaseSampler) -> float:

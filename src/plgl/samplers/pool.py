@@ -91,17 +91,19 @@ def next_candidates(
         shared = shared[shared < len(latents)]
         if len(shared) and n_shared:
             shared = shared[np.argsort(-model.decision_function(latents[shared]))]
-        rows = sampler.pool_rows(model, latents, allowed, n_pool, rng, first=shared[:n_shared])
-        _check_rows(sampler, rows, allowed, n_pool)
+        picked = sampler.pool_rows(model, latents, allowed, n_pool, rng, first=shared[:n_shared])
+        rows = _checked_rows(sampler, picked, allowed, n_pool)
     fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
     mixed = np.vstack([latents[rows], proposals[fresh]])
     return mixed[rng.permutation(len(mixed))]  # no source wins a tie by its position
 
 
-def _check_rows(sampler: BaseSampler, rows: np.ndarray, allowed: np.ndarray, n: int) -> None:
-    """A sampler's pool rows must be at most n distinct allowed rows: a served, unsafe or
-    repeated item would otherwise reach the user."""
-    rows = np.asarray(rows)
+def _checked_rows(sampler: BaseSampler, picked: Any, allowed: np.ndarray, n: int) -> np.ndarray:
+    """A sampler's pool rows as an int array; they must be at most n distinct allowed rows: a
+    served, unsafe or repeated item would otherwise reach the user."""
+    rows: np.ndarray = np.asarray(picked)
+    if rows.shape == (0,):
+        return np.empty(0, dtype=int)
     ok = rows.ndim == 1 and len(rows) <= n and np.issubdtype(rows.dtype, np.integer)
     ok = ok and len(np.unique(rows)) == len(rows)
     if not (ok and ((rows >= 0) & (rows < len(allowed))).all() and allowed[rows].all()):
@@ -109,6 +111,7 @@ def _check_rows(sampler: BaseSampler, rows: np.ndarray, allowed: np.ndarray, n: 
             f"{type(sampler).__name__}.pool_rows must return at most {n} distinct allowed rows "
             f"of a pool of {len(allowed)}, got {rows!r}"
         )
+    return rows
 
 
 def choose_pool_rows(

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import plgl
-from plgl.server import errors
+from plgl.server import docs, errors
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.middleware import BodyLimit, SecurityHeaders
@@ -57,11 +57,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=plgl.__version__,
         summary="A swipe feed that learns what you like from likes, skips and comparisons.",
         lifespan=lifespan,
+        docs_url=None,  # served by plgl.server.docs from installed assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     for module in (users, feed, discover, content):
         app.include_router(module.router)
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     static = resources.files("plgl.server") / "static"

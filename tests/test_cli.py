@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from plgl.cli import main
@@ -13,3 +17,24 @@ def test_bad_option_is_a_usage_error_not_a_traceback(capsys: pytest.CaptureFixtu
         main(["demo", "--dim", "0"])
     assert exit_info.value.code == 2
     assert "--dim" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["bench"], ["serve"], ["pregenerate"]])
+def test_help_imports_no_heavy_dependency(command: list[str]) -> None:
+    """`plgl [cmd] --help` in a fresh interpreter: usage printed, torch & co. never imported."""
+    probe = (
+        "import sys\n"
+        "from plgl.cli import main\n"
+        "try:\n"
+        f"    main({[*command, '--help']!r})\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "heavy = ('torch', 'sklearn', 'scipy', 'fastapi', 'plgl.bench.users', 'plgl.session')\n"
+        "print('loaded:', sorted(set(heavy) & set(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.startswith("usage: plgl")
+    assert done.stdout.rstrip().endswith("loaded: []")

@@ -10,13 +10,13 @@ Metrics per batch: `top1` (recommendation #1; the report adds the ratings it too
 like). Per run: `seconds` (wall), and for BoTorch the median wall and CPU seconds per round
 (`seconds_per_iteration`, `cpu_seconds_per_iteration`).
 
-Methods: `plgl` (the default Engine on the identity generator, seed 1000·s+7), `naive` (an RBF
-SVC with Platt probabilities on random ratings, `run_naive`), `random` (`run_random`), `botorch` (PairwiseGP + EUBO on
-pairwise comparisons, one comparison = one rating; the optional `bench` extra), and `floor`: the
-ratings any learner needs before recommendation #1 can reach 0.9 on the linear user, where the
-normalized utility of the analytic step equals cos(w_hat, w): max of the one-bit counting bound
-log2(1 / cap(arccos 0.9)) (Kulkarni, Mitter & Tsitsiklis 1993) and the logistic-noise
-bound 4 beta^2 (d - 1)^2 / (d theta0^2) (van Trees inequality, Gill & Levit 1995; see
+Methods: `plgl` (the default Engine on the identity generator, seed 1000·s+7), `naive` (an RBF SVC
+with Platt probabilities on random ratings, `run_naive`), `random` (`run_random`), `botorch`
+(PairwiseGP + EUBO on pairwise comparisons, one comparison = one rating; the optional `bench`
+extra), and `floor`: the ratings any learner needs before recommendation #1 can reach 0.9 on the
+linear user, where the normalized utility of the analytic step equals cos(w_hat, w): max of the
+one-bit counting bound log2(1 / cap(arccos 0.9)) (Kulkarni, Mitter & Tsitsiklis 1993) and the
+logistic-noise bound 4 beta^2 (d - 1)^2 / (d theta0^2) (van Trees inequality, Gill & Levit 1995; see
 docs/references.md).
 
 Seeds: user s draws its taste from default_rng(10000+s) and its answers from default_rng(20000+s)

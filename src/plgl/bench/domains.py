@@ -11,8 +11,9 @@ Methods, each with the same user, the same answer-noise stream per seed, and the
 
 Rows (JSON-native, long format), after every batch of 10 ratings:
 {"suite": "domains", "problem": name, "method": m, "seed": s, "step": n_ratings,
- "metric": "best" | "top10" | "liked_share", "value": v}; "best" is the normalized utility of
-recommendation #1, "top10" the mean over the top 10, "liked_share" the share of the batch liked.
+ "metric": "top1" | "top10" | "like_rate", "value": v}; "top1" is the normalized utility of
+recommendation #1, "top10" the mean over the top 10, "like_rate" the share of the batch liked
+(the metric names of every suite).
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ def _run(
 def _rows(name: str, method: str, seed: int, curve: LearningCurve) -> list[dict[str, Any]]:
     rows = []
     for metric, values in (
-        ("best", curve.best),
+        ("top1", curve.best),
         ("top10", curve.top_mean),
-        ("liked_share", curve.liked_share),
+        ("like_rate", curve.liked_share),
     ):
         for step, value in zip(curve.ratings, values, strict=True):
             rows.append(

@@ -24,6 +24,7 @@ from typing import Any
 from plgl.bench.baselines import run_random
 from plgl.bench.content import ContentUser, content_user
 from plgl.bench.loop import LearningCurve, run_swipes
+from plgl.bench.suites import Task
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator, get
 from plgl.models import FeaturePreference
@@ -59,7 +60,7 @@ def run_domain(
     for seed in seeds:
         for method in METHODS:
             curve = _run(method, generator, user, ratings, seed)
-            rows.extend(_rows(name, method, seed, curve))
+            rows += curve.rows(Task("domains", name, method, seed).row)
     return rows
 
 
@@ -71,25 +72,3 @@ def _run(
     model = FeaturePreference(generator) if method == "plgl-features" else None
     engine = Engine(generator=generator, seed=seed, model=model)
     return run_swipes(engine, user, ratings, seed=seed, top_k=_TOP)
-
-
-def _rows(name: str, method: str, seed: int, curve: LearningCurve) -> list[dict[str, Any]]:
-    rows = []
-    for metric, values in (
-        ("top1", curve.best),
-        ("top10", curve.top_mean),
-        ("like_rate", curve.liked_share),
-    ):
-        for step, value in zip(curve.ratings, values, strict=True):
-            rows.append(
-                {
-                    "suite": "domains",
-                    "problem": name,
-                    "method": method,
-                    "seed": int(seed),
-                    "step": int(step),
-                    "metric": metric,
-                    "value": float(value),
-                }
-            )
-    return rows

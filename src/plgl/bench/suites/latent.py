@@ -119,10 +119,7 @@ def run_task(task: Task) -> list[Row]:
         ]
     else:
         curve = run_swipe_method(task.method, user, d, horizon, task.seed)
-        for n, share in zip(curve.ratings, curve.liked_share, strict=True):
-            rows.append(task.row(n, "like_rate", share))
-    for n, best, mean in zip(curve.ratings, curve.best, curve.top_mean, strict=True):
-        rows += [task.row(n, "top1", best), task.row(n, "top10", mean)]
+    rows += curve.rows(task.row)
     rows.append(task.row(None, "seconds", time.perf_counter() - started))
     return rows
 

@@ -1,5 +1,5 @@
-"""Latency of plgl's loop against the whitepaper's naive recipe, single-threaded, as a console
-table with the targets. The measurements are `plgl.bench.suites.latency` (also run by
+"""Latency of plgl's loop against a naive recipe (an RBF SVC refitted per rating), single-threaded,
+as a console table with the targets. The measurements are `plgl.bench.suites.latency` (also run by
 `plgl bench --suite latency`, which writes them to the benchmark report).
 
     python benchmarks/latency.py            # d = 16, 64, 512 with 500 ratings given

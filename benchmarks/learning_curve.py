@@ -1,4 +1,4 @@
-"""Learning curves: plgl against the whitepaper's naive recipe and a random baseline.
+"""Learning curves: plgl against a naive recipe (RBF SVC on random ratings) and random search.
 
 Every method meets the same simulated users (seed s: same hidden taste, same answer noise) and is
 scored with the same metric: the normalized utility of recommendation #1 after every batch of 10
@@ -11,7 +11,7 @@ ratings (0 = a random prior sample, 1 = the best point of the ball |z| <= sqrt(d
 Methods (those of `plgl bench --suite latent`: `plgl.bench.suites.latent.run_swipe_method`;
 this script adds the picky, noisy and drifting users and the drift columns):
     plgl    Engine(identity generator, default model and sampler, seed=1000*s+7), `run_swipes`.
-    naive   the whitepaper's recipe: SVC(rbf, probability=True) on random ratings, argmax of
+    naive   SVC(rbf, probability=True) on random ratings, argmax of
             predict_proba over 10,000 fresh prior samples (`plgl.bench.run_naive`).
     random  random ratings, recommend a random liked item (`plgl.bench.run_random`).
 
@@ -56,7 +56,7 @@ TABULATED = (16, 64, 512)
 
 def one_bit_floor(d: int) -> int:
     """Ratings any learner needs to reach cos 0.9 for the linear user at noise 0.25: the max of
-    the 1-bit counting bound and the noise bound (learning-anchors.md section 4)."""
+    the 1-bit counting bound and the noise bound (`plgl.bench.suites.latent.floor_ratings`)."""
     return round(max(floor_ratings(d)))
 
 

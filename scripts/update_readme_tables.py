@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         "--images", type=Path, default=ROOT / "docs" / "bench", help="where the plots go"
     )
     args = parser.parse_args(argv)
-    from plgl.bench.report import RESULTS, load_results, write_report
+    from plgl.bench.report import write_report
+    from plgl.bench.results import RESULTS, load_results
 
     results_path = args.out / RESULTS
     if not results_path.is_file():

@@ -85,3 +85,17 @@ def test_latency_quick_prints_a_table() -> None:
     assert "Latency in ms" in out
     assert "tell" in out and "ask(10)" in out and "proba 10k" in out
     assert "target d=512 tell median" in out
+
+
+def test_one_metric_name_per_quantity_across_suites() -> None:
+    """A quantity measured by several suites (e.g. the utility of recommendation #1) carries
+    one metric name everywhere, so that reports and tables line up."""
+    from plgl.bench.suites import SUITES, load, metrics_of
+
+    names_of: dict[str, set[str]] = {}
+    for suite in SUITES:
+        for name, metric in metrics_of(load(suite)).items():
+            names_of.setdefault(metric.label, set()).add(name)
+    assert {label: names for label, names in names_of.items() if len(names) > 1} == {}
+    assert names_of["normalized utility of recommendation #1"] == {"top1"}
+    assert names_of["like-rate of the batch shown"] == {"like_rate"}

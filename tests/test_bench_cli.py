@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from plgl.bench.report import Results, reach_table, render_body, value_table
+from plgl.bench.report import render_body
+from plgl.bench.results import Results
 from plgl.bench.suites import Metric, SuiteSkipped, Task
 from plgl.bench.suites.latent import floor_ratings
+from plgl.bench.tables import reach_table, value_table
 from plgl.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -81,4 +81,4 @@ def test_cache_savings_rows() -> None:
     assert value("cache", "generator_calls") == 20
     assert value("pools", "generator_calls") < 20
     assert value("eager-no-cache", "generator_calls") > value("eager-pools", "generator_calls")
-    assert 0 <= value("pools", "hit_rate") <= 1 and np.isfinite(value("pools", "best"))
+    assert 0 <= value("pools", "hit_rate") <= 1 and np.isfinite(value("pools", "top1"))

@@ -159,7 +159,7 @@ def test_run_domain_rows_are_json_native_and_cover_every_method() -> None:
     rows = run_domain("faces", ratings=10, quick=True)
     assert json.loads(json.dumps(rows)) == rows
     assert {row["method"] for row in rows} == set(METHODS)
-    assert {row["metric"] for row in rows} == {"best", "top10", "liked_share"}
+    assert {row["metric"] for row in rows} == {"top1", "top10", "like_rate"}
     assert {(row["suite"], row["problem"], row["seed"], row["step"]) for row in rows} == {
         ("domains", "faces", 0, 10)
     }

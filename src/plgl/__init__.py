@@ -1,21 +1,31 @@
-"""plgl: learn what a person likes from swipes, and steer a generator to make more of it."""
+"""plgl: learn what a person likes from swipes, and steer a generator to make more of it.
 
-from plgl import generators, models, samplers, storage
+The names below load on first use (PEP 562), so that `import plgl` (and `plgl --help`) does not
+pay for torch and scikit-learn until a model or generator is needed.
+"""
+
+# Private aliases: every public name of this module is in __all__ (tests/test_exported_members.py).
+import typing as _typing
+
+from plgl._lazy import lazy_exports as _lazy_exports
 from plgl._version import __version__
-from plgl.errors import (
-    EventConflictError,
-    InvalidInputError,
-    PlglError,
-    StorageError,
-    UnknownItemError,
-    UnsafeRegionError,
-    UserDeletedError,
-)
-from plgl.feedback import FeedbackPolicy
-from plgl.generators import Generator
-from plgl.records import Comparison, Feedback, Item
-from plgl.safety import Safety
-from plgl.session import Engine, Session
+
+if _typing.TYPE_CHECKING:
+    from plgl import cache, generators, models, samplers, storage
+    from plgl.errors import (
+        EventConflictError,
+        InvalidInputError,
+        PlglError,
+        StorageError,
+        UnknownItemError,
+        UnsafeRegionError,
+        UserDeletedError,
+    )
+    from plgl.feedback import FeedbackPolicy
+    from plgl.generators import Generator
+    from plgl.records import Comparison, Feedback, Item
+    from plgl.safety import Safety
+    from plgl.session import Engine, Session
 
 __all__ = [
     "Comparison",
@@ -34,8 +44,36 @@ __all__ = [
     "UnsafeRegionError",
     "UserDeletedError",
     "__version__",
+    "cache",
     "generators",
     "models",
     "samplers",
     "storage",
 ]
+
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "Comparison": "plgl.records:Comparison",
+        "Engine": "plgl.session:Engine",
+        "EventConflictError": "plgl.errors:EventConflictError",
+        "Feedback": "plgl.records:Feedback",
+        "FeedbackPolicy": "plgl.feedback:FeedbackPolicy",
+        "Generator": "plgl.generators:Generator",
+        "InvalidInputError": "plgl.errors:InvalidInputError",
+        "Item": "plgl.records:Item",
+        "PlglError": "plgl.errors:PlglError",
+        "Safety": "plgl.safety:Safety",
+        "Session": "plgl.session:Session",
+        "StorageError": "plgl.errors:StorageError",
+        "UnknownItemError": "plgl.errors:UnknownItemError",
+        "UnsafeRegionError": "plgl.errors:UnsafeRegionError",
+        "UserDeletedError": "plgl.errors:UserDeletedError",
+        "cache": "plgl.cache",
+        "generators": "plgl.generators",
+        "models": "plgl.models",
+        "samplers": "plgl.samplers",
+        "storage": "plgl.storage",
+    },
+    __all__,
+)

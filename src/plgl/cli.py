@@ -7,7 +7,8 @@ import importlib
 from collections.abc import Sequence
 
 # name -> module with HELP, add_arguments(parser) and run(args) -> exit code. The modules import
-# their heavy dependencies inside run(), so that `plgl --help` stays fast.
+# their heavy dependencies inside run() and the packages export lazily (plgl._lazy), so that the
+# help pages load no torch, scikit-learn or FastAPI (tests/test_cli.py, benchmarks/cli_startup.py).
 COMMANDS = {
     "demo": "plgl.demo",
     "bench": "plgl.bench.command",

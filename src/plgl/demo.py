@@ -5,16 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-from rich.console import Console
-from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
-
-import plgl
-from plgl.bench import LinearUser
-from plgl.samplers import MixtureSampler
-
 HELP = "a simulated user swipes; watch the model learn"
 
 
@@ -34,6 +24,17 @@ def run(args: argparse.Namespace) -> int:
 
 def run_demo(dim: int, ratings: int, explore: float, seed: int, delay: float) -> int:
     """A hidden linear taste rates batches of 10; after each, the top recommendation is scored."""
+    # Imported here, not at the top: `plgl --help` imports this module and must stay fast.
+    import numpy as np
+    from rich.console import Console
+    from rich.live import Live
+    from rich.panel import Panel
+    from rich.table import Table
+
+    import plgl
+    from plgl.bench import LinearUser
+    from plgl.samplers import MixtureSampler
+
     console = Console()
     generator = plgl.generators.get("identity", latent_dim=dim)
     engine = plgl.Engine(generator=generator, seed=seed, sampler=MixtureSampler(explore=explore))

@@ -1,6 +1,6 @@
 """Baselines that plgl is measured against, on the same simulated users and the same metric.
 
-* `run_naive`: the whitepaper's naive recipe. Random prior samples are rated; an
+* `run_naive`: a naive recipe. Random prior samples are rated; an
   `SVC(kernel="rbf", probability=True)` is fitted on them; recommendation #1 is the argmax of
   `predict_proba` over 10,000 fresh prior samples (the top-k: the k highest).
 * `run_random`: random prior samples are rated; recommendation #1 is a random liked one (the
@@ -34,7 +34,7 @@ NAIVE_POOL = 10_000
 def run_naive(
     user: SimulatedUser, n_ratings: int, batch: int = 10, seed: int = 0, top_k: int = 1
 ) -> LearningCurve:
-    """The whitepaper's naive recipe: RBF-SVC with Platt probabilities on random ratings.
+    """A naive recipe: RBF-SVC with Platt probabilities (Platt 1999) on random ratings.
 
     After each batch, when both a like and a dislike have been seen, fit
     `SVC(kernel="rbf", probability=True, random_state=seed)` on every rating so far and recommend
@@ -56,8 +56,8 @@ def run_naive(
         else:
             pool = rng.standard_normal((NAIVE_POOL, user.d))
             with warnings.catch_warnings():
-                # This baseline reproduces the whitepaper's recipe, which uses
-                # SVC(probability=True); scikit-learn >= 1.9 deprecates that parameter.
+                # The baseline is defined as SVC(probability=True) (Platt scaling);
+                # scikit-learn >= 1.9 deprecates that parameter.
                 warnings.filterwarnings(
                     "ignore",
                     message="The `probability` parameter was deprecated",

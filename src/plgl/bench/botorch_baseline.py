@@ -1,13 +1,14 @@
 """BoTorch's preferential BO as a baseline: PairwiseGP + EUBO on pairwise comparisons.
 
-This follows method (iv) of learning-anchors.md: `PairwiseGP` (BoTorch's default kernel, probit
-likelihood) fitted with `fit_gpytorch_mll` on the Laplace marginal likelihood;
-`AnalyticExpectedUtilityOfBestOption` (EUBO, q = 2) optimised with `optimize_acqf` over the box
-[-1, 1]^d through a wrapper that normalises each point onto the unit sphere (10 restarts, 256 raw
-samples). A round asks the user the 10 restart solutions as 10 comparisons and refits the GP once.
-The first round compares 10 random pairs of prior samples. One comparison counts as one rating.
-The GP sees latents divided by sqrt(d) (the shell |z| = sqrt(d) becomes the unit sphere).
-The recommendations are the restart maxima of the posterior mean on the shell, best first.
+Preferential BO in the style of Chu & Ghahramani (2005) and Lin et al. (2022), with BoTorch
+(Balandat et al. 2020): `PairwiseGP` (BoTorch's default kernel, probit likelihood) fitted with
+`fit_gpytorch_mll` on the Laplace marginal likelihood; `AnalyticExpectedUtilityOfBestOption` (EUBO,
+q = 2) optimised with `optimize_acqf` over the box [-1, 1]^d through a wrapper that normalises each
+point onto the unit sphere (10 restarts, 256 raw samples). A round asks the user the 10 restart
+solutions as 10 comparisons and refits the GP once. The first round compares 10 random pairs of
+prior samples. One comparison counts as one rating. The GP sees latents divided by sqrt(d) (the
+shell |z| = sqrt(d) becomes the unit sphere). The recommendations are the restart maxima of the
+posterior mean on the shell, best first.
 
 Needs the optional `bench` extra (`pip install 'plgl[bench]'`); imported lazily.
 """

@@ -86,12 +86,12 @@ def cache_savings(
     """Rows {"suite": "cache", "problem", "method", "seed", "step", "metric", "value"} per round:
     metrics "generator_calls" (latents generated for this user so far), "hit_rate" (share of
     the round's content lookups and renders served from the cache), "pool_share" (share of the
-    round's shown items that came from the pool) and "best" (normalized utility of the top
+    round's shown items that came from the pool) and "top1" (normalized utility of the top
     recommendation); plus one scalar row "pool_latents" (step None) for the pools' one-off cost.
 
     >>> rows = cache_savings(latent_dim=4, seeds=[0], n_ratings=10, pool_size=200)
     >>> sorted({row["metric"] for row in rows if row["method"] == "pools"})
-    ['best', 'generator_calls', 'hit_rate', 'pool_latents', 'pool_share']
+    ['generator_calls', 'hit_rate', 'pool_latents', 'pool_share', 'top1']
     """
     unknown = set(methods) - set(METHODS)
     if unknown:
@@ -157,7 +157,7 @@ def _run_user(
         rows += [
             _row(problem, method, seed, step, "generator_calls", counting.calls - start - probe),
             _row(problem, method, seed, step, "hit_rate", hits / needs),
-            _row(problem, method, seed, step, "best", float(user.normalized(top.latent[None])[0])),
+            _row(problem, method, seed, step, "top1", float(user.normalized(top.latent[None])[0])),
         ]
         if "pools" in method:
             share = np.mean([d in engine.cache.pool.rows for d in pooled])

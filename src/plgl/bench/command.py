@@ -128,14 +128,15 @@ def _run_all(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from plgl.bench import report
+    from plgl.bench.report import write_report
+    from plgl.bench.results import RESULTS, load_results
     from plgl.bench.suites import SuiteSkipped, Task, load
 
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
     started = time.perf_counter()
     plans: dict[str, list[Task]] = {}
-    with (out / report.RESULTS).open("w", encoding="utf-8") as sink:
+    with (out / RESULTS).open("w", encoding="utf-8") as sink:
         _write(sink, header(names, quick, seeds) | {"only": list(only) if only else None})
         for name in names:
             try:
@@ -167,7 +168,7 @@ def _run_all(
                 _write(sink, _timing(name, time.perf_counter() - suite_started, cpu))
         total = time.perf_counter() - started
         _write(sink, _timing("all", total, 0.0))
-    written = report.write_report(report.load_results(out / report.RESULTS), out)
+    written = write_report(load_results(out / RESULTS), out)
     console.print(
         f"wrote {', '.join(str(p) for p in written[:3])} and {len(written) - 3} plots "
         f"in {total:.0f} s"

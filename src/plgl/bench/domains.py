@@ -11,8 +11,9 @@ Methods, each with the same user, the same answer-noise stream per seed, and the
 
 Rows (JSON-native, long format), after every batch of 10 ratings:
 {"suite": "domains", "problem": name, "method": m, "seed": s, "step": n_ratings,
- "metric": "best" | "top10" | "liked_share", "value": v}; "best" is the normalized utility of
-recommendation #1, "top10" the mean over the top 10, "liked_share" the share of the batch liked.
+ "metric": "top1" | "top10" | "like_rate", "value": v}; "top1" is the normalized utility of
+recommendation #1, "top10" the mean over the top 10, "like_rate" the share of the batch liked
+(the metric names of every suite).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from plgl.bench.baselines import run_random
 from plgl.bench.content import ContentUser, content_user
 from plgl.bench.loop import LearningCurve, run_swipes
+from plgl.bench.suites import Task
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator, get
 from plgl.models import FeaturePreference
@@ -58,7 +60,7 @@ def run_domain(
     for seed in seeds:
         for method in METHODS:
             curve = _run(method, generator, user, ratings, seed)
-            rows.extend(_rows(name, method, seed, curve))
+            rows += curve.rows(Task("domains", name, method, seed).row)
     return rows
 
 
@@ -70,25 +72,3 @@ def _run(
     model = FeaturePreference(generator) if method == "plgl-features" else None
     engine = Engine(generator=generator, seed=seed, model=model)
     return run_swipes(engine, user, ratings, seed=seed, top_k=_TOP)
-
-
-def _rows(name: str, method: str, seed: int, curve: LearningCurve) -> list[dict[str, Any]]:
-    rows = []
-    for metric, values in (
-        ("best", curve.best),
-        ("top10", curve.top_mean),
-        ("liked_share", curve.liked_share),
-    ):
-        for step, value in zip(curve.ratings, values, strict=True):
-            rows.append(
-                {
-                    "suite": "domains",
-                    "problem": name,
-                    "method": method,
-                    "seed": int(seed),
-                    "step": int(step),
-                    "metric": metric,
-                    "value": float(value),
-                }
-            )
-    return rows

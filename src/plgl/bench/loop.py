@@ -4,10 +4,12 @@ scored with the user's true utility after every batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from plgl.bench.suites import Row
 from plgl.bench.users import SimulatedUser
 from plgl.session import Engine
 
@@ -28,6 +30,22 @@ class LearningCurve:
             if value >= level:
                 return n
         return None
+
+    def rows(self, row: Callable[[int, str, float], Row]) -> list[Row]:
+        """Result rows per step under the metric names every suite uses: "top1" (`best`),
+        "top10" (`top_mean`) and "like_rate" (`liked_share`, when the learner showed batches).
+
+        `row(step, metric, value)` makes one row, e.g. `Task.row`.
+
+        >>> LearningCurve([10], [0.5], [0.3], [0.4]).rows(lambda n, m, v: (n, m, v))
+        [(10, 'top1', 0.5), (10, 'top10', 0.4), (10, 'like_rate', 0.3)]
+        """
+        out: list[Row] = []
+        for i, n in enumerate(self.ratings):
+            out += [row(n, "top1", self.best[i]), row(n, "top10", self.top_mean[i])]
+            if self.liked_share:
+                out.append(row(n, "like_rate", self.liked_share[i]))
+        return out
 
 
 def run_swipes(

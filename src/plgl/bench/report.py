@@ -1,87 +1,24 @@
-"""The benchmark report: Markdown tables (and PNG plots, see `plots`) computed from result rows.
+"""The benchmark report: report.md and the README fragment (Markdown tables from `tables`, PNG
+plots from `plots`) for what one `plgl bench` run wrote (`results`).
 
-Generic over rows `{"suite", "problem", "method", "seed", "step", "metric", "value"}`: per suite
-and problem, one table per metric with methods as rows and chosen steps as columns (mean ± s.e.
-or median [IQR] over seeds, as the suite's `Metric` says), a "steps to reach" table for metrics
-with a `reach` level (median over seeds, and how many seeds got there), and one table of the
-scalar metrics (rows whose step is None). Rows with seed None are reference values (floor,
-published numbers).
-
->>> rows = [{"suite": "s", "problem": "p", "method": "m", "seed": s, "step": n, "metric": "u",
-...          "value": v} for s, curve in enumerate([[0.5, 0.95], [0.8, 0.85]])
-...          for n, v in zip((10, 20), curve)]
->>> reach_table(rows, "u", 0.9, higher_is_better=True)
-[ReachRow(method='m', median=inf, reached=1, seeds=2, horizon=20)]
+Per suite and problem: one table per metric with methods as rows and chosen steps as columns, a
+"steps to reach" table for metrics with a `reach` level (median over seeds, and how many seeds
+got there), one table of the scalar metrics (rows whose step is None), the plots and the notes.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from plgl.bench.results import RESULTS, Results
 from plgl.bench.suites import SUITES, Metric, Row, SuiteSkipped, load, metrics_of
+from plgl.bench.tables import markdown, reach_table, scalar_table, value_table
 
-RESULTS = "results.jsonl"
 REPORT = "report.md"
 README_FRAGMENT = "readme-fragment.md"
-MAX_COLUMNS = 6
-
-
-@dataclass
-class Results:
-    """What one `plgl bench` run wrote: the header, the rows, skips, errors, seconds per suite."""
-
-    header: dict[str, Any] = field(default_factory=dict)
-    rows: list[Row] = field(default_factory=list)
-    skips: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ReachRow:
-    """Steps a method needed to reach a level: median over seeds (inf: the median seed never
-    did), how many seeds reached it, of how many, and the longest horizon run."""
-
-    method: str
-    median: float
-    reached: int
-    seeds: int
-    horizon: int
-
-
-def load_results(path: Path) -> Results:
-    """Read results.jsonl: records with "kind" (header, skip, error, timing) or result rows."""
-    results = Results()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number} is not JSON: {error}") from error
-        kind = record.get("kind")
-        if kind == "header":
-            results.header = record
-        elif kind == "skip":
-            results.skips.append(record)
-        elif kind == "error":
-            results.errors.append(record)
-        elif kind == "timing":
-            results.timings[record["suite"]] = float(record["seconds"])
-            if "cpu" in record:
-                results.cpu[record["suite"]] = float(record["cpu"])
-        else:
-            results.rows.append(record)
-    return results
 
 
 def write_report(results: Results, out: Path) -> list[Path]:
@@ -167,76 +104,6 @@ def render_body(
     return "\n".join(parts)
 
 
-def value_table(
-    rows: Sequence[Row], metric: str, spec: Metric
-) -> tuple[list[int], list[list[str]]]:
-    """(steps shown, [[method, cell per step..., seeds]]) for one metric of one problem.
-
-    A seed's value at step N is its last value at a step <= N, shown only if the seed ran to N.
-    Reference rows drawn as lines ("vline"/"hline") belong to the plots and reach tables.
-    """
-    curves = _curves(r for r in rows if r["metric"] == metric and r.get("draw") is None)
-    steps = _columns(curves, spec)
-    table: list[list[str]] = []
-    for method, seeds in curves.items():
-        cells = [_summary([_value_at(c, n) for c in seeds.values()], spec) for n in steps]
-        count = "ref" if None in seeds else str(len(seeds))
-        table.append([method, *cells, count])
-    return steps, table
-
-
-def reach_table(
-    rows: Sequence[Row], metric: str, level: float, higher_is_better: bool = True
-) -> list[ReachRow]:
-    """Per method: the median over seeds of the first step at which `metric` reached `level`
-    (>= level, or <= when lower is better; inf when not reached), and how many seeds reached it.
-    """
-    table: list[ReachRow] = []
-    for method, seeds in _curves(r for r in rows if r["metric"] == metric).items():
-        firsts = [_first_reach(curve, level, higher_is_better) for curve in seeds.values()]
-        reached = sum(math.isfinite(f) for f in firsts)
-        horizon = max(step for curve in seeds.values() for step, _ in curve)
-        table.append(ReachRow(method, float(np.median(firsts)), reached, len(firsts), horizon))
-    return table
-
-
-def scalar_table(
-    rows: Sequence[Row], metrics: dict[str, Metric]
-) -> tuple[list[str], list[list[str]]]:
-    """(metric names, [[method, cell per metric...]]) for the rows whose step is None."""
-    scalars = [r for r in rows if r["step"] is None]
-    names = list(dict.fromkeys(r["metric"] for r in scalars))
-    methods = _methods(scalars)
-    table = []
-    for method in methods:
-        cells = []
-        for name in names:
-            values = [r["value"] for r in scalars if r["method"] == method and r["metric"] == name]
-            cells.append(_summary(values, metrics.get(name, Metric(name))) if values else "-")
-        table.append([method, *cells])
-    return names, table
-
-
-def fmt(value: float) -> str:
-    """A number in a table: 3 significant figures, thousands separated, tiny ones in e-notation.
-
-    >>> [fmt(x) for x in (0.0, 0.912, 21.14, 1234.5, 0.00041)]
-    ['0', '0.91', '21.1', '1,234', '4.1e-04']
-    """
-    size = abs(value)
-    if size == 0:
-        return "0"
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 10:
-        return f"{value:.1f}"
-    if size >= 0.1:
-        return f"{value:.2f}"
-    if size >= 0.001:
-        return f"{value:.3f}"
-    return f"{value:.1e}"
-
-
 # ------------------------------------------------------------------------------ internals
 def _problem_section(
     suite: str,
@@ -259,7 +126,7 @@ def _problem_section(
         if table:
             parts.append(f"{h} {spec.label}: {how} over seeds, by {spec.step_label}\n")
             header = ["method", *(f"N={n}" for n in steps), "seeds"]
-            parts.append(_markdown(header, table))
+            parts.append(markdown(header, table))
         if spec.reach is not None:
             parts.append(_reach_section(rows, metric, spec, h))
         if (suite, problem, metric) in plots:
@@ -268,7 +135,7 @@ def _problem_section(
     if names:
         labels = [metrics.get(n, Metric(n)).label for n in names]
         parts.append(f"{h} one value per run (over several seeds: mean ± s.e. or median [IQR])\n")
-        parts.append(_markdown(["method", *labels], table))
+        parts.append(markdown(["method", *labels], table))
     notes = list(dict.fromkeys(r["note"] for r in rows if r.get("note")))
     parts += [f"- {note}\n" for note in notes]
     return "\n".join(parts)
@@ -284,7 +151,7 @@ def _reach_section(rows: list[Row], metric: str, spec: Metric, h: str) -> str:
         table.append([r.method, median, "ref" if ref else f"{r.reached}/{r.seeds}", str(r.horizon)])
     title = f"{h} {spec.step_label} until {spec.label} {sign} {spec.reach:g}\n"
     header = ["method", f"median {spec.step_label}", "seeds that reached it", "horizon"]
-    return title + "\n" + _markdown(header, table)
+    return title + "\n" + markdown(header, table)
 
 
 def _curve_groups(rows: Iterable[Row]) -> dict[tuple[str, str, str], list[Row]]:
@@ -297,84 +164,6 @@ def _curve_groups(rows: Iterable[Row]) -> dict[tuple[str, str, str], list[Row]]:
         for key, group in groups.items()
         if any(r["step"] is not None and r["seed"] is not None for r in group)
     }
-
-
-def _curves(rows: Iterable[Row]) -> dict[str, dict[int | None, list[tuple[int, float]]]]:
-    """method -> seed -> [(step, value)] sorted by step; seeded methods first, references last."""
-    out: dict[str, dict[int | None, list[tuple[int, float]]]] = {}
-    for row in rows:
-        if row["step"] is None or row["value"] is None:
-            continue
-        out.setdefault(row["method"], {}).setdefault(row["seed"], []).append(
-            (int(row["step"]), float(row["value"]))
-        )
-    for seeds in out.values():
-        for curve in seeds.values():
-            curve.sort()
-    return dict(sorted(out.items(), key=lambda item: None in item[1]))
-
-
-def _columns(
-    curves: dict[str, dict[int | None, list[tuple[int, float]]]], spec: Metric
-) -> list[int]:
-    seeded = [c for seeds in curves.values() for s, c in seeds.items() if s is not None]
-    steps = sorted({step for curve in seeded or _all_curves(curves) for step, _ in curve})
-    if not steps:
-        return []
-    if spec.steps is not None:
-        shown = [n for n in spec.steps if n <= steps[-1]]
-    elif len(steps) <= MAX_COLUMNS:
-        shown = steps
-    else:
-        picks = np.linspace(0, len(steps) - 1, MAX_COLUMNS).round().astype(int)
-        shown = [steps[i] for i in dict.fromkeys(picks.tolist())]
-    return shown if steps[-1] in shown else [*shown, steps[-1]]
-
-
-def _all_curves(
-    curves: dict[str, dict[int | None, list[tuple[int, float]]]],
-) -> list[list[tuple[int, float]]]:
-    """Every curve, references included."""
-    return [c for seeds in curves.values() for c in seeds.values()]
-
-
-def _value_at(curve: list[tuple[int, float]], n: int) -> float | None:
-    if curve[-1][0] < n:
-        return None  # this run ended before step n
-    before = [value for step, value in curve if step <= n]
-    return before[-1] if before else None
-
-
-def _first_reach(curve: list[tuple[int, float]], level: float, higher: bool) -> float:
-    for step, value in curve:
-        if (value >= level) if higher else (value <= level):
-            return float(step)
-    return math.inf
-
-
-def _summary(values: Sequence[float | None], spec: Metric) -> str:
-    data = np.array([v for v in values if v is not None], dtype=float)
-    if len(data) == 0:
-        return "-"
-    if len(data) == 1:
-        return fmt(float(data[0]))
-    if spec.summary == "median":
-        q25, q50, q75 = np.percentile(data, [25, 50, 75])
-        return f"{fmt(float(q50))} [{fmt(float(q25))}, {fmt(float(q75))}]"
-    se = float(data.std(ddof=1) / math.sqrt(len(data)))
-    return f"{fmt(float(data.mean()))} ± {fmt(se)}"
-
-
-def _methods(rows: Iterable[Row]) -> list[str]:
-    rows = list(rows)
-    seeded = [r["method"] for r in rows if r["seed"] is not None]
-    return list(dict.fromkeys([*seeded, *(r["method"] for r in rows)]))
-
-
-def _markdown(header: list[str], table: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in table]
-    return "\n".join(lines) + "\n"
 
 
 def _metrics(suite: str) -> dict[str, Metric]:

@@ -27,7 +27,7 @@ import numpy as np
 from plgl.errors import InvalidInputError
 
 NOISE = {"nearly clean": 0.05, "default": 0.25, "noisy": 1.0, "very noisy": 2.0}
-"""Presets of the answer-noise temperature (learning-anchors.md sweeps 0.05, 0.25 and 1.0)."""
+"""Presets of the answer-noise temperature (the latent suite uses "default", 0.25)."""
 
 
 def clip_to_ball(latents: np.ndarray) -> np.ndarray:

@@ -7,12 +7,17 @@
 ('image/svg+xml', 0)
 """
 
-from plgl.cache._base import BaseCache
-from plgl.cache.content import ContentCache
-from plgl.cache.memory import MemoryCache
-from plgl.cache.pool import CandidatePool, pregenerate
-from plgl.cache.urls import from_url
-from plgl.errors import CacheUnavailableError
+import typing as _typing
+
+from plgl._lazy import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:
+    from plgl.cache._base import BaseCache
+    from plgl.cache.content import ContentCache
+    from plgl.cache.memory import MemoryCache
+    from plgl.cache.pool import CandidatePool, pregenerate
+    from plgl.cache.urls import from_url
+    from plgl.errors import CacheUnavailableError
 
 __all__ = [
     "BaseCache",
@@ -23,3 +28,17 @@ __all__ = [
     "from_url",
     "pregenerate",
 ]
+
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "BaseCache": "plgl.cache._base:BaseCache",
+        "CacheUnavailableError": "plgl.errors:CacheUnavailableError",
+        "CandidatePool": "plgl.cache.pool:CandidatePool",
+        "ContentCache": "plgl.cache.content:ContentCache",
+        "MemoryCache": "plgl.cache.memory:MemoryCache",
+        "from_url": "plgl.cache.urls:from_url",
+        "pregenerate": "plgl.cache.pool:pregenerate",
+    },
+    __all__,
+)

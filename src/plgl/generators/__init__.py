@@ -1,11 +1,10 @@
 """Generators by name: `plgl.generators.get("identity", latent_dim=16)`."""
 
-from __future__ import annotations
+# Imported under private names: the package's public names are exactly __all__.
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import Any
-
-from plgl.errors import InvalidInputError
+from plgl.errors import InvalidInputError as _InvalidInputError
 from plgl.generators._base import Generator
 from plgl.generators.identity import IdentityGenerator
 from plgl.generators.torch_module import TorchGenerator  # torch only, which plgl imports anyway
@@ -27,7 +26,7 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str, **options: Any) -> Generator:
+def get(name: str, **options: _typing.Any) -> Generator:
     """Build the generator registered under `name` with its options.
 
     >>> get("identity", latent_dim=4).latent_dim
@@ -36,9 +35,9 @@ def get(name: str, **options: Any) -> Generator:
     try:
         module, cls = _REGISTRY[name].split(":")
     except KeyError:
-        raise InvalidInputError(
+        raise _InvalidInputError(
             f"unknown generator {name!r}: expected one of {', '.join(available())}"
         ) from None
-    factory = getattr(importlib.import_module(module), cls)
+    factory = getattr(_importlib.import_module(module), cls)
     generator: Generator = factory(**options)
     return generator

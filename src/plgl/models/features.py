@@ -81,6 +81,11 @@ class FeaturePreference(BasePreferenceModel):
         self.gradient_steps = gradient_steps
         self.max_move = max_move
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # "liked" or not
+        return tags
+
     # ------------------------------------------------------------------ fitting
     @property
     def online(self) -> bool:

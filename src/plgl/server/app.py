@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import plgl
-from plgl.server import errors
+from plgl.server import docs, errors
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.middleware import BodyLimit, SecurityHeaders
@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_threads(settings.threads)
         app.state.services = build_services(settings)
-        log.info("plgl serves %s with storage %s", settings.domain_name(), settings.storage_url())
+        generator = app.state.services.engine.generator
+        log.info("plgl serves %s with storage %s", generator.name, settings.storage_url())
         try:
             yield
         finally:
@@ -57,11 +58,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=plgl.__version__,
         summary="A swipe feed that learns what you like from likes, skips and comparisons.",
         lifespan=lifespan,
+        docs_url=None,  # served by plgl.server.docs from installed assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     for module in (users, feed, discover, content):
         app.include_router(module.router)
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     static = resources.files("plgl.server") / "static"
@@ -84,11 +88,23 @@ def limit_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def build_generator(settings: Settings) -> plgl.Generator:
+    """The configured domain's generator; with no domain configured, faces, or identity (with a
+    warning) when the face weights are not installed."""
+    try:
+        return plgl.generators.get(settings.domain_name())
+    except (plgl.PlglError, OSError, ImportError) as error:
+        if settings.domain is not None:
+            raise
+        log.warning("the default faces domain cannot start (%s); serving identity instead", error)
+        return plgl.generators.get("identity")
+
+
 def build_services(settings: Settings) -> Services:
     """The engine (generator + storage), token issuer and rate limiter for `settings`."""
     if settings.storage is None:  # the default SQLite file lives in the data directory
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    generator = plgl.generators.get(settings.domain_name())
+    generator = build_generator(settings)
     engine = plgl.Engine(
         generator=generator,
         storage=settings.storage_url(),

@@ -43,18 +43,20 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
     )
-    _check(settings)
-    print(f"plgl: serving {settings.domain_name()} at http://{settings.host}:{settings.port}")
+    domain = _check(settings)
+    print(f"plgl: serving {domain} at http://{settings.host}:{settings.port}")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level
     )
     return 0
 
 
-def _check(settings: Settings) -> None:
-    """Fail with a usage message, not a startup traceback, on an unknown domain, a domain that
-    cannot load (missing weights) or a bad storage URL."""
+def _check(settings: Settings) -> str:
+    """The name of the domain that will be served; a usage message, not a startup traceback, on
+    an unknown domain, a configured domain that cannot load (missing weights) or a bad storage
+    URL. The default domain falls back to identity (see `build_generator`)."""
     import plgl
+    from plgl.server.app import build_generator
 
     domain = settings.domain_name()
     if domain not in plgl.generators.available():
@@ -62,7 +64,7 @@ def _check(settings: Settings) -> None:
             f"unknown domain {domain!r}: expected one of " + ", ".join(plgl.generators.available())
         )
     try:
-        plgl.generators.get(domain)
+        generator = build_generator(settings)
     except (plgl.PlglError, OSError, ImportError) as error:
         raise ValueError(f"the {domain} domain cannot start: {error}") from None
     if settings.storage is None:
@@ -71,3 +73,4 @@ def _check(settings: Settings) -> None:
     close = getattr(storage, "close", None)
     if callable(close):
         close()
+    return generator.name

@@ -89,12 +89,9 @@ class Settings:
         return self.storage or f"sqlite:///{self.data_dir / 'plgl.db'}"
 
     def domain_name(self) -> str:
-        """The generator to serve: the configured one, else faces when installed, else identity."""
-        from plgl import generators
-
-        if self.domain is not None:
-            return self.domain
-        return "faces" if "faces" in generators.available() else "identity"
+        """The generator to serve: the configured one, else faces (the app falls back to identity
+        when the face weights are missing: `plgl.server.app.build_generator`)."""
+        return self.domain if self.domain is not None else "faces"
 
     def secret_key(self) -> bytes:
         """The token-signing key: `secret`, else the data directory's secret file (made once)."""

@@ -1,16 +1,15 @@
 """Storage backends chosen by URL: `memory://`, `sqlite:///path` and `redis://host:port/db`."""
 
-from __future__ import annotations
+# Imported under private names: the package's public names are exactly __all__.
+import typing as _typing
+from urllib.parse import parse_qs as _parse_qs
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
-
-from plgl.errors import InvalidInputError
+from plgl.errors import InvalidInputError as _InvalidInputError
 from plgl.storage._base import BaseStorage, Snapshot
 from plgl.storage.memory import MemoryStorage
 from plgl.storage.sqlite import SQLiteStorage
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from plgl.storage.redis import RedisStorage
 
 __all__ = [
@@ -46,13 +45,13 @@ def from_url(url: str | BaseStorage | None) -> BaseStorage:
     if isinstance(url, BaseStorage):
         return url
     if not isinstance(url, str):
-        raise InvalidInputError(f"storage must be a URL string or a BaseStorage, got {url!r}")
+        raise _InvalidInputError(f"storage must be a URL string or a BaseStorage, got {url!r}")
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise InvalidInputError(f"storage URL {url!r} has no scheme; use {_SUPPORTED}")
+        raise _InvalidInputError(f"storage URL {url!r} has no scheme; use {_SUPPORTED}")
     if scheme == "memory":
         if rest:
-            raise InvalidInputError(f"memory:// takes no path, got {url!r}")
+            raise _InvalidInputError(f"memory:// takes no path, got {url!r}")
         return MemoryStorage()
     if scheme == "sqlite":
         path, query = split_sqlite_url(url)
@@ -61,7 +60,7 @@ def from_url(url: str | BaseStorage | None) -> BaseStorage:
         from plgl.storage.redis import RedisStorage
 
         return RedisStorage(url)
-    raise InvalidInputError(f"unsupported storage URL {url!r}: use {_SUPPORTED}")
+    raise _InvalidInputError(f"unsupported storage URL {url!r}: use {_SUPPORTED}")
 
 
 def split_sqlite_url(url: str, what: str = "SQLite URL") -> tuple[str, str]:
@@ -73,26 +72,26 @@ def split_sqlite_url(url: str, what: str = "SQLite URL") -> tuple[str, str]:
     rest = url.partition("sqlite://")[2]
     path, _, query = rest[1:].partition("?")
     if not url.startswith("sqlite:///") or not path:
-        raise InvalidInputError(
+        raise _InvalidInputError(
             f"bad {what} {url!r}: it names no file; use sqlite:///relative/path.db or "
             "sqlite:////absolute/path.db"
         )
     return path, query
 
 
-def _sqlite_options(url: str, query: str) -> dict[str, Any]:
+def _sqlite_options(url: str, query: str) -> dict[str, _typing.Any]:
     """`?synchronous=full&timeout=5` -> keyword arguments of SQLiteStorage."""
-    options: dict[str, Any] = {}
-    for key, values in parse_qs(query, keep_blank_values=True).items():
+    options: dict[str, _typing.Any] = {}
+    for key, values in _parse_qs(query, keep_blank_values=True).items():
         if key == "synchronous":
             options[key] = values[-1].lower()
         elif key == "timeout":
             try:
                 options[key] = float(values[-1])
             except ValueError:
-                raise InvalidInputError(f"timeout in {url!r} must be a number") from None
+                raise _InvalidInputError(f"timeout in {url!r} must be a number") from None
         else:
-            raise InvalidInputError(
+            raise _InvalidInputError(
                 f"unknown option {key!r} in {url!r}: SQLite URLs take synchronous=normal|full "
                 "and timeout=<seconds>"
             )

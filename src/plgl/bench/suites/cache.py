@@ -16,7 +16,7 @@ METRICS = {
     "generator_calls": Metric("latents generated for the user so far", higher_is_better=False),
     "hit_rate": Metric("share of the round's lookups served from the cache"),
     "pool_share": Metric("share of the round's items from the pool"),
-    "best": Metric("normalized utility of recommendation #1", reach=0.9),
+    "top1": Metric("normalized utility of recommendation #1", reach=0.9),
     "pool_latents": Metric("pool latents pregenerated (one-off, shared)", higher_is_better=False),
 }
 

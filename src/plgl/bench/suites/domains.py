@@ -15,9 +15,9 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 TITLE = "Content users on the real generators (faces, melodies, molecules)"
 DOMAINS = ("faces", "melodies", "molecules")
 METRICS = {
-    "best": Metric("normalized utility of recommendation #1", reach=0.9),
+    "top1": Metric("normalized utility of recommendation #1", reach=0.9),
     "top10": Metric("mean normalized utility of the top 10"),
-    "liked_share": Metric("like-rate of the batch shown"),
+    "like_rate": Metric("like-rate of the batch shown"),
 }
 RATINGS = 100
 QUICK_RATINGS = 30

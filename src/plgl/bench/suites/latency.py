@@ -1,4 +1,5 @@
-"""Latency of plgl's loop against the whitepaper's naive recipe, single-threaded.
+"""Latency of plgl's loop against a naive recipe (an RBF SVC refitted on every rating),
+single-threaded.
 
 Every operation is timed one call at a time with CPU time (`time.process_time_ns`) and wall time
 (`time.perf_counter_ns`); the rows give the median and the 99th percentile in milliseconds.
@@ -193,8 +194,8 @@ def measure_naive(X: np.ndarray, y: np.ndarray, reps: int, budget_s: float) -> d
     rng = np.random.default_rng(0)
     pools = [rng.standard_normal((POOL, X.shape[1])) for _ in range(min(reps, 2))]
     with warnings.catch_warnings():
-        # The baseline reproduces the whitepaper's recipe, which uses SVC(probability=True);
-        # scikit-learn >= 1.9 deprecates that parameter.
+        # The baseline is defined as SVC(probability=True) (Platt 1999); scikit-learn >= 1.9
+        # deprecates that parameter.
         warnings.filterwarnings(
             "ignore", message="The `probability` parameter was deprecated", category=FutureWarning
         )

@@ -1,4 +1,4 @@
-"""Binary swipes in Gaussian latent spaces: the protocol of learning-anchors.md, sections 1 and 4.
+"""Binary swipes in Gaussian latent spaces, measured against the information-theoretic floor.
 
 A simulated user (linear, one ideal point, two ideal points) answers batches of 10 like/dislike
 questions (logistic noise, temperature 0.25, threshold 0.5). After every batch each method
@@ -10,13 +10,14 @@ Metrics per batch: `top1` (recommendation #1; the report adds the ratings it too
 like). Per run: `seconds` (wall), and for BoTorch the median wall and CPU seconds per round
 (`seconds_per_iteration`, `cpu_seconds_per_iteration`).
 
-Methods: `plgl` (the default Engine on the identity generator, seed 1000·s+7), `naive` (the
-whitepaper recipe, `run_naive`), `random` (`run_random`), `botorch` (PairwiseGP + EUBO on
-pairwise comparisons, one comparison = one rating; the optional `bench` extra), and `floor`: the
-ratings any learner needs before recommendation #1 can reach 0.9 on the linear user, where the
-normalized utility of the analytic step equals cos(w_hat, w): max of the one-bit counting bound
-log2(1 / cap(arccos 0.9)) (Kulkarni, Mitter & Tsitsiklis 1993) and the logistic-noise Fisher
-bound 4 beta^2 (d - 1)^2 / (d theta0^2) (learning-anchors.md section 4).
+Methods: `plgl` (the default Engine on the identity generator, seed 1000·s+7), `naive` (an RBF SVC
+with Platt probabilities on random ratings, `run_naive`), `random` (`run_random`), `botorch`
+(PairwiseGP + EUBO on pairwise comparisons, one comparison = one rating; the optional `bench`
+extra), and `floor`: the ratings any learner needs before recommendation #1 can reach 0.9 on the
+linear user, where the normalized utility of the analytic step equals cos(w_hat, w): max of the
+one-bit counting bound log2(1 / cap(arccos 0.9)) (Kulkarni, Mitter & Tsitsiklis 1993) and the
+logistic-noise bound 4 beta^2 (d - 1)^2 / (d theta0^2) (van Trees inequality, Gill & Levit 1995; see
+docs/references.md).
 
 Seeds: user s draws its taste from default_rng(10000+s) and its answers from default_rng(20000+s)
 for every method, so all methods meet the same users.
@@ -118,10 +119,7 @@ def run_task(task: Task) -> list[Row]:
         ]
     else:
         curve = run_swipe_method(task.method, user, d, horizon, task.seed)
-        for n, share in zip(curve.ratings, curve.liked_share, strict=True):
-            rows.append(task.row(n, "like_rate", share))
-    for n, best, mean in zip(curve.ratings, curve.best, curve.top_mean, strict=True):
-        rows += [task.row(n, "top1", best), task.row(n, "top10", mean)]
+    rows += curve.rows(task.row)
     rows.append(task.row(None, "seconds", time.perf_counter() - started))
     return rows
 
@@ -187,7 +185,7 @@ def _problems(quick: bool, seeds: Sequence[int] | None) -> list[_Problem]:
         few = _pick(seeds, (0, 1, 2))
         return [_Problem("linear", 16, 80, few, 1, 40), _Problem("linear", 64, 160, few, 0, 0)]
     five, three = _pick(seeds, (0, 1, 2, 3, 4)), _pick(seeds, (0, 1, 2))
-    # BoTorch seeds as in learning-anchors.md section 2.1 (it costs 200-425 s per run).
+    # BoTorch runs only a few seeds: it costs 200-425 s per run on the 2-core machine.
     botorch = {("linear", 16): 3, ("linear", 64): 2, ("ideal", 16): 1, ("ideal", 64): 1}
     botorch |= {("multi", 16): 2, ("multi", 64): 1}
     problems = [

@@ -371,14 +371,31 @@ class LinearPreference(OnlinePreferenceModel):
 
     def _fold_full(self) -> bool:
         """Fold the oldest observations, `FOLD` at a time, into the base posterior, keeping at
-        least `FOLD` recent ones exact."""
+        least `FOLD` recent ones exact.
+
+        The folded likelihood is expanded to second order at the posterior mode of the base and
+        the window's first 2 * `FOLD` observations (not at the mode of the folded ones alone,
+        which later evidence moves away from): the new base has that mode's curvature and the
+        folded terms' gradient there.
+        """
         folded = False
         while len(self._phi) >= 2 * FOLD:
             step = self._steps[FOLD - 1]
             last_change = max((c for c in self.change_steps_ if c <= step), default=0)
-            theta, hess = self._laplace(FOLD, step, last_change)
-            self.base_mean_ = theta
+            later = max(
+                (c for c in self.change_steps_ if c <= self._steps[2 * FOLD - 1]), default=0
+            )
+            mode, _ = self._laplace(2 * FOLD, self._steps[2 * FOLD - 1], later)
+            precision, mean = self._base_prior(step, last_change)
+            phi, targets, w = self._window(FOLD, step, last_change)
+            p = sigmoid(phi @ mode)
+            prior_hessian = precision if precision.ndim == 2 else np.diag(precision)
+            hess = (phi.T * (w * p * (1 - p))) @ phi + prior_hessian
+            offset = mode if mean is None else mode - mean
+            pull = prior_hessian @ offset
+            gradient = phi.T @ (w * (targets - p)) - pull
             self.base_covariance_ = symmetric(np.linalg.inv(hess))
+            self.base_mean_ = mode + self.base_covariance_ @ gradient
             self.base_step_ = step
             self.folds_ += 1
             for window in (self._phi, self._targets, self._weights, self._steps):
@@ -399,15 +416,21 @@ class LinearPreference(OnlinePreferenceModel):
     def _laplace(self, size: int, now: int, last_change: int) -> tuple[np.ndarray, np.ndarray]:
         """Mode and Hessian of the posterior of the base and the window's first `size`
         observations, aged to observation count `now`."""
-        k = len(self.base_mean_)
-        phi = np.asarray(self._phi[:size]).reshape(size, k)
+        phi, targets, w = self._window(size, now, last_change)
+        precision, mean = self._base_prior(now, last_change)
+        start = np.zeros(phi.shape[1]) if mean is None else mean
+        return newton_map(phi, targets, w, precision, start, mean)
+
+    def _window(
+        self, size: int, now: int, last_change: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features (size, d+1), targets (size,) and weights (size,) of the window's first
+        `size` observations, aged to count `now` and discounted before `last_change`."""
+        phi = np.asarray(self._phi[:size]).reshape(size, len(self.base_mean_))
         steps = np.asarray(self._steps[:size])
         w = np.asarray(self._weights[:size]) * 0.5 ** ((now - steps) * self.drift)
         w[steps < last_change] *= self.change_discount
-        precision, mean = self._base_prior(now, last_change)
-        start = np.zeros(k) if mean is None else mean
-        targets = np.asarray(self._targets[:size])
-        return newton_map(phi, targets, w, precision, start, mean)
+        return phi, np.asarray(self._targets[:size]), w
 
     def _base_prior(self, now: int, last_change: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Precision and mean (None: zero) of the base posterior aged to count `now`: the prior,

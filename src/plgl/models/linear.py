@@ -28,7 +28,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from plgl.errors import InvalidInputError
 from plgl.models._base import Pairs
-from plgl.models.laplace import PROBIT, moderate, newton_map, sigmoid, symmetric
+from plgl.models.laplace import (
+    PROBIT,
+    lapse_log_likelihood,
+    lapse_terms,
+    moderate,
+    newton_map,
+    sigmoid,
+    symmetric,
+)
+from plgl.models.monitor import LAPSE_GRID, LAPSE_PRIOR, AnswerMonitor
 from plgl.models.online import (
     REFINE_BUDGET,
     OnlinePreferenceModel,
@@ -54,8 +63,6 @@ _STATE = [
     "_steps",
     "change_steps_",
     "n_updates_",
-    "surprise_",
-    "usual_surprise_",
     "changes_detected_",
     "_anchor",
     "_anchor_tracking",
@@ -74,6 +81,12 @@ class LinearPreference(OnlinePreferenceModel):
         change_threshold: excess surprise (nats, averaged over about 10 ratings) that is taken as
             a change of taste; None never detects one.
         change_discount: weight kept by ratings given before a detected change of taste.
+        lapse: the share of answers that are coin tosses (mis-swipes), in [0, 1), or None to
+            learn it per user (`plgl.models.monitor`): the likelihood of an answer is
+            lapse / 2 + (1 - lapse) sigmoid(f), so a flipped answer moves the taste less.
+            Predictions (`decision_function`, `predict_proba`) are of the taste itself. The
+            default 0 is the plain logistic likelihood: in our benchmarks a learned lapse
+            slowed learning for careful users and did not yet help PrefGen's flipped answers.
         prior: a full Gaussian prior over the d weights (mean and covariance: a population's
             taste, a generator's geometry); None is isotropic with `prior_scale`. The intercept
             keeps its own prior either way.
@@ -108,7 +121,8 @@ class LinearPreference(OnlinePreferenceModel):
     _weights: list[float]  # ... weights ...
     _steps: list[int]  # ... and observation counts
     _anchor: np.ndarray  # (3,) window size at the last refit (-1: none), n_updates_, changes
-    _anchor_tracking: np.ndarray  # (3,) surprise_, usual_surprise_, changes_detected_ there
+    _anchor_tracking: np.ndarray  # changes_detected_ and the monitor's state there
+    monitor_: AnswerMonitor  # the lapse rate and change-of-taste detector
     _prior_mean: np.ndarray | None  # (d + 1,) or None for zero
     _prior_precision: np.ndarray  # (d + 1,) diagonal, or (d + 1, d + 1)
     _prior_covariance: np.ndarray  # (d + 1, d + 1)
@@ -119,8 +133,9 @@ class LinearPreference(OnlinePreferenceModel):
         intercept_scale: float = 2.0,
         drift: float = 0.002,
         change_threshold: float | None = 0.25,
-        change_discount: float = 0.3,
+        change_discount: float = 0.05,
         prior: GaussianPrior | None = None,
+        lapse: float | None = 0.0,
     ) -> None:
         self.prior_scale = prior_scale
         self.intercept_scale = intercept_scale
@@ -128,6 +143,7 @@ class LinearPreference(OnlinePreferenceModel):
         self.change_threshold = change_threshold
         self.change_discount = change_discount
         self.prior = prior
+        self.lapse = lapse
 
     # ----------------------------------------------------------------- fitting
     def _fit(
@@ -146,6 +162,9 @@ class LinearPreference(OnlinePreferenceModel):
         self._weights = np.concatenate([weights, np.ones(len(preferred))]).tolist()
         self.n_updates_ = len(self._targets)
         self._steps = [self.n_updates_] * self.n_updates_  # one batch: all equally recent
+        if self.lapse is None:  # no answers in sequence to read it from: the Laplace evidence
+            evidence = [self._log_evidence(lapse) for lapse in LAPSE_GRID]
+            self.monitor_.log_weights = np.log(LAPSE_PRIOR) + evidence - np.max(evidence)
         self._refit(len(self._phi))  # exact on the whole batch: no folding
 
     def refine(self, budget: float | None = REFINE_BUDGET) -> bool:
@@ -229,6 +248,12 @@ class LinearPreference(OnlinePreferenceModel):
         return float(self.mean_[-1])
 
     @property
+    def lapse_(self) -> float:
+        """The lapse rate in use (fixed, or learned from this user's answers)."""
+        check_is_fitted(self, "mean_")
+        return self.monitor_.lapse
+
+    @property
     def change_step_(self) -> int:
         """The observation count at which the last change of taste was detected (0: none)."""
         check_is_fitted(self, "mean_")
@@ -307,11 +332,10 @@ class LinearPreference(OnlinePreferenceModel):
         self._steps = []
         self.n_updates_ = 0
         self.change_steps_ = []
-        self.surprise_ = 0.0
-        self.usual_surprise_ = 0.0
         self.changes_detected_ = 0
+        self.monitor_ = AnswerMonitor(self.change_threshold, self.lapse)
         self._anchor = np.array([-1, 0, 0])
-        self._anchor_tracking = np.zeros(3)
+        self._anchor_tracking = self._tracking()
 
     def _observe(self, phi: np.ndarray, label: float, weight: float) -> None:
         """Keep one observation (features phi (d+1,), label in {0, 1}, weight >= 0) and update
@@ -335,39 +359,35 @@ class LinearPreference(OnlinePreferenceModel):
         m = float(phi @ self.mean_)
         if v <= 0.0 or weight == 0.0:
             return
-        self._track_surprise(m, v, label, weight)
-        f = m  # posterior mode of the log-odds f ~ N(m, v) x sigmoid(f)^label-weighted
+        lapse = self.monitor_.lapse  # as before this answer
+        if self.monitor_.observe(float(sigmoid(moderate(m, v))), label, weight):
+            self.covariance_ += self._prior_covariance  # reopen: as unsure as the prior again
+            self.changes_detected_ += 1
+            self.change_steps_.append(self.n_updates_)
+        f = m  # posterior mode of the log-odds f ~ N(m, v) x likelihood^weight
         for _ in range(20):
-            p = sigmoid(f)
-            grad = weight * (label - p) - (f - m) / v
-            hess = -weight * p * (1 - p) - 1.0 / v
+            if lapse == 0.0:
+                p = sigmoid(f)
+                score, information = label - p, p * (1 - p)
+            else:  # Fisher scoring: the lapse likelihood is not log-concave
+                score, information = lapse_terms(f, label, lapse)
+            grad = weight * score - (f - m) / v
+            hess = -weight * information - 1.0 / v
             step = grad / hess
             f -= step
             if abs(step) < 1e-9:
                 break
-        p = sigmoid(f)
-        c = weight * p * (1 - p)
+        if lapse == 0.0:
+            p = sigmoid(f)
+            c = weight * p * (1 - p)
+        else:
+            c = weight * lapse_terms(f, label, lapse)[1]
         self.mean_ += s * ((f - m) / v)
         cov -= np.outer(s, s * (c / (1.0 + c * v)))
 
-    def _track_surprise(self, m: float, v: float, label: float, weight: float) -> None:
-        """Averages of (log-loss - expected log-loss) over ~10 and ~50 ratings; a spike of the
-        first over the second means a new taste."""
-        if self.change_threshold is None:
-            return
-        p = min(max(sigmoid(moderate(m, v)), 1e-6), 1 - 1e-6)
-        loss = -math.log(p if label else 1.0 - p)
-        entropy = -(p * math.log(p) + (1 - p) * math.log(1 - p))
-        excess = min(weight, 1.0) * (loss - entropy)
-        self.surprise_ = 0.9 * self.surprise_ + 0.1 * excess
-        # A model that is merely miscalibrated is surprised all the time; a change of taste
-        # shows as surprise well above the model's own long-run level.
-        self.usual_surprise_ = 0.995 * self.usual_surprise_ + 0.005 * excess
-        if self.surprise_ - max(self.usual_surprise_, 0.0) > self.change_threshold:
-            self.covariance_ += self._prior_covariance  # reopen: as unsure as the prior again
-            self.surprise_ = 0.0
-            self.changes_detected_ += 1
-            self.change_steps_.append(self.n_updates_)
+    def _tracking(self) -> np.ndarray:
+        """What the online updates carry besides the posterior: detected changes, monitor."""
+        return np.concatenate([[float(self.changes_detected_)], self.monitor_.to_array()])
 
     def _fold_full(self) -> bool:
         """Fold the oldest observations, `FOLD` at a time, into the base posterior, keeping at
@@ -388,12 +408,12 @@ class LinearPreference(OnlinePreferenceModel):
             mode, _ = self._laplace(2 * FOLD, self._steps[2 * FOLD - 1], later)
             precision, mean = self._base_prior(step, last_change)
             phi, targets, w = self._window(FOLD, step, last_change)
-            p = sigmoid(phi @ mode)
+            score, information = lapse_terms(phi @ mode, targets, self.monitor_.lapse)
             prior_hessian = precision if precision.ndim == 2 else np.diag(precision)
-            hess = (phi.T * (w * p * (1 - p))) @ phi + prior_hessian
+            hess = (phi.T * (w * information)) @ phi + prior_hessian
             offset = mode if mean is None else mode - mean
             pull = prior_hessian @ offset
-            gradient = phi.T @ (w * (targets - p)) - pull
+            gradient = phi.T @ (w * score) - pull
             self.base_covariance_ = symmetric(np.linalg.inv(hess))
             self.base_mean_ = mode + self.base_covariance_ @ gradient
             self.base_step_ = step
@@ -410,16 +430,29 @@ class LinearPreference(OnlinePreferenceModel):
         self.mean_ = theta
         self.covariance_ = symmetric(np.linalg.inv(hess))
         self._anchor = np.array([size, self.n_updates_, len(self.change_steps_)])
-        tracking = (self.surprise_, self.usual_surprise_, self.changes_detected_)
-        self._anchor_tracking = np.array(tracking, dtype=np.float64)
+        self._anchor_tracking = self._tracking()
 
-    def _laplace(self, size: int, now: int, last_change: int) -> tuple[np.ndarray, np.ndarray]:
+    def _laplace(
+        self, size: int, now: int, last_change: int, lapse: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mode and Hessian of the posterior of the base and the window's first `size`
-        observations, aged to observation count `now`."""
+        observations, aged to observation count `now` (lapse None: the monitor's)."""
         phi, targets, w = self._window(size, now, last_change)
         precision, mean = self._base_prior(now, last_change)
         start = np.zeros(phi.shape[1]) if mean is None else mean
-        return newton_map(phi, targets, w, precision, start, mean)
+        lapse = self.monitor_.lapse if lapse is None else lapse
+        return newton_map(phi, targets, w, precision, start, mean, lapse)
+
+    def _log_evidence(self, lapse: float) -> float:
+        """Laplace approximation of log p(window | lapse), up to a constant of the lapse."""
+        n = len(self._phi)
+        theta, hess = self._laplace(n, self.n_updates_, 0, lapse)
+        phi, targets, w = self._window(n, self.n_updates_, 0)
+        precision, mean = self._base_prior(self.n_updates_, 0)
+        offset = theta if mean is None else theta - mean
+        pull = precision @ offset if precision.ndim == 2 else precision * offset
+        fit = float(w @ lapse_log_likelihood(phi @ theta, targets, lapse))
+        return fit - 0.5 * float(offset @ pull) - 0.5 * float(np.linalg.slogdet(hess)[1])
 
     def _window(
         self, size: int, now: int, last_change: int
@@ -464,7 +497,7 @@ class LinearPreference(OnlinePreferenceModel):
         True
         """
         check_is_fitted(self, "mean_")
-        return attributes_state(self, _STATE)
+        return {**attributes_state(self, _STATE), "array:monitor": self.monitor_.to_array()}
 
     def set_state(self, state: dict[str, np.ndarray]) -> LinearPreference:
         """Restore what `get_state` returned (this model's parameters are kept).
@@ -472,16 +505,23 @@ class LinearPreference(OnlinePreferenceModel):
         The live posterior is rebuilt as it was made: the last refit, then the online updates
         of the observations after it.
         """
+        state = dict(state)
+        if "array:monitor" not in state:
+            raise InvalidInputError("state lacks the learned attributes ['monitor']")
+        monitor = AnswerMonitor(self.change_threshold, self.lapse)
+        monitor.load_array(state.pop("array:monitor"))
         restore_attributes(self, state, _STATE)
         self._set_prior(int(self.n_features_in_))
         k = self.n_features_in_ + 1
         if self.base_covariance_.shape != (k, k) or self._anchor.shape != (3,):
             raise InvalidInputError(f"state does not describe a model over {k - 1} dimensions")
         final = (self.n_updates_, list(self.change_steps_))
+        final_monitor = monitor.to_array()
         size, self.n_updates_, changes = (int(v) for v in self._anchor)
         self.change_steps_ = final[1][:changes]
-        self.surprise_, self.usual_surprise_, detected = (float(v) for v in self._anchor_tracking)
-        self.changes_detected_ = int(detected)
+        self.changes_detected_ = int(self._anchor_tracking[0])
+        self.monitor_ = monitor
+        monitor.load_array(self._anchor_tracking[1:])
         if size < 0:
             self.mean_, self.covariance_ = self.base_mean_.copy(), self.base_covariance_.copy()
         else:
@@ -494,7 +534,9 @@ class LinearPreference(OnlinePreferenceModel):
         ):
             self.n_updates_ += 1
             self._advance(phi, label, weight)
-        if (self.n_updates_, self.change_steps_) != final:
+        if (self.n_updates_, self.change_steps_) != final or not np.array_equal(
+            self.monitor_.to_array(), final_monitor
+        ):
             raise InvalidInputError(
                 "state is inconsistent: its window does not replay to its counts"
             )

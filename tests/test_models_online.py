@@ -18,7 +18,7 @@ from plgl.models import (
     confidence,
     is_linear,
 )
-from plgl.models.linear import FOLD
+from plgl.models.folding import FOLD
 
 
 def _stream(seed: int, n: int, d: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +168,7 @@ def test_a_refined_live_model_round_trips_and_agrees_with_replay() -> None:
     # Folds happen at the same counts whatever refines came between: after a refine both
     # hold the same folded posterior and window, so they agree exactly.
     assert replay.refine(budget=None) and live.refine(budget=None)
-    assert np.array_equal(live.base_covariance_, replay.base_covariance_)
+    assert np.array_equal(live.base_precision_, replay.base_precision_)
     assert np.array_equal(live.mean_, replay.mean_)
 
 

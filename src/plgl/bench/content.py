@@ -21,8 +21,7 @@ import torch
 
 from plgl.bench.users import SimulatedUser, clip_to_ball
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator
-from plgl.generators._base import has_torch_features
+from plgl.generators import Generator, has_torch_features
 from plgl.models.features import FeatureRange
 from plgl.navigation import reverse_gradient
 

@@ -5,7 +5,7 @@ import importlib as _importlib
 import typing as _typing
 
 from plgl.errors import InvalidInputError as _InvalidInputError
-from plgl.generators._base import Generator
+from plgl.generators._base import Generator, has_torch_features
 from plgl.generators.identity import IdentityGenerator
 from plgl.generators.torch_module import TorchGenerator  # torch only, which plgl imports anyway
 
@@ -18,7 +18,14 @@ _REGISTRY: dict[str, str] = {
     "molecules": "plgl.generators.molecules:MoleculeGenerator",
 }
 
-__all__ = ["Generator", "IdentityGenerator", "TorchGenerator", "available", "get"]
+__all__ = [
+    "Generator",
+    "IdentityGenerator",
+    "TorchGenerator",
+    "available",
+    "get",
+    "has_torch_features",
+]
 
 
 def available() -> list[str]:

@@ -7,12 +7,13 @@ query selection needs. Labels and pairwise comparisons share one weight vector: 
 logistic observation of (z, 1), a comparison "a over b" one of (a - b, 0), so the intercept
 (the user's like threshold) is learned from labels only.
 
-`partial_fit` is the online update used per rating: a one-dimensional Laplace step along the
-posterior covariance, O(d^2) and independent of how many ratings came before. `refine` recomputes
-the exact Laplace posterior (Newton) from every observation when that is affordable; `fit` is
-`refine` on a batch. Evidence fades (half-life 1 / `drift` ratings), so recent ratings weigh more;
-when recent ratings surprise the model far more than it expects (`change_threshold`), it reopens
-its uncertainty, discounts what came before, and follows the new taste.
+`learn` is the online update used per rating: a one-dimensional Laplace step along the posterior
+covariance, O(d^2) and independent of how many ratings came before. `refine` recomputes the
+exact Laplace posterior (Newton) of the recent observations on top of a folded posterior, into
+which old observations are folded so that the state stays bounded (`plgl.models.folding`).
+Evidence fades (half-life 1 / `drift` ratings), so recent ratings weigh more; when recent
+ratings surprise the model far more than it expects (`change_threshold`), it reopens its
+uncertainty, discounts what came before, and follows the new taste.
 """
 
 from __future__ import annotations
@@ -24,23 +25,38 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from plgl.models._base import BasePreferenceModel, Pairs
+from plgl.errors import InvalidInputError
+from plgl.models._base import Pairs
+from plgl.models.folding import FoldedLaplace
+from plgl.models.laplace import PROBIT, moderate, symmetric
+from plgl.models.monitor import LAPSE_GRID, LAPSE_PRIOR
+from plgl.models.priors import GaussianPrior
 
-_PROBIT = math.pi / 8.0  # sigmoid(x) ~ Phi(sqrt(pi/8) x): moderates log-odds by the variance
 
-
-class LinearPreference(BasePreferenceModel):
-    """Bayesian logistic preference model with online updates.
+class LinearPreference(FoldedLaplace):
+    """Bayesian logistic preference model with online updates and a bounded state.
 
     Args:
-        prior_scale: prior standard deviation of each weight; None is 4 / sqrt(d), so that the
-            prior log-odds of a random prior sample (z ~ N(0, I_d)) have standard deviation 4
-            whatever the dimension (a user is about as decisive in 512 dimensions as in 16).
+        prior_scale: prior standard deviation of each weight when `prior` is None; None is
+            4 / sqrt(d), so that the prior log-odds of a random prior sample (z ~ N(0, I_d))
+            have standard deviation 4 whatever the dimension.
         intercept_scale: prior standard deviation of the intercept (the like threshold).
         drift: forgetting rate: evidence loses half its weight every 1 / drift ratings.
         change_threshold: excess surprise (nats, averaged over about 10 ratings) that is taken as
             a change of taste; None never detects one.
         change_discount: weight kept by ratings given before a detected change of taste.
+        lapse: the share of answers that are coin tosses (mis-swipes), in [0, 1), or None to
+            learn it per user (`plgl.models.monitor`): the likelihood of an answer is
+            lapse / 2 + (1 - lapse) sigmoid(f), so a flipped answer moves the taste less.
+            Predictions (`decision_function`, `predict_proba`) are of the taste itself. The
+            default 0 is the plain logistic likelihood: in our benchmarks a learned lapse
+            slowed learning for careful users and did not yet help PrefGen's flipped answers.
+        prior: a full Gaussian prior over the d weights (mean and covariance: a population's
+            taste, a generator's geometry); None is isotropic with `prior_scale`. The intercept
+            keeps its own prior either way.
+
+    Its state stays bounded: old observations are folded into the posterior
+    (`plgl.models.folding`).
 
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((200, 4)); y = (X[:, 0] > 0).astype(int)
@@ -49,29 +65,23 @@ class LinearPreference(BasePreferenceModel):
     True
     """
 
-    mean_: np.ndarray  # (d + 1,) posterior mean of (weights, intercept)
-    prior_scale_: float  # the prior standard deviation of each weight in use
-    covariance_: np.ndarray  # (d + 1, d + 1) posterior covariance
-    change_step_: int  # the rating at which the last change of taste was detected
-    _prior_variance: np.ndarray
-    _phi: list[np.ndarray]  # every observation's features (d + 1,), for `refine`
-    _targets: list[float]
-    _weights: list[float]
-    _steps: list[int]
-
     def __init__(
         self,
         prior_scale: float | None = None,
         intercept_scale: float = 2.0,
         drift: float = 0.002,
         change_threshold: float | None = 0.25,
-        change_discount: float = 0.3,
+        change_discount: float = 0.05,
+        prior: GaussianPrior | None = None,
+        lapse: float | None = 0.0,
     ) -> None:
         self.prior_scale = prior_scale
         self.intercept_scale = intercept_scale
         self.drift = drift
         self.change_threshold = change_threshold
         self.change_discount = change_discount
+        self.prior = prior
+        self.lapse = lapse
 
     # ----------------------------------------------------------------- fitting
     def _fit(
@@ -83,32 +93,17 @@ class LinearPreference(BasePreferenceModel):
         other: np.ndarray,
     ) -> None:
         self._reset(X.shape[1])
-        phi, targets, w = self._design(X, y01, weights, preferred, other)
-        self._phi, self._targets, self._weights = list(phi), targets.tolist(), w.tolist()
-        self.n_updates_ = len(targets)
-        self._steps = [self.n_updates_] * len(targets)  # one batch: all equally recent
-        self.refine(budget=None)
-
-    def refine(self, budget: float | None = 2e7) -> bool:
-        """Recompute the posterior exactly (damped Newton, Laplace) from every observation.
-
-        Online updates approximate; this makes the model exact again. Older observations weigh
-        less (half-life `1 / drift` ratings) and those before a detected change of taste are
-        discounted by `change_discount`. Skipped (returns False) when n * d^2 exceeds `budget`.
-        """
-        check_is_fitted(self, "mean_")
-        n, k = len(self._targets), len(self.mean_)
-        if n == 0 or (budget is not None and n * k * k > budget):
-            return False
-        phi = np.asarray(self._phi)
-        targets = np.asarray(self._targets)
-        age = self.n_updates_ - np.asarray(self._steps)
-        w = np.asarray(self._weights) * 0.5 ** (age * self.drift)
-        w[np.asarray(self._steps) < self.change_step_] *= self.change_discount
-        theta, hess = _newton_map(phi, targets, w, 1.0 / self._prior_variance, self.mean_)
-        self.mean_ = theta
-        self.covariance_ = _symmetric(np.linalg.inv(hess))
-        return True
+        labelled = np.column_stack([X, np.ones(len(X))])
+        compared = np.column_stack([preferred - other, np.zeros(len(preferred))])
+        self._phi = list(np.vstack([labelled, compared]))
+        self._targets = np.concatenate([y01, np.ones(len(preferred))]).tolist()
+        self._weights = np.concatenate([weights, np.ones(len(preferred))]).tolist()
+        self.n_updates_ = len(self._targets)
+        self._steps = [self.n_updates_] * self.n_updates_  # one batch: all equally recent
+        if self.lapse is None:  # no answers in sequence to read it from: the Laplace evidence
+            evidence = [self._log_evidence(lapse) for lapse in LAPSE_GRID]
+            self.monitor_.log_weights = np.log(LAPSE_PRIOR) + evidence - np.max(evidence)
+        self._refit(len(self._phi))  # exact on the whole batch: no folding
 
     def partial_fit(
         self,
@@ -118,7 +113,7 @@ class LinearPreference(BasePreferenceModel):
         sample_weight: Any = None,
     ) -> LinearPreference:
         """Online update with labelled rows X (n, d), y (n,), in order."""
-        first = not hasattr(self, "mean_")
+        first = "mean_" not in vars(self)
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
         if first:
             if classes is not None:
@@ -129,14 +124,6 @@ class LinearPreference(BasePreferenceModel):
         for row, label, weight in zip(X, y01, weights, strict=True):
             self.learn(row, label, weight)
         return self
-
-    def learn(self, latent: np.ndarray, label: float, weight: float = 1.0) -> None:
-        """Online update with one labelled latent (d,): the per-rating fast path (no checks)."""
-        self._observe(np.append(latent, 1.0), label, weight)
-
-    def learn_pair(self, preferred: np.ndarray, other: np.ndarray, weight: float = 1.0) -> None:
-        """Online update with one comparison of two latents (d,): `preferred` won (no checks)."""
-        self._observe(np.append(preferred - other, 0.0), 1.0, weight)
 
     def partial_fit_pairs(
         self, preferred: Any, other: Any, sample_weight: Any = None
@@ -173,12 +160,18 @@ class LinearPreference(BasePreferenceModel):
         X = self._check_x(X)
         phi = np.column_stack([X, np.ones(len(X))])
         variance = ((phi @ self.covariance_) * phi).sum(axis=1)
-        return np.asarray((phi @ self.mean_) / np.sqrt(1.0 + _PROBIT * variance))
+        return np.asarray(moderate(phi @ self.mean_, variance))
 
     def predictive_covariance(self, X: Any) -> np.ndarray:
         X = self._check_x(X)
         phi = np.column_stack([X, np.ones(len(X))])
         return np.asarray(phi @ self.covariance_ @ phi.T)
+
+    def uncertainty(self, X: Any) -> np.ndarray:
+        """(n,) predictive variance of the log-odds (the diagonal alone: O(n d^2))."""
+        X = self._check_x(X)
+        phi = np.column_stack([X, np.ones(len(X))])
+        return np.asarray(((phi @ self.covariance_) * phi).sum(axis=1))
 
     def torch_decision(self, z: torch.Tensor) -> torch.Tensor:
         check_is_fitted(self, "mean_")
@@ -186,7 +179,7 @@ class LinearPreference(BasePreferenceModel):
         cov = torch.as_tensor(self.covariance_, dtype=z.dtype)
         phi = torch.cat([z, torch.ones(len(z), 1, dtype=z.dtype)], dim=1)
         variance = ((phi @ cov) * phi).sum(dim=1)
-        return (phi @ mean) / torch.sqrt(1.0 + _PROBIT * variance)
+        return (phi @ mean) / torch.sqrt(1.0 + PROBIT * variance)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -194,183 +187,28 @@ class LinearPreference(BasePreferenceModel):
         return tags
 
     # ---------------------------------------------------------------- internals
-    def _reset(self, d: int) -> None:
-        self.prior_scale_ = 4.0 / math.sqrt(d) if self.prior_scale is None else self.prior_scale
-        self._prior_variance = np.append(np.full(d, self.prior_scale_**2), self.intercept_scale**2)
-        self.mean_ = np.zeros(d + 1)
-        self.covariance_ = np.diag(self._prior_variance)
-        self._phi = []
-        self._targets = []
-        self._weights = []
-        self._steps = []
-        self.n_updates_ = 0
-        self.change_step_ = 0
-        self.surprise_ = 0.0
-        self.usual_surprise_ = 0.0
-        self.changes_detected_ = 0
-
-    def _design(
-        self,
-        X: np.ndarray,
-        y01: np.ndarray,
-        weights: np.ndarray,
-        preferred: np.ndarray,
-        other: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        labelled = np.column_stack([X, np.ones(len(X))])
-        compared = np.column_stack([preferred - other, np.zeros(len(preferred))])
-        phi = np.vstack([labelled, compared])
-        targets = np.concatenate([y01, np.ones(len(preferred))])
-        return phi, targets, np.concatenate([weights, np.ones(len(preferred))])
-
-    def _observe(self, phi: np.ndarray, label: float, weight: float) -> None:
-        """One online Laplace update with features phi (d+1,), label in {0, 1}, weight >= 0."""
-        self.n_updates_ += 1
-        self._phi.append(phi)
-        self._targets.append(label)
-        self._weights.append(weight)
-        self._steps.append(self.n_updates_)
-        cov = self.covariance_
-        cov *= 2.0**self.drift  # forgetting: evidence halves every 1 / drift ratings
-        s = cov @ phi
-        v = float(phi @ s)
-        m = float(phi @ self.mean_)
-        if v <= 0.0 or weight == 0.0:
+    def _set_prior(self, d: int) -> None:
+        """The prior over (weights, intercept) for d latent dimensions."""
+        if self.prior is None:
+            scale = 4.0 / math.sqrt(d) if self.prior_scale is None else self.prior_scale
+            variance = np.append(np.full(d, scale**2), self.intercept_scale**2)
+            self._prior_mean = None
+            self._prior_precision = 1.0 / variance
+            self._prior_covariance = np.diag(variance)
             return
-        self._track_surprise(m, v, label, weight)
-        f = m  # posterior mode of the log-odds f ~ N(m, v) x sigmoid(f)^label-weighted
-        for _ in range(20):
-            p = _sigmoid(f)
-            grad = weight * (label - p) - (f - m) / v
-            hess = -weight * p * (1 - p) - 1.0 / v
-            step = grad / hess
-            f -= step
-            if abs(step) < 1e-9:
-                break
-        p = _sigmoid(f)
-        c = weight * p * (1 - p)
-        self.mean_ += s * ((f - m) / v)
-        cov -= np.outer(s, s * (c / (1.0 + c * v)))
-
-    def _track_surprise(self, m: float, v: float, label: float, weight: float) -> None:
-        """Averages of (log-loss - expected log-loss) over ~10 and ~50 ratings; a spike of the
-        first over the second means a new taste."""
-        if self.change_threshold is None:
-            return
-        p = min(max(_sigmoid(m / math.sqrt(1.0 + _PROBIT * v)), 1e-6), 1 - 1e-6)
-        loss = -math.log(p if label else 1.0 - p)
-        entropy = -(p * math.log(p) + (1 - p) * math.log(1 - p))
-        excess = min(weight, 1.0) * (loss - entropy)
-        self.surprise_ = 0.9 * self.surprise_ + 0.1 * excess
-        # A model that is merely miscalibrated is surprised all the time; a change of taste
-        # shows as surprise well above the model's own long-run level.
-        self.usual_surprise_ = 0.995 * self.usual_surprise_ + 0.005 * excess
-        if self.surprise_ - max(self.usual_surprise_, 0.0) > self.change_threshold:
-            self.covariance_[np.diag_indices_from(self.covariance_)] += self._prior_variance
-            self.surprise_ = 0.0
-            self.changes_detected_ += 1
-            self.change_step_ = self.n_updates_
-
-    # --------------------------------------------------------------- snapshots
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Everything learned, as named arrays (no pickle): `set_state` restores it exactly.
-
-        Keys are "<kind>:<attribute>" with kind "array", "list" (a list of numbers, or of
-        equal-length arrays, stacked) or "scalar"; constructor parameters are not included.
-
-        >>> model = LinearPreference().start(2)
-        >>> model.learn(np.array([1.0, 0.0]), 1)
-        >>> twin = LinearPreference().set_state(model.get_state())
-        >>> bool(np.array_equal(twin.mean_, model.mean_))
-        True
-        """
-        check_is_fitted(self, "mean_")
-        params = self.get_params()
-        state: dict[str, np.ndarray] = {}
-        for name, value in vars(self).items():
-            if name in params:
-                continue
-            if isinstance(value, np.ndarray):
-                kind = "array"
-            elif isinstance(value, list):
-                kind = "list"
-            elif isinstance(value, bool | int | float | np.number):
-                kind = "scalar"
-            else:
-                raise TypeError(f"attribute {name!r} ({type(value).__name__}) has no array form")
-            array = np.array(value)
-            if array.dtype == object:
-                raise TypeError(f"attribute {name!r} is not numeric")
-            state[f"{kind}:{name}"] = array
-        return state
-
-    def set_state(self, state: dict[str, np.ndarray]) -> LinearPreference:
-        """Restore what `get_state` returned (this model's parameters are kept)."""
-        params = self.get_params()
-        for key, value in state.items():
-            kind, _, name = key.partition(":")
-            if name in params or not name or name.startswith("__"):
-                raise ValueError(f"state key {key!r} does not name a learned attribute")
-            if kind == "array":
-                setattr(self, name, np.array(value))
-            elif kind == "list":
-                setattr(self, name, list(np.array(value)) if value.ndim == 2 else value.tolist())
-            elif kind == "scalar":
-                setattr(self, name, value.item())
-            else:
-                raise ValueError(f"state key {key!r} has an unknown kind {kind!r}")
-        check_is_fitted(self, "mean_")
-        return self
-
-
-def _newton_map(
-    phi: np.ndarray,
-    targets: np.ndarray,
-    weights: np.ndarray,
-    prior_precision: np.ndarray,
-    start: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """MAP of weighted logistic regression with a N(0, diag(1/prior_precision)) prior.
-
-    Newton with backtracking (the objective is strictly convex, but full steps can overshoot).
-    Returns the mode (k,) and the Hessian (k, k) there.
-    """
-
-    def objective(theta: np.ndarray) -> float:
-        f = phi @ theta
-        nll = weights @ (np.logaddexp(0.0, f) - targets * f)
-        return float(nll + 0.5 * prior_precision @ theta**2)
-
-    theta = start.copy()
-    value = objective(theta)
-    for _ in range(100):
-        p = _sigmoid(phi @ theta)
-        grad = phi.T @ (weights * (p - targets)) + prior_precision * theta
-        hess = (phi.T * (weights * p * (1 - p))) @ phi + np.diag(prior_precision)
-        step = np.linalg.solve(hess, grad)
-        scale = 1.0
-        while scale > 1e-6:
-            trial = theta - scale * step
-            trial_value = objective(trial)
-            if trial_value <= value:
-                break
-            scale *= 0.5
-        else:
-            break
-        theta, change, value = trial, value - trial_value, trial_value
-        if change < 1e-10:
-            break
-    p = _sigmoid(phi @ theta)
-    hess = (phi.T * (weights * p * (1 - p))) @ phi + np.diag(prior_precision)
-    return theta, hess
-
-
-def _sigmoid(x: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _symmetric(a: np.ndarray) -> np.ndarray:
-    return np.asarray(0.5 * (a + a.T))
+        if self.prior.dim != d:
+            raise InvalidInputError(
+                f"the prior is over {self.prior.dim} weights but the latents have {d} dimensions"
+            )
+        cov = np.zeros((d + 1, d + 1))
+        cov[:d, :d] = self.prior.covariance
+        cov[d, d] = self.intercept_scale**2
+        precision = np.zeros((d + 1, d + 1))
+        precision[:d, :d] = self.prior.precision()
+        precision[d, d] = 1.0 / self.intercept_scale**2
+        self._prior_mean = np.append(self.prior.mean, 0.0)
+        self._prior_precision = symmetric(precision)
+        self._prior_covariance = cov
 
 
 __all__ = ["LinearPreference", "Pairs"]

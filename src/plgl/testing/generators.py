@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator
-from plgl.generators._base import has_torch_features
+from plgl.generators import Generator, has_torch_features
 
 
 class GeneratorConformance:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _MAX_BATCH = 1000
 _READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
+_EXPLORE = "explore"  # the stored setting of adventurousness
 
 
 class Session:
@@ -49,8 +50,6 @@ class Session:
     def __init__(self, engine: Engine, user_id: str) -> None:
         self.engine = engine
         self.user_id = user_id
-        self.explore = _explore_of(engine.sampler)
-        self._sampler = engine.sampler
         self._user_seed = zlib.crc32(user_id.encode())
         self._rng = np.random.default_rng([engine.seed, self._user_seed])
         self._lock = threading.RLock()
@@ -66,6 +65,12 @@ class Session:
         with self._lock:
             self._begin()
             return self._history.n_events
+
+    @property
+    def explore(self) -> float:
+        """Adventurousness: the share of each batch spent exploring (stored; see set_explore)."""
+        stored = self.engine.storage.settings(self.user_id).get(_EXPLORE)
+        return float(stored) if stored is not None else _explore_of(self.engine.sampler)
 
     @property
     def model(self) -> BasePreferenceModel:
@@ -86,8 +91,10 @@ class Session:
         with self._lock:
             self._begin()
             self._history.learner.refine()
+            explore = self.explore
+            sampler = _with_explore(self.engine.sampler, explore)
             return self._feed.next(
-                self.model, n, self._history.n_events, self._sampler, self.explore, self._rng
+                self.model, n, self._history.n_events, sampler, explore, self._rng
             )
 
     def tell(
@@ -182,7 +189,7 @@ class Session:
                 "user_id": self.user_id,
                 "events": [event.to_dict() for event in storage.events(self.user_id)],
                 "items": [item.to_dict() for item in storage.items(self.user_id)],
-                "settings": {"explore": self.explore},
+                "settings": {**storage.settings(self.user_id), _EXPLORE: self.explore},
             }
 
     def delete(self) -> None:
@@ -195,11 +202,12 @@ class Session:
             self._gone()
 
     def set_explore(self, share: float) -> None:
-        """Adventurousness: the share of each batch spent exploring, in [0, 1]."""
+        """Adventurousness: the share of each batch spent exploring, in [0, 1]. Stored: it
+        survives restarts, is exported, and is deleted with the user."""
         share = check.unit_interval("share", share)
         with self._lock:
-            self.explore = share
-            self._sampler = _with_explore(self.engine.sampler, share)
+            self._check_alive()
+            self.engine.storage.put_settings(self.user_id, {_EXPLORE: share})
 
     def snapshot(self) -> bool:
         """Save the state the stored events give (latest snapshot plus the events after it), so
@@ -270,7 +278,7 @@ def _explore_of(sampler: BaseSampler) -> float:
 
 
 def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
-    if not hasattr(sampler, "explore"):
+    if not hasattr(sampler, "explore") or sampler.explore == share:
         return sampler
     clone = copy.copy(sampler)
     clone.explore = share

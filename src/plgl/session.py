@@ -70,7 +70,7 @@ class Session:
     def explore(self) -> float:
         """Adventurousness: the share of each batch spent exploring (stored; see set_explore)."""
         stored = self.engine.storage.settings(self.user_id).get(_EXPLORE)
-        return float(stored) if stored is not None else _explore_of(self.engine.sampler)
+        return float(stored) if stored is not None else self.engine.sampler.explore
 
     @property
     def model(self) -> BasePreferenceModel:
@@ -91,11 +91,8 @@ class Session:
         with self._lock:
             self._begin()
             self._history.learner.refine()
-            explore = self.explore
-            sampler = _with_explore(self.engine.sampler, explore)
-            return self._feed.next(
-                self.model, n, self._history.n_events, sampler, explore, self._rng
-            )
+            sampler = _with_explore(self.engine.sampler, self.explore)
+            return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
 
     def tell(
         self,
@@ -272,13 +269,9 @@ class Session:
         self.engine.evict(self.user_id)
 
 
-def _explore_of(sampler: BaseSampler) -> float:
-    explore = getattr(sampler, "explore", 0.3)
-    return float(explore)
-
-
 def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
-    if not hasattr(sampler, "explore") or sampler.explore == share:
+    """`sampler`, or a copy of it that explores a `share` of each batch."""
+    if sampler.explore == share:
         return sampler
     clone = copy.copy(sampler)
     clone.explore = share

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from plgl._version import __version__
+
 FORMAT = "plgl.snapshot/1"
 _META = "meta"
 
 
 def snapshot_key(model: Any, feedback: Any, latent_dim: int, negatives: np.ndarray) -> str:
     """A hash of everything besides the events that a model's state depends on."""
-    from plgl import __version__
-
     plain = dataclasses.is_dataclass(feedback) and not isinstance(feedback, type)
     policy = dataclasses.asdict(feedback) if plain else repr(feedback)
     parts = {

@@ -10,7 +10,9 @@ collide with another user's keys):
   `order`: list of item ids, oldest first;
 - `snapshot`: hash with `position` and `blob`; `settings`: hash key -> JSON value;
 - and one set `plgl:tombstones` of deleted user ids, one sorted set `plgl:users` of live user
-  ids (all with score 0, so Redis orders them by their bytes: code point order).
+  ids (all with score 0, so Redis orders them by their bytes: code point order). Users of data
+  written before that index existed are added by the first `users()` call (`plgl:users-indexed`
+  records that it ran).
 
 An append returns only after the server answered, so an acknowledged event is in the server's
 memory and its append-only file; how soon that file reaches the disk is the server's
@@ -37,6 +39,7 @@ from plgl.storage._codec import event_from_json, event_to_json, latent_from_byte
 
 _TOMBSTONES = "plgl:tombstones"
 _USERS = "plgl:users"
+_INDEXED = "plgl:users-indexed"  # set once `plgl:users` lists the users of older data too
 
 # Every write script takes KEYS[1] = tombstones, KEYS[2] = users, ARGV[1] = user id, and starts
 # with this: nothing is written for a deleted user, and a user written to is live.
@@ -97,6 +100,14 @@ return {1}
 """
 )
 
+# KEYS: tombstones, users, indexed. ARGV: user ids found in keys written before `plgl:users`.
+_INDEX = """
+for i = 1, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
+end
+return 1
+"""
+
 # KEYS: tombstones, users, then every key of the user. ARGV: user id.
 _DELETE = """
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -136,6 +147,8 @@ class RedisStorage(BaseStorage):
         self._put_items_script = self._client.register_script(_PUT_ITEMS)
         self._put_snapshot_script = self._client.register_script(_PUT_SNAPSHOT)
         self._put_settings_script = self._client.register_script(_PUT_SETTINGS)
+        self._index_script = self._client.register_script(_INDEX)
+        self._indexed = False
         self._delete_script = self._client.register_script(_DELETE)
 
     # ------------------------------------------------------------------ reads
@@ -198,8 +211,28 @@ class RedisStorage(BaseStorage):
     def _users(self, after: str | None, limit: int) -> list[str]:
         start = "-" if after is None else "(" + after
         with self._guard():
+            self._index_older_users()
             rows = self._client.zrangebylex(_USERS, start, "+", start=0, num=limit)
         return [_bytes(row).decode() for row in rows]
+
+    def _index_older_users(self) -> None:
+        """Once per database: add the users of data written before the `plgl:users` index
+        (every write since adds its user)."""
+        if self._indexed or self._client.exists(_INDEXED):
+            self._indexed = True
+            return
+        prefix = "plgl:u:"
+        found: set[str] = set()
+        for raw in self._client.scan_iter(match=prefix + "*", count=1000):
+            key = _bytes(raw).decode()
+            user_id, _, role = key[len(prefix) :].rpartition(":")
+            if role in _ROLES and user_id:
+                found.add(user_id)
+        ids = sorted(found)
+        for i in range(0, len(ids), 1000):
+            self._index_script(keys=[_TOMBSTONES, _USERS], args=ids[i : i + 1000])
+        self._client.set(_INDEXED, 1)
+        self._indexed = True
 
     # ----------------------------------------------------------------- writes
     def delete_user(self, user_id: str) -> None:

@@ -260,4 +260,5 @@ class SQLiteStorage(BaseStorage):
             raise
         return conn
 
+
 __all__ = ["SCHEMA_VERSION", "SQLiteStorage"]

@@ -61,6 +61,11 @@ class Engine:
             "redis://host:port/db"), a store or a `plgl.cache.ContentCache`; None is in memory.
         max_sessions: sessions held in memory at most (>= 1).
         idle_seconds: a session unused this long is dropped from memory (> 0); None: never.
+
+    Attributes:
+        recipe: what every user's model is made of besides their events (`plgl.learner`).
+        snapshot_key: the key that snapshots made by this engine's settings carry.
+        writer: the background writer of snapshots (`plgl.writer.BackgroundWriter`).
     """
 
     def __init__(

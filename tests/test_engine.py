@@ -1,6 +1,8 @@
 """The Engine: a bounded registry of hot sessions, close(), separate random streams, and any
 engine serving any user over one storage."""
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,18 @@ def test_at_most_max_sessions_are_kept_least_recently_used_first() -> None:
     assert engine.session("a") is a
     rate(engine.session("b"), np.eye(DIM)[0], 10)  # rebuilt from storage
     assert engine.session("b").n_ratings == 10
+
+
+def test_an_evicted_session_is_released() -> None:
+    engine = _engine(max_sessions=1)
+    session = engine.session("a")
+    rate(session, np.eye(DIM)[0], 60)  # a snapshot job was queued on the way
+    released = weakref.ref(session)
+    del session
+    engine.session("b")
+    engine.flush()
+    gc.collect()
+    assert released() is None  # nothing else holds it: its memory is free
 
 
 def test_idle_sessions_are_dropped() -> None:

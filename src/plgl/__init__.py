@@ -12,6 +12,7 @@ from plgl._version import __version__
 
 if _typing.TYPE_CHECKING:
     from plgl import cache, generators, models, samplers, storage
+    from plgl.engine import Engine
     from plgl.errors import (
         EventConflictError,
         InvalidInputError,
@@ -25,7 +26,7 @@ if _typing.TYPE_CHECKING:
     from plgl.generators import Generator
     from plgl.records import Comparison, Feedback, Item
     from plgl.safety import Safety
-    from plgl.session import Engine, Session
+    from plgl.session import Session
 
 __all__ = [
     "Comparison",
@@ -55,7 +56,7 @@ __getattr__, __dir__ = _lazy_exports(
     __name__,
     {
         "Comparison": "plgl.records:Comparison",
-        "Engine": "plgl.session:Engine",
+        "Engine": "plgl.engine:Engine",
         "EventConflictError": "plgl.errors:EventConflictError",
         "Feedback": "plgl.records:Feedback",
         "FeedbackPolicy": "plgl.feedback:FeedbackPolicy",

@@ -29,11 +29,13 @@ def goal_for(
     maximize: str | None = None,
     at_least: Mapping[str, float] | None = None,
     targets: Mapping[str, float] | None = None,
+    confidence: float = 0.9,
 ) -> tuple[dict[str, Any], Goal]:
     """The models (name -> model, the overall one as `OVERALL`) and the goal in log-odds.
 
     `maximize` None means the overall taste when there are bounds, nothing when there are
-    only targets. Raises InvalidInputError for bad names or probabilities and
+    only targets. Each bound must hold with posterior probability `confidence` (see
+    `plgl.navigation.constrained.Goal`). Raises InvalidInputError for bad names or probabilities and
     UnknownCriterionError for a criterion without ratings.
     """
     bounds = _probabilities("at_least", at_least, criteria)
@@ -48,7 +50,8 @@ def goal_for(
         models[maximize] = criteria.model(maximize)
     elif bounds or not wanted:
         maximize = OVERALL
-    return models, Goal(maximize=maximize, at_least=bounds, targets=wanted)
+    confidence = check.probability("confidence", confidence)
+    return models, Goal(maximize, bounds, wanted, confidence)
 
 
 def find_latents(

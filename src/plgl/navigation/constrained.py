@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.optimize import minimize
+from scipy.stats import norm
 
 from plgl.errors import InfeasibleConstraintsError
 from plgl.navigation.reverse import is_linear
@@ -44,13 +45,22 @@ class Goal:
 
     Attributes:
         maximize: the model whose log-odds should be as high as possible (None: none).
-        at_least: name -> lowest acceptable log-odds.
-        targets: name -> wanted log-odds (met as equalities).
+        at_least: name -> lowest acceptable log-odds, met with posterior probability
+            `confidence` (a chance constraint: mean - z_confidence * sd >= bound; Charnes &
+            Cooper 1959), so a bound holds for the true taste, not only for the model's guess.
+        targets: name -> wanted (moderated) log-odds, met as equalities.
+        confidence: see `at_least`; 0.5 bounds the posterior mean.
     """
 
     maximize: str | None = None
     at_least: Mapping[str, float] = field(default_factory=dict)
     targets: Mapping[str, float] = field(default_factory=dict)
+    confidence: float = 0.9
+
+    @property
+    def kappa(self) -> float:
+        """Standard deviations between the posterior mean and the bound."""
+        return float(norm.ppf(self.confidence))
 
     def names(self) -> list[str]:
         """Every model name the goal uses, objective first."""
@@ -117,7 +127,7 @@ def pareto_front(
     bottom, top = (float(models[second].decision_function(end[:1])[0]) for end in ends)
     latents: list[np.ndarray] = []
     for threshold in np.linspace(bottom, top, points):
-        goal = Goal(maximize=first, at_least={second: float(threshold) - 2 * _TOLERANCE})
+        goal = Goal(first, {second: float(threshold) - 2 * _TOLERANCE}, confidence=0.5)
         try:
             latents.append(constrained_latents(models, goal, 1, radius, rng, reach, starts)[0])
         except InfeasibleConstraintsError:
@@ -154,13 +164,19 @@ def _linear(
         ortho[:] = 0.0
     if goal.targets and not goal.at_least and goal.maximize is None:
         return _on_targets(models, names, coefs, basis, goal, ortho, radius)
-    scales = np.ones((2, len(names)))  # the smallest and the largest factor per model
+    spread = np.zeros(len(names))  # the largest posterior sd of each model's log-odds
     a = np.zeros(len(basis))
     for _ in range(_ROUNDS):
-        a = _solve_span(models, names, coefs @ basis.T, goal, scales, radius, reach)
+        index = {k: i for i, k in enumerate(names)}
+        lows = {
+            index[k]: t + _INSIDE + goal.kappa * spread[index[k]] for k, t in goal.at_least.items()
+        }
+        factor = np.sqrt(1.0 + _PROBIT * spread**2)
+        equal = {index[k]: t * factor[index[k]] for k, t in goal.targets.items()}
+        maximize = None if goal.maximize is None else index[goal.maximize]
+        a = _solve_span(models, names, coefs @ basis.T, lows, equal, maximize, radius, reach)
         z = _assemble(a, basis, ortho, radius)
-        factors = np.array([_moderation(models[k], z) for k in names])
-        scales = np.array([factors.min(axis=1), factors.max(axis=1)])
+        spread = np.array([np.sqrt(_variance(models[k], z)).max() for k in names])
     return _assemble(a, basis, ortho, radius)
 
 
@@ -186,7 +202,9 @@ def _on_targets(
         a = np.linalg.lstsq(rows, goals.T, rcond=None)[0].T  # (n, r)
         rest = np.sqrt(np.maximum(radius**2 - (a**2).sum(axis=1), 0.0))
         latents = a @ basis + rest[:, None] * ortho
-        factors = np.column_stack([_moderation(models[k], latents) for k in goal.targets])
+        factors = np.column_stack(
+            [np.sqrt(1.0 + _PROBIT * _variance(models[k], latents)) for k in goal.targets]
+        )
     return np.asarray(latents)
 
 
@@ -202,39 +220,32 @@ def _assemble(a: np.ndarray, basis: np.ndarray, ortho: np.ndarray, radius: float
     return np.asarray(a @ basis + rest * ortho)
 
 
-def _moderation(model: Any, z: np.ndarray) -> np.ndarray:
-    """(n,) factor by which the posterior's uncertainty shrinks each mean log-odds."""
-    cov = getattr(model, "covariance_", None)
-    if cov is None:
-        return np.ones(len(z))
-    phi = np.column_stack([z, np.ones(len(z))])
-    return np.asarray(np.sqrt(1.0 + _PROBIT * ((phi @ cov) * phi).sum(axis=1)))
+def _variance(model: Any, z: np.ndarray) -> np.ndarray:
+    """(n,) posterior variance of each latent's log-odds (0 for a model without one)."""
+    return np.maximum(np.asarray(model.uncertainty(z), dtype=np.float64), 0.0)
 
 
 def _solve_span(
     models: Mapping[str, Any],
     names: list[str],
     projected: np.ndarray,
-    goal: Goal,
-    scales: np.ndarray,
+    lows: Mapping[int, float],
+    equal_means: Mapping[int, float],
+    maximize: int | None,
     radius: float,
     reach: float | None,
 ) -> np.ndarray:
-    """(r,) in-span coordinates meeting the goal's mean log-odds: each bound times the
-    moderation factor (`scales` (2, k): smallest, largest) that makes it hold for every
-    candidate; each target times the largest."""
+    """(r,) in-span coordinates whose mean log-odds are at least `lows` and equal to
+    `equal_means` (model index -> mean log-odds), maximizing model `maximize` if given."""
     r = projected.shape[1]
     if r == 0:
         return np.zeros(0)
-    index = {k: i for i, k in enumerate(names)}
     intercept = np.array([float(models[k].intercept_) for k in names])
     norms = np.maximum(np.linalg.norm(projected, axis=1), 1e-12)
     units = projected / norms[:, None]
     limit = radius if reach is None else min(radius, reach)
-    need = [
-        (index[k], (t + _INSIDE) * scales[int(t >= 0), index[k]]) for k, t in goal.at_least.items()
-    ]
-    equal = [(index[k], t * scales[1, index[k]]) for k, t in goal.targets.items()]
+    need = list(lows.items())
+    equal = list(equal_means.items())
 
     def slack(a: np.ndarray) -> np.ndarray:  # >= 0 where a constraint holds, in log-odds / |w|
         rows = [(projected[i] @ a + intercept[i] - t) / norms[i] for i, t in need]
@@ -249,8 +260,8 @@ def _solve_span(
         rows = np.array([projected[i] for i, _ in equal])
         wanted = np.array([t - intercept[i] for i, t in equal])
         start = np.linalg.lstsq(rows, wanted, rcond=None)[0]
-    if goal.maximize is not None:
-        i = index[goal.maximize]
+    if maximize is not None:
+        i = maximize
 
         def objective(a: np.ndarray) -> float:
             return -float(projected[i] @ a / norms[i])
@@ -295,32 +306,54 @@ def _feasible_start(
 def _gradient(
     models: Mapping[str, Any], goal: Goal, starts: np.ndarray, radius: float
 ) -> np.ndarray:
-    """(n, d) shell latents from penalized gradient search (Adam) from `starts` (n, d)."""
+    """(n, d) shell latents from penalized gradient search (Adam) from `starts` (n, d).
+
+    A first pass aims each bound a little above it; a second pass aims at the moderated
+    log-odds that meets the chance constraint at the variance found there."""
     z = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([z], lr=0.05 * radius / math.sqrt(z.shape[1]))
-    margin = 0.1  # aim a little inside each bound, so the projected result still meets it
-    for _ in range(200):
-        optimizer.zero_grad()
-        loss = 10.0 * (z.norm(dim=1) / radius - 1.0) ** 2
+    levels = {name: torch.full((len(starts),), low + 0.1) for name, low in goal.at_least.items()}
+    for steps in (150, 100):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = 10.0 * (z.norm(dim=1) / radius - 1.0) ** 2
+            for name, level in levels.items():
+                loss = loss + 10.0 * torch.relu(level - models[name].torch_decision(z)) ** 2
+            for name, target in goal.targets.items():
+                loss = loss + 10.0 * (models[name].torch_decision(z) - target) ** 2
+            if goal.maximize is not None:
+                loss = loss - models[goal.maximize].torch_decision(z)
+            loss.sum().backward()
+            optimizer.step()
+        here = _on_shell(z.detach().numpy(), radius)
         for name, low in goal.at_least.items():
-            miss = torch.relu(low + margin - models[name].torch_decision(z))
-            loss = loss + 10.0 * miss**2
-        for name, target in goal.targets.items():
-            loss = loss + 10.0 * (models[name].torch_decision(z) - target) ** 2
-        if goal.maximize is not None:
-            loss = loss - models[goal.maximize].torch_decision(z)
-        loss.sum().backward()
-        optimizer.step()
-    found = z.detach().numpy()
-    return np.asarray(found * (radius / np.linalg.norm(found, axis=1, keepdims=True)))
+            variance = _variance(models[name], here)
+            wanted = (low + 0.05 + goal.kappa * np.sqrt(variance)) / np.sqrt(
+                1.0 + _PROBIT * variance
+            )
+            levels[name] = torch.as_tensor(wanted, dtype=torch.float64)
+    return _on_shell(z.detach().numpy(), radius)
+
+
+def _on_shell(latents: np.ndarray, radius: float) -> np.ndarray:
+    return np.asarray(latents * (radius / np.linalg.norm(latents, axis=1, keepdims=True)))
 
 
 # --------------------------------------------------------------------------- checks
+def lower_bound(model: Any, latents: np.ndarray, confidence: float = 0.9) -> np.ndarray:
+    """(n,) log-odds that each latent's true log-odds exceed with posterior probability
+    `confidence` (mean - z * sd, the mean recovered from the moderated log-odds)."""
+    variance = _variance(model, latents)
+    mean = model.decision_function(latents) * np.sqrt(1.0 + _PROBIT * variance)
+    return np.asarray(mean - float(norm.ppf(confidence)) * np.sqrt(variance))
+
+
 def _meets(models: Mapping[str, Any], goal: Goal, latents: np.ndarray) -> np.ndarray:
-    """(n,) bool: each latent meets every constraint (targets within 0.05 log-odds)."""
+    """(n,) bool: each latent meets every bound (as a chance constraint) and every target
+    (within 0.05 log-odds)."""
     ok = np.ones(len(latents), dtype=bool)
     for name, low in goal.at_least.items():
-        ok &= models[name].decision_function(latents) >= low - _TOLERANCE
+        ok &= lower_bound(models[name], latents, goal.confidence) >= low - _TOLERANCE
     for name, target in goal.targets.items():
         ok &= np.abs(models[name].decision_function(latents) - target) <= 0.05
     return ok
@@ -339,8 +372,12 @@ def _why(
     for name in [*goal.at_least, *goal.targets]:
         alone = {name: models[name]}
         top = constrained_latents(alone, Goal(maximize=name), 1, radius, rng, reach, starts)
-        best = float(models[name].predict_proba(top[:1])[0, 1])
-        wanted = goal.at_least.get(name, goal.targets.get(name, 0.0))
+        if name in goal.at_least:
+            best = _probability(float(lower_bound(models[name], top[:1], goal.confidence)[0]))
+            wanted = goal.at_least[name]
+        else:
+            best = float(models[name].predict_proba(top[:1])[0, 1])
+            wanted = goal.targets[name]
         parts.append(f"{name}: wanted {_probability(wanted):.3f}, reaches {best:.3f} at most")
     return "no latent the generator renders well meets these constraints together (" + (
         "; ".join(parts) + ")"

@@ -1,0 +1,103 @@
+"""Context profiles: a user's taste per context ("workout", "evening"), each starting from what
+the user's other ratings say.
+
+A two-level (hierarchical) model: each context's taste is w_c = w_0 + delta_c with a shared
+taste w_0 and a context offset delta_c ~ N(0, widen * P), P the model's own prior covariance
+(Gelman et al. 2013, ch. 5). Approximately, w_c's prior is the posterior of the user's ratings in
+all other contexts (which the default profile, the user's overall taste, also holds) with `widen`
+times P added to its covariance: a context that shares most of its taste with the others learns
+fast, and one that differs overrides that prior with its own ratings. A context with no other
+ratings around starts from the plain prior. Ratings that name a criterion belong to that
+criterion's model, not to a context's taste.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from plgl.feedback import FeedbackPolicy
+from plgl.models import GaussianPrior, LinearPreference
+from plgl.models._base import BasePreferenceModel
+from plgl.records import Event, Feedback
+
+WIDEN = 1.0
+"""Default share of the prior covariance added to the shared posterior (the context offset's
+variance); `plgl bench --suite criteria` measures 0.5 and 1."""
+
+Start = Callable[[BasePreferenceModel], BasePreferenceModel]
+"""Turns an unfitted model into a started one (the engine's hook: start and learn negatives)."""
+
+
+def context_prior(
+    shared: BasePreferenceModel, fresh: BasePreferenceModel, widen: float = WIDEN
+) -> GaussianPrior | None:
+    """N(shared mean, shared covariance + widen * fresh covariance) over the taste weights, or
+    None when the models are not linear in the latents (no covariance to widen)."""
+    if not isinstance(shared, LinearPreference) or not isinstance(fresh, LinearPreference):
+        return None
+    covariance = shared.weight_covariance()
+    base = fresh.weight_covariance()
+    if covariance is None or base is None:
+        return None
+    return GaussianPrior(
+        mean=np.asarray(shared.coef_, dtype=np.float64), covariance=covariance + widen * base
+    )
+
+
+def context_model(
+    template: BasePreferenceModel,
+    latent_dim: int,
+    context: str,
+    events: Sequence[Event],
+    latents: Mapping[str, np.ndarray],
+    policy: FeedbackPolicy,
+    widen: float = WIDEN,
+    start: Start | None = None,
+) -> tuple[BasePreferenceModel, int]:
+    """The taste of `context` from a user's events (latents by item id): (model, how many of
+    its own events it learned). `start` defaults to `model.start(latent_dim)`."""
+
+    def begin(model: BasePreferenceModel) -> BasePreferenceModel:
+        return model.start(latent_dim) if start is None else start(model)
+
+    own = [e for e in events if e.criterion is None and e.context == context]
+    others = [e for e in events if e.criterion is None and e.context != context]
+    model = begin(copy.deepcopy(template))
+    if learn_events(model, others, latents, policy):
+        fresh = begin(copy.deepcopy(template))
+        prior = context_prior(model, fresh, widen)
+        model = fresh if prior is None else begin(_with_prior(template, prior))
+    return model, learn_events(model, own, latents, policy)
+
+
+def learn_events(
+    model: BasePreferenceModel,
+    events: Sequence[Event],
+    latents: Mapping[str, np.ndarray],
+    policy: FeedbackPolicy,
+) -> int:
+    """Teach an online `model` the events whose items are known; returns how many it learned."""
+    learned = 0
+    for event in events:
+        if isinstance(event, Feedback):
+            latent = latents.get(event.item_id)
+            if latent is None:
+                continue
+            label, weight = policy.label(event.signal, event.dwell_seconds)
+            model.learn(latent, label, weight)
+        else:
+            a, b = latents.get(event.preferred_id), latents.get(event.other_id)
+            if a is None or b is None:
+                continue
+            model.learn_pair(a, b)
+        learned += 1
+    return learned
+
+
+def _with_prior(template: BasePreferenceModel, prior: GaussianPrior) -> BasePreferenceModel:
+    model = copy.deepcopy(template)
+    model.set_params(prior=prior)
+    return model

@@ -36,7 +36,7 @@ from plgl.navigation.reverse import is_linear
 _PROBIT = math.pi / 8.0
 _TOLERANCE = 1e-4  # log-odds slack accepted when checking a constraint
 _INSIDE = 1e-3  # log-odds by which the convex program aims inside each bound
-_ROUNDS = 4  # fixed-point rounds for the moderation factors
+_ROUNDS = 12  # at most this many fixed-point rounds for the posterior spreads
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,15 @@ class Goal:
             Cooper 1959), so a bound holds for the true taste, not only for the model's guess.
         targets: name -> wanted (moderated) log-odds, met as equalities.
         confidence: see `at_least`; 0.5 bounds the posterior mean.
+        spare: the maximized log-odds may fall this share below its best, so that the answers
+            can differ (the best point of the shell is unique).
     """
 
     maximize: str | None = None
     at_least: Mapping[str, float] = field(default_factory=dict)
     targets: Mapping[str, float] = field(default_factory=dict)
     confidence: float = 0.9
+    spare: float = 0.05
 
     @property
     def kappa(self) -> float:
@@ -127,7 +130,7 @@ def pareto_front(
     bottom, top = (float(models[second].decision_function(end[:1])[0]) for end in ends)
     latents: list[np.ndarray] = []
     for threshold in np.linspace(bottom, top, points):
-        goal = Goal(first, {second: float(threshold) - 2 * _TOLERANCE}, confidence=0.5)
+        goal = Goal(first, {second: float(threshold) - 2 * _TOLERANCE}, confidence=0.5, spare=0.0)
         try:
             latents.append(constrained_latents(models, goal, 1, radius, rng, reach, starts)[0])
         except InfeasibleConstraintsError:
@@ -164,19 +167,33 @@ def _linear(
         ortho[:] = 0.0
     if goal.targets and not goal.at_least and goal.maximize is None:
         return _on_targets(models, names, coefs, basis, goal, ortho, radius)
+    index = {k: i for i, k in enumerate(names)}
+    projected = coefs @ basis.T
+    intercept = np.array([float(models[k].intercept_) for k in names])
+    maximize = None if goal.maximize is None else index[goal.maximize]
     spread = np.zeros(len(names))  # the largest posterior sd of each model's log-odds
+    floor: dict[int, float] = {}  # a floor under the maximized mean, once its best is known
     a = np.zeros(len(basis))
-    for _ in range(_ROUNDS):
-        index = {k: i for i, k in enumerate(names)}
-        lows = {
-            index[k]: t + _INSIDE + goal.kappa * spread[index[k]] for k, t in goal.at_least.items()
-        }
-        factor = np.sqrt(1.0 + _PROBIT * spread**2)
-        equal = {index[k]: t * factor[index[k]] for k, t in goal.targets.items()}
-        maximize = None if goal.maximize is None else index[goal.maximize]
-        a = _solve_span(models, names, coefs @ basis.T, lows, equal, maximize, radius, reach)
-        z = _assemble(a, basis, ortho, radius)
-        spread = np.array([np.sqrt(_variance(models[k], z)).max() for k in names])
+    for phase in ("best", "diverse") if maximize is not None and goal.spare > 0 else ("best",):
+        for _ in range(_ROUNDS):
+            lows = {
+                index[k]: t + _INSIDE + goal.kappa * spread[index[k]]
+                for k, t in goal.at_least.items()
+            }
+            lows.update(floor)
+            factor = np.sqrt(1.0 + _PROBIT * spread**2)
+            equal = {index[k]: t * factor[index[k]] for k, t in goal.targets.items()}
+            objective = maximize if phase == "best" else None
+            a = _solve_span(intercept, projected, lows, equal, objective, radius, reach)
+            z = _assemble(a, basis, ortho, radius)
+            before = spread
+            spread = np.array([np.sqrt(_variance(models[k], z)).max() for k in names])
+            if np.abs(spread - before).max() < 1e-5:
+                break
+        if maximize is not None:
+            # The best shell point is unique; a little below it there is room for variety.
+            top = float(projected[maximize] @ a + intercept[maximize])
+            floor = {maximize: top - goal.spare * abs(top)}
     return _assemble(a, basis, ortho, radius)
 
 
@@ -226,8 +243,7 @@ def _variance(model: Any, z: np.ndarray) -> np.ndarray:
 
 
 def _solve_span(
-    models: Mapping[str, Any],
-    names: list[str],
+    intercept: np.ndarray,
     projected: np.ndarray,
     lows: Mapping[int, float],
     equal_means: Mapping[int, float],
@@ -240,7 +256,6 @@ def _solve_span(
     r = projected.shape[1]
     if r == 0:
         return np.zeros(0)
-    intercept = np.array([float(models[k].intercept_) for k in names])
     norms = np.maximum(np.linalg.norm(projected, axis=1), 1e-12)
     units = projected / norms[:, None]
     limit = radius if reach is None else min(radius, reach)

@@ -164,7 +164,7 @@ def test_session_resumes_from_storage(engine: plgl.Engine) -> None:
     rate(session, np.eye(8)[3], 30)
     probe = np.random.default_rng(0).standard_normal((5, 8))
     expected = session.score(probe)
-    engine._forget("carol")  # as after a restart: only storage remains
+    engine.evict("carol")  # as after a restart: only storage remains
     resumed = engine.session("carol")
     assert resumed is not session
     assert resumed.n_ratings == 30
@@ -199,7 +199,7 @@ def test_batch_models_resume_from_storage_too() -> None:
     rate(session, np.eye(4)[0], 30)
     probe = np.random.default_rng(1).standard_normal((5, 4))
     expected = session.score(probe)
-    engine._forget("u")
+    engine.evict("u")
     np.testing.assert_allclose(engine.session("u").score(probe), expected)
 
 

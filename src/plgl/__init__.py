@@ -1,6 +1,7 @@
 """plgl: learn what a person likes from swipes, and steer a generator to make more of it."""
 
 from plgl import generators, models, samplers, storage
+from plgl.engine import Engine
 from plgl.errors import (
     EventConflictError,
     InvalidInputError,
@@ -14,7 +15,7 @@ from plgl.feedback import FeedbackPolicy
 from plgl.generators import Generator
 from plgl.records import Comparison, Feedback, Item
 from plgl.safety import Safety
-from plgl.session import Engine, Session
+from plgl.session import Session
 
 __version__ = "0.1.0.dev0"
 

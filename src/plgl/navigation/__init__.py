@@ -1,13 +1,17 @@
 """Navigation: find latents for a wanted score, on the region the generator renders well."""
 
+from plgl.navigation.best import best_latents, latents_at, top_of_shell
 from plgl.navigation.diverse import farthest_points
 from plgl.navigation.reverse import is_linear, logit, reverse_gradient, reverse_linear, shell_top
 
 __all__ = [
+    "best_latents",
     "farthest_points",
     "is_linear",
+    "latents_at",
     "logit",
     "reverse_gradient",
     "reverse_linear",
     "shell_top",
+    "top_of_shell",
 ]

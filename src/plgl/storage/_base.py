@@ -88,6 +88,11 @@ class BaseStorage(ABC):
                 found[item_id] = latent
         return found
 
+    def version(self, user_id: str) -> int:
+        """The number of events stored for the user: cheap, so that a process can tell that
+        another one appended (backends with a faster count than `n_events` override it)."""
+        return self.n_events(user_id)
+
     def close(self) -> None:  # noqa: B027 (optional: most backends have nothing to release)
         """Release connections; the storage must not be used afterwards."""
 

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from plgl.feedback import FeedbackPolicy
-from plgl.models import GaussianPrior, LinearPreference
+from plgl.models import LinearPreference
 from plgl.models._base import BasePreferenceModel
 from plgl.records import Event, Feedback
+
+if TYPE_CHECKING:
+    from plgl.models import GaussianPrior
 
 WIDEN = 1.0
 """Default share of the prior covariance added to the shared posterior (the context offset's
@@ -38,6 +42,8 @@ def context_prior(
     None when the models are not linear in the latents (no covariance to widen)."""
     if not isinstance(shared, LinearPreference) or not isinstance(fresh, LinearPreference):
         return None
+    from plgl.models import GaussianPrior
+
     covariance = shared.weight_covariance()
     base = fresh.weight_covariance()
     if covariance is None or base is None:
@@ -45,6 +51,26 @@ def context_prior(
     return GaussianPrior(
         mean=np.asarray(shared.coef_, dtype=np.float64), covariance=covariance + widen * base
     )
+
+
+def context_start(
+    template: BasePreferenceModel,
+    context: str,
+    events: Sequence[Event],
+    latents: Mapping[str, np.ndarray],
+    policy: FeedbackPolicy,
+    start: Start,
+    widen: float = WIDEN,
+) -> BasePreferenceModel:
+    """The model `context` starts from, before its own ratings: `start(template)` with the
+    prior the user's ratings in other contexts give (the plain prior without any)."""
+    others = [e for e in events if e.criterion is None and e.context != context]
+    shared = start(copy.deepcopy(template))
+    if not learn_events(shared, others, latents, policy):
+        return shared
+    fresh = start(copy.deepcopy(template))
+    prior = context_prior(shared, fresh, widen)
+    return fresh if prior is None else start(_with_prior(template, prior))
 
 
 def context_model(
@@ -55,21 +81,15 @@ def context_model(
     latents: Mapping[str, np.ndarray],
     policy: FeedbackPolicy,
     widen: float = WIDEN,
-    start: Start | None = None,
 ) -> tuple[BasePreferenceModel, int]:
     """The taste of `context` from a user's events (latents by item id): (model, how many of
-    its own events it learned). `start` defaults to `model.start(latent_dim)`."""
+    its own events it learned)."""
 
-    def begin(model: BasePreferenceModel) -> BasePreferenceModel:
-        return model.start(latent_dim) if start is None else start(model)
+    def start(model: BasePreferenceModel) -> BasePreferenceModel:
+        return model.start(latent_dim)
 
+    model = context_start(template, context, events, latents, policy, start, widen)
     own = [e for e in events if e.criterion is None and e.context == context]
-    others = [e for e in events if e.criterion is None and e.context != context]
-    model = begin(copy.deepcopy(template))
-    if learn_events(model, others, latents, policy):
-        fresh = begin(copy.deepcopy(template))
-        prior = context_prior(model, fresh, widen)
-        model = fresh if prior is None else begin(_with_prior(template, prior))
     return model, learn_events(model, own, latents, policy)
 
 

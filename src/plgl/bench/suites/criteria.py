@@ -209,5 +209,3 @@ def _identity(d: int) -> Any:
 
 def _nothing_unsafe(latents: np.ndarray) -> np.ndarray:
     return np.zeros(len(latents), dtype=bool)
-
-

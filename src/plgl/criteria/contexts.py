@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from plgl.feedback import FeedbackPolicy
-from plgl.models import LinearPreference
+from plgl.models import GaussianPrior, LinearPreference, OnlinePreferenceModel
 from plgl.models._base import BasePreferenceModel
 from plgl.records import Event, Feedback
-
-if TYPE_CHECKING:
-    from plgl.models import GaussianPrior
 
 WIDEN = 1.0
 """Default share of the prior covariance added to the shared posterior (the context offset's
@@ -40,10 +36,10 @@ def context_prior(
 ) -> GaussianPrior | None:
     """N(shared mean, shared covariance + widen * fresh covariance) over the taste weights, or
     None when the models are not linear in the latents (no covariance to widen)."""
-    if not isinstance(shared, LinearPreference) or not isinstance(fresh, LinearPreference):
+    if not isinstance(shared, OnlinePreferenceModel) or not isinstance(
+        fresh, OnlinePreferenceModel
+    ):
         return None
-    from plgl.models import GaussianPrior
-
     covariance = shared.weight_covariance()
     base = fresh.weight_covariance()
     if covariance is None or base is None:
@@ -70,7 +66,9 @@ def context_start(
         return shared
     fresh = start(copy.deepcopy(template))
     prior = context_prior(shared, fresh, widen)
-    return fresh if prior is None else start(_with_prior(template, prior))
+    if prior is None or not isinstance(template, LinearPreference):
+        return fresh  # only a linear model takes a full prior: the context starts afresh
+    return start(_with_prior(template, prior))
 
 
 def context_model(
@@ -86,7 +84,8 @@ def context_model(
     its own events it learned)."""
 
     def start(model: BasePreferenceModel) -> BasePreferenceModel:
-        return model.start(latent_dim)
+        started: BasePreferenceModel = model.start(latent_dim)
+        return started
 
     model = context_start(template, context, events, latents, policy, start, widen)
     own = [e for e in events if e.criterion is None and e.context == context]
@@ -117,7 +116,7 @@ def learn_events(
     return learned
 
 
-def _with_prior(template: BasePreferenceModel, prior: GaussianPrior) -> BasePreferenceModel:
+def _with_prior(template: LinearPreference, prior: GaussianPrior) -> LinearPreference:
     model = copy.deepcopy(template)
     model.set_params(prior=prior)
     return model

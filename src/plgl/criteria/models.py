@@ -16,7 +16,7 @@ import numpy as np
 
 from plgl.errors import InvalidInputError, UnknownCriterionError
 from plgl.feedback import FeedbackPolicy
-from plgl.models import LinearPreference
+from plgl.models import LinearPreference, OnlinePreferenceModel
 from plgl.models._base import BasePreferenceModel
 from plgl.records import Event, Feedback
 
@@ -176,6 +176,6 @@ class CriteriaModels:
 def criterion_template(model: BasePreferenceModel) -> BasePreferenceModel:
     """The model each criterion learns with: `model` if it learns online, else the default
     LinearPreference (a batch model cannot learn rating by rating)."""
-    if isinstance(model, LinearPreference) or bool(getattr(model, "online", False)):
+    if isinstance(model, OnlinePreferenceModel) and model.online:
         return model
     return LinearPreference()

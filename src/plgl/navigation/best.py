@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from plgl.generators import Generator
-from plgl.navigation.reverse import is_linear, reverse_gradient, reverse_linear, shell_top
+from plgl.models import is_linear
+from plgl.navigation.reverse import reverse_gradient, reverse_linear, shell_top
 
 _BELOW_TOP = 0.05  # recommendations aim this share of the top log-odds below it, to be diverse
 

@@ -31,7 +31,7 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 
 from plgl.errors import InfeasibleConstraintsError
-from plgl.navigation.reverse import is_linear
+from plgl.models import is_linear
 
 _PROBIT = math.pi / 8.0
 _TOLERANCE = 1e-4  # log-odds slack accepted when checking a constraint

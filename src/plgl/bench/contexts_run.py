@@ -17,7 +17,7 @@ import numpy as np
 import plgl
 from plgl.bench.multi_users import MultiTasteUser, directions
 from plgl.bench.suites._base import Row, Task
-from plgl.criteria.contexts import WIDEN, context_model
+from plgl.criteria.contexts import context_model
 from plgl.feedback import FeedbackPolicy
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import shell_top
@@ -78,5 +78,5 @@ def _model_for(
         return models.setdefault("all", template.start(_D))
     if method == "independent":
         return models.setdefault(context, template.start(_D))
-    widen = 0.5 if method.endswith("widen 0.5") else WIDEN
+    widen = 1.0 if method.endswith("widen 1") else None
     return context_model(template, _D, context, events, latents, policy, widen)[0]

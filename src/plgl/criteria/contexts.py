@@ -6,8 +6,13 @@ taste w_0 and a context offset delta_c ~ N(0, widen * P), P the model's own prio
 (Gelman et al. 2013, ch. 5). Approximately, w_c's prior is the posterior of the user's ratings in
 all other contexts (which the default profile, the user's overall taste, also holds) with `widen`
 times P added to its covariance: a context that shares most of its taste with the others learns
-fast, and one that differs overrides that prior with its own ratings. A context with no other
-ratings around starts from the plain prior. Ratings that name a criterion belong to that
+fast, and one that differs overrides that prior with its own ratings. How much a context
+shares is learned per user: `widen` is chosen among `WIDENS` (and "nothing shared", the plain
+prior) by the prequential log-likelihood of the context's own ratings (each predicted before it
+is learned; Dawid 1984), an empirical-Bayes choice of the offset's variance. A context with no
+other ratings around starts from the plain prior. A context model with a shared prior does not
+take disagreement with that prior for a change of taste (the model's change detector is off):
+that disagreement is what the context is for. Ratings that name a criterion belong to that
 criterion's model, not to a context's taste.
 """
 
@@ -23,9 +28,10 @@ from plgl.models import GaussianPrior, LinearPreference, OnlinePreferenceModel
 from plgl.models._base import BasePreferenceModel
 from plgl.records import Event, Feedback
 
+WIDENS = (0.1, 0.3, 1.0, 3.0)
+"""Shares of the prior covariance tried as the context offset's variance."""
 WIDEN = 1.0
-"""Default share of the prior covariance added to the shared posterior (the context offset's
-variance); `plgl bench --suite criteria` measures 0.5 and 1."""
+"""The share used before a context has ratings of its own to choose by."""
 
 Start = Callable[[BasePreferenceModel], BasePreferenceModel]
 """Turns an unfitted model into a started one (the engine's hook: start and learn negatives)."""
@@ -56,19 +62,46 @@ def context_start(
     latents: Mapping[str, np.ndarray],
     policy: FeedbackPolicy,
     start: Start,
-    widen: float = WIDEN,
+    widen: float | None = None,
 ) -> BasePreferenceModel:
     """The model `context` starts from, before its own ratings: `start(template)` with the
-    prior the user's ratings in other contexts give (the plain prior without any)."""
+    prior the user's ratings in other contexts give (the plain prior without any), widened by
+    `widen` (None: chosen by the context's own ratings, see the module)."""
     others = [e for e in events if e.criterion is None and e.context != context]
     shared = start(copy.deepcopy(template))
-    if not learn_events(shared, others, latents, policy):
-        return shared
     fresh = start(copy.deepcopy(template))
-    prior = context_prior(shared, fresh, widen)
-    if prior is None or not isinstance(template, LinearPreference):
-        return fresh  # only a linear model takes a full prior: the context starts afresh
-    return start(_with_prior(template, prior))
+    if not isinstance(template, LinearPreference) or not learn_events(
+        shared, others, latents, policy
+    ):
+        return fresh  # nothing to share, or a model that takes no full prior
+    own = [e for e in events if e.criterion is None and e.context == context]
+    candidates: list[BasePreferenceModel] = [fresh]  # "nothing shared" competes too
+    for share in WIDENS if widen is None else (widen,):
+        prior = context_prior(shared, fresh, share)
+        if prior is not None:
+            candidates.append(start(_with_prior(template, prior)))
+    if widen is not None or not own:
+        return candidates[-1] if widen is not None else candidates[1 + WIDENS.index(WIDEN)]
+    scores = [_prequential(copy.deepcopy(c), own, latents, policy) for c in candidates]
+    return candidates[int(np.argmax(scores))]
+
+
+def _prequential(
+    model: BasePreferenceModel,
+    events: Sequence[Event],
+    latents: Mapping[str, np.ndarray],
+    policy: FeedbackPolicy,
+) -> float:
+    """Sum of log p(rating | the ratings before it) over `events`' ratings, weighted."""
+    total = 0.0
+    for event in events:
+        latent = latents.get(event.item_id) if isinstance(event, Feedback) else None
+        if isinstance(event, Feedback) and latent is not None:
+            label, weight = policy.label(event.signal, event.dwell_seconds)
+            p = float(model.predict_proba(latent[None, :])[0, 1])
+            total += weight * float(np.log(max(p if label else 1.0 - p, 1e-12)))
+        learn_events(model, [event], latents, policy)
+    return total
 
 
 def context_model(
@@ -78,7 +111,7 @@ def context_model(
     events: Sequence[Event],
     latents: Mapping[str, np.ndarray],
     policy: FeedbackPolicy,
-    widen: float = WIDEN,
+    widen: float | None = None,
 ) -> tuple[BasePreferenceModel, int]:
     """The taste of `context` from a user's events (latents by item id): (model, how many of
     its own events it learned)."""
@@ -118,5 +151,5 @@ def learn_events(
 
 def _with_prior(template: LinearPreference, prior: GaussianPrior) -> LinearPreference:
     model = copy.deepcopy(template)
-    model.set_params(prior=prior)
+    model.set_params(prior=prior, change_threshold=None)
     return model

@@ -3,23 +3,22 @@
 Criteria problems: a simulated user has two or three criteria, each a hidden direction
 (`plgl.bench.multi_users`; the first two pull against each other, cosine -0.5, or -0.9 in the
 hard problem, where the best feasible point lies on a steep trade-off). Each criterion
-gets batches of 10 like/dislike ratings on items the default sampler picks for that criterion's
-model (what `Session.ask(criterion=...)` does). After every 20 ratings per criterion, 10
+gets batches of 10 like/dislike ratings on items the default sampler (`MixtureSampler`) picks
+for that criterion's model. After every 20 ratings per criterion, 10
 recommendations `maximize=<last>, at_least={...}` are scored with the true probabilities:
 `meets` (share meeting every bound), `within` (share whose maximized criterion is within 0.1 of
 the best feasible point, found by brute force over 200,000 prior samples on the shell) and
 `gap` (best feasible minus the recommendation's, mean). Methods: `plgl` (each bound met with
 posterior probability 0.9, a chance constraint; the default), `plgl confidence 0.95` and
-`plgl mean bound` (the posterior mean meets
-it). A fourth problem draws the Pareto front
-of the two criteria (predicted, true at the same latents, and the brute-force truth) after 60
-ratings each.
+`plgl mean bound` (the posterior mean meets it). A fourth problem draws the Pareto front of the
+two criteria (predicted, true at the same latents, and the brute-force truth) after 60 ratings
+each.
 
 Context problems: a user with two contexts whose tastes differ (cosine 0) or share most (0.8)
 rates 20 items in one, then 20 in the other, alternating, up to 80 in each. Methods: `plgl
-contexts` (each context's model starts from the others' ratings, widened: `plgl.criteria.
-contexts`), `independent` (one plain model per context) and `merged` (one model for every
-rating). Metric: normalized utility of recommendation #1 for the context just rated, by the
+contexts` (each context's model starts from the others' ratings, widened by a share chosen by
+its own ratings: `plgl.criteria.contexts`), `plgl contexts widen 1` (a fixed share),
+`independent` (one plain model per context) and `merged` (one model for every rating). Metric: normalized utility of recommendation #1 for the context just rated, by the
 ratings given in it (mean over both contexts).
 
 Seeds: taste s from default_rng(10000+s), answers from default_rng(20000+s), the brute force
@@ -68,7 +67,7 @@ _CRITERIA = {
 _CRITERIA_METHODS = {"plgl": 0.9, "plgl confidence 0.95": 0.95, "plgl mean bound": 0.5}
 """Method -> the posterior confidence each bound is met with (0.5: the model's mean)."""
 _CONTEXTS = {"contexts differ (cos 0) d=16": 0.0, "contexts share (cos 0.8) d=16": 0.8}
-_CONTEXT_METHODS = ("plgl contexts", "plgl contexts widen 0.5", "independent", "merged")
+_CONTEXT_METHODS = ("plgl contexts", "plgl contexts widen 1", "independent", "merged")
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:

@@ -1,6 +1,7 @@
 """Constraint-aware reverse classification over several models (plgl.navigation.constrained)."""
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ D = 8
 R = math.sqrt(D)
 
 
-def _models(kind: type = LinearPreference, n: int = 80) -> tuple[dict, np.ndarray]:
+def _models(kind: type = LinearPreference, n: int = 80) -> tuple[dict[str, Any], np.ndarray]:
     rng = np.random.default_rng(0)
     directions = np.eye(D)[:2] + 0.3 * np.eye(D)[2]
     X = rng.standard_normal((n, D)) * 1.5
@@ -66,7 +67,7 @@ def test_targets_are_met_on_every_model() -> None:
 
 
 def test_the_reach_caps_every_direction() -> None:
-    models, directions = _models()
+    models, _ = _models()
     found = constrained_latents(
         models, Goal(maximize="calm"), 5, R, np.random.default_rng(4), reach=1.0
     )
@@ -80,7 +81,7 @@ def test_conflicting_constraints_raise_a_clear_error() -> None:
     up = LinearPreference().fit(X, (X[:, 0] > 0).astype(int))
     down = LinearPreference().fit(X, (X[:, 0] < 0).astype(int))
     goal = Goal(at_least={"energy": _logit(0.9), "calm": _logit(0.9)})
-    with pytest.raises(InfeasibleConstraintsError, match="energy: wanted 0.900") as caught:
+    with pytest.raises(InfeasibleConstraintsError, match=r"energy: wanted 0\.900") as caught:
         constrained_latents({"energy": up, "calm": down}, goal, 5, R, rng)
     assert isinstance(caught.value, ValueError)
 

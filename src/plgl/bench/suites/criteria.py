@@ -18,8 +18,9 @@ Context problems: a user with two contexts whose tastes differ (cosine 0) or sha
 rates 20 items in one, then 20 in the other, alternating, up to 80 in each. Methods: `plgl
 contexts` (each context's model starts from the others' ratings, widened by a share chosen by
 its own ratings: `plgl.criteria.contexts`), `plgl contexts widen 1` (a fixed share),
-`independent` (one plain model per context) and `merged` (one model for every rating). Metric: normalized utility of recommendation #1 for the context just rated, by the
-ratings given in it (mean over both contexts).
+`independent` (one plain model per context) and `merged` (one model for every rating).
+Metric: normalized utility of recommendation #1 for the context just rated, by the ratings given
+in it (mean over both contexts).
 
 Seeds: taste s from default_rng(10000+s), answers from default_rng(20000+s), the brute force
 from default_rng(30000+s).
@@ -41,7 +42,10 @@ METRICS = {
     "within": Metric("share within 0.1 of the best feasible maximized probability", reach=0.9),
     "gap": Metric("best feasible minus recommended probability", higher_is_better=False),
     "top1": Metric("normalized utility of recommendation #1 in the context", reach=0.9),
-    "front": Metric("probability of the maximized criterion", step_label="bound (%)"),
+    "front": Metric(
+        "probability of the maximized criterion (calm)",
+        step_label="probability of the bounded criterion, energy (%)",
+    ),
 }
 NOISE = 0.25  # the benchmark's default answer noise (plgl.bench.users)
 _CRITERIA = {
@@ -147,20 +151,19 @@ def _front(task: Task) -> list[Row]:
     first, second = str(p["maximize"]), next(iter(p["at_least"]))
     rng = np.random.default_rng(40_000 + int(task.seed or 0))
     latents, predicted = front(criteria, first, second, _identity(user.d), rng)
-    rows = [task.row(round(100 * b), "front", a, method_note="predicted") for a, b in predicted]
-    for row in rows:
-        row["method"] = "plgl (predicted)"
     true_first = user.probability(first, latents)
     true_second = user.probability(second, latents)
-    for a, b in zip(true_first, true_second, strict=True):
-        row = task.row(round(100 * b), "front", a)
-        row["method"] = "plgl (true)"
-        rows.append(row)
     grid, best = user.true_front(first, second, np.random.default_rng(30_000 + int(task.seed or 0)))
-    for g, b in zip(grid, best, strict=True):
-        row = task.row(round(100 * g), "front", b)
-        row.update(method="brute force (true)", seed=None)
-        rows.append(row)
+    rows: list[Row] = []
+    for method, xs, ys, seed in (
+        ("plgl (predicted)", predicted[:, 1], predicted[:, 0], task.seed),
+        ("plgl (true)", true_second, true_first, task.seed),
+        ("brute force (true)", grid, best, None),  # a reference: drawn dashed
+    ):
+        for x, y in zip(xs, ys, strict=True):
+            rows.append(
+                {**task.row(round(100 * float(x)), "front", y), "method": method, "seed": seed}
+            )
     return rows
 
 

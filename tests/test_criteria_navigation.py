@@ -8,7 +8,8 @@ import pytest
 
 from plgl.errors import InfeasibleConstraintsError
 from plgl.models import KernelPreference, LinearPreference
-from plgl.navigation.constrained import Goal, constrained_latents, lower_bound, pareto_front
+from plgl.navigation.constrained import constrained_latents, pareto_front
+from plgl.navigation.goal import Goal, lower_bound
 
 D = 8
 R = math.sqrt(D)

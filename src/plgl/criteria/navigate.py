@@ -15,7 +15,8 @@ from plgl import validation as check
 from plgl.criteria.models import CriteriaModels
 from plgl.errors import InvalidInputError, UnsafeRegionError
 from plgl.navigation import farthest_points
-from plgl.navigation.constrained import Goal, constrained_latents, pareto_front
+from plgl.navigation.constrained import constrained_latents, pareto_front
+from plgl.navigation.goal import Goal
 
 OVERALL = "*"
 """The key of the user's overall model among the criteria (no criterion name can be "*")."""

@@ -1,12 +1,14 @@
 """plgl: learn what a person likes from swipes, and steer a generator to make more of it."""
 
-from plgl import generators, models, samplers, storage
+from plgl import criteria, generators, models, samplers, storage
 from plgl.engine import Engine
 from plgl.errors import (
     EventConflictError,
+    InfeasibleConstraintsError,
     InvalidInputError,
     PlglError,
     StorageError,
+    UnknownCriterionError,
     UnknownItemError,
     UnsafeRegionError,
     UserDeletedError,
@@ -26,16 +28,19 @@ __all__ = [
     "Feedback",
     "FeedbackPolicy",
     "Generator",
+    "InfeasibleConstraintsError",
     "InvalidInputError",
     "Item",
     "PlglError",
     "Safety",
     "Session",
     "StorageError",
+    "UnknownCriterionError",
     "UnknownItemError",
     "UnsafeRegionError",
     "UserDeletedError",
     "__version__",
+    "criteria",
     "generators",
     "models",
     "samplers",

@@ -137,3 +137,15 @@ def test_a_context_starts_from_the_overall_taste_and_learns_its_own() -> None:
 def test_a_context_name_is_checked() -> None:
     with pytest.raises(InvalidInputError, match="context"):
         _engine().session("alice", context="")
+
+
+def test_a_context_is_suggested_when_recent_ratings_fit_it_far_better() -> None:
+    engine = _engine()
+    workout = engine.session("alice", context="workout")
+    _rate(workout, None, ENERGY, 40)
+    evening = engine.session("alice", context="evening")
+    _rate(evening, None, -ENERGY, 40)
+    assert evening.suggest_context() is None  # its ratings fit its own taste
+    _rate(evening, None, ENERGY, 10)  # now answering as in a workout
+    assert evening.suggest_context() == "workout"
+    assert engine.session("alice").suggest_context() is None  # no ratings of its own

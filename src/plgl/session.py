@@ -22,11 +22,12 @@ import numpy as np
 
 from plgl import validation as check
 from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
+from plgl.criteria.contexts import fit_of
 from plgl.errors import InvalidInputError, UnknownItemError, UserDeletedError
 from plgl.explain import explanation
 from plgl.feed import Feed
 from plgl.feedback import check_signal
-from plgl.history import History, save_snapshot
+from plgl.history import History, item_ids, replay, save_snapshot
 from plgl.models import confidence
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import logit
@@ -170,6 +171,32 @@ class Session:
             self._check_alive()
             events = self.engine.storage.events(self.user_id)
             return sorted({e.context for e in events if e.context is not None})
+
+    def suggest_context(self, recent: int = 10, margin: float = 0.3) -> str | None:
+        """Another context whose taste fits this profile's last `recent` ratings far better
+        (by more than `margin` nats per rating, on average), or None: a hint to switch.
+
+        Every profile is judged as it was before those ratings, so none has learned them."""
+        with self._lock:
+            self._begin()
+            engine, storage = self.engine, self.engine.storage
+            events = storage.events(self.user_id)
+            mine = [
+                i for i, e in enumerate(events) if e.criterion is None and e.context == self.context
+            ][-recent:]
+            if not mine:
+                return None
+            judged = [events[i] for i in mine]
+            latents = storage.item_latents(self.user_id, item_ids(judged))
+            others = {e.context for e in events[: mine[0]] if e.context not in (None, self.context)}
+            fits: dict[str | None, float] = {}
+            for name in [*sorted(str(n) for n in others), self.context]:
+                key = engine.snapshot_key
+                model = replay(engine.recipe, storage, self.user_id, key, mine[0], name)[0].model
+                fits[name] = fit_of(model, judged, latents, engine.feedback)
+            here = fits.pop(self.context)
+            best = max(fits, key=lambda n: fits[n], default=None)
+            return best if best is not None and fits[best] > here + margin else None
 
     def pareto(self, first: str, second: str, points: int = 15) -> tuple[np.ndarray, np.ndarray]:
         """The trade-off between two rated criteria: latents (m, latent_dim) and predicted

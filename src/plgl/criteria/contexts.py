@@ -153,3 +153,22 @@ def _with_prior(template: LinearPreference, prior: GaussianPrior) -> LinearPrefe
     model = copy.deepcopy(template)
     model.set_params(prior=prior, change_threshold=None)
     return model
+
+
+def fit_of(
+    model: BasePreferenceModel,
+    events: Sequence[Event],
+    latents: Mapping[str, np.ndarray],
+    policy: FeedbackPolicy,
+) -> float:
+    """Weighted mean log-likelihood per rating of `events`' ratings under `model` (as it is,
+    nothing learned); -inf without any rating of a known item."""
+    total, weights = 0.0, 0.0
+    for event in events:
+        latent = latents.get(event.item_id) if isinstance(event, Feedback) else None
+        if isinstance(event, Feedback) and latent is not None:
+            label, weight = policy.label(event.signal, event.dwell_seconds)
+            p = float(model.predict_proba(latent[None, :])[0, 1])
+            total += weight * float(np.log(max(p if label else 1.0 - p, 1e-12)))
+            weights += weight
+    return total / weights if weights else float("-inf")

@@ -1,5 +1,6 @@
 """Criteria and context profiles through the Session and Engine."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,11 @@ def test_a_context_is_suggested_when_recent_ratings_fit_it_far_better() -> None:
     _rate(evening, None, ENERGY, 10)  # now answering as in a workout
     assert evening.suggest_context() == "workout"
     assert engine.session("alice").suggest_context() is None  # no ratings of its own
+
+
+def test_the_readme_example_of_several_tastes_runs() -> None:
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"Several tastes at once[^\n]*\n\n```python\n(.*?)```", text, re.S)
+    assert example is not None
+    engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=16), seed=0)
+    exec(compile(example.group(1), "README.md", "exec"), {"engine": engine})

@@ -1,15 +1,18 @@
 """The Engine: a bounded registry of hot sessions, close(), separate random streams, and any
 engine serving any user over one storage."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import redis
 from helpers import rate
 
 import plgl
 from plgl.engine import HotSessions
 from plgl.storage import SQLiteStorage
+from plgl.testing import RedisServer
 
 DIM = 6
 
@@ -106,8 +109,27 @@ def test_reading_twice_gives_the_same_answer() -> None:
     assert _latents(session.recommend(3)) == _latents(session.recommend(3))
 
 
-def test_a_rating_through_one_engine_is_seen_by_another(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'plgl.db'}"
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A storage URL that several engines share: a SQLite file, or a Redis database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'plgl.db'}"
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed (apt install redis-server)")
+    server: RedisServer = request.getfixturevalue("redis_server")
+    client = redis.Redis.from_url(server.url)
+    client.flushdb()
+    client.close()
+    return server.url
+
+
+def test_a_rating_through_one_engine_is_seen_by_another(url: str) -> None:
     a, b = _engine(url), _engine(url)
     on_a, on_b = a.session("u"), b.session("u")
     rate(on_a, np.eye(DIM)[4], 20)
@@ -129,8 +151,7 @@ def test_a_rating_through_one_engine_is_seen_by_another(tmp_path: Path) -> None:
     b.close()
 
 
-def test_a_user_deleted_through_one_engine_is_gone_on_another(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'plgl.db'}"
+def test_a_user_deleted_through_one_engine_is_gone_on_another(url: str) -> None:
     a, b = _engine(url), _engine(url)
     rate(a.session("u"), np.eye(DIM)[0], 10)
     on_b = b.session("u")
@@ -139,5 +160,15 @@ def test_a_user_deleted_through_one_engine_is_gone_on_another(tmp_path: Path) ->
         on_b.ask(1)
     with pytest.raises(plgl.UserDeletedError):
         b.session("u")
+    a.close()
+    b.close()
+
+
+def test_adventurousness_set_through_one_engine_is_used_by_another(url: str) -> None:
+    a, b = _engine(url), _engine(url)
+    on_b = b.session("u")
+    a.session("u").set_explore(0.8)
+    assert on_b.explore == 0.8
+    assert [item.source for item in on_b.ask(10)].count("explore") == 8
     a.close()
     b.close()

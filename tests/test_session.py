@@ -246,3 +246,19 @@ def test_navigation_stays_within_the_generators_reach() -> None:
     along = latents @ (session.model.coef_ / np.linalg.norm(session.model.coef_))
     assert along.max() <= 2.0 + 1e-9
     assert session.recommend(1)[0].latent @ direction > 1.5  # still as far as it may go
+
+
+def test_adventurousness_is_stored_with_the_user(engine: plgl.Engine) -> None:
+    session = engine.session("u")
+    assert session.explore == 0.3  # the sampler's default until set
+    session.set_explore(0.6)
+    engine.evict("u")
+    resumed = engine.session("u")
+    assert resumed.explore == 0.6
+    assert resumed.export()["settings"] == {"explore": 0.6}
+    assert engine.storage.settings("u") == {"explore": 0.6}
+    with pytest.raises(plgl.InvalidInputError):
+        resumed.set_explore(1.5)
+    assert engine.storage.settings("u") == {"explore": 0.6}
+    resumed.delete()
+    assert engine.storage.settings("u") == {}

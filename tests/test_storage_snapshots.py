@@ -195,3 +195,16 @@ def test_an_export_read_back_rebuilds_the_same_model(storage: SQLiteStorage) -> 
         target.append("u", event_from_dict(event))
     assert target.items("u")[0].source == storage.items("u")[0].source
     _assert_same_model(_engine(target).session("u"), _engine(_copy(storage, "u")).session("u"))
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(storage: SQLiteStorage) -> None:
+    from plgl.history import save_snapshot
+
+    engine = _engine(storage)
+    session = engine.session("u")
+    rate(session, np.eye(DIM)[0], 60)
+    assert session.snapshot()
+    # a job of another process, due at event 50, runs late
+    assert save_snapshot(engine.recipe, storage, "u", engine.snapshot_key, upto=50)
+    snapshot = storage.snapshot("u")
+    assert snapshot is not None and snapshot.position == 60

@@ -1,6 +1,7 @@
 """plgl: learn what a person likes from swipes, and steer a generator to make more of it."""
 
 from plgl import criteria, generators, models, samplers, storage
+from plgl._version import __version__
 from plgl.engine import Engine
 from plgl.errors import (
     EventConflictError,
@@ -18,8 +19,6 @@ from plgl.generators import Generator
 from plgl.records import Comparison, Feedback, Item
 from plgl.safety import Safety
 from plgl.session import Session
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "Comparison",

@@ -66,6 +66,11 @@ class Engine:
         idle_seconds: a session unused this long is dropped from memory (> 0); None: never.
         criteria: the criteria the operator defines for the domain ("energy", "calm"); ratings
             may name only these. None accepts any valid name.
+
+    Attributes:
+        recipe: what every user's model is made of besides their events (`plgl.learner`).
+        snapshot_key: the key that snapshots made by this engine's settings carry.
+        writer: the background writer of snapshots (`plgl.writer.BackgroundWriter`).
     """
 
     def __init__(

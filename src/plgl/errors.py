@@ -41,3 +41,15 @@ class UnknownCriterionError(PlglError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class CacheUnavailableError(PlglError):
+    """The cache backend cannot be reached or read (a down server, a foreign database file)."""
+
+
+class MissingExtraError(PlglError, ImportError):
+    """An optional dependency (a plgl extra) is not installed."""
+
+
+class MissingWeightsError(PlglError, ImportError):
+    """A generator's pretrained weights are not installed."""

@@ -13,7 +13,7 @@ from plgl.models import confidence
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import best_latents, farthest_points, latents_at
 from plgl.records import Item
-from plgl.samplers import BaseSampler
+from plgl.samplers import BaseSampler, next_candidates
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
@@ -36,12 +36,11 @@ class Feed:
         n: int,
         n_ratings: int,
         sampler: BaseSampler,
-        explore: float,
         rng: np.random.Generator,
     ) -> list[Item]:
         """The next `n` items to show (stored as served), chosen by `sampler` from the pool."""
         if len(self._pool) < n or sampler.is_stale(n_ratings - self._pool_rating, n_ratings):
-            self._pool = self._fresh(model, n_ratings, sampler, explore, rng)
+            self._pool = self._fresh(model, n_ratings, sampler, rng)
             self._pool_rating = n_ratings
         latents = np.array([item.latent for item in self._pool])
         picks, sources = sampler.select(model, latents, n, rng)
@@ -100,7 +99,6 @@ class Feed:
         model: BasePreferenceModel,
         n_ratings: int,
         sampler: BaseSampler,
-        explore: float,
         rng: np.random.Generator,
     ) -> list[Item]:
         """Pool items for this model plus fresh proposals (their share rising with the model's
@@ -108,15 +106,15 @@ class Feed:
         except where the safety check must see it first."""
         engine = self.engine
         for _ in range(SAFE_TRIES):
-            proposals = sampler.propose(model, engine.generator, rng)
-            latents = engine.cache.candidates(
-                self.user_id,
+            latents = next_candidates(
+                sampler,
                 model,
-                proposals,
+                engine.generator,
+                engine.cache,
+                self.user_id,
                 rng,
                 safety=engine.safety,
                 served=lambda: engine.storage.items(self.user_id),
-                explore=explore,
                 confidence=confidence(model, n_ratings),
             )
             contents = self._contents(latents) if engine.safety.needs_content else None

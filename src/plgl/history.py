@@ -20,7 +20,7 @@ from plgl.criteria.contexts import context_start
 from plgl.errors import UserDeletedError
 from plgl.learner import Learner, OnlineLearner, Recipe, new_learner, prior_model
 from plgl.records import Event, Feedback
-from plgl.storage import BaseStorage
+from plgl.storage import BaseStorage, Snapshot
 from plgl.storage.snapshot import decode_snapshot, encode_snapshot
 
 SNAPSHOT_EVERY = 50  # events between snapshots of an online model's state
@@ -148,8 +148,44 @@ def replay(
             )
         learn(learner, recipe, events, latents)
         return learner, len(events), len(events)
-    start = 0
     snapshot = storage.snapshot(user_id) if learner.stateful else None
+    return _replay_onto(learner, snapshot, recipe, storage, user_id, key, upto)
+
+
+def save_snapshot(
+    recipe: Recipe, storage: BaseStorage, user_id: str, key: str, upto: int | None = None
+) -> bool:
+    """Save what the stored events give (latest snapshot plus the events after it, up to
+    position `upto`; None: all); False for models without a state to save. Nothing is written
+    when a usable snapshot as recent is stored already (another process may have saved it)."""
+    learner = new_learner(recipe)
+    if not isinstance(learner, OnlineLearner) or not learner.stateful:
+        return False
+    snapshot = storage.snapshot(user_id)
+    if (
+        upto is not None
+        and snapshot is not None
+        and snapshot.position >= upto
+        and decode_snapshot(snapshot.blob, key) is not None
+    ):
+        return True
+    _, position, _ = _replay_onto(learner, snapshot, recipe, storage, user_id, key, upto)
+    blob = encode_snapshot(learner.get_state(), key, learner.n_events)
+    storage.put_snapshot(user_id, position, blob)
+    return True
+
+
+def _replay_onto(
+    learner: Learner,
+    snapshot: Snapshot | None,
+    recipe: Recipe,
+    storage: BaseStorage,
+    user_id: str,
+    key: str,
+    upto: int | None,
+) -> tuple[Learner, int, int]:
+    """`replay` from a fresh `learner` and the user's stored `snapshot`, already read."""
+    start = 0
     if snapshot is not None and upto is not None and snapshot.position > upto:
         snapshot = None  # newer than wanted: replay from the start
     decoded = None if snapshot is None else decode_snapshot(snapshot.blob, key)
@@ -162,19 +198,6 @@ def replay(
         events = events[: upto - start]
     learn(learner, recipe, events, storage.item_latents(user_id, item_ids(events)))
     return learner, start + len(events), len(events)
-
-
-def save_snapshot(
-    recipe: Recipe, storage: BaseStorage, user_id: str, key: str, upto: int | None = None
-) -> bool:
-    """Save what the stored events give (latest snapshot plus the events after it, up to
-    position `upto`; None: all); False for models without a state to save."""
-    learner, position, _ = replay(recipe, storage, user_id, key, upto)
-    if not isinstance(learner, OnlineLearner) or not learner.stateful:
-        return False
-    blob = encode_snapshot(learner.get_state(), key, learner.n_events)
-    storage.put_snapshot(user_id, position, blob)
-    return True
 
 
 def learn(

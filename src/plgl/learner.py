@@ -16,7 +16,7 @@ import numpy as np
 
 from plgl.criteria import CriteriaModels, criterion_template
 from plgl.feedback import FeedbackPolicy
-from plgl.models import FeaturePreference, LinearPreference
+from plgl.models import LinearPreference, OnlinePreferenceModel
 from plgl.models._base import BasePreferenceModel
 
 
@@ -31,10 +31,9 @@ class Recipe:
 
 
 def learns_online(model: BasePreferenceModel) -> bool:
-    """Whether `model` learns rating by rating (else it is refit on every event)."""
-    if isinstance(model, FeaturePreference):
-        return model.online
-    return isinstance(model, LinearPreference)
+    """Whether `model` learns rating by rating (else it is refit on every event); a wrapper
+    such as FeaturePreference says so for its base."""
+    return isinstance(model, OnlinePreferenceModel) and model.online
 
 
 class Learner(ABC):
@@ -81,6 +80,8 @@ class Learner(ABC):
 class OnlineLearner(Learner):
     """Updates the model per event; its state is what a snapshot saves."""
 
+    model: OnlinePreferenceModel
+
     def add_label(self, latent: np.ndarray, label: int, weight: float) -> None:
         self.n_events += 1
         self.model.learn(latent, label, weight)
@@ -96,7 +97,7 @@ class OnlineLearner(Learner):
     @property
     def stateful(self) -> bool:
         # A context's prior comes from the other contexts' ratings: it is rebuilt, not saved.
-        return isinstance(self.recipe.model, LinearPreference) and self.context is None
+        return self.context is None
 
     def get_state(self) -> dict[str, np.ndarray]:
         """The model's and the criteria's learned state as named arrays (a copy: later updates
@@ -155,13 +156,15 @@ def prior_model(recipe: Recipe, template: BasePreferenceModel) -> BasePreference
     return _prior_model(Recipe(template, recipe.feedback, recipe.latent_dim, recipe.negatives))
 
 
-def _prior_model(recipe: Recipe) -> BasePreferenceModel:
+def _prior_model(recipe: Recipe) -> OnlinePreferenceModel:
     """A fresh model that has already learned the engine's negatives as dislikes.
 
     Batch models start as the linear prior until their first fit (they need a like and a dislike).
     """
-    template = recipe.model if learns_online(recipe.model) else LinearPreference()
-    model: BasePreferenceModel = copy.deepcopy(template).start(recipe.latent_dim)
+    given = recipe.model
+    online = given if isinstance(given, OnlinePreferenceModel) and given.online else None
+    template = online if online is not None else LinearPreference()
+    model = copy.deepcopy(template).start(recipe.latent_dim)
     negatives = recipe.negatives
     if len(negatives):
         model.partial_fit(negatives, np.zeros(len(negatives), dtype=int))

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 _MAX_BATCH = 1000
 _READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
+_EXPLORE = "explore"  # the stored setting of adventurousness
 
 
 class Session:
@@ -53,8 +54,6 @@ class Session:
         self.engine = engine
         self.user_id = user_id
         self.context = context
-        self.explore = _explore_of(engine.sampler)
-        self._sampler = engine.sampler
         self._user_seed = zlib.crc32(user_id.encode())
         self._rng = np.random.default_rng([engine.seed, self._user_seed])
         self._lock = threading.RLock()
@@ -72,6 +71,12 @@ class Session:
         with self._lock:
             self._begin()
             return self._history.n_events
+
+    @property
+    def explore(self) -> float:
+        """Adventurousness: the share of each batch spent exploring (stored; see set_explore)."""
+        stored = self.engine.storage.settings(self.user_id).get(_EXPLORE)
+        return float(stored) if stored is not None else self.engine.sampler.explore
 
     @property
     def model(self) -> BasePreferenceModel:
@@ -92,9 +97,8 @@ class Session:
         with self._lock:
             self._begin()
             self._history.learner.refine()
-            return self._feed.next(
-                self.model, n, self._history.n_events, self._sampler, self.explore, self._rng
-            )
+            sampler = _with_explore(self.engine.sampler, self.explore)
+            return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
 
     def tell(
         self,
@@ -293,7 +297,7 @@ class Session:
                 "user_id": self.user_id,
                 "events": [event.to_dict() for event in storage.events(self.user_id)],
                 "items": [item.to_dict() for item in storage.items(self.user_id)],
-                "settings": {"explore": self.explore},
+                "settings": {**storage.settings(self.user_id), _EXPLORE: self.explore},
             }
 
     def delete(self) -> None:
@@ -306,11 +310,12 @@ class Session:
             self._gone()
 
     def set_explore(self, share: float) -> None:
-        """Adventurousness: the share of each batch spent exploring, in [0, 1]."""
+        """Adventurousness: the share of each batch spent exploring, in [0, 1]. Stored: it
+        survives restarts, is exported, and is deleted with the user."""
         share = check.unit_interval("share", share)
         with self._lock:
-            self.explore = share
-            self._sampler = _with_explore(self.engine.sampler, share)
+            self._check_alive()
+            self.engine.storage.put_settings(self.user_id, {_EXPLORE: share})
 
     def snapshot(self) -> bool:
         """Save the state the stored events give (latest snapshot plus the events after it), so
@@ -409,13 +414,9 @@ class Session:
         self.engine.evict(self.user_id)
 
 
-def _explore_of(sampler: BaseSampler) -> float:
-    explore = getattr(sampler, "explore", 0.3)
-    return float(explore)
-
-
 def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
-    if not hasattr(sampler, "explore"):
+    """`sampler`, or a copy of it that explores a `share` of each batch."""
+    if sampler.explore == share:
         return sampler
     clone = copy.copy(sampler)
     clone.explore = share

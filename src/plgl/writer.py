@@ -38,11 +38,12 @@ class BackgroundWriter:
         self._changed = threading.Condition()
 
     def submit(self, key: str, job: Job) -> bool:
-        """Queue `job` for `key` (replacing a waiting one); False if it was dropped."""
+        """Queue `job` for `key` (replacing a waiting one); False if it was dropped (too many
+        waiting, or the writer was closed: a request still running then loses only a shortcut)."""
         with self._changed:
-            if self._closed:
-                raise RuntimeError("this engine was closed")
-            if key not in self._pending and len(self._pending) >= self.max_pending:
+            if self._closed or (
+                key not in self._pending and len(self._pending) >= self.max_pending
+            ):
                 self.dropped += 1
                 return False
             self._pending[key] = job
@@ -64,7 +65,7 @@ class BackgroundWriter:
             self._changed.wait_for(lambda: not self._pending and not self._running)
 
     def close(self) -> None:
-        """Run what is queued, then stop the thread. Submitting afterwards raises."""
+        """Run what is queued, then stop the thread. Jobs submitted afterwards are dropped."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()

@@ -37,6 +37,7 @@ def newton_map(
     prior_precision: np.ndarray,
     start: np.ndarray,
     prior_mean: np.ndarray | None = None,
+    lapse: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MAP of weighted logistic regression under a Gaussian prior, and the Hessian there.
 
@@ -47,11 +48,14 @@ def newton_map(
         prior_precision: (k,) a diagonal prior precision, or (k, k) a full one.
         start: (k,) where Newton starts.
         prior_mean: (k,) the prior mean; None is zero.
+        lapse: the lapse rate of the likelihood (`lapse_terms`); 0 is plain logistic.
 
-    Newton with backtracking (the objective is strictly convex, but full steps can overshoot).
+    Newton with backtracking (the objective is strictly convex for lapse 0, but full steps can
+    overshoot); with a lapse, Fisher scoring (the expected Hessian, positive definite) with the
+    same backtracking.
 
     Returns:
-        The mode (k,) and the Hessian (k, k) of the negative log posterior there.
+        The mode (k,) and the (expected) Hessian (k, k) of the negative log posterior there.
     """
     full = prior_precision.ndim == 2
     center = np.zeros(len(start)) if prior_mean is None else prior_mean
@@ -65,16 +69,27 @@ def newton_map(
 
     def objective(theta: np.ndarray) -> float:
         f = phi @ theta
-        nll = weights @ (np.logaddexp(0.0, f) - targets * f)
+        if lapse == 0.0:
+            nll = weights @ (np.logaddexp(0.0, f) - targets * f)
+        else:
+            nll = -weights @ lapse_log_likelihood(f, targets, lapse)
         return float(nll + penalty(theta)[0])  # the prior's quadratic form
+
+    def terms(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) weighted derivative of the negative log-likelihood in f, and its curvature."""
+        if lapse == 0.0:
+            p = sigmoid(phi @ theta)
+            return weights * (p - targets), weights * p * (1 - p)
+        score, information = lapse_terms(phi @ theta, targets, lapse)
+        return -weights * score, weights * information
 
     prior_hessian = prior_precision if full else np.diag(prior_precision)
     theta = start.copy()
     value = objective(theta)
     for _ in range(100):
-        p = sigmoid(phi @ theta)
-        grad = phi.T @ (weights * (p - targets)) + penalty(theta)[1]
-        hess = (phi.T * (weights * p * (1 - p))) @ phi + prior_hessian
+        slope, curvature = terms(theta)
+        grad = phi.T @ slope + penalty(theta)[1]
+        hess = (phi.T * curvature) @ phi + prior_hessian
         step = np.linalg.solve(hess, grad)
         scale = 1.0
         while scale > 1e-6:
@@ -88,6 +103,33 @@ def newton_map(
         theta, change, value = trial, value - trial_value, trial_value
         if change < 1e-10:
             break
-    p = sigmoid(phi @ theta)
-    hess = (phi.T * (weights * p * (1 - p))) @ phi + prior_hessian
+    hess = (phi.T * terms(theta)[1]) @ phi + prior_hessian
     return theta, hess
+
+
+def lapse_terms(f: Any, targets: Any, lapse: float) -> tuple[Any, Any]:
+    """Score and Fisher information of log-odds f under the lapse likelihood.
+
+    P(label 1) = lapse / 2 + (1 - lapse) sigmoid(f): with probability `lapse` the answer is a
+    coin toss (a mis-swipe), else it follows the taste (Wichmann & Hill, "The psychometric
+    function: I. Fitting, sampling, and goodness of fit", Perception & Psychophysics 2001).
+
+    Returns:
+        d log-likelihood / df and the Fisher information E[-d^2 log-likelihood / df^2], both
+        shaped like f; for lapse 0 they are target - sigmoid(f) and sigmoid(f)(1 - sigmoid(f)).
+    """
+    p = sigmoid(f)
+    if lapse == 0.0:
+        return targets - p, p * (1 - p)
+    g = 0.5 * lapse + (1.0 - lapse) * p
+    slope = (1.0 - lapse) * p * (1 - p)
+    spread = g * (1.0 - g)
+    return (targets - g) * slope / spread, slope * slope / spread
+
+
+def lapse_log_likelihood(f: np.ndarray, targets: np.ndarray, lapse: float) -> np.ndarray:
+    """(n,) log-likelihood of targets in [0, 1] given log-odds f (n,) under the lapse model."""
+    if lapse == 0.0:
+        return np.asarray(targets * f - np.logaddexp(0.0, f))
+    g = 0.5 * lapse + (1.0 - lapse) * sigmoid(f)
+    return np.asarray(targets * np.log(g) + (1.0 - targets) * np.log1p(-g))

@@ -22,7 +22,7 @@ import numpy as np
 
 from plgl import validation as check
 from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
-from plgl.criteria.contexts import fit_of
+from plgl.criteria.contexts import better_context
 from plgl.errors import InvalidInputError, UnknownItemError, UserDeletedError
 from plgl.explain import explanation
 from plgl.feed import Feed
@@ -184,23 +184,18 @@ class Session:
         with self._lock:
             self._begin()
             engine, storage = self.engine, self.engine.storage
-            events = storage.events(self.user_id)
-            mine = [
-                i for i, e in enumerate(events) if e.criterion is None and e.context == self.context
-            ][-recent:]
-            if not mine:
-                return None
-            judged = [events[i] for i in mine]
-            latents = storage.item_latents(self.user_id, item_ids(judged))
-            others = {e.context for e in events[: mine[0]] if e.context not in (None, self.context)}
-            fits: dict[str | None, float] = {}
-            for name in [*sorted(str(n) for n in others), self.context]:
+
+            def model_before(context: str | None, position: int) -> BasePreferenceModel:
                 key = engine.snapshot_key
-                model = replay(engine.recipe, storage, self.user_id, key, mine[0], name)[0].model
-                fits[name] = fit_of(model, judged, latents, engine.feedback)
-            here = fits.pop(self.context)
-            best = max(fits, key=lambda n: fits[n], default=None)
-            return best if best is not None and fits[best] > here + margin else None
+                return replay(engine.recipe, storage, self.user_id, key, position, context)[0].model
+
+            def latents_of(judged: list[Event]) -> dict[str, np.ndarray]:
+                return storage.item_latents(self.user_id, item_ids(judged))
+
+            events = storage.events(self.user_id)
+            return better_context(
+                events, self.context, latents_of, engine.feedback, model_before, recent, margin
+            )
 
     def pareto(self, first: str, second: str, points: int = 15) -> tuple[np.ndarray, np.ndarray]:
         """The trade-off between two rated criteria: latents (m, latent_dim) and predicted

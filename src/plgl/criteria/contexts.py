@@ -155,6 +155,33 @@ def _with_prior(template: LinearPreference, prior: GaussianPrior) -> LinearPrefe
     return model
 
 
+def better_context(
+    events: Sequence[Event],
+    context: str | None,
+    latents_of: Callable[[list[Event]], Mapping[str, np.ndarray]],
+    policy: FeedbackPolicy,
+    model_before: Callable[[str | None, int], BasePreferenceModel],
+    recent: int = 10,
+    margin: float = 0.3,
+) -> str | None:
+    """Another context whose taste fits `context`'s last `recent` ratings better by more than
+    `margin` nats per rating (on average), or None. Each profile is judged by
+    `model_before(name, position)`: its model from the first `position` events, before any of
+    the judged ratings (so none has learned them); `latents_of(events)` maps their item ids to
+    latents."""
+    mine = [i for i, e in enumerate(events) if e.criterion is None and e.context == context]
+    mine = mine[-recent:]
+    if not mine:
+        return None
+    judged = [events[i] for i in mine]
+    latents = latents_of(judged)
+    others = {e.context for e in events[: mine[0]] if e.context not in (None, context)}
+    fits = {name: fit_of(model_before(name, mine[0]), judged, latents, policy) for name in others}
+    here = fit_of(model_before(context, mine[0]), judged, latents, policy)
+    best = max(sorted(str(n) for n in fits), key=lambda n: fits[n], default=None)
+    return best if best is not None and fits[best] > here + margin else None
+
+
 def fit_of(
     model: BasePreferenceModel,
     events: Sequence[Event],

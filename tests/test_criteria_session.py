@@ -158,3 +158,25 @@ def test_the_readme_example_of_several_tastes_runs() -> None:
     assert example is not None
     engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=16), seed=0)
     exec(compile(example.group(1), "README.md", "exec"), {"engine": engine})
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_storage_keeps_criterion_and_context(tmp_path: Path, kind: str) -> None:
+    from plgl.errors import EventConflictError
+    from plgl.records import Comparison, Feedback
+    from plgl.storage import from_url
+
+    url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path / 'events.db'}"
+    storage = from_url(url)
+    events = [
+        Feedback("e1", "i1", "like", None, "energy", "workout"),
+        Comparison("e2", "i1", "i2", "calm", None),
+        Feedback("e3", "i2", "skip", 0.5),
+    ]
+    for event in events:
+        assert storage.append("u", event)
+    assert storage.events("u") == events
+    assert "criterion" not in events[2].to_dict() and "context" not in events[2].to_dict()
+    with pytest.raises(EventConflictError):  # the same id, another criterion
+        storage.append("u", Feedback("e1", "i1", "like", None, "calm", "workout"))
+    storage.close()

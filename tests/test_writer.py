@@ -84,3 +84,28 @@ def test_a_failing_job_is_logged_and_the_writer_goes_on(caplog: pytest.LogCaptur
     assert done == ["c"]
     assert writer.failed == 1  # a deleted user is not a failure
     assert "the disk is full" in caplog.text
+
+
+def test_run_waits_for_a_running_job_of_its_key_and_replaces_a_waiting_one() -> None:
+    gate, order = threading.Event(), []
+    writer = BackgroundWriter()
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        gate.wait()
+        order.append("background")
+
+    writer.submit("u", slow)
+    assert started.wait(10)
+    writer.submit("u", lambda: order.append("replaced"))
+    threading.Timer(0.2, gate.set).start()
+    assert writer.run("u", lambda: order.append("now") or 7) == 7
+    writer.close()
+    assert order == ["background", "now"]
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):  # the caller's error, not logged
+        writer.run("u", fail)

@@ -321,9 +321,11 @@ class Session:
         """
         with self._lock:
             self._check_alive()
-            self.engine.writer.discard(self.user_id)
-            engine = self.engine
-            return save_snapshot(engine.recipe, engine.storage, self.user_id, engine.snapshot_key)
+            engine, user_id = self.engine, self.user_id
+            return engine.writer.run(
+                user_id,
+                lambda: save_snapshot(engine.recipe, engine.storage, user_id, engine.snapshot_key),
+            )
 
     # -------------------------------------------------------------- internals
     @property

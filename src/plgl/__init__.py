@@ -11,13 +11,15 @@ from plgl._lazy import lazy_exports as _lazy_exports
 from plgl._version import __version__
 
 if _typing.TYPE_CHECKING:
-    from plgl import cache, generators, models, samplers, storage
+    from plgl import cache, criteria, generators, models, samplers, storage
     from plgl.engine import Engine
     from plgl.errors import (
         EventConflictError,
+        InfeasibleConstraintsError,
         InvalidInputError,
         PlglError,
         StorageError,
+        UnknownCriterionError,
         UnknownItemError,
         UnsafeRegionError,
         UserDeletedError,
@@ -35,17 +37,20 @@ __all__ = [
     "Feedback",
     "FeedbackPolicy",
     "Generator",
+    "InfeasibleConstraintsError",
     "InvalidInputError",
     "Item",
     "PlglError",
     "Safety",
     "Session",
     "StorageError",
+    "UnknownCriterionError",
     "UnknownItemError",
     "UnsafeRegionError",
     "UserDeletedError",
     "__version__",
     "cache",
+    "criteria",
     "generators",
     "models",
     "samplers",
@@ -58,6 +63,7 @@ __getattr__, __dir__ = _lazy_exports(
         "Comparison": "plgl.records:Comparison",
         "Engine": "plgl.engine:Engine",
         "EventConflictError": "plgl.errors:EventConflictError",
+        "InfeasibleConstraintsError": "plgl.errors:InfeasibleConstraintsError",
         "Feedback": "plgl.records:Feedback",
         "FeedbackPolicy": "plgl.feedback:FeedbackPolicy",
         "Generator": "plgl.generators:Generator",
@@ -67,10 +73,12 @@ __getattr__, __dir__ = _lazy_exports(
         "Safety": "plgl.safety:Safety",
         "Session": "plgl.session:Session",
         "StorageError": "plgl.errors:StorageError",
+        "UnknownCriterionError": "plgl.errors:UnknownCriterionError",
         "UnknownItemError": "plgl.errors:UnknownItemError",
         "UnsafeRegionError": "plgl.errors:UnsafeRegionError",
         "UserDeletedError": "plgl.errors:UserDeletedError",
         "cache": "plgl.cache",
+        "criteria": "plgl.criteria",
         "generators": "plgl.generators",
         "models": "plgl.models",
         "samplers": "plgl.samplers",

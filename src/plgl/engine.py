@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from plgl import validation as check
 from plgl.cache import BaseCache, ContentCache
+from plgl.criteria import check_name
 from plgl.errors import InvalidInputError, UserDeletedError
 from plgl.feedback import FeedbackPolicy
 from plgl.generators import Generator
@@ -30,6 +31,8 @@ from plgl.session import Session
 from plgl.storage import BaseStorage, from_url
 from plgl.storage.snapshot import snapshot_key
 from plgl.writer import BackgroundWriter
+
+_CONTEXT = "\x1f"  # user id + this + context name (or "") is a session's registry key
 
 
 class Engine:
@@ -61,6 +64,8 @@ class Engine:
             "redis://host:port/db"), a store or a `plgl.cache.ContentCache`; None is in memory.
         max_sessions: sessions held in memory at most (>= 1).
         idle_seconds: a session unused this long is dropped from memory (> 0); None: never.
+        criteria: the criteria the operator defines for the domain ("energy", "calm"); ratings
+            may name only these. None accepts any valid name.
 
     Attributes:
         recipe: what every user's model is made of besides their events (`plgl.learner`).
@@ -81,6 +86,7 @@ class Engine:
         cache: str | BaseCache | ContentCache | None = None,
         max_sessions: int = 10_000,
         idle_seconds: float | None = 3600.0,
+        criteria: Sequence[str] | None = None,
     ) -> None:
         for name in ("latent_dim", "generate", "sample", "project"):
             if not hasattr(generator, name):
@@ -95,6 +101,7 @@ class Engine:
                 f"idle_seconds must be a number > 0 or None, got {idle_seconds!r}"
             )
         self.generator = generator
+        self.criteria = None if criteria is None else [check_name("criterion", c) for c in criteria]
         self.seed = check.integer("seed", seed, minimum=0)
         self.model = model if model is not None else LinearPreference()
         self.sampler = sampler if sampler is not None else MixtureSampler()
@@ -114,27 +121,38 @@ class Engine:
         self._hot = HotSessions(max_sessions, idle_seconds)
         self._closed = False
 
-    def session(self, user_id: str) -> Session:
-        """The session of `user_id`, from memory or resumed from storage."""
+    def session(self, user_id: str, context: str | None = None) -> Session:
+        """The session of `user_id`, from memory or resumed from storage.
+
+        `context` ("workout") names one of the user's context profiles: a taste of its own that
+        starts from the user's ratings elsewhere (`plgl.criteria.contexts`); None is the default
+        profile, which learns from every rating. Every profile shares the user's event log, so
+        export and deletion cover them all.
+        """
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
             raise InvalidInputError(
                 f"user_id must be a non-empty string of <= 200 chars: {user_id!r}"
             )
+        if context is not None:
+            check_name("context", context)
         if self._closed:
             raise InvalidInputError("this engine was closed; make a new one")
         if self.storage.is_deleted(user_id):
-            self._hot.pop(user_id)
+            self.evict(user_id)
             raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
-        session = self._hot.get(user_id)
+        # Context names hold no separator, so the last one splits a key unambiguously.
+        key = f"{user_id}{_CONTEXT}{context or ''}"
+        session = self._hot.get(key)
         if session is None:
             # Built outside the registry's lock (a resume reads storage); a session built twice
             # by racing threads is harmless, as both follow the stored events.
-            session = self._hot.put(user_id, Session(self, user_id))
+            session = self._hot.put(key, Session(self, user_id, context))
         return session
 
     def evict(self, user_id: str) -> None:
-        """Drop a user's session from memory (storage keeps everything; it is rebuilt on use)."""
-        self._hot.pop(user_id)
+        """Drop a user's sessions (every context) from memory (storage keeps everything; they
+        are rebuilt on use)."""
+        self._hot.pop_where(lambda key: key.rpartition(_CONTEXT)[0] == user_id)
 
     @property
     def n_sessions(self) -> int:
@@ -213,6 +231,12 @@ class HotSessions:
     def pop(self, user_id: str) -> None:
         with self._lock:
             self._sessions.pop(user_id, None)
+
+    def pop_where(self, match: Callable[[str], bool]) -> None:
+        """Drop every entry whose key `match`es."""
+        with self._lock:
+            for key in [k for k in self._sessions if match(k)]:
+                del self._sessions[key]
 
     def clear(self) -> None:
         with self._lock:

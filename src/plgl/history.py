@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from plgl.criteria.contexts import context_start
 from plgl.errors import UserDeletedError
-from plgl.learner import Learner, OnlineLearner, Recipe, new_learner
+from plgl.learner import Learner, OnlineLearner, Recipe, new_learner, prior_model
 from plgl.records import Event, Feedback
 from plgl.storage import BaseStorage, Snapshot
 from plgl.storage.snapshot import decode_snapshot, encode_snapshot
@@ -35,14 +36,23 @@ class History:
         storage: where the events and snapshots are.
         user_id: whose events.
         key: the snapshot key of `recipe` (see `plgl.storage.snapshot.snapshot_key`).
+        context: the user's context profile (None: the default profile).
     """
 
-    def __init__(self, recipe: Recipe, storage: BaseStorage, user_id: str, key: str) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        storage: BaseStorage,
+        user_id: str,
+        key: str,
+        context: str | None = None,
+    ) -> None:
         self.recipe = recipe
         self.storage = storage
         self.user_id = user_id
         self.key = key
-        self.learner, self.position, replayed = replay(recipe, storage, user_id, key)
+        self.context = context
+        self.learner, self.position, replayed = replay(recipe, storage, user_id, key, None, context)
         self.saved = self.position - replayed  # the position of the latest snapshot (or 0)
 
     @property
@@ -59,7 +69,7 @@ class History:
             if self.storage.is_deleted(self.user_id):
                 raise UserDeletedError(f"user {self.user_id!r} was deleted")
             self.learner, self.position, _ = replay(
-                self.recipe, self.storage, self.user_id, self.key
+                self.recipe, self.storage, self.user_id, self.key, None, self.context
             )
             return True
         self._apply(self.storage.events(self.user_id, self.position))
@@ -112,12 +122,32 @@ class History:
 
 
 def replay(
-    recipe: Recipe, storage: BaseStorage, user_id: str, key: str, upto: int | None = None
+    recipe: Recipe,
+    storage: BaseStorage,
+    user_id: str,
+    key: str,
+    upto: int | None = None,
+    context: str | None = None,
 ) -> tuple[Learner, int, int]:
     """(learner, position, replayed): the user's model from their latest usable snapshot plus
     the events after it (up to position `upto`; None: all); `position` events are covered,
-    `replayed` of them read as events."""
-    learner = new_learner(recipe)
+    `replayed` of them read as events. A `context` profile is replayed from every event: its
+    model starts from the other contexts' ratings (`plgl.criteria.contexts`)."""
+    learner = new_learner(recipe, context)
+    if context is not None:
+        events = storage.events(user_id)[:upto]
+        latents = storage.item_latents(user_id, item_ids(events))
+        if isinstance(learner, OnlineLearner):
+            learner.model = context_start(
+                recipe.model,
+                context,
+                events,
+                latents,
+                recipe.feedback,
+                lambda template: prior_model(recipe, template),
+            )
+        learn(learner, recipe, events, latents)
+        return learner, len(events), len(events)
     snapshot = storage.snapshot(user_id) if learner.stateful else None
     return _replay_onto(learner, snapshot, recipe, storage, user_id, key, upto)
 
@@ -173,8 +203,14 @@ def _replay_onto(
 def learn(
     learner: Learner, recipe: Recipe, events: Sequence[Event], latents: dict[str, np.ndarray]
 ) -> None:
-    """Teach `learner` the events in order; events naming items without a latent are skipped."""
+    """Teach `learner` the events in order; events naming items without a latent are skipped,
+    those naming a criterion go to its criteria, and a context's learner skips other contexts."""
     for event in events:
+        if event.criterion is not None:
+            learner.criteria.learn_event(event, latents, recipe.feedback)
+            continue
+        if learner.context is not None and event.context != learner.context:
+            continue
         if isinstance(event, Feedback):
             latent = latents.get(event.item_id)
             if latent is not None:

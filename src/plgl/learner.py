@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plgl.criteria import CriteriaModels, criterion_template
 from plgl.feedback import FeedbackPolicy
 from plgl.models import LinearPreference, OnlinePreferenceModel
 from plgl.models._base import BasePreferenceModel
@@ -39,16 +40,20 @@ class Learner(ABC):
     """One user's model and the number of events it has learned from.
 
     `add_label` / `add_pair` take events in stored order; `settle` makes the model reflect all of
-    them (a batch model refits there, once for any number of events).
+    them (a batch model refits there, once for any number of events). Ratings that name a
+    criterion go to `criteria` instead; a learner of a `context` profile learns only that
+    context's ratings (None: the default profile, which learns every rating).
     """
 
     model: BasePreferenceModel
     n_events: int
     exact: bool  # the model is exactly what replaying its events gives (nothing refined it)
 
-    def __init__(self, recipe: Recipe) -> None:
+    def __init__(self, recipe: Recipe, context: str | None = None) -> None:
         self.recipe = recipe
+        self.context = context
         self.model = _prior_model(recipe)
+        self.criteria = CriteriaModels(criterion_template(recipe.model), recipe.latent_dim)
         self.n_events = 0
         self.exact = True
 
@@ -91,15 +96,20 @@ class OnlineLearner(Learner):
 
     @property
     def stateful(self) -> bool:
-        return True
+        # A context's prior comes from the other contexts' ratings: it is rebuilt, not saved.
+        return self.context is None
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """The model's learned state as named arrays (a copy: later updates do not change it)."""
-        return {key: np.array(value) for key, value in self.model.get_state().items()}
+        """The model's and the criteria's learned state as named arrays (a copy: later updates
+        do not change it)."""
+        state = {**self.model.get_state(), **self.criteria.get_state()}
+        return {key: np.array(value) for key, value in state.items()}
 
     def set_state(self, state: dict[str, np.ndarray], n_events: int) -> None:
         """Continue from a saved state covering the first `n_events` events."""
-        self.model = copy.deepcopy(self.recipe.model).set_state(state)
+        own = {k: v for k, v in state.items() if not k.startswith("criterion/")}
+        self.model = copy.deepcopy(self.recipe.model).set_state(own)
+        self.criteria.set_state(state)
         self.n_events = n_events
         self.exact = True
 
@@ -107,8 +117,8 @@ class OnlineLearner(Learner):
 class BatchLearner(Learner):
     """Keeps every observation and refits the model on all of them."""
 
-    def __init__(self, recipe: Recipe) -> None:
-        super().__init__(recipe)
+    def __init__(self, recipe: Recipe, context: str | None = None) -> None:
+        super().__init__(recipe, context)
         self._labels: list[tuple[np.ndarray, int, float]] = []
         self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -133,11 +143,17 @@ class BatchLearner(Learner):
         self.model = copy.deepcopy(self.recipe.model).fit(np.array(X), y, w, pairs=pairs)
 
 
-def new_learner(recipe: Recipe) -> Learner:
+def new_learner(recipe: Recipe, context: str | None = None) -> Learner:
     """A fresh learner for `recipe`'s model: the prior, having learned the negatives."""
     if learns_online(recipe.model):
-        return OnlineLearner(recipe)
-    return BatchLearner(recipe)
+        return OnlineLearner(recipe, context)
+    return BatchLearner(recipe, context)
+
+
+def prior_model(recipe: Recipe, template: BasePreferenceModel) -> BasePreferenceModel:
+    """`template` (an online model, e.g. with a context's prior) started for `recipe`'s latents,
+    having learned the negatives."""
+    return _prior_model(Recipe(template, recipe.feedback, recipe.latent_dim, recipe.negatives))
 
 
 def _prior_model(recipe: Recipe) -> OnlinePreferenceModel:

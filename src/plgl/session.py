@@ -15,16 +15,19 @@ from __future__ import annotations
 import copy
 import threading
 import zlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plgl import validation as check
+from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
+from plgl.criteria.contexts import better_context
 from plgl.errors import InvalidInputError, UnknownItemError, UserDeletedError
 from plgl.explain import explanation
 from plgl.feed import Feed
 from plgl.feedback import check_signal
-from plgl.history import History, save_snapshot
+from plgl.history import History, item_ids, replay, save_snapshot
 from plgl.models import confidence
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import logit
@@ -47,15 +50,18 @@ class Session:
     call by (seed, user, number of ratings), so looking never changes the next batch.
     """
 
-    def __init__(self, engine: Engine, user_id: str) -> None:
+    def __init__(self, engine: Engine, user_id: str, context: str | None = None) -> None:
         self.engine = engine
         self.user_id = user_id
+        self.context = context
         self._user_seed = zlib.crc32(user_id.encode())
         self._rng = np.random.default_rng([engine.seed, self._user_seed])
         self._lock = threading.RLock()
         self._deleted = False
         self._feed = Feed(engine, user_id)
-        self._history = History(engine.recipe, engine.storage, user_id, engine.snapshot_key)
+        self._history = History(
+            engine.recipe, engine.storage, user_id, engine.snapshot_key, context
+        )
         self._snapshot_if_due()
 
     # --------------------------------------------------------------- the loop
@@ -100,38 +106,104 @@ class Session:
         signal: str,
         dwell_seconds: float | None = None,
         event_id: str | None = None,
+        criterion: str | None = None,
     ) -> Feedback:
         """Record a rating of a shown item and update the model; returns the stored event.
 
-        A retry with the same `event_id` changes nothing; reusing it for another event raises.
+        With a `criterion` ("energy") the rating teaches that criterion's model only ("like":
+        more of it), not the overall taste. A retry with the same `event_id` changes nothing;
+        reusing it for another event raises.
         """
         check_signal(signal, dwell_seconds)
+        criterion = self._criterion(criterion)
         with self._lock:
             self._begin()
             latent = self._latent_of(item_id)
-            event = Feedback(check.event_id(event_id), item_id, signal, _float(dwell_seconds))
-            if self._append(event, {item_id: latent}):
+            event = Feedback(
+                check.event_id(event_id),
+                item_id,
+                signal,
+                _float(dwell_seconds),
+                criterion,
+                self.context,
+            )
+            if self._append(event, {item_id: latent}) and criterion is None:
                 self.engine.cache.note_feedback(self.user_id, latent, signal)
             return event
 
-    def compare(self, preferred_id: str, other_id: str, event_id: str | None = None) -> Comparison:
-        """Record that the user preferred one shown item over another; returns the stored event."""
+    def compare(
+        self,
+        preferred_id: str,
+        other_id: str,
+        event_id: str | None = None,
+        criterion: str | None = None,
+    ) -> Comparison:
+        """Record that the user preferred one shown item over another (on `criterion` if given:
+        "calmer"); returns the stored event."""
+        criterion = self._criterion(criterion)
         with self._lock:
             self._begin()
             if preferred_id == other_id:
                 raise InvalidInputError("compare needs two different items")
             latents = {preferred_id: self._latent_of(preferred_id)}
             latents[other_id] = self._latent_of(other_id)
-            event = Comparison(check.event_id(event_id), preferred_id, other_id)
+            event = Comparison(
+                check.event_id(event_id), preferred_id, other_id, criterion, self.context
+            )
             self._append(event, latents)
             return event
 
-    def score(self, latents: Any) -> np.ndarray:
-        """(n,) predicted probability of a like for latents (n, latent_dim) or one (latent_dim,)."""
+    def score(self, latents: Any, criterion: str | None = None) -> np.ndarray:
+        """(n,) predicted probability of a like for latents (n, latent_dim) or one (latent_dim,)
+        (of a like on `criterion` if given; UnknownCriterionError if it has no ratings)."""
         array = check.latents("latents", latents, self.engine.generator.latent_dim)
         with self._lock:
             self._begin()
-            return np.asarray(self.model.predict_proba(array)[:, 1])
+            model = self.model if criterion is None else self._criteria.model(criterion)
+            return np.asarray(model.predict_proba(array)[:, 1])
+
+    @property
+    def criteria(self) -> dict[str, int]:
+        """Ratings per criterion this user rated (criteria without ratings are absent)."""
+        with self._lock:
+            self._begin()
+            return self._criteria.counts()
+
+    def contexts(self) -> list[str]:
+        """The context profiles this user has rated in, sorted (the default one is not named)."""
+        with self._lock:
+            self._check_alive()
+            events = self.engine.storage.events(self.user_id)
+            return sorted({e.context for e in events if e.context is not None})
+
+    def suggest_context(self, recent: int = 10, margin: float = 0.3) -> str | None:
+        """Another context whose taste fits this profile's last `recent` ratings far better
+        (by more than `margin` nats per rating, on average), or None: a hint to switch.
+
+        Every profile is judged as it was before those ratings, so none has learned them."""
+        with self._lock:
+            self._begin()
+            engine, storage = self.engine, self.engine.storage
+
+            def model_before(context: str | None, position: int) -> BasePreferenceModel:
+                key = engine.snapshot_key
+                return replay(engine.recipe, storage, self.user_id, key, position, context)[0].model
+
+            def latents_of(judged: list[Event]) -> dict[str, np.ndarray]:
+                return storage.item_latents(self.user_id, item_ids(judged))
+
+            events = storage.events(self.user_id)
+            return better_context(
+                events, self.context, latents_of, engine.feedback, model_before, recent, margin
+            )
+
+    def pareto(self, first: str, second: str, points: int = 15) -> tuple[np.ndarray, np.ndarray]:
+        """The trade-off between two rated criteria: latents (m, latent_dim) and predicted
+        probabilities (m, 2) of (first, second), sorted by the second, none dominated."""
+        with self._lock:
+            self._begin()
+            generator = self.engine.generator
+            return front(self._criteria, first, second, generator, self._read_rng(), points)
 
     def render(self, item_id: str, media_type: str | None = None) -> tuple[bytes, str]:
         """(bytes, media type) of an item shown to this user; None: the generator's first type."""
@@ -141,30 +213,64 @@ class Session:
         media_type = self.engine.generator.media_types[0] if media_type is None else media_type
         return self.engine.cache.render(latent, media_type, self.user_id), media_type
 
-    def recommend(self, k: int = 10) -> list[Item]:
-        """The `k` best items for this user, diverse, best first, never in the marked region."""
+    def recommend(
+        self,
+        k: int = 10,
+        maximize: str | None = None,
+        at_least: Mapping[str, float] | None = None,
+    ) -> list[Item]:
+        """The `k` best items for this user, diverse, best first, never in the marked region.
+
+        `maximize="calm"` ranks by a criterion instead of the overall taste; `at_least=
+        {"energy": 0.8}` keeps only latents predicted at least that likely liked on each
+        criterion, with posterior probability 0.9 (InfeasibleConstraintsError when no latent
+        the generator renders well meets them together).
+        """
         k = check.integer("k", k, minimum=1, maximum=_MAX_BATCH)
         with self._lock:
             self._begin()
-            latents = self._feed.safe_latents(self.model, None, k, self._read_rng())
+            if maximize is None and at_least is None:
+                latents = self._feed.safe_latents(self.model, None, k, self._read_rng())
+            else:
+                latents = self._constrained(k, maximize, at_least, None)
             return self._feed.serve(latents, "recommend")
 
-    def reverse(self, target: float, n: int = 5) -> np.ndarray:
-        """(n, latent_dim) diverse latents predicted liked with probability `target` in (0, 1).
+    def reverse(
+        self,
+        target: float | None = None,
+        n: int = 5,
+        targets: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """(n, latent_dim) diverse latents predicted liked with probability `target` in (0, 1),
+        or with probability `targets[c]` on each criterion c.
 
-        Targets beyond what the model can reach on the prior's shell give the nearest reachable
-        latents: a score is never pushed off the region the generator renders well.
+        A single target beyond what the model can reach on the prior's shell gives the nearest
+        reachable latents (a score is never pushed off the region the generator renders well);
+        criteria targets that cannot be met together raise InfeasibleConstraintsError.
         """
-        target = check.probability("target", target)
+        if (target is None) == (targets is None):
+            raise InvalidInputError(
+                "reverse takes a target or targets (criterion -> probability), exactly one"
+            )
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
+        if targets is not None:
+            with self._lock:
+                self._begin()
+                return self._constrained(n, None, None, targets)
+        target = check.probability("target", target)
         with self._lock:
             self._begin()
             return self._feed.safe_latents(self.model, logit(target), n, self._read_rng())
 
-    def reverse_items(self, target: float, n: int = 5) -> list[Item]:
+    def reverse_items(
+        self,
+        target: float | None = None,
+        n: int = 5,
+        targets: Mapping[str, float] | None = None,
+    ) -> list[Item]:
         """`reverse` as items that can be shown and rated: with content, remembered as served."""
         with self._lock:
-            latents = self.reverse(target, n)
+            latents = self.reverse(target, n, targets)
             return self._feed.serve(latents, "reverse")
 
     def explain(self) -> dict[str, Any]:
@@ -222,6 +328,40 @@ class Session:
             )
 
     # -------------------------------------------------------------- internals
+    @property
+    def _criteria(self) -> CriteriaModels:
+        return self._history.learner.criteria
+
+    def _criterion(self, criterion: str | None) -> str | None:
+        """A valid criterion name the engine allows, or None."""
+        if criterion is None:
+            return None
+        name = check_name("criterion", criterion)
+        allowed = self.engine.criteria
+        if allowed is not None and name not in allowed:
+            raise InvalidInputError(
+                f"unknown criterion {name!r}: expected one of {', '.join(allowed)}"
+            )
+        return name
+
+    def _constrained(
+        self,
+        n: int,
+        maximize: str | None,
+        at_least: Mapping[str, float] | None,
+        targets: Mapping[str, float] | None,
+    ) -> np.ndarray:
+        """(n, d) diverse latents meeting criteria bounds or targets, none in the marked region."""
+        models, goal = goal_for(self._criteria, self.model, maximize, at_least, targets)
+        safety = self.engine.safety
+
+        def unsafe(latents: np.ndarray) -> np.ndarray:
+            needs = safety.needs_content
+            contents = self.engine.cache.contents(latents, self.user_id) if needs else None
+            return np.asarray(safety.unsafe_mask(latents, contents))
+
+        return find_latents(models, goal, n, self.engine.generator, self._read_rng(), unsafe)
+
     def _begin(self) -> None:
         """Before serving: alive, and up to date with the events other processes stored."""
         self._check_alive()

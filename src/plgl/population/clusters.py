@@ -1,0 +1,111 @@
+"""Taste clusters by differentially private k-means in the released taste subspace.
+
+Users' unit taste directions are projected onto the subspace the prior released (r columns, so
+|y| <= 1). Lloyd's iterations then run with every step's per-cluster sums (count, sum of y, sum of
+|y|^2) released through the Gaussian mechanism: a user falls in one cluster, so one user moves
+the released vector by at most 1 in L2, and the steps compose (rho adds up). Assignments are
+never released, only the noisy sums; the centroids are post-processing of them. The number of
+clusters is chosen by the data: Lloyd starts from more centroids than needed, placed along the
+released principal directions (no private data), drops clusters whose noisy size is too small and
+merges centroids that lie closer than their own spread (a true cluster split in two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+WEIGHTS = (0.5, 0.7, 0.5)  # (count, sum of y, sum of |y|^2): squares sum to <= 1
+ITERATIONS = 6
+MERGE_AT = 3  # the Lloyd step after which close centroids merge
+
+Release = Callable[[np.ndarray], np.ndarray]
+"""Releases a vector with sensitivity 1 (adds the noise of one Lloyd step; identity: no noise)."""
+
+
+def initial_centers(mean: np.ndarray, spread: np.ndarray, most: int) -> np.ndarray:
+    """(k, r) starting centroids: the mean, and the mean +- each direction's spread, for the
+    most spread directions (from released statistics only).
+
+    >>> initial_centers(np.array([0.5, 0.0, 0.0]), np.array([0.0, 0.3, 0.1]), 3).tolist()
+    [[0.5, 0.0, 0.0], [0.5, 0.3, 0.0], [0.5, -0.3, 0.0]]
+    """
+    centers = [mean]
+    for j in np.argsort(spread)[::-1]:
+        if spread[j] <= 0:
+            break
+        for sign in (1.0, -1.0):
+            centers.append(mean + sign * spread[j] * np.eye(len(mean))[j])
+    return np.array(centers[:most])
+
+
+def assign(y: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """(n,) index of the nearest centroid (k, r) of each row of y (n, r)."""
+    distances = (
+        (y**2).sum(axis=1)[:, None] - 2.0 * y @ centers.T + (centers**2).sum(axis=1)[None, :]
+    )
+    return np.asarray(np.argmin(distances, axis=1))
+
+
+def dp_kmeans(
+    y: np.ndarray, centers: np.ndarray, release: Release, min_size: float, merge: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's iterations on y (n, r) from `centers` (k, r), every step's sums released.
+
+    Args:
+        y: (n, r) projected unit taste directions (|y| <= 1).
+        centers: (k, r) starting centroids (from released statistics only).
+        release: adds one step's noise to the (k * (r + 2),) weighted sums.
+        min_size: clusters with a smaller noisy size are dropped.
+        merge: two centroids closer than `merge` times their mean spread become one.
+
+    Returns:
+        centroids (k', r) and noisy sizes (k',), largest first.
+    """
+    r = y.shape[1]
+    sizes = np.zeros(len(centers))
+    for step in range(ITERATIONS):
+        labels = assign(y, centers)
+        k = len(centers)
+        counts = np.bincount(labels, minlength=k).astype(float)
+        sums = np.zeros((k, r))
+        np.add.at(sums, labels, y)
+        squares = np.bincount(labels, weights=(y**2).sum(axis=1), minlength=k)
+        a, b, c = WEIGHTS
+        exact = np.column_stack([a * counts, b * sums, c * squares]).ravel()
+        noisy = release(exact).reshape(k, r + 2)
+        sizes = noisy[:, 0] / a
+        keep = sizes >= min_size
+        if not np.any(keep):
+            keep = sizes == sizes.max()
+        sizes, noisy = sizes[keep], noisy[keep]
+        centers = noisy[:, 1 : r + 1] / b / sizes[:, None]
+        if step + 1 == MERGE_AT:
+            second = noisy[:, r + 1] / c / sizes
+            radius = np.sqrt(np.maximum(second - (centers**2).sum(axis=1), 1e-12))
+            centers, sizes = _merge(centers, sizes, radius, merge)
+    order = np.argsort(sizes)[::-1]
+    return centers[order], sizes[order]
+
+
+def _merge(
+    centers: np.ndarray, sizes: np.ndarray, radius: np.ndarray, merge: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge the closest pair of centroids while it is closer than `merge` times their mean
+    radius (size-weighted centroids)."""
+    centers, sizes, radius = centers.copy(), sizes.copy(), radius.copy()
+    while len(centers) > 1:
+        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=2)
+        limit = merge * 0.5 * (radius[:, None] + radius[None])
+        np.fill_diagonal(gaps, np.inf)
+        ratio = gaps / limit
+        i, j = np.unravel_index(np.argmin(ratio), ratio.shape)
+        if ratio[i, j] >= 1.0:
+            break
+        total = sizes[i] + sizes[j]
+        centers[i] = (sizes[i] * centers[i] + sizes[j] * centers[j]) / total
+        radius[i] = max(radius[i], radius[j])
+        sizes[i] = total
+        centers, sizes, radius = (np.delete(a, j, axis=0) for a in (centers, sizes, radius))
+    return centers, sizes

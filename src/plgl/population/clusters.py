@@ -7,7 +7,9 @@ the released vector by at most 1 in L2, and the steps compose (rho adds up). Ass
 never released, only the noisy sums; the centroids are post-processing of them. The number of
 clusters is chosen by the data: Lloyd starts from more centroids than needed, placed along the
 released principal directions (no private data), drops clusters whose noisy size is too small and
-merges centroids that lie closer than their own spread (a true cluster split in two).
+merges two centroids when they lie closer than three times the spread along one direction of
+the cluster they would make (the parts of a true cluster split in two or three lie about 1.6-2.7
+such spreads apart; two clusters far apart, up to 2 sqrt(r)).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 WEIGHTS = (0.5, 0.7, 0.5)  # (count, sum of y, sum of |y|^2): squares sum to <= 1
 ITERATIONS = 6
-MERGE_AT = 3  # the Lloyd step after which close centroids merge
+MERGE_AT = (2, 4)  # the Lloyd steps after which close centroids merge
 
 Release = Callable[[np.ndarray], np.ndarray]
 """Releases a vector with sensitivity 1 (adds the noise of one Lloyd step; identity: no noise)."""
@@ -49,7 +51,7 @@ def assign(y: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def dp_kmeans(
-    y: np.ndarray, centers: np.ndarray, release: Release, min_size: float, merge: float = 1.0
+    y: np.ndarray, centers: np.ndarray, release: Release, min_size: float, merge: float = 3.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's iterations on y (n, r) from `centers` (k, r), every step's sums released.
 
@@ -58,7 +60,8 @@ def dp_kmeans(
         centers: (k, r) starting centroids (from released statistics only).
         release: adds one step's noise to the (k * (r + 2),) weighted sums.
         min_size: clusters with a smaller noisy size are dropped.
-        merge: two centroids closer than `merge` times their mean spread become one.
+        merge: two centroids closer than `merge` times the spread along one direction of the
+            cluster they would make become one.
 
     Returns:
         centroids (k', r) and noisy sizes (k',), largest first.
@@ -81,31 +84,32 @@ def dp_kmeans(
             keep = sizes == sizes.max()
         sizes, noisy = sizes[keep], noisy[keep]
         centers = noisy[:, 1 : r + 1] / b / sizes[:, None]
-        if step + 1 == MERGE_AT:
-            second = noisy[:, r + 1] / c / sizes
-            radius = np.sqrt(np.maximum(second - (centers**2).sum(axis=1), 1e-12))
-            centers, sizes = _merge(centers, sizes, radius, merge)
+        if step + 1 in MERGE_AT:
+            centers, sizes = _merge(centers, sizes, noisy[:, r + 1] / c / sizes, merge)
     order = np.argsort(sizes)[::-1]
     return centers[order], sizes[order]
 
 
 def _merge(
-    centers: np.ndarray, sizes: np.ndarray, radius: np.ndarray, merge: float
+    centers: np.ndarray, sizes: np.ndarray, second: np.ndarray, merge: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Merge the closest pair of centroids while it is closer than `merge` times their mean
-    radius (size-weighted centroids)."""
-    centers, sizes, radius = centers.copy(), sizes.copy(), radius.copy()
+    """Merge the closest pair of centroids (k, r) while they are closer than `merge` times the
+    spread along one direction of the cluster they would make, sqrt((E|y|^2 - |c|^2) / r),
+    computed from the sizes (k,) and mean squared norms `second` (k,)."""
+    centers, sizes, second = centers.copy(), sizes.copy(), second.copy()
+    r = centers.shape[1]
     while len(centers) > 1:
-        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=2)
-        limit = merge * 0.5 * (radius[:, None] + radius[None])
-        np.fill_diagonal(gaps, np.inf)
-        ratio = gaps / limit
+        total = sizes[:, None] + sizes[None]
+        share = sizes[:, None] / total
+        joint = share[..., None] * centers[:, None] + (1 - share[..., None]) * centers[None]
+        joint_second = share * second[:, None] + (1 - share) * second[None]
+        spread = np.sqrt(np.maximum(joint_second - (joint**2).sum(axis=2), 1e-12) / r)
+        ratio = np.linalg.norm(centers[:, None] - centers[None], axis=2) / spread
+        np.fill_diagonal(ratio, np.inf)
         i, j = np.unravel_index(np.argmin(ratio), ratio.shape)
-        if ratio[i, j] >= 1.0:
+        # Two clusters far apart reach 2 sqrt(r): in few dimensions, stay below that.
+        if ratio[i, j] >= min(merge, 1.5 * np.sqrt(r)):
             break
-        total = sizes[i] + sizes[j]
-        centers[i] = (sizes[i] * centers[i] + sizes[j] * centers[j]) / total
-        radius[i] = max(radius[i], radius[j])
-        sizes[i] = total
-        centers, sizes, radius = (np.delete(a, j, axis=0) for a in (centers, sizes, radius))
+        centers[i], second[i], sizes[i] = joint[i, j], joint_second[i, j], total[i, j]
+        centers, sizes, second = (np.delete(a, j, axis=0) for a in (centers, sizes, second))
     return centers, sizes

@@ -57,9 +57,10 @@ def users_and_norm(stage1: np.ndarray, norm_bound: float) -> tuple[float, float]
 
 
 def spectral_noise(scale: float, n: float, d: int) -> float:
-    """Spectral norm of the DP noise on the covariance of the directions (a Wigner matrix with
-    entry standard deviation scale / (weight * n) has norm about 2 sqrt(d) times that)."""
-    return 2.0 * math.sqrt(d) * scale / (SHAPE_WEIGHTS[1] * n)
+    """Spectral norm of the DP noise on the covariance of the directions: a Wigner matrix whose
+    off-diagonal entries have standard deviation s = scale / (sqrt(2) weight n) (`vech` scales
+    them by sqrt(2)) has norm about 2 sqrt(d) s."""
+    return math.sqrt(2.0 * d) * scale / (SHAPE_WEIGHTS[1] * n)
 
 
 def fit_prior(
@@ -72,6 +73,7 @@ def fit_prior(
     max_rank: int,
     isotropic_variance: float,
     guard: float,
+    mean_share: float,
 ) -> Fitted:
     """The prior from the released stage-2 sums.
 
@@ -84,6 +86,9 @@ def fit_prior(
         isotropic_variance: the from-scratch prior variance of each weight (the guard rail's).
         guard: share of the from-scratch variance added to every direction, so that a user
             unlike anyone still learns about as fast as from scratch.
+        mean_share: share of the population mean kept as the prior mean; the rest moves into
+            the covariance (the second moment is kept), so a user unlike the mean is not pulled
+            towards it.
     """
     a, b, c = SHAPE_WEIGHTS
     size = d * (d + 1) // 2 if basis is None else d
@@ -104,7 +109,8 @@ def fit_prior(
         # A sample eigenvalue's standard error is about lambda sqrt(2 / n): widen by it.
         low = np.maximum(top - bulk, 0.0) + top * np.sqrt(2.0 / n)
         residual = np.diagonal(cov) - (v**2) @ top
-        diag = np.maximum(residual - posterior, 0.0) + spectral_noise(scale, n, d)
+        # The noise along one fixed direction has standard deviation ~entry: widen by two.
+        diag = np.maximum(residual - posterior, 0.0) + 2.0 * entry
         cov_x = (v * low) @ v.T + np.diag(diag)
         directions, spread = v, np.sqrt(np.maximum(top, 0.0))
     else:
@@ -117,10 +123,15 @@ def fit_prior(
         cov_x = (basis * widened) @ basis.T
         directions = basis[:, order[:rank]]
         spread = np.sqrt(np.maximum(variance[order[:rank]], 0.0))
-    covariance = norm**2 * cov_x + guard * isotropic_variance * np.eye(d)
+    mean = norm * xbar
+    covariance = (
+        norm**2 * cov_x
+        + (1.0 - mean_share**2) * np.outer(mean, mean)
+        + guard * isotropic_variance * np.eye(d)
+    )
     subspace, spread = _with_mean(xbar, directions, spread)
     return Fitted(
-        mean=norm * xbar,
+        mean=mean_share * mean,
         direction=xbar,
         covariance=0.5 * (covariance + covariance.T),
         kind=kind,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from plgl.errors import InvalidInputError
+from plgl.models.priors import GaussianPrior
 from plgl.population.clusters import ITERATIONS, assign, dp_kmeans, initial_centers
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.matching import SENSITIVITY, MatchIndex
@@ -37,6 +38,8 @@ class Population:
             sqrt(d), LinearPreference's default).
         guard: share of the from-scratch prior variance kept in every direction: a user unlike
             anyone still learns about as fast as from scratch.
+        mean_share: share of the population mean kept as the prior mean (the rest widens the
+            covariance along it).
         max_rank: most directions in the low-rank part (None: d // 4).
         noise_tolerance: the largest DP spectral noise on the directions' covariance at which a
             full covariance is released; above it, a diagonal in `basis`.
@@ -61,7 +64,8 @@ class Population:
         *,
         norm_bound: float = 8.0,
         isotropic_scale: float | None = None,
-        guard: float = 0.25,
+        guard: float = 0.5,
+        mean_share: float = 0.5,
         max_rank: int | None = None,
         noise_tolerance: float = 0.15,
         basis: np.ndarray | None = None,
@@ -75,14 +79,16 @@ class Population:
             raise InvalidInputError(f"min_users must be an integer >= 1, got {min_users!r}")
         if not (math.isfinite(norm_bound) and norm_bound > 0):
             raise InvalidInputError(f"norm_bound must be a number > 0, got {norm_bound!r}")
-        if not 0.0 <= guard <= 1.0:
-            raise InvalidInputError(f"guard must be in [0, 1], got {guard!r}")
+        for name, share in (("guard", guard), ("mean_share", mean_share)):
+            if not 0.0 <= share <= 1.0:
+                raise InvalidInputError(f"{name} must be in [0, 1], got {share!r}")
         self.epsilon = epsilon
         self.delta = delta
         self.min_users = min_users
         self.norm_bound = norm_bound
         self.isotropic_scale = isotropic_scale
         self.guard = guard
+        self.mean_share = mean_share
         self.max_rank = max_rank
         self.noise_tolerance = noise_tolerance
         self.basis = basis
@@ -100,43 +106,31 @@ class Population:
     def refresh(self, tastes: Tastes, now: dt.datetime | None = None) -> PopulationSummary:
         """Fit everything again from `tastes` (nothing of an earlier refresh is kept but the
         accountant's totals), reading the stream twice; returns the summary."""
+        if not (callable(tastes) or isinstance(tastes, Sequence)):
+            raise InvalidInputError(
+                "tastes must be a sequence or a function returning a fresh iterable (the "
+                f"stream is read twice), got {type(tastes).__name__}"
+            )
         stream = tastes if callable(tastes) else (lambda: tastes)
-        self._releases = []
         sums = self._sum(stream())
         if sums is None:
             raise InvalidInputError("refresh needs at least one user with a nonzero taste")
-        d = sums.d
-        rho = None if self.epsilon is None else rho_for(self.epsilon, self.delta)
-        stage1 = self._release("count and norm", sums.stage1(), rho, "count")
-        n, norm = users_and_norm(stage1, self.norm_bound)
-        self.fitted_, self.clusters_, self._index = None, [], None
-        if n >= self.min_users:
-            scale = self._scale(rho, "shape")
-            diagonal = spectral_noise(scale, n, d) > self.noise_tolerance
-            stage2 = self._release("prior shape", sums.stage2(diagonal), rho, "shape")
-            iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale
-            self.fitted_ = fit_prior(
-                stage2,
-                scale,
-                n,
-                norm,
-                d,
-                sums.basis if diagonal else None,
-                self.max_rank if self.max_rank is not None else max(1, d // 4),
-                iso**2,
-                self.guard,
-            )
-            self._second_pass(stream(), rho, n)
-        self.accountant.charge(self._releases)
-        self.summary_ = self._summary(n, d, now)
+        self._releases = []
+        try:
+            fitted, clusters, index, n = self._fit(sums, stream)
+        finally:
+            # Whatever was released is charged, even when a later step fails.
+            self.accountant.charge(self._releases)
+        self.fitted_, self.clusters_, self._index = fitted, clusters, index
+        self.summary_ = self._summary(n, sums.d, now)
         return self.summary_
 
-    def prior(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(mean (d,), covariance (d, d)) of the population prior over taste weights; None before
-        a refresh with at least `min_users` users."""
+    def prior(self) -> GaussianPrior | None:
+        """The population prior over taste weights, for `LinearPreference(prior=...)`; None
+        before a refresh with at least `min_users` users (start from scratch)."""
         if self.fitted_ is None:
             return None
-        return self.fitted_.mean, self.fitted_.covariance
+        return GaussianPrior(self.fitted_.mean, self.fitted_.covariance)
 
     def clusters(self) -> list[Cluster]:
         """The taste clusters of the last refresh, largest first."""
@@ -176,6 +170,35 @@ class Population:
         return self._index is not None and user_id in self._index
 
     # --------------------------------------------------------------- internals
+    def _fit(
+        self, sums: Sums, stream: Callable[[], Iterable[UserTaste]]
+    ) -> tuple[Fitted | None, list[Cluster], MatchIndex | None, float]:
+        """Release and fit; nothing is stored on `self` but the releases."""
+        d = sums.d
+        rho = None if self.epsilon is None else rho_for(self.epsilon, self.delta)
+        stage1 = self._release("count and norm", sums.stage1(), rho, "count")
+        n, norm = users_and_norm(stage1, self.norm_bound)
+        if n < self.min_users:
+            return None, [], None, n
+        scale = self._scale(rho, "shape")
+        diagonal = spectral_noise(scale, n, d) > self.noise_tolerance
+        stage2 = self._release("prior shape", sums.stage2(diagonal), rho, "shape")
+        iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale
+        fitted = fit_prior(
+            stage2,
+            scale,
+            n,
+            norm,
+            d,
+            sums.basis if diagonal else None,
+            self.max_rank if self.max_rank is not None else max(1, d // 4),
+            iso**2,
+            self.guard,
+            self.mean_share,
+        )
+        clusters, index = self._second_pass(fitted, stream(), rho, n)
+        return fitted, clusters, index, n
+
     def _sum(self, tastes: Iterable[UserTaste]) -> Sums | None:
         sums: Sums | None = None
         for block in chunks(tastes):
@@ -210,10 +233,11 @@ class Population:
         self._releases.append(Release(name, exact.size, scale, charged))
         return noisy
 
-    def _second_pass(self, tastes: Iterable[UserTaste], rho: float | None, n: float) -> None:
+    def _second_pass(
+        self, fitted: Fitted, tastes: Iterable[UserTaste], rho: float | None, n: float
+    ) -> tuple[list[Cluster], MatchIndex]:
         """Project every user on the released subspace; cluster; release match vectors."""
-        assert self.fitted_ is not None
-        subspace = self.fitted_.subspace
+        subspace = fitted.subspace
         parts: list[np.ndarray] = []
         ids: list[str] = []
         opted: list[np.ndarray] = []
@@ -224,9 +248,8 @@ class Population:
             chosen = [i for i, t in enumerate(block) if t.matching]
             ids += [block[i].user_id for i in chosen]
             opted.append(y[chosen])
-        y_all = np.vstack(parts).astype(float)
-        self._cluster(y_all, rho, n)
-        self._index = MatchIndex(self.secret, subspace)
+        clusters = self._cluster(fitted, np.vstack(parts).astype(float), rho, n)
+        index = MatchIndex(self.secret, subspace)
         if ids:
             vectors = np.vstack(opted)
             if self.match_epsilon is not None:
@@ -235,11 +258,10 @@ class Population:
                     vectors.ravel(), rho_for(self.match_epsilon, self.delta), SENSITIVITY
                 )
                 vectors = flat.reshape(vectors.shape)
-            self._index.extend(ids, vectors)
+            index.extend(ids, vectors)
+        return clusters, index
 
-    def _cluster(self, y: np.ndarray, rho: float | None, n: float) -> None:
-        assert self.fitted_ is not None
-        fitted = self.fitted_
+    def _cluster(self, fitted: Fitted, y: np.ndarray, rho: float | None, n: float) -> list[Cluster]:
         start = initial_centers(fitted.subspace.T @ fitted.direction, fitted.spread, 12)
         scale = self._scale(rho, "clusters")
 
@@ -248,7 +270,7 @@ class Population:
 
         min_size = max(self.min_cluster_share * n, 4.0 * scale / 0.5)
         centers, sizes = dp_kmeans(y, start, release, min_size)
-        self.clusters_ = [
+        return [
             Cluster(i, round(float(size)), _unit(fitted.subspace @ c))
             for i, (c, size) in enumerate(zip(centers, sizes, strict=True))
         ]

@@ -59,6 +59,7 @@ class Sums:
         self.d = d
         self.norm_bound = norm_bound
         self.basis = basis
+        self._axes = bool(np.array_equal(basis, np.eye(d)))  # the basis is the latent axes
         self.count = 0.0
         self.norm = 0.0
         self.direction = np.zeros(d)
@@ -74,8 +75,13 @@ class Sums:
         self.norm += float(np.minimum(norms / self.norm_bound, 1.0).sum())
         self.direction += x.sum(axis=0)
         self.moment += x.T @ x
-        self.variance += _relative(_diagonals(covariances), norms).sum(axis=0)
-        self.basis_variance += _relative(_diagonals(covariances, self.basis), norms).sum(axis=0)
+        variance = _relative(_diagonals(covariances), norms).sum(axis=0)
+        self.variance += variance
+        if self._axes:
+            self.basis_variance += variance
+        else:
+            diagonals = _diagonals(covariances, self.basis)
+            self.basis_variance += _relative(diagonals, norms).sum(axis=0)
 
     def stage1(self) -> np.ndarray:
         """(2,) weighted (count, norm) sums."""

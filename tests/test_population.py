@@ -1,13 +1,17 @@
 """plgl.population: the prior, clusters and matching behave as documented; bad input is refused."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+import plgl
 from plgl.errors import InvalidInputError
 from plgl.population import Population, UserTaste
 from plgl.population.matching import handle
 from plgl.population.privacy import epsilon_of
+from plgl.population.report import write_report
 
 
 def clustered(
@@ -164,3 +168,16 @@ def test_bad_tastes_are_refused_and_change_nothing() -> None:
         pop.matches("user-0", np.ones(3))
     with pytest.raises(InvalidInputError, match="k must"):
         pop.matches("user-0", np.ones(16), 0)
+
+
+def test_the_report_lists_the_summary_and_renders_each_clusters_exemplars(tmp_path: Path) -> None:
+    tastes, _, _ = clustered(300, seed=1)
+    pop = Population(epsilon=None)
+    with pytest.raises(InvalidInputError, match="refresh"):
+        write_report(pop, tmp_path)
+    pop.refresh(tastes)
+    generator = plgl.generators.get("identity", latent_dim=16)
+    path = write_report(pop, tmp_path, generator, exemplars=2, speedup={"scratch": 50.0})
+    text = path.read_text()
+    assert "| low-rank | 3 | 3 | 150 | none (no noise) |" in text and "| scratch | 50 |" in text
+    assert len(list((tmp_path / "clusters").iterdir())) == 3 * 2

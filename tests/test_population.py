@@ -1,5 +1,6 @@
 """plgl.population: the prior, clusters and matching behave as documented; bad input is refused."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +182,20 @@ def test_the_report_lists_the_summary_and_renders_each_clusters_exemplars(tmp_pa
     text = path.read_text()
     assert "| low-rank | 3 | 3 | 150 | none (no noise) |" in text and "| scratch | 50 |" in text
     assert len(list((tmp_path / "clusters").iterdir())) == 3 * 2
+
+
+def test_the_fitted_state_round_trips_through_json() -> None:
+    tastes, _, _ = clustered(300, seed=1)
+    pop = Population(epsilon=1.0, secret=b"k")
+    pop.refresh(tastes)
+    text = json.dumps(pop.get_state())
+    twin = Population(epsilon=1.0, secret=b"k").set_state(json.loads(text))
+    assert twin.summary_ == pop.summary_ and twin.accountant.total_rho == pop.accountant.total_rho
+    before, after = pop.prior(), twin.prior()
+    assert before is not None and after is not None
+    assert np.array_equal(before.covariance, after.covariance)
+    asker = tastes[0]
+    assert twin.matches(asker.user_id, asker.mean) == pop.matches(asker.user_id, asker.mean)
+    assert [c.size for c in twin.clusters()] == [c.size for c in pop.clusters()]
+    with pytest.raises(InvalidInputError, match="state"):
+        Population().set_state({"version": 1, "fitted": {"mean": 3}})

@@ -58,6 +58,21 @@ class MatchIndex:
         self._ids: list[str] = []
         self._vectors = np.zeros((0, subspace.shape[1]))
 
+    @property
+    def ids(self) -> list[str]:
+        """The opted-in user ids, in the order of `vectors`."""
+        return list(self._ids)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """(n, r) their released noisy vectors."""
+        return self._vectors.copy()
+
+    @property
+    def rank(self) -> int:
+        """r, the dimension of the vectors."""
+        return int(self.subspace.shape[1])
+
     def __len__(self) -> int:
         return len(self._ids)
 

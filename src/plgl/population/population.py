@@ -6,11 +6,13 @@ import datetime as dt
 import math
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from plgl.errors import InvalidInputError
 from plgl.models.priors import GaussianPrior
+from plgl.population import state
 from plgl.population.clusters import ITERATIONS, assign, dp_kmeans, initial_centers
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.matching import SENSITIVITY, MatchIndex
@@ -99,7 +101,7 @@ class Population:
         self.fitted_: Fitted | None = None
         self.clusters_: list[Cluster] = []
         self.summary_: PopulationSummary | None = None
-        self._index: MatchIndex | None = None
+        self.index_: MatchIndex | None = None
         self._releases: list[Release] = []
 
     # ------------------------------------------------------------------ public
@@ -121,7 +123,7 @@ class Population:
         finally:
             # Whatever was released is charged, even when a later step fails.
             self.accountant.charge(self._releases)
-        self.fitted_, self.clusters_, self._index = fitted, clusters, index
+        self.fitted_, self.clusters_, self.index_ = fitted, clusters, index
         self.summary_ = self._summary(n, sums.d, now)
         return self.summary_
 
@@ -150,24 +152,33 @@ class Population:
         asker's own current taste (their posterior mean)."""
         if not (isinstance(k, int) and k >= 1):
             raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-        if self._index is None:
+        if self.index_ is None:
             return []
         taste = np.asarray(taste, dtype=float)
-        if taste.shape != (self._index.subspace.shape[0],):
+        if taste.shape != (self.index_.subspace.shape[0],):
             raise InvalidInputError(
-                f"taste must have shape ({self._index.subspace.shape[0]},), got {taste.shape}"
+                f"taste must have shape ({self.index_.subspace.shape[0]},), got {taste.shape}"
             )
-        return self._index.query(user_id, taste, k)
+        return self.index_.query(user_id, taste, k)
 
     def exclude(self, user_id: str) -> None:
         """Take `user_id` out of matching at once (opt-out or deletion); the next refresh leaves
         them out of every aggregate when the stream no longer yields them."""
-        if self._index is not None:
-            self._index.exclude(user_id)
+        if self.index_ is not None:
+            self.index_.exclude(user_id)
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything fitted, JSON-native (released values and noisy match vectors only)."""
+        return state.dump(self)
+
+    def set_state(self, fitted: dict[str, Any]) -> Population:
+        """Restore what `get_state` returned (this population's settings are kept)."""
+        state.load(self, fitted)
+        return self
 
     def is_matchable(self, user_id: str) -> bool:
         """Whether `user_id` is in the current matching index."""
-        return self._index is not None and user_id in self._index
+        return self.index_ is not None and user_id in self.index_
 
     # --------------------------------------------------------------- internals
     def _fit(
@@ -285,7 +296,7 @@ class Population:
             kind="none" if fitted is None else fitted.kind,
             rank=0 if fitted is None else fitted.rank,
             clusters=len(self.clusters_),
-            matching_users=0 if self._index is None else len(self._index),
+            matching_users=0 if self.index_ is None else len(self.index_),
             epsilon=epsilon_of(rho, self.delta) if noisy else None,
             delta=self.delta,
             rho=rho,

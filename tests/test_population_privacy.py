@@ -69,7 +69,7 @@ def test_one_lloyd_step_moves_by_at_most_one(index: int) -> None:
             released[key].append(exact)
             return exact
 
-        dp_kmeans(data, centers, record, min_size=1.0)
+        dp_kmeans(data, centers, record, min_size=1.0, variance=0.5)
     # The first step starts from the same (public) centroids: one user, one block, norm <= 1.
     assert np.linalg.norm(released["with"][0] - released["without"][0]) <= 1.0 + 1e-9
 

@@ -1,16 +1,15 @@
 """Taste clusters by differentially private k-means in the released taste subspace.
 
 Users' unit taste directions are projected onto the subspace the prior released (r columns, so
-|y| <= 1). Lloyd's iterations then run with every step's per-cluster sums (count, sum of y, sum of
-|y|^2) released through the Gaussian mechanism: a user falls in one cluster, so one user moves
-the released vector by at most 1 in L2, and the steps compose (rho adds up). Assignments are
-never released, only the noisy sums; the centroids are post-processing of them. The number of
-clusters is chosen by the data: Lloyd starts from more centroids than needed, placed along the
-released principal directions (no private data), drops clusters whose noisy size is too small and
-merges two centroids when they lie closer than three times the spread along one direction of
-the cluster they would make (the parts of a true cluster split in two or three lie about 1.6-2.7
-such spreads apart; two clusters far apart, up to 2 sqrt(r)).
-"""
+|y| <= 1). Lloyd's iterations then run with every step's per-cluster sums (count, sum of y)
+released through the Gaussian mechanism: a user falls in one cluster, so one user moves the
+released vector by at most 1 in L2, and the steps compose (rho adds up). Assignments are never
+released, only the noisy sums; the centroids are post-processing of them. The number of clusters
+is chosen by the data: Lloyd starts from more centroids than needed, placed along the released
+principal directions (no private data), drops clusters whose noisy size is too small and merges
+two centroids closer than three within-cluster standard deviations (per direction; the released
+total variance minus what the centroids explain): the parts of one cluster split in two or
+three lie about 1.6-2.7 such deviations apart."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-WEIGHTS = (0.5, 0.7, 0.5)  # (count, sum of y, sum of |y|^2): squares sum to <= 1
+WEIGHTS = (0.6, 0.8)  # (count, sum of y): squares sum to 1
 ITERATIONS = 6
 MERGE_AT = (2, 4)  # the Lloyd steps after which close centroids merge
 
@@ -51,65 +50,70 @@ def assign(y: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def dp_kmeans(
-    y: np.ndarray, centers: np.ndarray, release: Release, min_size: float, merge: float = 3.0
+    y: np.ndarray,
+    centers: np.ndarray,
+    release: Release,
+    min_size: float,
+    variance: float,
+    merge: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's iterations on y (n, r) from `centers` (k, r), every step's sums released.
 
     Args:
         y: (n, r) projected unit taste directions (|y| <= 1).
         centers: (k, r) starting centroids (from released statistics only).
-        release: adds one step's noise to the (k * (r + 2),) weighted sums.
+        release: adds one step's noise to the (k * (r + 1),) weighted (count, sum) blocks.
         min_size: clusters with a smaller noisy size are dropped.
-        merge: two centroids closer than `merge` times the spread along one direction of the
-            cluster they would make become one.
+        variance: total variance of y over the users (released: the trace of the directions'
+            covariance in the subspace); what the centroids do not explain is spread within.
+        merge: two centroids closer than `merge` within-cluster standard deviations (per
+            direction) become one.
 
     Returns:
         centroids (k', r) and noisy sizes (k',), largest first.
     """
     r = y.shape[1]
     sizes = np.zeros(len(centers))
+    a, b = WEIGHTS
     for step in range(ITERATIONS):
         labels = assign(y, centers)
         k = len(centers)
         counts = np.bincount(labels, minlength=k).astype(float)
         sums = np.zeros((k, r))
         np.add.at(sums, labels, y)
-        squares = np.bincount(labels, weights=(y**2).sum(axis=1), minlength=k)
-        a, b, c = WEIGHTS
-        exact = np.column_stack([a * counts, b * sums, c * squares]).ravel()
-        noisy = release(exact).reshape(k, r + 2)
+        noisy = release(np.column_stack([a * counts, b * sums]).ravel()).reshape(k, r + 1)
         sizes = noisy[:, 0] / a
         keep = sizes >= min_size
         if not np.any(keep):
             keep = sizes == sizes.max()
         sizes, noisy = sizes[keep], noisy[keep]
-        centers = noisy[:, 1 : r + 1] / b / sizes[:, None]
+        centers = noisy[:, 1:] / b / sizes[:, None]
         if step + 1 in MERGE_AT:
-            centers, sizes = _merge(centers, sizes, noisy[:, r + 1] / c / sizes, merge)
+            centers, sizes = _merge(centers, sizes, variance, merge)
     order = np.argsort(sizes)[::-1]
     return centers[order], sizes[order]
 
 
 def _merge(
-    centers: np.ndarray, sizes: np.ndarray, second: np.ndarray, merge: float
+    centers: np.ndarray, sizes: np.ndarray, variance: float, merge: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Merge the closest pair of centroids (k, r) while they are closer than `merge` times the
-    spread along one direction of the cluster they would make, sqrt((E|y|^2 - |c|^2) / r),
-    computed from the sizes (k,) and mean squared norms `second` (k,)."""
-    centers, sizes, second = centers.copy(), sizes.copy(), second.copy()
+    within-cluster standard deviation per direction, sqrt((variance - between) / r), where
+    `between` is the variance the centroids explain (sizes (k,) weigh them)."""
+    centers, sizes = centers.copy(), sizes.copy()
     r = centers.shape[1]
     while len(centers) > 1:
-        total = sizes[:, None] + sizes[None]
-        share = sizes[:, None] / total
-        joint = share[..., None] * centers[:, None] + (1 - share[..., None]) * centers[None]
-        joint_second = share * second[:, None] + (1 - share) * second[None]
-        spread = np.sqrt(np.maximum(joint_second - (joint**2).sum(axis=2), 1e-12) / r)
-        ratio = np.linalg.norm(centers[:, None] - centers[None], axis=2) / spread
-        np.fill_diagonal(ratio, np.inf)
-        i, j = np.unravel_index(np.argmin(ratio), ratio.shape)
-        # Two clusters far apart reach 2 sqrt(r): in few dimensions, stay below that.
-        if ratio[i, j] >= min(merge, 1.5 * np.sqrt(r)):
+        weights = sizes / sizes.sum()
+        middle = weights @ centers
+        between = float(weights @ ((centers - middle) ** 2).sum(axis=1))
+        within = np.sqrt(max(variance - between, 1e-6 * variance, 1e-12) / r)
+        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=2)
+        np.fill_diagonal(gaps, np.inf)
+        i, j = np.unravel_index(np.argmin(gaps), gaps.shape)
+        if gaps[i, j] >= merge * within:
             break
-        centers[i], second[i], sizes[i] = joint[i, j], joint_second[i, j], total[i, j]
-        centers, sizes, second = (np.delete(a, j, axis=0) for a in (centers, sizes, second))
+        total = sizes[i] + sizes[j]
+        centers[i] = (sizes[i] * centers[i] + sizes[j] * centers[j]) / total
+        sizes[i] = total
+        centers, sizes = np.delete(centers, j, axis=0), np.delete(sizes, j)
     return centers, sizes

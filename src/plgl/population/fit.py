@@ -37,6 +37,7 @@ class Fitted:
         users: the (noisy) number of users.
         subspace: (d, r) orthonormal columns: the mean direction and the top directions.
         spread: (r,) standard deviation of the directions along each subspace column.
+        variance: total variance of the directions within the subspace (released, not widened).
     """
 
     mean: np.ndarray
@@ -47,6 +48,7 @@ class Fitted:
     users: float
     subspace: np.ndarray
     spread: np.ndarray
+    variance: float
 
 
 def users_and_norm(stage1: np.ndarray, norm_bound: float) -> tuple[float, float]:
@@ -113,6 +115,7 @@ def fit_prior(
         diag = np.maximum(residual - posterior, 0.0) + 2.0 * entry
         cov_x = (v * low) @ v.T + np.diag(diag)
         directions, spread = v, np.sqrt(np.maximum(top, 0.0))
+        raw = cov
     else:
         kind = "diagonal"
         along = basis.T @ xbar
@@ -121,6 +124,7 @@ def fit_prior(
         rank = min(int(np.sum(variance > 3.0 * entry + np.median(variance))), max_rank)
         widened = np.maximum(variance, 0.0) + 2.0 * entry
         cov_x = (basis * widened) @ basis.T
+        raw = (basis * np.maximum(variance, 0.0)) @ basis.T
         directions = basis[:, order[:rank]]
         spread = np.sqrt(np.maximum(variance[order[:rank]], 0.0))
     mean = norm * xbar
@@ -139,6 +143,7 @@ def fit_prior(
         users=n,
         subspace=subspace,
         spread=spread,
+        variance=max(float(np.trace(subspace.T @ raw @ subspace)), 0.0),
     )
 
 

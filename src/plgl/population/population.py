@@ -13,7 +13,7 @@ import numpy as np
 from plgl.errors import InvalidInputError
 from plgl.models.priors import GaussianPrior
 from plgl.population import state
-from plgl.population.clusters import ITERATIONS, assign, dp_kmeans, initial_centers
+from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, initial_centers
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.matching import SENSITIVITY, MatchIndex
 from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
@@ -279,8 +279,8 @@ class Population:
         def release(exact: np.ndarray) -> np.ndarray:
             return self._release("cluster step", exact, rho, "clusters", ITERATIONS)
 
-        min_size = max(self.min_cluster_share * n, 4.0 * scale / 0.5)
-        centers, sizes = dp_kmeans(y, start, release, min_size)
+        min_size = max(self.min_cluster_share * n, 4.0 * scale / WEIGHTS[0])
+        centers, sizes = dp_kmeans(y, start, release, min_size, fitted.variance)
         return [
             Cluster(i, round(float(size)), _unit(fitted.subspace @ c))
             for i, (c, size) in enumerate(zip(centers, sizes, strict=True))

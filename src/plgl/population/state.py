@@ -63,6 +63,7 @@ def load(population: Population, state: dict[str, Any]) -> None:
                 users=float(fitted["users"]),
                 subspace=_array(fitted["subspace"]),
                 spread=_array(fitted["spread"]),
+                variance=float(fitted["variance"]),
             )
         summary = state["summary"]
         if summary is not None:

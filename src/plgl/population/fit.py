@@ -111,8 +111,8 @@ def fit_prior(
         # A sample eigenvalue's standard error is about lambda sqrt(2 / n): widen by it.
         low = np.maximum(top - bulk, 0.0) + top * np.sqrt(2.0 / n)
         residual = np.diagonal(cov) - (v**2) @ top
-        # The noise along one fixed direction has standard deviation ~entry: widen by two.
-        diag = np.maximum(residual - posterior, 0.0) + 2.0 * entry
+        # The noise along one fixed direction has standard deviation ~entry: widen by one.
+        diag = np.maximum(residual - posterior, 0.0) + entry
         cov_x = (v * low) @ v.T + np.diag(diag)
         directions, spread = v, np.sqrt(np.maximum(top, 0.0))
         raw = cov

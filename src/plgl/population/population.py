@@ -24,7 +24,7 @@ Tastes = Callable[[], Iterable[UserTaste]] | Sequence[UserTaste]
 """Users' fitted tastes: a sequence, or a function returning a fresh stream (read twice)."""
 
 # Shares of one refresh's rho: the count and norm, the prior's shape, the clusters' Lloyd steps.
-SHARES = {"count": 0.05, "shape": 0.6, "clusters": 0.35}
+SHARES = {"count": 0.05, "shape": 0.7, "clusters": 0.25}
 
 
 class Population:

@@ -61,12 +61,12 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     users = _pick(seeds, (0,) if is_tiny() else (0, 1, 2) if quick else tuple(range(20)))
     small, large = (60, 120) if is_tiny() else (500, 2000)
     problems = [
-        ("clustered", d, small, None, 120),
-        ("clustered", d, large, 1.0, 120),
+        ("clustered", d, small, None, 200),
+        ("clustered", d, large, 1.0, 200),
         ("unrelated", d, small, None, 400),
     ]
     if not quick:
-        problems.append(("subspace", d, large, 1.0, 120))
+        problems.append(("subspace", d, large, 1.0, 200))
     tasks: list[Task] = []
     for kind, dim, n, epsilon, horizon in problems:
         noise = "no noise" if epsilon is None else f"epsilon={epsilon:g}"

@@ -18,8 +18,8 @@ covers the luck of the DP draw too.
 
 Clusters: adjusted Rand index of the released clusters (each earlier user assigned to the
 nearest released centroid, for scoring only) against the true clusters; "clusters_found" is the
-number found; one row per independent refresh (three). Matching: share of each queried earlier user's top-5 matches from their own true
-cluster, over 50 queries.
+number found; one row per independent refresh (three). Matching: share of each queried earlier
+user's top-5 matches from their own true cluster, over 50 queries.
 
 Scale: one refresh over 100,000 synthetic users at d = 64 with full posterior covariances,
 streamed (generated as read, twice): wall seconds and peak traced memory (tracemalloc, second run).

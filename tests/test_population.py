@@ -14,6 +14,8 @@ from plgl.population.matching import handle
 from plgl.population.privacy import epsilon_of
 from plgl.population.report import write_report
 
+pytest.importorskip("opendp", reason="the population extra: pip install 'plgl[population]'")
+
 
 def clustered(
     n: int, d: int = 16, k: int = 3, clusters: int = 3, seed: int = 0

@@ -6,6 +6,8 @@ import pytest
 from plgl.bench.populations import PopulationSpec, SimulatedPopulation, laplace_posterior
 from plgl.bench.suites import population as suite
 
+pytest.importorskip("opendp", reason="the population extra: pip install 'plgl[population]'")
+
 
 @pytest.fixture(autouse=True)
 def tiny(monkeypatch: pytest.MonkeyPatch) -> None:

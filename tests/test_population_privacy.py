@@ -13,6 +13,8 @@ from plgl.population.clusters import dp_kmeans, initial_centers
 from plgl.population.privacy import Accountant, epsilon_of, gaussian_release, rho_for
 from plgl.population.stats import Sums, stack
 
+pytest.importorskip("opendp", reason="the population extra: pip install 'plgl[population]'")
+
 DOCS = Path(__file__).parents[1] / "docs" / "privacy.md"
 D = 6
 

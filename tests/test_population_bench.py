@@ -17,7 +17,7 @@ def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_kind_of_task_runs_and_reports_its_metrics() -> None:
     tasks = suite.plan(quick=True, seeds=None)
     methods = {task.method for task in tasks}
-    assert methods == {"population prior", "scratch", "dp", "stream"}
+    assert methods == {"population prior", "scratch", "dp", "matching, match epsilon=1", "stream"}
     chosen = [next(t for t in tasks if t.method == m) for m in sorted(methods)]
     chosen.append(next(t for t in tasks if t.params.get("kind") == "unrelated"))
     metrics = set()

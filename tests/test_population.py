@@ -141,6 +141,7 @@ def test_a_stream_function_is_read_twice_in_bounded_chunks() -> None:
     ("kwargs", "message"),
     [
         ({"epsilon": 0.0}, "epsilon"),
+        ({"match_epsilon": -1.0}, "epsilon"),
         ({"epsilon": float("nan")}, "epsilon"),
         ({"delta": 1.5}, "delta"),
         ({"min_users": 0}, "min_users"),

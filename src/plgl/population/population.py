@@ -75,8 +75,9 @@ class Population:
         secret: bytes | None = None,
         min_cluster_share: float = 0.02,
     ) -> None:
-        if epsilon is not None:
-            rho_for(epsilon, delta)  # validates both
+        for value in (epsilon, match_epsilon):
+            if value is not None:
+                rho_for(value, delta)  # validates it and delta
         if not (isinstance(min_users, int) and min_users >= 1):
             raise InvalidInputError(f"min_users must be an integer >= 1, got {min_users!r}")
         if not (math.isfinite(norm_bound) and norm_bound > 0):
@@ -107,7 +108,16 @@ class Population:
     # ------------------------------------------------------------------ public
     def refresh(self, tastes: Tastes, now: dt.datetime | None = None) -> PopulationSummary:
         """Fit everything again from `tastes` (nothing of an earlier refresh is kept but the
-        accountant's totals), reading the stream twice; returns the summary."""
+        accountant's totals), reading the stream twice; returns the summary.
+
+        Args:
+            tastes: every current user's `UserTaste` (posterior mean and covariance of the
+                taste weights, matching opt-in): a sequence, or a function returning a fresh
+                iterable each call (e.g. paging through storage). Users with a zero mean are
+                skipped. Memory stays bounded: users are summed in chunks, and the second
+                pass keeps an (n, r) float32 projection (r <= max_rank + 1).
+            now: the summary's time (None: now, UTC).
+        """
         if not (callable(tastes) or isinstance(tastes, Sequence)):
             raise InvalidInputError(
                 "tastes must be a sequence or a function returning a fresh iterable (the "

@@ -344,7 +344,7 @@ class Session:
             self._begin()
             if not self.matching:
                 raise NotOptedInError("opt in to matching first (set_matching(True))")
-            return population.matches(self.user_id, self.model.coef_, k)  # type: ignore[attr-defined]
+            return population.matches(self.user_id, self.model.coef_, k)
 
     def snapshot(self) -> bool:
         """Save the state the stored events give (latest snapshot plus the events after it), so

@@ -1,7 +1,7 @@
 """plgl's SQLite schema: created in an empty file, checked read-only in an existing one,
 migrated from older versions in one transaction (version 1 -> 2 adds the `users` index and the
-`settings` table, 2 -> 3 the `shared` table of engine-wide state). A file that is not SQLite, or not a plgl database, or of a newer schema, is
-left exactly as it was.
+`settings` table, 2 -> 3 the `shared` table of engine-wide state). A file that is not SQLite, or
+not a plgl database, or of a newer schema, is left exactly as it was.
 """
 
 from __future__ import annotations

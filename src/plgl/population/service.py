@@ -192,7 +192,7 @@ class EnginePopulation:
         pinned = self.pinned(user_id)
         if pinned is None:
             pinned = self.current_prior_id() if self._storage.version(user_id) == 0 else ""
-        return self._recipe(pinned)
+        return self.recipe_of(pinned)
 
     def pinned(self, user_id: str) -> str | None:
         """The id of the prior the user is pinned to ("" for scratch), None when not pinned."""
@@ -212,7 +212,7 @@ class EnginePopulation:
         if pinned is None:
             pinned = self.prior_id_of(recipe) if self._storage.version(user_id) == 0 else ""
             self._storage.put_settings(user_id, {PRIOR_SETTING: pinned})
-        return self._recipe(pinned)
+        return self.recipe_of(pinned)
 
     def prior_id_of(self, recipe: Recipe) -> str:
         """The id of the prior `recipe`'s model starts from ("" for scratch)."""
@@ -222,7 +222,9 @@ class EnginePopulation:
                     return prior_id
         raise InvalidInputError("this recipe was not made by the engine's population")
 
-    def _recipe(self, prior_id: str) -> tuple[Recipe, str]:
+    def recipe_of(self, prior_id: str) -> tuple[Recipe, str]:
+        """(recipe, snapshot key) of a model started from the stored prior `prior_id` ("":
+        from scratch); StorageError when no such prior was stored."""
         with self._lock:
             if prior_id in self._recipes:
                 return self._recipes[prior_id]

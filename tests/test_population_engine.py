@@ -10,8 +10,8 @@ import pytest
 
 import plgl
 from plgl.errors import InvalidInputError, StorageError
-from plgl.population import Population
 from plgl.history import replay
+from plgl.population import Population
 from plgl.population.service import PRIOR_SETTING
 
 D = 8
@@ -185,7 +185,7 @@ def test_population_needs_a_linear_model() -> None:
             model=plgl.models.KernelPreference(),
             population=Population(epsilon=None),
         )
-    with pytest.raises(InvalidInputError, match="plgl.Population"):
+    with pytest.raises(InvalidInputError, match=r"plgl\.Population"):
         plgl.Engine(
             generator=plgl.generators.get("identity", latent_dim=D),
             population="yes",  # type: ignore[arg-type]

@@ -100,6 +100,7 @@ class Session:
             self._begin()
             self._history.learner.refine()
             sampler = _with_explore(self.engine.sampler, self.explore)
+            self._join()
             return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
 
     def tell(
@@ -130,6 +131,7 @@ class Session:
                 self.context,
             )
             if self._append(event, {item_id: latent}) and criterion is None:
+                self._join()
                 self.engine.cache.note_feedback(self.user_id, latent, signal)
             return event
 
@@ -419,6 +421,13 @@ class Session:
         self._history.appended(event, latents)
         self._snapshot_if_due()
         return True
+
+    def _join(self) -> None:
+        """Place the user in their taste cluster's group of the content cache (cluster caches)."""
+        population = self.engine.population
+        if population is not None:
+            group = population.group_of(self.model.coef_)
+            self.engine.cache.join(self.user_id, group)
 
     def _follow(self, recipe: Recipe, key: str) -> None:
         """Rebuild the model from `recipe` (the user's pinned prior) if it is not the one used."""

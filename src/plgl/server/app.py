@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.middleware import BodyLimit, SecurityHeaders
 from plgl.server.ratelimit import RateLimiter
-from plgl.server.routers import content, criteria, discover, feed, users
+from plgl.server.routers import content, criteria, discover, feed, matching, users
 from plgl.server.settings import Settings
 
 log = logging.getLogger("plgl.server")
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    for module in (users, feed, discover, content, criteria):
+    for module in (users, feed, discover, content, criteria, matching):
         app.include_router(module.router)
     errors.install(app)
     docs.install(app)
@@ -105,10 +106,14 @@ def build_services(settings: Settings) -> Services:
     if settings.storage is None:  # the default SQLite file lives in the data directory
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     generator = build_generator(settings)
+    # The population's state is refreshed offline (`plgl population refresh`) into the storage,
+    # where the engine picks it up; its handle key is derived from the token secret.
+    handles = hmac.new(settings.secret_key(), b"plgl population handles", "sha256").digest()
     engine = plgl.Engine(
         generator=generator,
         storage=settings.storage_url(),
         seed=settings.seed,
         cache=settings.cache,
+        population=plgl.Population(secret=handles),
     )
     return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())

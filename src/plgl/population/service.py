@@ -11,8 +11,8 @@ Stored state (engine-wide, `BaseStorage.put_shared`), released values only:
 - `population/secret`: the key of the pseudonymous match handles (stable across restarts).
 
 Per user (their settings, exported and deleted with them): `population_prior`, the id of the
-prior their model started from ("" for scratch), written before their first event is stored,
-and `matching`, their opt-in.
+population prior their model started from, written before their first event is stored (a user
+with events and no pin started from scratch), and `matching`, their opt-in.
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ class EnginePopulation:
         pinned = self.pinned(user_id)
         if pinned is None:
             pinned = self.prior_id_of(recipe) if self._storage.version(user_id) == 0 else ""
-            self._storage.put_settings(user_id, {PRIOR_SETTING: pinned})
+            if pinned:  # unpinned with events already means scratch: nothing to write
+                self._storage.put_settings(user_id, {PRIOR_SETTING: pinned})
         return self.recipe_of(pinned)
 
     def prior_id_of(self, recipe: Recipe) -> str:

@@ -89,6 +89,7 @@ class EnginePopulation:
         self._prior_id: str | None = None  # of the loaded state; None: no prior released
         self._recipes: dict[str, tuple[Recipe, str]] = {"": (engine.recipe, engine.snapshot_key)}
         self._lock = threading.RLock()
+        self._refreshing = threading.Lock()  # one refresh at a time; readers go on meanwhile
         self.population.secret = self._secret()
         self.sync()
 
@@ -101,23 +102,23 @@ class EnginePopulation:
         Each user contributes their model's posterior (as their events and pinned prior make
         it); deleted users are no longer in storage, so nothing refreshed depends on them.
         """
-        with self._lock:
+        with self._refreshing:
             self.sync()  # continue the accountant's totals of every earlier refresh
-            summary = self.population.refresh(self._tastes, now)
-            prior = self.population.prior()
+            # Fitted on a copy: sessions keep reading the current state until it is swapped.
+            fresh = copy.deepcopy(self.population)
+            summary = fresh.refresh(self._tastes, now)
+            prior = fresh.prior()
             prior_id = None if prior is None else _prior_id(prior)
             if prior is not None and prior_id is not None:
                 self._storage.put_shared(_PRIOR + prior_id, _encode_prior(prior))
             refresh_id = uuid.uuid4().hex
-            self._storage.put_shared(
-                _STATE,
-                json.dumps(
-                    {"refresh": refresh_id, "prior": prior_id, "state": self.population.get_state()}
-                ).encode(),
-            )
+            record = {"refresh": refresh_id, "prior": prior_id, "state": fresh.get_state()}
+            self._storage.put_shared(_STATE, json.dumps(record).encode())
             current = {"refresh": refresh_id, "prior": prior_id}
             self._storage.put_shared(_CURRENT, json.dumps(current).encode())
-            self.refresh_id, self._prior_id = refresh_id, prior_id
+            with self._lock:
+                self.population = fresh
+                self.refresh_id, self._prior_id = refresh_id, prior_id
             return summary
 
     def _tastes(self) -> Iterator[UserTaste]:

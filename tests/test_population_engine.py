@@ -3,6 +3,7 @@ deletion, and a new user learning faster through the public Engine/Session API."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import plgl
 from plgl.errors import InvalidInputError, StorageError
 from plgl.history import replay
-from plgl.population import Population
+from plgl.population import Match, Population, PopulationSummary
 from plgl.population.service import PRIOR_SETTING
 
 D = 8
@@ -197,3 +198,19 @@ def test_a_missing_pinned_prior_is_a_storage_error() -> None:
         eng.storage.put_settings("carol", {PRIOR_SETTING: "0" * 32})
         with pytest.raises(StorageError, match="missing"):
             eng.session("carol")
+
+
+def test_the_readme_population_example_runs_as_written() -> None:
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    found = re.search(r"## Many users: `plgl.Population`\n.*?```python\n(.*?)```", text, re.S)
+    assert found is not None
+    namespace: dict[str, object] = {}
+    exec(compile(found.group(1), "README.md", "exec"), namespace)
+    summary = namespace["summary"]
+    assert isinstance(summary, PopulationSummary)
+    assert abs(summary.users - 200) < 20 and summary.epsilon == pytest.approx(1.0)
+    assert summary.kind != "none" and summary.clusters >= 2
+    bob = namespace["s"]
+    assert isinstance(bob, plgl.Session) and bob.matching
+    matches = bob.matches(5)
+    assert len(matches) == 5 and all(isinstance(m, Match) for m in matches)

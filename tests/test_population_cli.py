@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,16 @@ def test_bad_input_is_a_usage_message(
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_report_measures_the_speedup_on_held_back_users(
+    storage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(population_args("refresh", storage))
+    out = tmp_path / "r"
+    assert main(population_args("report", storage, "--out", str(out), "--held-back", "4")) == 0
+    report = (out / "population.md").read_text()
+    assert "measured on held-back users" in report
+    rows = dict(re.findall(r"\| (population prior|from scratch) \| ([\d.]+) \|", report))
+    assert set(rows) == {"population prior", "from scratch"}
+    assert float(rows["population prior"]) < float(rows["from scratch"])

@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="report folder (report only)")
     parser.add_argument("--exemplars", type=int, default=6, help="exemplars per cluster (6)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the exemplars (0)")
+    parser.add_argument(
+        "--held-back",
+        type=int,
+        default=0,
+        help="measure the speed-up of new users on this many held-back stored users (0: no)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "report" and args.out is None:
         raise ValueError("report needs --out DIR")
-    if args.exemplars < 1 or args.seed < 0:
-        raise ValueError("--exemplars must be >= 1 and --seed >= 0")
+    if args.exemplars < 1 or args.seed < 0 or args.held_back < 0:
+        raise ValueError("--exemplars must be >= 1, --seed and --held-back >= 0")
     try:
         engine = _engine(args)
     except (PlglError, TypeError) as error:
@@ -60,11 +66,20 @@ def run(args: argparse.Namespace) -> int:
                 )
                 return 0
             from plgl.population.report import write_report
+            from plgl.population.speedup import held_back_speedup
 
             if population.summary() is None:
                 raise ValueError("no population is stored yet: run `plgl population refresh` first")
+            speedup = None
+            if args.held_back:
+                speedup = held_back_speedup(engine, args.held_back, seed=args.seed)
             path = write_report(
-                population.population, args.out, engine.generator, args.exemplars, seed=args.seed
+                population.population,
+                args.out,
+                engine.generator,
+                args.exemplars,
+                speedup=speedup,
+                seed=args.seed,
             )
         except PlglError as error:
             raise ValueError(str(error)) from None

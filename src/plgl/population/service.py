@@ -106,7 +106,7 @@ class EnginePopulation:
             self.sync()  # continue the accountant's totals of every earlier refresh
             # Fitted on a copy: sessions keep reading the current state until it is swapped.
             fresh = copy.deepcopy(self.population)
-            summary = fresh.refresh(self._tastes, now)
+            summary = fresh.refresh(self.tastes, now)
             prior = fresh.prior()
             prior_id = None if prior is None else _prior_id(prior)
             if prior is not None and prior_id is not None:
@@ -121,7 +121,7 @@ class EnginePopulation:
                 self.refresh_id, self._prior_id = refresh_id, prior_id
             return summary
 
-    def _tastes(self) -> Iterator[UserTaste]:
+    def tastes(self) -> Iterator[UserTaste]:
         """Every live user's fitted taste, page by page (users without events are skipped)."""
         after: str | None = None
         while page := self._storage.users(after, PAGE):

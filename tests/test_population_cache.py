@@ -47,6 +47,18 @@ def test_a_group_needs_enough_likes_and_counts_each_member_once() -> None:
     assert cache.shared_rows("a1").tolist() == []
 
 
+def test_a_row_both_liked_and_pregenerated_for_a_group_is_offered_once() -> None:
+    cache = cache_with_pool()
+    pregenerate_groups(
+        cache.generator, cache.store, {"g": np.arange(1.0, 4.0)[:, None] * np.ones(D)}
+    )
+    liked = cache.pool_latents()[51]  # one of the group's own rows
+    for user in ("a1", "a2"):
+        cache.join(user, "g")
+        cache.note_feedback(user, liked, "like")
+    assert cache.shared_rows("a1").tolist() == [51, 50, 52]
+
+
 def test_forgetting_a_user_leaves_their_group() -> None:
     cache = cache_with_pool()
     cache.join("a1", "g")

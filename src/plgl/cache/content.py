@@ -237,8 +237,9 @@ class ContentCache:
         if group is None:
             return rows
         scope = _group_scope(self.config, group)
-        first = np.concatenate([self._liked_rows(scope), self.group_pool_rows(group)])
-        return np.concatenate([first, rows[~np.isin(rows, first)]]).astype(int)
+        ordered = np.concatenate([self._liked_rows(scope), self.group_pool_rows(group), rows])
+        _, first = np.unique(ordered, return_index=True)  # each row once, where it came first
+        return ordered[np.sort(first)].astype(int)
 
     def group_pool_rows(self, group: str) -> np.ndarray:
         """(k,) pool rows pregenerated along a taste group's centroid (`plgl.cache.groups`)."""

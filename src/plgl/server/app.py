@@ -23,6 +23,7 @@ import plgl
 from plgl.server import errors
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
+from plgl.server.files import create_private
 from plgl.server.middleware import BodyLimit, SecurityHeaders
 from plgl.server.ratelimit import RateLimiter
 from plgl.server.routers import content, discover, feed, users
@@ -88,7 +89,15 @@ def build_services(settings: Settings) -> Services:
     """The engine (generator + storage), token issuer and rate limiter for `settings`."""
     if settings.storage is None:  # the default SQLite file lives in the data directory
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    generator = plgl.generators.get(settings.domain_name())
+    for url in (settings.storage_url(), settings.cache):
+        create_private(url)
+    generator: plgl.Generator
+    if settings.generator == "ray":  # deployed by `plgl serve` (see plgl.generators.remote)
+        from plgl.generators.remote import RemoteGenerator
+
+        generator = RemoteGenerator(settings.domain_name(), max_batch_size=settings.ray_max_batch)
+    else:
+        generator = plgl.generators.get(settings.domain_name())
     engine = plgl.Engine(
         generator=generator,
         storage=settings.storage_url(),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -73,8 +74,8 @@ class _Replica:
         return [list(contents[end - size : end]) for size, end in zip(sizes, ends, strict=True)]
 
     def stats(self) -> dict[str, Any]:
-        """Rows per model call in this replica's recent batches."""
-        return {"batches": list(self.batches)}
+        """This replica's process id and the rows per model call of its recent batches."""
+        return {"pid": os.getpid(), "batches": list(self.batches)}
 
 
 def deploy(
@@ -193,7 +194,8 @@ class RemoteGenerator(Generator):
         raise AssertionError("unreachable")
 
     def stats(self) -> dict[str, Any]:
-        """Rows per model call in a replica's recent batches (whichever replica answers)."""
+        """A replica's process id and rows per model call in its recent batches (whichever
+        replica answers)."""
         result: dict[str, Any] = self._handle.stats.remote().result(timeout_s=self.timeout_s)
         return result
 

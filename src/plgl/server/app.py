@@ -24,7 +24,7 @@ from plgl.server import errors
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.files import create_private
-from plgl.server.middleware import BodyLimit, SecurityHeaders
+from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import RateLimiter
 from plgl.server.routers import content, discover, feed, users
 from plgl.server.settings import Settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)
     static = resources.files("plgl.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from plgl.server.settings import Settings
 
 HELP = "start the web app: a swipe feed that learns what you like"
+# uvicorn kills a worker that does not answer its supervisor's ping in time (5 s by default),
+# and a new worker answers only after importing plgl and torch: on a loaded machine that takes
+# longer, and the supervisor would kill and restart its workers forever.
+_WORKER_HEALTHCHECK_S = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         http=functools.partial(DeadlineH11Protocol, read_timeout=settings.read_timeout),  # type: ignore[arg-type]
         timeout_keep_alive=settings.keep_alive_seconds,
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
     )
     return 0
 

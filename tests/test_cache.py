@@ -278,3 +278,18 @@ def test_delete_clears_the_users_cache_entries_for_good(tmp_path: Path) -> None:
     assert reopened.is_forgotten("gone") and len(reopened.kept("gone")) == 0
     user_keys = {k.split(":")[1] for k in reopened.store.scan("user:")}
     assert len(user_keys) == 1  # only "keep" has entries
+
+
+def test_the_cache_hands_samplers_data_only() -> None:
+    engine = _pool_engine(n=1000, d=4, seed=0)
+    cache = engine.cache
+    assert cache.shared_fraction(0.0) == pytest.approx(0.1) and cache.shared_fraction(1.0) == 0.0
+    latents = cache.pool_latents()
+    assert latents.shape == (1000, 4)
+    session = engine.session("u")
+    items = session.ask(10)
+    rows = cache.served_rows("u", engine.storage.items("u"))
+    in_pool = [d in cache.pool.rows for d in cache.digests(np.array([i.latent for i in items]))]
+    assert len(rows) == sum(in_pool) > 0
+    assert {cache.pool.keys[r] for r in rows} <= set(cache.digests(latents))
+    assert cache.served_rows("someone else", []).tolist() == []

@@ -1,4 +1,5 @@
-"""The cache store contract on every backend (memory, SQLite, a real Redis), and their URLs."""
+"""The cache store contract (`plgl.testing.CacheConformance`) on every backend: memory, SQLite
+and a real Redis; and what is particular to each, and their URLs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from plgl.cache import BaseCache, CacheUnavailableError, MemoryCache, from_url
 from plgl.cache.sqlite import SQLiteCache
 from plgl.errors import InvalidInputError
-from plgl.testing import RedisServer
+from plgl.testing import CacheConformance, RedisServer
 
 needs_redis = pytest.mark.skipif(not RedisServer.available(), reason="redis-server not installed")
 
@@ -25,57 +26,28 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=needs_redis)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCache]:
-    if request.param == "memory":
-        cache: BaseCache = MemoryCache()
-    elif request.param == "sqlite":
+class TestMemoryCache(CacheConformance):
+    @pytest.fixture
+    def store(self) -> BaseCache:
+        return MemoryCache()
+
+
+class TestSQLiteCache(CacheConformance):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[BaseCache]:
         cache = from_url(f"sqlite:///{tmp_path / 'cache.db'}")
-    else:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        cache = from_url(server.url)
+        yield cache
+        cache.close()
+
+
+@needs_redis
+class TestRedisCache(CacheConformance):
+    @pytest.fixture
+    def store(self, redis_server: RedisServer) -> Iterator[BaseCache]:
+        cache = from_url(redis_server.url)
         cache.delete_prefix("")
-    yield cache
-    cache.close()
-
-
-def test_mapping_contract(store: BaseCache) -> None:
-    store["content:a"] = b"one"
-    store["pool:b"] = bytearray(b"two")
-    assert store["content:a"] == b"one" and store["pool:b"] == b"two"
-    assert "content:a" in store and "content:zz" not in store
-    assert sorted(store) == ["content:a", "pool:b"] and len(store) == 2
-    store["content:a"] = b"three"
-    assert store["content:a"] == b"three" and len(store) == 2
-    del store["content:a"]
-    assert "content:a" not in store and store.get("content:a") is None
-    with pytest.raises(KeyError):
-        store["content:a"]
-    with pytest.raises(KeyError):
-        del store["content:a"]
-
-
-def test_values_must_be_bytes_and_a_bad_write_changes_nothing(store: BaseCache) -> None:
-    store["pool:x"] = b"kept"
-    with pytest.raises(InvalidInputError, match="bytes"):
-        store["pool:x"] = "text"  # type: ignore[assignment]
-    with pytest.raises(InvalidInputError, match="bytes"):
-        store.put_many({"pool:y": b"ok", "pool:x": 3})  # type: ignore[dict-item]
-    assert store["pool:x"] == b"kept" and "pool:y" not in store
-    store.put_many({"pool:y": b"1", "content:z": b"2"})
-    assert store["pool:y"] == b"1" and store["content:z"] == b"2"
-
-
-def test_counters_scan_and_delete_prefix(store: BaseCache) -> None:
-    assert store.increment("likes:c:1") == 1
-    assert store.increment("likes:c:1", 4) == 5
-    assert int(store["likes:c:1"]) == 5
-    for key in ("user:aa:kept:1", "user:aa:made:1", "user:ab:kept:1", "user:a%_:x"):
-        store[key] = b"v"
-    assert sorted(store.scan("user:aa:")) == ["user:aa:kept:1", "user:aa:made:1"]
-    assert list(store.scan("user:a%_")) == ["user:a%_:x"]  # no wildcard meaning
-    assert store.delete_prefix("user:aa:") == 2
-    assert sorted(store.scan("user:")) == ["user:a%_:x", "user:ab:kept:1"]
+        yield cache
+        cache.close()
 
 
 def test_memory_evicts_only_content_least_recently_used() -> None:

@@ -329,7 +329,8 @@ def test_from_pretrained_loads_a_local_folder(
 
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from plgl.generators.diffusers_adapter import DiffusersGenerator, MissingExtraError
+    from plgl.errors import MissingExtraError
+    from plgl.generators.diffusers_adapter import DiffusersGenerator
 
     monkeypatch.setitem(sys.modules, "diffusers", None)  # as if not installed
     with pytest.raises(MissingExtraError, match=r"plgl\[diffusers\]"):

@@ -93,3 +93,13 @@ def test_a_fully_marked_space_is_refused_not_served() -> None:
         session.ask(5)
     with pytest.raises(plgl.UnsafeRegionError, match="marked"):
         session.reverse(0.5, 2)
+
+
+def test_the_latent_check_needs_no_content_and_the_full_check_adds_the_predicate() -> None:
+    latents = np.array([[0.0, 0.1], [3.0, 0.0], [0.0, 3.0]])
+    safety = plgl.Safety(negatives=np.zeros((1, 2)), predicate=lambda c: bool(c[1] > 1), radius=0.5)
+    assert safety.unsafe_latents_mask(latents).tolist() == [True, False, False]
+    assert safety.unsafe_mask(latents, list(latents)).tolist() == [True, False, True]
+    with pytest.raises(plgl.InvalidInputError, match="needs the content"):
+        safety.unsafe_mask(latents)
+    assert not plgl.Safety().unsafe_latents_mask(latents).any()

@@ -66,6 +66,7 @@ def test_resume_from_snapshot_equals_a_full_replay(
     engine = _engine(storage)
     session = engine.session("u")
     rate(session, np.eye(DIM)[1], 130)  # snapshots after events 50 and 100
+    engine.flush()  # snapshots are written in the background
     snapshot = storage.snapshot("u")
     assert snapshot is not None and snapshot.position == 100
 
@@ -89,7 +90,9 @@ def test_a_resume_after_many_events_saves_a_snapshot(storage: SQLiteStorage) -> 
     rate(engine.session("u"), np.eye(DIM)[0], 80)
     copy = _copy(engine.storage, "u")
     assert copy.snapshot("u") is None
-    _engine(copy).session("u")
+    resumed = _engine(copy)
+    resumed.session("u")
+    resumed.flush()
     snapshot = copy.snapshot("u")
     assert snapshot is not None and snapshot.position == 80
 
@@ -124,8 +127,10 @@ def test_unreadable_snapshot_is_ignored(storage: SQLiteStorage) -> None:
 
 
 def test_snapshot_does_not_outlive_deletion(storage: SQLiteStorage) -> None:
-    session = _engine(storage).session("u")
+    engine = _engine(storage)
+    session = engine.session("u")
     rate(session, np.eye(DIM)[0], 60)
+    engine.flush()
     assert storage.snapshot("u") is not None
     session.delete()
     assert storage.snapshot("u") is None

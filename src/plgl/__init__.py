@@ -1,6 +1,8 @@
 """plgl: learn what a person likes from swipes, and steer a generator to make more of it."""
 
 from plgl import generators, models, samplers, storage
+from plgl._version import __version__
+from plgl.engine import Engine
 from plgl.errors import (
     EventConflictError,
     InvalidInputError,
@@ -14,9 +16,7 @@ from plgl.feedback import FeedbackPolicy
 from plgl.generators import Generator
 from plgl.records import Comparison, Feedback, Item
 from plgl.safety import Safety
-from plgl.session import Engine, Session
-
-__version__ = "0.1.0.dev0"
+from plgl.session import Session
 
 __all__ = [
     "Comparison",

@@ -30,3 +30,15 @@ class UserDeletedError(PlglError):
 
 class StorageError(PlglError):
     """The storage backend failed: unreachable, locked too long, or not a plgl database."""
+
+
+class CacheUnavailableError(PlglError):
+    """The cache backend cannot be reached or read (a down server, a foreign database file)."""
+
+
+class MissingExtraError(PlglError, ImportError):
+    """An optional dependency (a plgl extra) is not installed."""
+
+
+class MissingWeightsError(PlglError, ImportError):
+    """A generator's pretrained weights are not installed."""

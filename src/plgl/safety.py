@@ -60,8 +60,12 @@ class Safety:
     def ball_radius(self, latent_dim: int) -> float:
         return self.radius if self.radius is not None else 0.25 * math.sqrt(2 * latent_dim)
 
-    def unsafe_mask(self, latents: np.ndarray, contents: Sequence[Any] | None = None) -> np.ndarray:
-        """(n,) bool: True for each latent (n, d) that lies in the marked region."""
+    def unsafe_latents_mask(self, latents: np.ndarray) -> np.ndarray:
+        """(n,) bool: True for each latent (n, d) inside a ball around a marked negative.
+
+        The part of the check that needs no content, so it can screen many latents (a whole
+        candidate pool) before any of them is generated; `unsafe_mask` adds the predicate.
+        """
         mask = np.zeros(len(latents), dtype=bool)
         if len(self.negatives):
             radius = self.ball_radius(latents.shape[1])
@@ -72,6 +76,12 @@ class Safety:
             )
             # Rounding in the expansion above can hide a point on the boundary: widen by a hair.
             mask |= np.min(sq, axis=1) <= radius**2 * (1 + 1e-9) + 1e-9
+        return mask
+
+    def unsafe_mask(self, latents: np.ndarray, contents: Sequence[Any] | None = None) -> np.ndarray:
+        """(n,) bool: True for each latent (n, d) that lies in the marked region: inside a ball
+        (`unsafe_latents_mask`) or, with a predicate, whose content (n of them) it flags."""
+        mask = self.unsafe_latents_mask(latents)
         if self.predicate is not None:
             if contents is None:
                 raise InvalidInputError("this safety check needs the content of every latent")

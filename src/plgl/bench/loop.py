@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plgl.bench.users import SimulatedUser
-from plgl.session import Engine
+from plgl.engine import Engine
 
 
 @dataclass

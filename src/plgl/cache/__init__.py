@@ -7,11 +7,12 @@
 ('image/svg+xml', 0)
 """
 
-from plgl.cache._base import BaseCache, CacheUnavailableError
+from plgl.cache._base import BaseCache
 from plgl.cache.content import ContentCache
 from plgl.cache.memory import MemoryCache
 from plgl.cache.pool import CandidatePool, pregenerate
 from plgl.cache.urls import from_url
+from plgl.errors import CacheUnavailableError
 
 __all__ = [
     "BaseCache",

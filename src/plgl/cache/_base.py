@@ -1,12 +1,15 @@
 """The cache plug point: a byte store by string key, a `MutableMapping` like cachetools' caches.
 
-Contract, which every backend passes in `tests/test_cache_stores.py`:
+Contract, as tests in `plgl.testing.CacheConformance` (run on every backend by
+`tests/test_cache_stores.py`):
 
 - `store[key] = value` keeps bytes under a str key; `store[key]` returns them or raises KeyError;
   `del`, `in`, `len` and iteration behave as for a dict.
 - `increment(key, by)` adds to an integer counter (stored as ASCII digits) and returns the new
-  value, atomically where the backend is shared (SQLite, Redis): no like is lost to a race.
+  value atomically: no like is lost to a race between threads (or, for shared backends such as
+  SQLite and Redis, processes). The portable default below is not atomic; backends override it.
 - `scan(prefix)` lists the keys that start with `prefix`; `delete_prefix(prefix)` removes them.
+- `put_many(entries)` stores several entries; a value that is not bytes stores none of them.
 
 Backends may evict `content:` and `render:` entries (copies that can be made again); every other
 key (pool indexes, like counts, what a user kept) is data and is never evicted.
@@ -16,13 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
 
-from plgl.errors import InvalidInputError, PlglError
+from plgl.errors import InvalidInputError
 
 EVICTABLE = ("content:", "render:")
-
-
-class CacheUnavailableError(PlglError):
-    """The cache backend cannot be reached or read (a down server, a foreign database file)."""
 
 
 class BaseCache(MutableMapping[str, bytes]):

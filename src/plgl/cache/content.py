@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,6 @@ from plgl.cache.urls import from_url
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.records import Item
-from plgl.safety import Safety
 
 _LIKES = ("like", "superlike")
 
@@ -38,8 +37,9 @@ class ContentCache:
     Args:
         store: a URL ("memory://", "sqlite:///path", "redis://host:port/db"), a BaseCache, or
             None for an in-memory LRU cache.
-        fresh_start: share of each candidate batch made fresh for a user who knows nothing yet;
-            the rest comes from the pool. It rises to 1 with the model's confidence.
+        fresh_start: share of each candidate batch made fresh for a new user (a model that
+            knows nothing yet); the rest comes from the pool. It rises to 1 with the model's
+            confidence (`fresh_share`; the sampler chooses which pool items fill the rest).
         min_shared_likes: likes from different users after which a pool item becomes a shared
             positive, offered to new users.
         shared_share: share of pool candidates taken from shared positives for a new user.
@@ -215,57 +215,19 @@ class ContentCache:
             self._shared_read = max(self._shared_read, count)
             return np.array(self._shared, dtype=int)
 
-    def candidates(
-        self,
-        user_id: str,
-        model: Any,
-        proposals: np.ndarray,
-        rng: np.random.Generator,
-        *,
-        safety: Safety,
-        served: Callable[[], Sequence[Item]],
-        explore: float,
-        confidence: float,
-    ) -> np.ndarray:
-        """Latents (m, d) of a user's next candidates, pool items and fresh ones shuffled.
+    def pool_latents(self) -> np.ndarray:
+        """(n_items, latent_dim) the pool's latents, with chunks written since the last call.
 
-        A share `fresh_share(confidence)` of the sampler's `proposals` (m, d) is kept (content
-        to be made if shown); the rest of the m slots are pool items the user was never served,
-        outside the never-show region: shared positives (for new users), the best by the
-        model's score, and, for an `explore` share, those nearest its decision boundary.
+        Pools only grow at the end, so row i names the same latent in every later call.
         """
-        with self._lock:  # one consistent view of the pool, which another thread may extend
-            if not len(self.pool.refresh()):
-                return proposals  # no pool: the sampler's candidates, untouched
-            m = len(proposals)
-            n_pool = min(m - round(self.fresh_share(confidence) * m), len(self.pool))
-            rows = np.empty(0, dtype=int)
-            if n_pool > 0:
-                # The marked balls are checked here; a content predicate on the chosen few
-                # (Session).
-                balls = Safety(
-                    safety.negatives if len(safety.negatives) else None, radius=safety.radius
-                )
-                unsafe = balls.unsafe_mask(self.pool.latents)
-                allowed = ~self._seen_mask(user_id, served()) & ~unsafe
-                n_explore = round(explore * n_pool)
-                n_shared = round(self.shared_share * (1.0 - confidence) * n_pool)
-                shared = self.shared_rows()
-                if len(shared) and n_shared:
-                    shared = shared[np.argsort(-model.decision_function(self.pool.latents[shared]))]
-                rows = self.pool.retrieve(
-                    model, n_pool - n_explore, n_explore, allowed, rng, first=shared[:n_shared]
-                )
-            fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
-            latents = np.vstack([self.pool.latents[rows], proposals[fresh]])
-            return latents[rng.permutation(len(latents))]  # no source wins a tie by its position
+        return self.pool.refresh().latents
 
-    def fresh_share(self, confidence: float) -> float:
-        """Share of candidates made fresh: `fresh_start` for a new user, 1 for a sure model."""
-        return self.fresh_start + (1.0 - self.fresh_start) * min(max(confidence, 0.0), 1.0)
+    def served_rows(self, user_id: str, served: Sequence[Item]) -> np.ndarray:
+        """(k,) int pool rows among the items `served` to the user (never to be shown again).
 
-    def _seen_mask(self, user_id: str, served: Sequence[Item]) -> np.ndarray:
-        """(n_items,) True for pool rows already served to the user (never shown twice)."""
+        `served` is every item the user was shown, oldest first; the cache remembers how far it
+        read, so each call hashes only the items served since the last one.
+        """
         user = _user(user_id)
         with self._lock:
             done, digests = self._seen.get(user, (0, set()))
@@ -273,10 +235,20 @@ class ContentCache:
                 latents = np.array([item.latent for item in served[done:]])
                 digests |= set(self.digests(latents))
             self._seen[user] = (len(served), digests)
-            rows = [self.pool.rows[d] for d in digests if d in self.pool.rows]
-        mask = np.zeros(len(self.pool), dtype=bool)
-        mask[rows] = True
-        return mask
+            return np.array([self.pool.rows[d] for d in digests if d in self.pool.rows], dtype=int)
+
+    def fresh_share(self, confidence: float) -> float:
+        """Share of candidates made fresh: `fresh_start` for a new user, 1 for a sure model."""
+        return self.fresh_start + (1.0 - self.fresh_start) * _clip(confidence)
+
+    def shared_fraction(self, confidence: float) -> float:
+        """Share of pool candidates taken from shared positives: `shared_share` for a new user,
+        0 for a sure model."""
+        return self.shared_share * (1.0 - _clip(confidence))
+
+
+def _clip(confidence: float) -> float:
+    return min(max(confidence, 0.0), 1.0)
 
 
 def _user(user_id: str) -> str:

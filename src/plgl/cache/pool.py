@@ -2,9 +2,8 @@
 
 A pool is a list of chunks of latents under `pool:<config>:` in a cache store, written by
 `pregenerate` (content first, then the chunk, then the manifest, so a chunk never names content
-that is missing). `CandidatePool` loads them and retrieves the rows a user's model wants:
-the highest scores (a maximum-inner-product search for linear models) to exploit, the scores
-nearest the decision boundary to explore.
+that is missing). `CandidatePool` loads them; which rows a user is shown is the sampler's choice
+(`plgl.samplers.next_candidates`).
 """
 
 from __future__ import annotations
@@ -21,12 +20,8 @@ from plgl.cache._base import BaseCache
 from plgl.cache.codec import decode_latents, encode, encode_latents
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
-from plgl.navigation import is_linear
 
 CHUNK = 1000
-# Rows judged per call (a variance costs d^2 each): as many as about 2e7 flops allow (all of a
-# 20000-item pool at d = 16, 2000 at d = 100), at least 500; the rest are skipped at random.
-_JUDGE_FLOPS, _JUDGE_MIN = 2e7, 500
 
 
 def config_digest(generator: Generator) -> str:
@@ -91,71 +86,6 @@ class CandidatePool:
 
     def __len__(self) -> int:
         return len(self.keys)
-
-    def retrieve(
-        self,
-        model: Any,
-        n_exploit: int,
-        n_explore: int,
-        allowed: np.ndarray,
-        rng: np.random.Generator,
-        first: np.ndarray | None = None,
-        likely: float = 0.7,
-    ) -> np.ndarray:
-        """Row indices: `first` (allowed) rows, then exploit rows, then explore rows.
-
-        Rows are judged as the sampler judges its own candidates, so that pool items compete
-        with fresh ones on equal terms: exploit rows are predicted liked with probability at
-        least `likely` (the likeliest when too few are), the most informative first; explore
-        rows are the most informative of the rest. For linear models the search scans the whole
-        pool by inner product and judges its top rows plus a random sample of the others.
-
-        Args:
-            model: the user's preference model.
-            allowed: (n_items,) bool, rows that may be served.
-            first: rows to put ahead of the exploit search (shared positives), best first.
-        """
-        allowed = allowed.copy()
-        picked: list[int] = []
-        if first is not None:
-            picked = [int(i) for i in first if allowed[i]][:n_exploit]
-            allowed[picked] = False
-        # Ties (a model that knows nothing yet) are broken at random, so new users differ.
-        rows = rng.permutation(np.flatnonzero(allowed))
-        judged = max(_JUDGE_MIN, int(_JUDGE_FLOPS / (self.latent_dim + 1) ** 2))
-        if is_linear(model) and np.shape(model.coef_) == (self.latent_dim,):
-            scores = (self.latents @ np.asarray(model.coef_))[rows]  # no copy of the pool
-            k = min(4 * n_exploit, len(rows))
-            top = np.zeros(len(rows), dtype=bool)
-            top[np.argpartition(-scores, k - 1)[:k] if k else []] = True
-            # The top rows by inner product, and a random sample of the others (rows are shuffled).
-            rows = np.concatenate([rows[top], rows[~top][:judged]])
-        else:
-            rows = rows[:judged]
-        proba, information = _judge(model, self.latents[rows])
-        need = max(n_exploit - len(picked), 0)
-        order = np.lexsort((-information, proba < likely))  # likely first, informative first
-        if (proba >= likely).sum() < need:
-            order = np.argsort(-proba, kind="stable")
-        exploit = order[:need]
-        rest = np.ones(len(rows), dtype=bool)
-        rest[exploit] = False
-        rest_rows = np.flatnonzero(rest)
-        explore = rest_rows[np.argsort(-information[rest], kind="stable")[:n_explore]]
-        return np.concatenate([np.array(picked, dtype=int), rows[exploit], rows[explore]])
-
-
-def _judge(model: Any, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n,) predicted like probability of latents (n, d), and (n,) what a rating would teach:
-    p(1 - p) x the variance of the log-odds where the model has a weight covariance (as the
-    sampler's information gain), else p(1 - p)."""
-    proba = np.asarray(model.predict_proba(latents)[:, 1])
-    cov = getattr(model, "covariance_", None)
-    if cov is None or np.shape(cov) != (latents.shape[1] + 1,) * 2:
-        return proba, proba * (1.0 - proba)
-    phi = np.column_stack([latents, np.ones(len(latents))])
-    variance = ((phi @ cov) * phi).sum(axis=1)
-    return proba, np.asarray(proba * (1.0 - proba) * variance)
 
 
 def pregenerate(

@@ -8,7 +8,8 @@ from typing import Any, TypeVar, cast
 
 import redis
 
-from plgl.cache._base import BaseCache, CacheUnavailableError, check_bytes
+from plgl.cache._base import BaseCache, check_bytes
+from plgl.errors import CacheUnavailableError
 
 T = TypeVar("T")
 _GLOB = re.compile(r"([*?\[\]\\])")
@@ -43,7 +44,8 @@ class RedisCache(BaseCache):
         return value
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        self._call(self._redis.set, self.namespace + key, check_bytes(key, value))
+        value = check_bytes(key, value)  # first: a key that is not a str is bad input too
+        self._call(self._redis.set, self.namespace + key, value)
 
     def __delitem__(self, key: str) -> None:
         if self._call(self._redis.delete, self.namespace + key) == 0:
@@ -63,8 +65,8 @@ class RedisCache(BaseCache):
 
     def put_many(self, entries: Mapping[str, bytes]) -> None:
         if entries:
-            checked = {self.namespace + k: check_bytes(k, v) for k, v in entries.items()}
-            self._call(self._redis.mset, checked)
+            checked = {k: check_bytes(k, v) for k, v in entries.items()}
+            self._call(self._redis.mset, {self.namespace + k: v for k, v in checked.items()})
 
     def scan(self, prefix: str) -> Iterator[str]:
         pattern = _GLOB.sub(r"\\\1", self.namespace + prefix) + "*"

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from plgl.cache._base import BaseCache, CacheUnavailableError, check_bytes
+from plgl.cache._base import BaseCache, check_bytes
+from plgl.errors import CacheUnavailableError
 
 SCHEMA_VERSION = 1
 _TABLE = "plgl_cache"

@@ -23,16 +23,12 @@ import numpy as np
 import torch
 
 from plgl import validation
-from plgl.errors import InvalidInputError, PlglError
+from plgl.errors import InvalidInputError, MissingExtraError
 from plgl.generators._base import Generator
 from plgl.generators.torch_module import fingerprint
 
 _MODES = ("latents", "prompt_embeds")
 _EXTRA = 'the diffusers adapter needs the "diffusers" extra: pip install "plgl[diffusers]"'
-
-
-class MissingExtraError(PlglError, ImportError):
-    """An optional dependency (a plgl extra) is not installed."""
 
 
 def _require_diffusers() -> Any:

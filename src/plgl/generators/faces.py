@@ -25,17 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from plgl.errors import InvalidInputError, PlglError
+from plgl.errors import InvalidInputError, MissingWeightsError
 from plgl.generators._base import Generator
 
 _PACKAGE = "gan_face_generate"
 _INSTALL = "pip install --no-deps gan-face-generate==1.1.1"
 _SIDE = 64
 _BATCH = 64  # latents per forward pass: bounds memory, keeps the batch GPU/CPU friendly
-
-
-class MissingWeightsError(PlglError, ImportError):
-    """A generator's pretrained weights are not installed."""
 
 
 def weights_path() -> Path:

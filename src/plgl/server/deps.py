@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from plgl.engine import Engine
 from plgl.generators import Generator
 from plgl.server.auth import Tokens
 from plgl.server.ratelimit import RateLimiter
 from plgl.server.settings import Settings
-from plgl.session import Engine, Session
+from plgl.session import Session
 
 
 @dataclass

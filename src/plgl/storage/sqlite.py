@@ -6,7 +6,9 @@ Durability: with `synchronous="normal"` (the default, SQLite's advice for WAL) a
 append survives a crash of the process (SIGKILL included); `synchronous="full"` also survives a
 crash of the machine or a power loss, at the cost of one fsync per write (milliseconds).
 An existing file is inspected read-only first: a file that is not SQLite, or a SQLite database
-without plgl's `schema_version`, raises StorageError and is left exactly as it was.
+without plgl's `schema_version`, raises StorageError and is left exactly as it was. A database
+of an older schema version is migrated in one transaction (version 1 -> 2 adds the `users`
+index and the `settings` table); a newer one is refused untouched.
 """
 
 from __future__ import annotations
@@ -27,9 +29,25 @@ from plgl.records import Event, Item
 from plgl.storage._base import BaseStorage, Snapshot
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _HEADER = b"SQLite format 3\x00"
-_TABLES = ("schema_version", "events", "items", "snapshots", "tombstones")
+_TABLES = {
+    1: {"schema_version", "events", "items", "snapshots", "tombstones"},
+    2: {"schema_version", "events", "items", "snapshots", "tombstones", "users", "settings"},
+}
+# Version 2: every live user id (for paging through users) and per-user settings.
+_SCHEMA_2 = """
+CREATE TABLE users (user_id TEXT PRIMARY KEY);
+CREATE TABLE settings (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+INSERT OR IGNORE INTO users (user_id)
+    SELECT user_id FROM events UNION SELECT user_id FROM items
+    UNION SELECT user_id FROM snapshots;
+"""
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE events (
@@ -54,6 +72,7 @@ CREATE TABLE snapshots (
 );
 CREATE TABLE tombstones (user_id TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
 """
+_USER_TABLES = ("events", "items", "snapshots", "settings", "users")
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's bound-parameter limit
 
 
@@ -104,6 +123,13 @@ class SQLiteStorage(BaseStorage):
         rows = self._read("SELECT COUNT(*) FROM events WHERE user_id = ?", (user_id,))
         return int(rows[0][0])
 
+    def version(self, user_id: str) -> int:
+        # seq runs 0, 1, 2... per user: one step down the primary key instead of a count
+        rows = self._read(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE user_id = ?", (user_id,)
+        )
+        return int(rows[0][0])
+
     def item_latent(self, user_id: str, item_id: str) -> np.ndarray | None:
         rows = self._read(
             "SELECT latent FROM items WHERE user_id = ? AND item_id = ?", (user_id, item_id)
@@ -139,10 +165,21 @@ class SQLiteStorage(BaseStorage):
     def is_deleted(self, user_id: str) -> bool:
         return bool(self._read("SELECT 1 FROM tombstones WHERE user_id = ?", (user_id,)))
 
+    def _settings(self, user_id: str) -> dict[str, str]:
+        rows = self._read("SELECT key, value FROM settings WHERE user_id = ?", (user_id,))
+        return {key: value for key, value in rows}
+
+    def _users(self, after: str | None, limit: int) -> list[str]:
+        rows = self._read(
+            "SELECT user_id FROM users WHERE ? IS NULL OR user_id > ? ORDER BY user_id LIMIT ?",
+            (after, after, limit),
+        )
+        return [user_id for (user_id,) in rows]
+
     # ----------------------------------------------------------------- writes
     def delete_user(self, user_id: str) -> None:
         with self._write() as conn:
-            for table in ("events", "items", "snapshots"):
+            for table in _USER_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             conn.execute(
                 "INSERT OR IGNORE INTO tombstones (user_id, deleted_at) VALUES (?, ?)",
@@ -155,7 +192,7 @@ class SQLiteStorage(BaseStorage):
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
         with self._write() as conn:
-            self._check_tombstone(conn, user_id)
+            self._writable(conn, user_id)
             row = conn.execute(
                 "SELECT body FROM events WHERE user_id = ? AND event_id = ?",
                 (user_id, event.event_id),
@@ -171,7 +208,7 @@ class SQLiteStorage(BaseStorage):
 
     def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
         with self._write() as conn:
-            self._check_tombstone(conn, user_id)
+            self._writable(conn, user_id)
             conn.executemany(
                 "INSERT OR IGNORE INTO items (user_id, item_id, latent, source) "
                 "VALUES (?, ?, ?, ?)",
@@ -180,20 +217,36 @@ class SQLiteStorage(BaseStorage):
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         with self._write() as conn:
-            self._check_tombstone(conn, user_id)
+            self._writable(conn, user_id)
             conn.execute(
                 "INSERT OR REPLACE INTO snapshots (user_id, position, blob) VALUES (?, ?, ?)",
                 (user_id, position, blob),
             )
+
+    def _put_settings(self, user_id: str, changes: dict[str, str | None]) -> None:
+        with self._write() as conn:
+            self._writable(conn, user_id)
+            for key, value in changes.items():
+                if value is None:
+                    conn.execute(
+                        "DELETE FROM settings WHERE user_id = ? AND key = ?", (user_id, key)
+                    )
+                else:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO settings (user_id, key, value) VALUES (?, ?, ?)",
+                        (user_id, key, value),
+                    )
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
     # -------------------------------------------------------------- internals
-    def _check_tombstone(self, conn: sqlite3.Connection, user_id: str) -> None:
+    def _writable(self, conn: sqlite3.Connection, user_id: str) -> None:
+        """Raise for a deleted user; else the write goes ahead and the user is live."""
         if conn.execute("SELECT 1 FROM tombstones WHERE user_id = ?", (user_id,)).fetchone():
             raise self._deleted(user_id)
+        conn.execute("INSERT OR IGNORE INTO users (user_id) VALUES (?)", (user_id,))
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._guard():
@@ -275,36 +328,46 @@ def _inspect(path: Path) -> None:
         raise StorageError(f"{str(path)!r} is not a readable SQLite database: {error}") from error
 
 
-def _check_schema(conn: sqlite3.Connection, path: str, allow_empty: bool) -> bool:
-    """True if the database holds plgl's current schema, False if it is empty; else raise."""
+def _check_schema(conn: sqlite3.Connection, path: str, allow_empty: bool) -> int:
+    """The plgl schema version of the database (this one's or an older one), 0 if it is
+    empty; else raise."""
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables and allow_empty:
-        return False
+        return 0
     if "schema_version" not in tables:
         raise StorageError(
             f"{path!r} is a SQLite database but not a plgl one (tables: "
             f"{', '.join(sorted(tables)) or 'none'}); it is left untouched"
         )
     versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
-    if versions != [SCHEMA_VERSION] or not set(_TABLES) <= tables:
+    if len(versions) != 1 or versions[0] not in _TABLES or not _TABLES[versions[0]] <= tables:
         raise StorageError(
-            f"{path!r} has plgl schema version {versions}, this plgl reads version "
-            f"{SCHEMA_VERSION}; it is left untouched"
+            f"{path!r} has plgl schema version {versions}, this plgl reads versions "
+            f"{min(_TABLES)} to {SCHEMA_VERSION}; it is left untouched"
         )
-    return True
+    return int(versions[0])
 
 
 def _initialize(conn: sqlite3.Connection, path: str) -> None:
-    """Create plgl's tables in an empty database, in one transaction (racing openers queue)."""
+    """Create plgl's tables in an empty database, or migrate an older schema, in one
+    transaction (racing openers queue)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if not _check_schema(conn, path, allow_empty=True):
-            # executescript would commit the open transaction: run the statements one by one
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        version = _check_schema(conn, path, allow_empty=True)
+        if version == 0:
+            _run(conn, _SCHEMA + _SCHEMA_2)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif version == 1:
+            _run(conn, _SCHEMA_2)
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    """Run the statements of `script` in the open transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)

@@ -6,8 +6,16 @@ class TestMyStorage(StorageConformance):
         return MyStorage()
 """
 
+from plgl.testing.cache import CacheConformance
 from plgl.testing.generators import GeneratorConformance
 from plgl.testing.redis_server import RedisServer
+from plgl.testing.samplers import SamplerConformance
 from plgl.testing.storage import StorageConformance
 
-__all__ = ["GeneratorConformance", "RedisServer", "StorageConformance"]
+__all__ = [
+    "CacheConformance",
+    "GeneratorConformance",
+    "RedisServer",
+    "SamplerConformance",
+    "StorageConformance",
+]

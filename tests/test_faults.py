@@ -168,10 +168,6 @@ def test_workers_share_one_storage(tmp_path: Path) -> None:
     assert_each_acknowledged_rating_stored_once(storage, swipers)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the per-user storage version check in the engine (another helper's branch)",
-)
 def test_a_rating_taken_by_one_worker_is_seen_by_another(tmp_path: Path) -> None:
     """Two workers over one SQLite file (as two servers, so that each request's worker is
     known): a rating through one is counted by the next request to the other."""

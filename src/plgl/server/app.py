@@ -48,10 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             engine = app.state.services.engine
-            for resource in (engine.storage, engine.cache.store):
-                close = getattr(resource, "close", None)
-                if callable(close):
-                    close()
+            engine.close()  # pending snapshots written, storage closed
+            close = getattr(engine.cache.store, "close", None)
+            if callable(close):
+                close()
 
     app = FastAPI(
         title="plgl",
@@ -104,5 +104,7 @@ def build_services(settings: Settings) -> Services:
         storage=settings.storage_url(),
         seed=settings.seed,
         cache=settings.cache,
+        max_sessions=settings.max_sessions,
+        idle_seconds=settings.idle_seconds,
     )
     return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())

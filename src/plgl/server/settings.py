@@ -49,6 +49,9 @@ class Settings:
             starts one or opens the connection; slower connections are dropped.
         max_header_bytes: request heads larger than this are refused (h11's incomplete event
             size).
+        max_sessions, idle_seconds: each worker keeps at most this many users' sessions in
+            memory, each for at most this long after its last request (the rest are loaded
+            from storage when they come back), so its memory is bounded whatever the users.
         workers: API worker processes (`plgl serve`); each is stateless over the one storage.
         generator: "local" runs the generator in each worker; "ray" serves it from a Ray Serve
             deployment (see `plgl.generators.remote`) with `ray_replicas` replicas of
@@ -74,6 +77,8 @@ class Settings:
     keep_alive_seconds: int = 5
     read_timeout: float = 10.0
     max_header_bytes: int = 16 * 1024
+    max_sessions: int = 1000
+    idle_seconds: float = 600.0
     workers: int = 1
     generator: str = "local"
     ray_replicas: int = 1
@@ -94,11 +99,18 @@ class Settings:
             raise InvalidInputError("feedback_rate must be > 0 and feedback_burst >= 1")
         if not self.generation_rate > 0 or self.generation_burst < 1:
             raise InvalidInputError("generation_rate must be > 0 and generation_burst >= 1")
-        for name in ("signups_per_minute", "max_unrated_items", "keep_alive_seconds", "workers"):
+        for name in (
+            "signups_per_minute",
+            "max_unrated_items",
+            "keep_alive_seconds",
+            "workers",
+            "max_sessions",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.read_timeout > 0:
-            raise InvalidInputError(f"read_timeout must be > 0, got {self.read_timeout}")
+        for name in ("read_timeout", "idle_seconds"):
+            if not getattr(self, name) > 0:
+                raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.max_header_bytes < 1024:
             raise InvalidInputError(
                 f"max_header_bytes must be >= 1024, got {self.max_header_bytes}"

@@ -53,7 +53,7 @@ def rows_in(batch: Sequence[Any]) -> int:
     try:
         return sum(len(a) if isinstance(a, np.ndarray) and a.ndim == 2 else 1 for a in batch)
     except Exception:
-        return len(batch)
+        return 1
 
 
 class _Replica:

@@ -74,9 +74,15 @@ def main() -> int:
 
 @contextmanager
 def server(
-    domain: str, storage: str, cache: str, workdir: str, workers: int
+    domain: str,
+    storage: str,
+    cache: str,
+    workdir: str,
+    workers: int,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """`plgl serve` on a free loopback port; yields (base URL, the supervisor's pid)."""
+    """`plgl serve` on a free loopback port, `env` on top of the process's environment; yields
+    (base URL, the supervisor's pid)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -84,8 +90,8 @@ def server(
     command += ["--storage", storage, "--cache", cache, "--data-dir", workdir]
     command += ["--workers", str(workers), "--log-level", "warning"]
     # One client address signs all simulated users up; every other quota stays as shipped.
-    env = os.environ | {"PLGL_SIGNUPS_PER_MINUTE": "1000000", "PLGL_SECRET": SECRET}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    variables = {"PLGL_SIGNUPS_PER_MINUTE": "1000000", "PLGL_SECRET": SECRET} | (env or {})
+    process = subprocess.Popen(command, env=os.environ | variables, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -54,7 +54,6 @@ def main() -> None:
         pregenerate(plgl.generators.get(args.domain), store, n=args.pool)
         store.close()
         counter = redis.Redis.from_url(server_.url)
-        os.environ["PLGL_SIGNUPS_PER_MINUTE"] = "100000000"
         with server(args.domain, server_.url, cache_url, workdir, 1) as (base, pid):
             worker = worker_pids(pid)[0]
             clients = [httpx.Client(base_url=base, timeout=60) for _ in range(args.clients)]

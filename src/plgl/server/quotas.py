@@ -48,6 +48,12 @@ class Allowance:
     def spend(self) -> Iterator[None]:
         """Spend a token for the work in the block; refunded if the work fails on bad input."""
         self.check()
+        with self.refund_on_error():
+            yield
+
+    @contextmanager
+    def refund_on_error(self) -> Iterator[None]:
+        """Give the token taken by `check` back if the work in the block fails on bad input."""
         try:
             yield
         except (PlglError, HTTPException):
@@ -71,14 +77,17 @@ async def ratings(
 async def generations(
     user_id: Annotated[str, Depends(current_user)], services: ServicesDep, settings: SettingsDep
 ) -> Allowance:
-    """The caller's allowance for requests that make new items (feed, discovery)."""
-    return Allowance(
+    """The caller's allowance for requests that make new items (feed, discovery), already
+    spent: a flood is refused here, before its session is loaded or storage is read."""
+    allowance = Allowance(
         services.limiter,
         "make:" + user_id,
         settings.generation_rate,
         settings.generation_burst,
         "requests for new items",
     )
+    allowance.check()
+    return allowance
 
 
 async def signup_allowance(request: Request, services: ServicesDep, settings: SettingsDep) -> None:

@@ -19,27 +19,27 @@ router = APIRouter(prefix="/api", tags=["discover"], responses=ERROR_RESPONSES)
 
 @router.get("/recommendations", response_model=ItemsOut)
 def recommendations(
+    allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
-    allowance: GenerationsDep,
     k: Annotated[int, Query(ge=1, le=50)] = 12,
 ) -> ItemsOut:
     """The `k` best items for the user, diverse, best first."""
-    with allowance.spend():
+    with allowance.refund_on_error():
         items = session.recommend(k)
     return _scored(session, services, items)
 
 
 @router.get("/reverse", response_model=ItemsOut)
 def reverse(
+    allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
-    allowance: GenerationsDep,
     target: Annotated[float, Query(gt=0.0, lt=1.0, description="wanted like-probability")],
     n: Annotated[int, Query(ge=1, le=50)] = 6,
 ) -> ItemsOut:
     """`n` diverse items the model predicts the user likes with probability `target`."""
-    with allowance.spend():
+    with allowance.refund_on_error():
         items = session.reverse_items(target, n)
     return _scored(session, services, items)
 

@@ -16,17 +16,17 @@ router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
 
 @router.post("/feed", response_model=ItemsOut)
 def next_items(
+    allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
     settings: SettingsDep,
-    allowance: GenerationsDep,
     n: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> ItemsOut:
     """The next `n` items: mostly likely likes, some that teach the model most.
 
     A user holding `max_unrated_items` shown-but-unrated items gets the oldest of those again.
     """
-    with allowance.spend():
+    with allowance.refund_on_error():
         items = serve_items(session, services, n, settings.max_unrated_items)
     return ItemsOut(items=[item_out(item, services.generator) for item in items])
 

@@ -5,6 +5,8 @@ mid-load: tests/test_generators_remote.py.)"""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
 import signal
 import socket
@@ -91,16 +93,42 @@ def workers_of(process: subprocess.Popen[bytes]) -> list[int]:
     return sorted(pids)
 
 
+# What the clients' retry loops met, by kind (reset by `swipe_through`).
+FAULTS_SEEN: collections.Counter[str] = collections.Counter()
+
+
+def busiest_worker(process: subprocess.Popen[bytes], base: str) -> int:
+    """The worker holding the most client connections to `base` (the kernel may hand every
+    connection to one worker: killing an idle one would test nothing)."""
+    port = int(base.rsplit(":", 1)[1])
+    established = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+            established.add(fields[9])  # the socket's inode
+
+    def connections(pid: int) -> int:
+        count = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # closed while we look
+                count += os.readlink(fd)[8:-1] in established
+        return count
+
+    return max(workers_of(process), key=connections)
+
+
 def retried(call: Callable[[], httpx.Response]) -> httpx.Response:
     """`call` until it is answered without a server fault (the client's retry loop)."""
     for _ in range(300):
         try:
             response = call()
         except httpx.TransportError:  # the worker died with the connection
+            FAULTS_SEEN["connection lost"] += 1
             time.sleep(0.1)
             continue
         if response.status_code < 500:
             return response
+        FAULTS_SEEN[f"HTTP {response.status_code}"] += 1
         time.sleep(0.1)  # 503: storage unavailable for now
     raise AssertionError("the service did not recover within 30 s")
 
@@ -135,14 +163,18 @@ class Swiper:
 
 
 def swipe_through(
-    base: str, fault: Callable[[], None], users: int = 6, ratings: int = 40
+    base: str, fault: Callable[[], None], users: int = 6, ratings: int = 120
 ) -> list[Swiper]:
-    """`users` swipers rating at full speed, with `fault` injected once they are under way."""
+    """`users` swipers rating at full speed, with `fault` injected once each has 10 ratings
+    acknowledged (and most of its ratings still to come)."""
+    FAULTS_SEEN.clear()
     swipers = [Swiper(base, ratings) for _ in range(users)]
     threads = [threading.Thread(target=swiper.run) for swiper in swipers]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while min(len(s.acknowledged) for s in swipers) < 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
     fault()
     for thread in threads:
         thread.join(timeout=120)
@@ -189,10 +221,16 @@ def test_a_rating_taken_by_one_worker_is_seen_by_another(tmp_path: Path) -> None
 def test_a_worker_killed_mid_request_loses_no_acknowledged_rating(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/plgl.db"
     with serve(url, tmp_path, "--workers", "2") as (base, process):
-        before = workers_of(process)
-        swipers = swipe_through(base, fault=lambda: os.kill(before[0], signal.SIGKILL))
+        killed: list[int] = []
+
+        def kill_a_busy_worker() -> None:
+            killed.append(busiest_worker(process, base))
+            os.kill(killed[0], signal.SIGKILL)
+
+        swipers = swipe_through(base, fault=kill_a_busy_worker)
+        assert FAULTS_SEEN["connection lost"] > 0  # requests were in flight on the killed one
         deadline = time.monotonic() + 90  # uvicorn starts a new worker (it imports torch first)
-        while len(now := workers_of(process)) < 2 or before[0] in now:
+        while len(now := workers_of(process)) < 2 or killed[0] in now:
             assert time.monotonic() < deadline, "no worker replaced the killed one"
             time.sleep(0.5)
         assert httpx.get(base + "/api/domain").status_code == 200
@@ -210,6 +248,7 @@ def test_redis_killed_and_restarted_loses_no_acknowledged_rating(tmp_path: Path)
 
         with serve(redis_server.url, tmp_path) as (base, _):
             swipers = swipe_through(base, fault=crash_and_restart)
+            assert FAULTS_SEEN["HTTP 503"] > 0  # the clients did meet the outage
         storage = plgl.storage.from_url(redis_server.url)
         try:
             assert_each_acknowledged_rating_stored_once(storage, swipers)

@@ -111,7 +111,8 @@ def busiest_worker(process: subprocess.Popen[bytes], base: str) -> int:
         count = 0
         for fd in Path(f"/proc/{pid}/fd").iterdir():
             with contextlib.suppress(OSError):  # closed while we look
-                count += os.readlink(fd)[8:-1] in established
+                link = os.readlink(fd)
+                count += link.startswith("socket:[") and link[8:-1] in established
         return count
 
     return max(workers_of(process), key=connections)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,10 @@ def pullback_metric(generator: Generator, n_samples: int = SAMPLES, seed: int = 
     do not interact in a generator's forward pass).
 
     >>> from plgl.generators import IdentityGenerator
-    >>> pullback_metric(IdentityGenerator(3))
+    >>> pullback_metric(IdentityGenerator(3))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    plgl.errors.InvalidInputError: identity has no differentiable perceptual map (Generator.perceptual)
+    plgl.errors.InvalidInputError: identity has no differentiable perceptual map ...
     """
     if not has_perceptual(generator):
         raise InvalidInputError(
@@ -75,7 +76,11 @@ def pullback_metric(generator: Generator, n_samples: int = SAMPLES, seed: int = 
         def shifted(shift: torch.Tensor, chunk: torch.Tensor = chunk) -> torch.Tensor:
             return generator.perceptual(chunk + shift)
 
-        jac = torch.func.jacfwd(shifted)(torch.zeros(d)).detach().double()  # (n, m, d)
+        with warnings.catch_warnings():
+            # torch.func's first forward-mode call scripts its decompositions with the
+            # deprecated torch.jit.script; the warning is torch's own, about torch's code.
+            warnings.filterwarnings("ignore", "`torch.jit.script`", DeprecationWarning)
+            jac = torch.func.jacfwd(shifted)(torch.zeros(d)).detach().double()  # (n, m, d)
         total += torch.einsum("nmi,nmj->ij", jac, jac).numpy()
     metric = 0.5 * (total + total.T) / n_samples
     if not np.all(np.isfinite(metric)):

@@ -1,10 +1,12 @@
 """Navigation: find latents for a wanted score, on the region the generator renders well."""
 
+from plgl.navigation.anchors import content_scores
 from plgl.navigation.diverse import farthest_points
 from plgl.navigation.grounded import grounded_best, improvement_bound, trust_radius
 from plgl.navigation.reverse import is_linear, logit, reverse_gradient, reverse_linear, shell_top
 
 __all__ = [
+    "content_scores",
     "farthest_points",
     "grounded_best",
     "improvement_bound",

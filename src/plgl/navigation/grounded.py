@@ -56,6 +56,7 @@ def grounded_best(
     rng: np.random.Generator,
     confidence: float,
     kappa: float = KAPPA,
+    scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n_out, d) latents to recommend, best first, grounded in what the user rated.
 
@@ -70,17 +71,24 @@ def grounded_best(
         confidence: the model's confidence in [0, 1] (`plgl.models.confidence`); widens the
             trust region.
         kappa: how many standard deviations the predicted improvement must clear.
+        scores: (n,) how good each rated item is by a better judge than the linear posterior
+            (a model of the content, `content_scores`); None ranks them by the posterior mean.
+            Only the anchors (and so the favourite) are chosen by it.
 
     Returns new latents whose improvement over the favourite has a positive lower bound; when
     fewer than `n_out` exist, the favourite and then the next best-rated items fill the rest.
     """
     rated, labels = _check(model, rated, labels, n_out, confidence, kappa)
+    if scores is not None:
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if scores.shape != labels.shape or not np.all(np.isfinite(scores)):
+            raise InvalidInputError(f"scores must be {labels.shape} finite numbers")
     mean = np.asarray(model.mean_, dtype=np.float64)
     cov = np.asarray(model.covariance_, dtype=np.float64)
     d = rated.shape[1]
     if len(rated) == 0:  # nothing to stand on: the prior's samples
         return np.asarray(generator.project(generator.sample(n_out, rng)))
-    anchors = _anchors(rated, labels, mean)
+    anchors = _anchors(rated, labels, rated @ mean[:-1] if scores is None else scores)
     favourite = anchors[0]
     candidates = _candidates(anchors, mean, cov, generator, rng, trust_radius(d, confidence))
     bound = _improvement_bound(candidates, favourite, mean, cov, kappa)
@@ -114,12 +122,12 @@ def _improvement_bound(
     return np.asarray(gain - kappa * spread)
 
 
-def _anchors(rated: np.ndarray, labels: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """(k, d) the best-rated items (likes first), by posterior mean score, best first."""
-    liked = rated[labels > 0.5]
-    pool = liked if len(liked) else rated
-    order = np.argsort(-(pool @ mean[:-1]), kind="stable")
-    return np.asarray(pool[order[:_ANCHORS]])
+def _anchors(rated: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(k, d) the best-rated items (likes, or every item before the first like), best first by
+    their scores (n,)."""
+    pool = np.flatnonzero(labels > 0.5) if np.any(labels > 0.5) else np.arange(len(rated))
+    order = pool[np.argsort(-scores[pool], kind="stable")]
+    return np.asarray(rated[order[:_ANCHORS]])
 
 
 def _candidates(

@@ -8,7 +8,9 @@ For-you pick is scored with the swiper's true utility, normalized: 0 = an averag
 
 Engines ("method" is "<engine>" for `Session.recommend(1)` and "<engine>+grounded" for
 `plgl.navigation.grounded_best` on the same session's model and the items it rated; one run
-serves both, so they see the same swipes):
+serves all three, so they see the same swipes; "<engine>+grounded-content" chooses the
+favourite to build on by `plgl.navigation.content_scores`, a logistic regression on the rated
+items' perceptual maps, instead of the posterior mean):
 
 * "default": `Engine(generator)` as shipped.
 * "geometry": the linear model with the generator-geometry prior
@@ -66,7 +68,7 @@ def run_task(task: Task) -> list[Row]:
     from plgl.bench.swipers import swiper
     from plgl.generators import available, get
     from plgl.models import confidence
-    from plgl.navigation import grounded_best
+    from plgl.navigation import content_scores, grounded_best
     from plgl.session import Engine
 
     domain = str(task.params["domain"])
@@ -97,18 +99,16 @@ def run_task(task: Task) -> list[Row]:
         if liked.any():
             favourite = max(favourite, float(user.normalized(latents[liked]).max()))
         step = session.n_ratings
-        pick = user.normalized(session.recommend(1)[0].latent[None])[0]
-        grounded = grounded_best(
-            session.model,
-            np.array(rated),
-            np.array(labels),
-            1,
-            generator,
-            grounded_rng,
-            confidence(session.model, step),
-        )
-        ground = user.normalized(grounded)[0]
-        for method, value in ((task.method, pick), (f"{task.method}+grounded", ground)):
+        picks = {task.method: session.recommend(1)[0].latent}
+        args = (session.model, np.array(rated), np.array(labels), 1, generator)
+        sure = confidence(session.model, step)
+        picks[f"{task.method}+grounded"] = grounded_best(*args, grounded_rng, sure)[0]
+        scores = content_scores(generator, args[1], args[2])
+        picks[f"{task.method}+grounded-content"] = grounded_best(
+            *args, grounded_rng, sure, scores=scores
+        )[0]
+        values = user.normalized(np.array(list(picks.values())))
+        for method, value in zip(picks, values, strict=True):
             rows.append(task.row(step, "for_you", value, method=method))
             rows.append(task.row(step, "favourite", favourite, method=method))
             rows.append(task.row(step, "gap", value - favourite, method=method))

@@ -21,7 +21,7 @@ from plgl.cache._base import BaseCache
 from plgl.cache.codec import decode_latents, encode, encode_latents
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
-from plgl.navigation import is_linear
+from plgl.models import OnlinePreferenceModel, is_linear
 
 CHUNK = 1000
 # Rows judged per call (a variance costs d^2 each): as many as about 2e7 flops allow (all of a
@@ -150,11 +150,9 @@ def _judge(model: Any, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p(1 - p) x the variance of the log-odds where the model has a weight covariance (as the
     sampler's information gain), else p(1 - p)."""
     proba = np.asarray(model.predict_proba(latents)[:, 1])
-    cov = getattr(model, "covariance_", None)
-    if cov is None or np.shape(cov) != (latents.shape[1] + 1,) * 2:
+    if not isinstance(model, OnlinePreferenceModel) or model.weight_covariance() is None:
         return proba, proba * (1.0 - proba)
-    phi = np.column_stack([latents, np.ones(len(latents))])
-    variance = ((phi @ cov) * phi).sum(axis=1)
+    variance = model.uncertainty(latents)
     return proba, np.asarray(proba * (1.0 - proba) * variance)
 
 

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from plgl.errors import InvalidInputError
-from plgl.generators._base import Generator
+from plgl.generators._base import Generator, has_torch_features
 from plgl.generators.identity import IdentityGenerator
 from plgl.generators.torch_module import TorchGenerator  # torch only, which plgl imports anyway
 
@@ -19,7 +19,14 @@ _REGISTRY: dict[str, str] = {
     "molecules": "plgl.generators.molecules:MoleculeGenerator",
 }
 
-__all__ = ["Generator", "IdentityGenerator", "TorchGenerator", "available", "get"]
+__all__ = [
+    "Generator",
+    "IdentityGenerator",
+    "TorchGenerator",
+    "available",
+    "get",
+    "has_torch_features",
+]
 
 
 def available() -> list[str]:

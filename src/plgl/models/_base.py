@@ -14,6 +14,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from plgl.errors import InvalidInputError
+from plgl.models.search import gradient_search
+
 Pairs = tuple[np.ndarray, np.ndarray]
 
 
@@ -44,7 +47,7 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         weights = self._check_weights(sample_weight, len(y01))
         preferred, other = self._check_pairs(pairs, X.shape[1])
         if not weights.any() and not len(preferred):
-            raise ValueError("Sample weights must contain at least one non-zero number.")
+            raise InvalidInputError("Sample weights must contain at least one non-zero number.")
         self._fit(X, y01, weights, preferred, other)
         return self
 
@@ -61,6 +64,17 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def uncertainty(self, X: Any) -> np.ndarray:
         """(n,) predictive variance of the log-odds: large where a rating would teach most."""
         return np.asarray(np.diag(self.predictive_covariance(X)).copy())
+
+    def reverse_search(
+        self, target_logit: float | np.ndarray | None, starts: np.ndarray, radius: float
+    ) -> np.ndarray:
+        """(n, d) shell latents |z| = radius whose log-odds meet `target_logit` (a number, (n,)
+        targets, or None: the highest), searched from `starts` (n, d).
+
+        By default a gradient search on `torch_decision`; a model whose log-odds are costly to
+        differentiate (one that decodes content) overrides it with its own way.
+        """
+        return gradient_search(self, target_logit, starts, radius)
 
     def _check_x(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -95,13 +109,13 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         kind = type_of_target(y)
         classes = np.unique(y)
         if kind not in ("binary", "unknown") or len(classes) > 2:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Only binary classification is supported. The type of the target is {kind}."
             )
         if not keep_classes and hasattr(self, "classes_"):
             del self.classes_
         if len(classes) < 2 and not hasattr(self, "classes_"):
-            raise ValueError(
+            raise InvalidInputError(
                 f"{type(self).__name__} needs both classes (liked and not liked) in y; "
                 f"got only one class: {classes.tolist()}"
             )
@@ -115,7 +129,7 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             return np.ones(n)
         weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
         if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError(f"sample_weight must be {n} finite non-negative numbers")
+            raise InvalidInputError(f"sample_weight must be {n} finite non-negative numbers")
         return weights
 
     @staticmethod
@@ -124,7 +138,7 @@ class BasePreferenceModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             return np.empty((0, d)), np.empty((0, d))
         preferred, other = (np.asarray(p, dtype=np.float64) for p in pairs)
         if preferred.ndim != 2 or preferred.shape != other.shape or preferred.shape[1] != d:
-            raise ValueError(f"pairs must be two (m, {d}) arrays (preferred, other)")
+            raise InvalidInputError(f"pairs must be two (m, {d}) arrays (preferred, other)")
         if not (np.all(np.isfinite(preferred)) and np.all(np.isfinite(other))):
-            raise ValueError("pairs must be finite")
+            raise InvalidInputError("pairs must be finite")
         return preferred, other

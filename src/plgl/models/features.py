@@ -9,7 +9,7 @@ cares about.
 
 Navigation climbs the learned score through the generator: `torch_decision` differentiates the
 base model's log-odds through `generator.torch_features` (decode + differentiable measurements),
-and `reverse_search` (what `plgl.navigation.reverse_gradient` calls for this model) starts from
+and `reverse_search` (what `plgl.navigation.reverse_gradient` calls for any model) starts from
 the best-matching of many scored prior samples, then runs the gradient search (torch Adam with
 the shell penalty) from the first few. The search also stays inside the range of content the
 generator makes (`FeatureRange`): the shell alone does not keep a GAN's content realistic; a
@@ -26,22 +26,26 @@ import copy
 import math
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from plgl.generators._base import Generator, has_torch_features
+from plgl.errors import InvalidInputError
+from plgl.generators import Generator, has_torch_features
 from plgl.models._base import BasePreferenceModel
+from plgl.models.confidence import is_linear
 from plgl.models.linear import LinearPreference
+from plgl.models.online import REFINE_BUDGET, OnlinePreferenceModel
+from plgl.models.search import gradient_search
 
 _CACHE_SIZE = 50_000  # latents whose features are remembered (8 floats each for faces)
 _TOLERANCE = 0.25  # log-odds within which a prior sample meets its target without refinement
 _PENALTY = 1.0  # log-odds lost per squared unit of Mahalanobis distance beyond the content range
 
 
-class FeaturePreference(BasePreferenceModel):
+class FeaturePreference(OnlinePreferenceModel):
     """A preference model over a generator's standardized content features.
 
     Args:
@@ -85,20 +89,22 @@ class FeaturePreference(BasePreferenceModel):
     @property
     def online(self) -> bool:
         """Whether the base learns rating by rating (then so does this model)."""
-        return hasattr(self._template(), "learn")
+        return isinstance(self._template(), OnlinePreferenceModel)
 
     def start(self, n_features: int) -> FeaturePreference:
         """The prior over latents of dimension `n_features`, ready for online updates."""
         generator = self._generator()
         if n_features != generator.latent_dim:
-            raise ValueError(f"{generator.name} latents have {generator.latent_dim} dimensions")
+            raise InvalidInputError(
+                f"{generator.name} latents have {generator.latent_dim} dimensions"
+            )
+        template = self._template()
+        if not isinstance(template, OnlinePreferenceModel):
+            raise InvalidInputError(f"{type(template).__name__} cannot learn online")
         self._standardize_from(generator)
         self.n_features_in_ = n_features
         self.classes_ = np.array([0, 1])
-        start = getattr(self._template(), "start", None)
-        if start is None:
-            raise ValueError(f"{type(self._template()).__name__} cannot learn online")
-        self.base_ = start(len(generator.feature_names))
+        self.base_ = template.start(len(generator.feature_names))
         self.rated_ = set()
         return self
 
@@ -117,7 +123,7 @@ class FeaturePreference(BasePreferenceModel):
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
         """Online update with labelled latents X (n, d), y (n,), in order."""
-        if not hasattr(self, "base_"):
+        if "base_" not in vars(self):
             self.start(np.shape(X)[1])
         X = self._check_x(X)
         self.base_.partial_fit(self._features(X), y, classes=classes, sample_weight=sample_weight)
@@ -126,19 +132,44 @@ class FeaturePreference(BasePreferenceModel):
 
     def learn(self, latent: np.ndarray, label: float, weight: float = 1.0) -> None:
         """Online update with one labelled latent (d,)."""
-        self.base_.learn(self._features(latent[None, :])[0], label, weight)
+        self._online_base().learn(self._features(latent[None, :])[0], label, weight)
         self.rated_.add(_key(latent))
 
     def learn_pair(self, preferred: np.ndarray, other: np.ndarray, weight: float = 1.0) -> None:
         """Online update with one comparison: latent `preferred` (d,) won over `other` (d,)."""
         both = self._features(np.stack([preferred, other]))
-        self.base_.learn_pair(both[0], both[1], weight)
+        self._online_base().learn_pair(both[0], both[1], weight)
         self.rated_.update((_key(preferred), _key(other)))
 
-    def refine(self, budget: float | None = 2e7) -> bool:
+    def refine(self, budget: float | None = REFINE_BUDGET) -> bool:
         """Let the base recompute its posterior exactly (see LinearPreference.refine)."""
-        refine = getattr(self.base_, "refine", None)
-        return bool(refine(budget)) if refine is not None else False
+        return self._online_base().refine(budget)
+
+    def weight_covariance(self) -> None:
+        """None: the model is linear in content features, not in latents."""
+        return None
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The base model's state (keys prefixed "base.") and the latents learned from."""
+        check_is_fitted(self, "base_")
+        state = {f"base.{key}": value for key, value in self._online_base().get_state().items()}
+        rated = [np.frombuffer(key, dtype=np.float64) for key in sorted(self.rated_)]
+        state["rated"] = np.array(rated).reshape(len(rated), self.n_features_in_)
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> FeaturePreference:
+        """Restore what `get_state` returned (feature standardization comes from the generator)."""
+        if "rated" not in state:
+            raise InvalidInputError("state lacks the rated latents ('rated')")
+        rated = np.asarray(state["rated"], dtype=np.float64)
+        self.start(rated.shape[1])
+        base = {key[5:]: value for key, value in state.items() if key.startswith("base.")}
+        unknown = set(state) - {"rated"} - {f"base.{key}" for key in base}
+        if unknown:
+            raise InvalidInputError(f"state keys {sorted(unknown)} are not FeaturePreference's")
+        self._online_base().set_state(base)
+        self.rated_ = {_key(row) for row in rated}
+        return self
 
     # --------------------------------------------------------------- prediction
     def decision_function(self, X: Any) -> np.ndarray:
@@ -156,9 +187,11 @@ class FeaturePreference(BasePreferenceModel):
     def feature_weights(self) -> list[tuple[str, float]]:
         """(feature name, weight) of a linear base, strongest first, weights of unit norm."""
         check_is_fitted(self, "base_")
-        coef = getattr(self.base_, "coef_", None)
-        norm = 0.0 if coef is None else float(np.linalg.norm(coef))
-        if coef is None or norm == 0:
+        if not is_linear(self.base_):
+            return []
+        coef = np.asarray(cast(Any, self.base_).coef_)
+        norm = float(np.linalg.norm(coef))
+        if norm == 0:
             return []
         names = self._generator().feature_names
         order = np.argsort(-np.abs(coef), kind="stable")
@@ -176,8 +209,6 @@ class FeaturePreference(BasePreferenceModel):
         than 0.25 log-odds off their target) are then refined by gradient through the generator
         when it has `torch_features`.
         """
-        from plgl.navigation import reverse_gradient
-
         generator = self._generator()
         n = len(starts)
         pool = np.vstack([generator.project(starts), generator.feature_sample()[0]])
@@ -198,7 +229,7 @@ class FeaturePreference(BasePreferenceModel):
             goal = targets[refine].copy()
         if len(refine) and has_torch_features(generator):
             rate = self.max_move / (self.gradient_steps * math.sqrt(generator.latent_dim))
-            found[refine] = reverse_gradient(
+            found[refine] = gradient_search(
                 _InRange(self),
                 goal,
                 found[refine],
@@ -217,8 +248,17 @@ class FeaturePreference(BasePreferenceModel):
     # ---------------------------------------------------------------- internals
     def _generator(self) -> Generator:
         if self.generator is None or not getattr(self.generator, "feature_names", ()):
-            raise ValueError("FeaturePreference needs a generator that exposes feature_names")
+            raise InvalidInputError(
+                "FeaturePreference needs a generator that exposes feature_names"
+            )
         return self.generator
+
+    def _online_base(self) -> OnlinePreferenceModel:
+        """The fitted base, which must learn online for the online methods."""
+        check_is_fitted(self, "base_")
+        if not isinstance(self.base_, OnlinePreferenceModel):
+            raise InvalidInputError(f"{type(self.base_).__name__} cannot learn online")
+        return self.base_
 
     def _template(self) -> BasePreferenceModel:
         return copy.deepcopy(self.base) if self.base is not None else LinearPreference()

@@ -17,8 +17,9 @@ from scipy.sparse import csr_array
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
+from plgl.errors import InvalidInputError
 from plgl.models._base import BasePreferenceModel
-from plgl.models.linear import _newton_map
+from plgl.models.laplace import newton_map
 
 _PLATT_PENALTY = 0.1  # L2 on (slope on standardized scores, offset): keeps tiny data sane
 _NOVELTY_FLOOR = 0.25  # uncertainty that remains at the training points themselves
@@ -126,7 +127,9 @@ class KernelPreference(BasePreferenceModel):
     def _resolve_gamma(self, points: np.ndarray, weights: np.ndarray) -> float:
         if isinstance(self.gamma, str):
             if self.gamma != "scale":
-                raise ValueError(f"gamma must be 'scale' or a positive number; got {self.gamma!r}")
+                raise InvalidInputError(
+                    f"gamma must be 'scale' or a positive number; got {self.gamma!r}"
+                )
             # Weighted like the fit itself, so a weight of 2 means the same as a repeated row.
             share = weights[:, None] / (weights.sum() * points.shape[1])
             mean = float(np.sum(share * points))
@@ -134,14 +137,16 @@ class KernelPreference(BasePreferenceModel):
             return 1.0 / (points.shape[1] * variance) if variance > 0 else 1.0
         gamma = float(self.gamma)
         if not gamma > 0:
-            raise ValueError(f"gamma must be 'scale' or a positive number; got {self.gamma!r}")
+            raise InvalidInputError(
+                f"gamma must be 'scale' or a positive number; got {self.gamma!r}"
+            )
         return gamma
 
 
 def require_evidence(name: str, y01: np.ndarray, weights: np.ndarray, n_pairs: int) -> None:
     """Raise unless there is a comparison or a weighted row of each class to learn from."""
     if n_pairs == 0 and not (np.any(weights[y01 == 1] > 0) and np.any(weights[y01 == 0] > 0)):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} needs comparisons, or rows of both classes with non-zero sample weight"
         )
 
@@ -160,11 +165,11 @@ def platt_scaling(raw: np.ndarray, y01: np.ndarray, weights: np.ndarray) -> tupl
     rms = float(np.sqrt(weights @ raw**2 / weights.sum()))
     unit = rms if rms > 0 else 1.0
     phi = np.column_stack([raw / unit, np.ones(len(raw))])
-    theta, _ = _newton_map(phi, targets, weights, np.full(2, _PLATT_PENALTY), np.zeros(2))
+    theta, _ = newton_map(phi, targets, weights, np.full(2, _PLATT_PENALTY), np.zeros(2))
     if theta[0] >= 0:
         return float(theta[0]) / unit, float(theta[1])
     # Scores that rank likes lower are no evidence: the constrained optimum is flat (a = 0).
-    theta, _ = _newton_map(phi[:, 1:], targets, weights, np.full(1, _PLATT_PENALTY), np.zeros(1))
+    theta, _ = newton_map(phi[:, 1:], targets, weights, np.full(1, _PLATT_PENALTY), np.zeros(1))
     return 0.0, float(theta[0])
 
 

@@ -16,9 +16,10 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
 
-_PROBIT = math.pi / 8.0
+from plgl.models import BasePreferenceModel, LinearPreference
+from plgl.models.laplace import moderate
+from plgl.models.search import TorchScore, gradient_search
 
 
 def logit(p: float) -> float:
@@ -37,7 +38,8 @@ def reverse_linear(
     """(n, d) shell latents whose moderated log-odds under a linear model equal `target_logit`
     (a number, or (n,) targets, one per latent).
 
-    `model` has `coef_` (d,), `intercept_` and optionally `covariance_` (d+1, d+1). Targets
+    `model` is linear (`plgl.models.is_linear`); a `LinearPreference` also moderates its
+    log-odds by its posterior covariance. Targets
     outside the reachable range give the nearest reachable latents (the top or the bottom of
     the shell, or `reach` along the preference direction if that is nearer). `directions`
     (n, d), if given, replace the random orthogonal components.
@@ -102,9 +104,8 @@ def _solve_alpha(
     target (limit <= R)."""
     n, d = ortho.shape
     intercept = float(model.intercept_)
-    cov = getattr(model, "covariance_", None)
-    if cov is None:
-        cov = np.zeros((d + 1, d + 1))
+    # The full covariance of (weights, intercept): moderation needs the cross terms too.
+    cov = model.covariance_ if isinstance(model, LinearPreference) else np.zeros((d + 1, d + 1))
     # phi(a) = a e1 + g(a) e2 + e3 with e1 = (unit, 0), e2 = (ortho, 0), e3 = (0, 1): the
     # log-odds variance phi' S phi is a quadratic form in (a, g, 1) with these coefficients.
     s_uu = float(unit @ cov[:d, :d] @ unit)
@@ -124,7 +125,7 @@ def _solve_alpha(
             + 2 * alpha * s_ub
             + 2 * gamma * s_ob
         )
-        return np.asarray((alpha * norm + intercept) / np.sqrt(1.0 + _PROBIT * variance))
+        return np.asarray(moderate(alpha * norm + intercept, variance))
 
     low, high = np.full(n, -limit), np.full(n, limit)
     for _ in range(50):  # bisection: the moderated log-odds rise along the direction
@@ -136,7 +137,7 @@ def _solve_alpha(
 
 
 def reverse_gradient(
-    model: Any,
+    model: TorchScore,
     target_logit: float | np.ndarray | None,
     starts: np.ndarray,
     radius: float,
@@ -144,34 +145,15 @@ def reverse_gradient(
     learning_rate: float = 0.05,
     shell_penalty: float = 10.0,
 ) -> np.ndarray:
-    """(n, d) shell latents found by gradient search from `starts` (n, d) under any model.
+    """(n, d) shell latents found by gradient search from `starts` (n, d).
 
-    Minimizes (f(z) - target)^2 with f the model's log-odds (or maximizes f when the target is
-    None), plus `shell_penalty` * (|z|/R - 1)^2; the results are then put exactly on the shell.
-    A model whose log-odds are costly to differentiate (one that decodes content, such as
-    `FeaturePreference`) may search its own way: its `reverse_search(target_logit, starts,
-    radius)` is called instead.
+    A preference model searches its own way (`BasePreferenceModel.reverse_search`: by default
+    this gradient search; a model whose log-odds are costly to differentiate, such as
+    `FeaturePreference`, overrides it). Any other differentiable score is searched here:
+    minimizes (f(z) - target)^2 with f the score (or maximizes f when the target is None), plus
+    `shell_penalty` * (|z|/R - 1)^2, for `steps` Adam steps; the results are then put exactly on
+    the shell.
     """
-    search = getattr(model, "reverse_search", None)
-    if search is not None:
-        return np.asarray(search(target_logit, starts, radius))
-    z = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
-    target = None if target_logit is None else torch.as_tensor(target_logit, dtype=torch.float64)
-    optimizer = torch.optim.Adam([z], lr=learning_rate * radius / math.sqrt(z.shape[1]))
-    for _ in range(steps):
-        optimizer.zero_grad()
-        score = model.torch_decision(z)
-        loss = -score if target is None else (score - target) ** 2
-        off_shell = (z.norm(dim=1) / radius - 1.0) ** 2
-        (loss + shell_penalty * off_shell).sum().backward()
-        optimizer.step()
-    found = z.detach().numpy()
-    return np.asarray(found * (radius / np.linalg.norm(found, axis=1, keepdims=True)))
-
-
-def is_linear(model: Any) -> bool:
-    """Whether closed-form navigation applies (the model exposes `coef_` and `intercept_`)."""
-    try:
-        return np.ndim(model.coef_) == 1 and np.isfinite(float(model.intercept_))
-    except (AttributeError, ValueError, TypeError):
-        return False
+    if isinstance(model, BasePreferenceModel):
+        return np.asarray(model.reverse_search(target_logit, starts, radius))
+    return gradient_search(model, target_logit, starts, radius, steps, learning_rate, shell_penalty)

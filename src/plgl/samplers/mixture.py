@@ -19,6 +19,7 @@ import numpy as np
 
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
+from plgl.models import OnlinePreferenceModel
 from plgl.navigation import is_linear, logit, reverse_gradient, reverse_linear, shell_top
 from plgl.samplers._base import BaseSampler
 
@@ -142,6 +143,6 @@ def _condition(cov: np.ndarray, proba: np.ndarray, index: int) -> np.ndarray:
 def _uncertain_directions(model: Any, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, d) random directions weighted by the posterior covariance of the weights."""
     d = len(model.coef_)
-    cov = getattr(model, "covariance_", None)
+    cov = model.weight_covariance() if isinstance(model, OnlinePreferenceModel) else None
     noise = rng.standard_normal((n, d))
-    return noise if cov is None else np.asarray(noise @ cov[:d, :d])
+    return noise if cov is None else np.asarray(noise @ cov)

@@ -13,10 +13,12 @@ from plgl.generators._base import has_perceptual
 from plgl.generators.geometry import (
     config_key,
     generator_metric,
+    geometry_prior,
     prior_covariance,
     pullback_metric,
     shipped_path,
 )
+from plgl.models import GaussianPrior, LinearPreference
 
 
 class LinearImages(Generator):
@@ -139,3 +141,20 @@ def test_the_shipped_melody_metric_is_reproducible() -> None:
     generator = plgl.generators.get("melodies")
     shipped = generator_metric(generator, compute=False)
     np.testing.assert_allclose(pullback_metric(generator), shipped, rtol=1e-3, atol=1e-4)
+
+
+def test_geometry_prior_shapes_the_linear_model(tmp_path: Path) -> None:
+    melodies = plgl.generators.get("melodies")
+    prior = geometry_prior(melodies, cache_dir=tmp_path)
+    assert isinstance(prior, GaussianPrior)
+    np.testing.assert_array_equal(prior.mean, np.zeros(16))
+    assert np.trace(prior.covariance) == pytest.approx(16.0)  # as decisive as 4 / sqrt(d)
+    model = LinearPreference(prior=prior).start(16)
+    np.testing.assert_allclose(model.weight_covariance(), prior.covariance)
+    assert list(tmp_path.iterdir()) == []  # the shipped metric was used
+
+
+def test_geometry_prior_of_identity_is_todays_isotropic_prior(tmp_path: Path) -> None:
+    prior = geometry_prior(IdentityGenerator(9), cache_dir=tmp_path)
+    default = LinearPreference().start(9)
+    np.testing.assert_allclose(prior.covariance, default.weight_covariance())

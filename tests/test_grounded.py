@@ -102,7 +102,7 @@ def test_bad_input_is_refused(generator: plgl.Generator) -> None:
         grounded_best(model, rated, labels, 1, generator, rng, 1.5)
     with pytest.raises(InvalidInputError, match="scores"):
         grounded_best(model, rated, labels, 1, generator, rng, 0.5, scores=np.zeros(3))
-    with pytest.raises(InvalidInputError, match="fitted"):
+    with pytest.raises(InvalidInputError, match="fitted nor started"):
         grounded_best(LinearPreference(), rated, labels, 1, generator, rng, 0.5)
 
 

@@ -73,6 +73,7 @@ class ContentSwiper(SimulatedUser):
             raise InvalidInputError(f"n_prior must be >= 2, got {n_prior}")
         self.generator = generator
         self.taste = taste
+        self.target_latent: np.ndarray | None = None  # (d,) the target of a "target" kind
         self.d = generator.latent_dim
         self.noise = noise
         self.threshold = threshold

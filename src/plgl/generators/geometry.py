@@ -26,13 +26,13 @@ import os
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator, has_perceptual
+from plgl.models import GaussianPrior
 
 SAMPLES = 256
 """Prior samples behind a metric (its relative error is a few percent at this count)."""
@@ -118,7 +118,7 @@ def generator_metric(
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     for path in (shipped_path(generator), folder / shipped_path(generator).name):
         if path.is_file():
-            metric = np.load(path, allow_pickle=False).astype(np.float64)
+            metric = np.asarray(np.load(path, allow_pickle=False), dtype=np.float64)
             if metric.shape == (d, d) and np.all(np.isfinite(metric)):
                 return metric
     if not compute:
@@ -165,15 +165,13 @@ def geometry_prior(
     scale: float = 4.0,
     floor: float = 0.1,
     cache_dir: str | os.PathLike[str] | None = None,
-) -> Any:
+) -> GaussianPrior:
     """The `GaussianPrior` over taste weights for `generator`: zero mean, covariance
     `prior_covariance(generator_metric(generator), scale, floor)`; isotropic (standard
     deviation scale / sqrt(d), today's default) for a generator without a perceptual map.
 
     Pass it to the linear model: `LinearPreference(prior=geometry_prior(generator))`.
     """
-    from plgl.models.priors import GaussianPrior
-
     d = generator.latent_dim
     metric = generator_metric(generator, cache_dir)
     if metric is None:

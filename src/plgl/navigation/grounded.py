@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from plgl.errors import InvalidInputError
+from plgl.models import OnlinePreferenceModel
 from plgl.navigation.diverse import farthest_points
 
 KAPPA = 1.0
@@ -61,8 +62,8 @@ def grounded_best(
     """(n_out, d) latents to recommend, best first, grounded in what the user rated.
 
     Args:
-        model: a fitted linear preference model: `mean_` (d + 1,) and `covariance_`
-            (d + 1, d + 1), the posterior over (weights, intercept).
+        model: a linear online preference model (its `coef_` (d,) and `weight_covariance()`
+            (d, d) are the posterior over the taste weights), started or fitted.
         rated: (n, d) latents the user rated; labels: (n,) 1 for a like, 0 for a dislike.
         n_out: how many latents (diverse among the best candidates).
         generator: its `project` keeps latents on the shell it renders well, its `reach` (or
@@ -78,26 +79,25 @@ def grounded_best(
     Returns new latents whose improvement over the favourite has a positive lower bound; when
     fewer than `n_out` exist, the favourite and then the next best-rated items fill the rest.
     """
-    rated, labels = _check(model, rated, labels, n_out, confidence, kappa)
+    weights, cov = _posterior(model)
+    rated, labels = _check(weights, rated, labels, n_out, confidence, kappa)
     if scores is not None:
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         if scores.shape != labels.shape or not np.all(np.isfinite(scores)):
             raise InvalidInputError(f"scores must be {labels.shape} finite numbers")
-    mean = np.asarray(model.mean_, dtype=np.float64)
-    cov = np.asarray(model.covariance_, dtype=np.float64)
     d = rated.shape[1]
     if len(rated) == 0:  # nothing to stand on: the prior's samples
         return np.asarray(generator.project(generator.sample(n_out, rng)))
-    anchors = _anchors(rated, labels, rated @ mean[:-1] if scores is None else scores)
+    anchors = _anchors(rated, labels, rated @ weights if scores is None else scores)
     favourite = anchors[0]
-    candidates = _candidates(anchors, mean, cov, generator, rng, trust_radius(d, confidence))
-    bound = _improvement_bound(candidates, favourite, mean, cov, kappa)
+    candidates = _candidates(anchors, weights, cov, generator, rng, trust_radius(d, confidence))
+    bound = _improvement_bound(candidates, favourite, weights, cov, kappa)
     better = candidates[bound > 0.0][np.argsort(-bound[bound > 0.0], kind="stable")]
     picks = better[farthest_points(better[: 4 * n_out], n_out)] if len(better) else better
     if len(picks) < n_out:  # nothing (or too little) predicted better: the rated best
         picks = np.vstack([picks, anchors, rated])[:n_out] if len(picks) else anchors[:n_out]
         if len(picks) < n_out:
-            extra = _candidates(anchors[:1], mean, cov, generator, rng, trust_radius(d, 0.0))
+            extra = _candidates(anchors[:1], weights, cov, generator, rng, trust_radius(d, 0.0))
             picks = np.vstack([picks, extra[: n_out - len(picks)]])
     return np.asarray(picks[:n_out])
 
@@ -109,17 +109,30 @@ def improvement_bound(
     posterior (see the module docstring); positive where a latent is confidently better."""
     latents = np.atleast_2d(np.asarray(latents, dtype=np.float64))
     favourite = np.asarray(favourite, dtype=np.float64)
-    return _improvement_bound(latents, favourite, model.mean_, model.covariance_, kappa)
+    weights, cov = _posterior(model)
+    return _improvement_bound(latents, favourite, weights, cov, kappa)
+
+
+def _posterior(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(d,) mean and (d, d) covariance of a linear model's taste weights."""
+    if not isinstance(model, OnlinePreferenceModel):
+        raise InvalidInputError("grounded recommendations need an OnlinePreferenceModel")
+    try:
+        cov = model.weight_covariance()
+        weights = np.asarray(model.coef_, dtype=np.float64)
+    except (AttributeError, ValueError) as error:  # sklearn's NotFittedError is both
+        raise InvalidInputError(f"the model is neither fitted nor started: {error}") from None
+    if cov is None:
+        raise InvalidInputError("grounded recommendations need a model linear in the latents")
+    return weights, np.asarray(cov, dtype=np.float64)
 
 
 def _improvement_bound(
-    latents: np.ndarray, favourite: np.ndarray, mean: np.ndarray, cov: np.ndarray, kappa: float
+    latents: np.ndarray, favourite: np.ndarray, weights: np.ndarray, cov: np.ndarray, kappa: float
 ) -> np.ndarray:
-    d = latents.shape[1]
     delta = latents - favourite  # the intercept cancels in a difference
-    gain = delta @ mean[:d]
-    spread = np.sqrt(np.maximum(((delta @ cov[:d, :d]) * delta).sum(axis=1), 0.0))
-    return np.asarray(gain - kappa * spread)
+    spread = np.sqrt(np.maximum(((delta @ cov) * delta).sum(axis=1), 0.0))
+    return np.asarray(delta @ weights - kappa * spread)
 
 
 def _anchors(rated: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -132,7 +145,7 @@ def _anchors(rated: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> np.nd
 
 def _candidates(
     anchors: np.ndarray,
-    mean: np.ndarray,
+    weights: np.ndarray,
     cov: np.ndarray,
     generator: Any,
     rng: np.random.Generator,
@@ -141,8 +154,7 @@ def _candidates(
     """(m, d) shell latents within `radius` of the anchors: steps along the posterior mean's
     direction, along posterior draws of it, and toward the closed-form top of the shell."""
     d = anchors.shape[1]
-    weights = mean[:d]
-    draws = rng.multivariate_normal(weights, cov[:d, :d], size=_DIRECTIONS, method="cholesky")
+    draws = rng.multivariate_normal(weights, cov, size=_DIRECTIONS, method="cholesky")
     directions = np.vstack([weights, draws])
     directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
     shell = math.sqrt(d)
@@ -179,18 +191,14 @@ def _within_reach(
 
 
 def _check(
-    model: Any,
+    weights: np.ndarray,
     rated: np.ndarray,
     labels: np.ndarray,
     n_out: int,
     confidence: float,
     kappa: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    mean = getattr(model, "mean_", None)
-    cov = getattr(model, "covariance_", None)
-    if mean is None or cov is None:
-        raise InvalidInputError("grounded recommendations need a fitted linear posterior model")
-    d = len(mean) - 1
+    d = len(weights)
     rated = (
         np.asarray(rated, dtype=np.float64).reshape(-1, d) if np.size(rated) else np.empty((0, d))
     )

@@ -23,10 +23,15 @@ swiper liked so far), `gap` (for_you - favourite: the target is >= 0 at every ch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
+
+if TYPE_CHECKING:
+    from plgl.generators import Generator
+    from plgl.models import LinearPreference
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
@@ -115,7 +120,7 @@ def run_task(task: Task) -> list[Row]:
     return rows
 
 
-def _model(engine: str, generator: object) -> object | None:
+def _model(engine: str, generator: Generator) -> LinearPreference | None:
     """The engine's model: None (the default), or the linear model with the geometry prior."""
     if engine == "default":
         return None

@@ -158,3 +158,15 @@ def test_geometry_prior_of_identity_is_todays_isotropic_prior(tmp_path: Path) ->
     prior = geometry_prior(IdentityGenerator(9), cache_dir=tmp_path)
     default = LinearPreference().start(9)
     np.testing.assert_allclose(prior.covariance, default.weight_covariance())
+
+
+def test_geometry_prior_without_computing_is_isotropic_until_cached(
+    linear: LinearImages, tmp_path: Path
+) -> None:
+    lazy = geometry_prior(linear, cache_dir=tmp_path, compute=False)
+    np.testing.assert_allclose(lazy.covariance, np.eye(4) * 4.0)  # (4 / sqrt(4))^2
+    shaped = geometry_prior(linear, cache_dir=tmp_path)
+    assert not np.allclose(shaped.covariance, lazy.covariance)
+    np.testing.assert_allclose(
+        geometry_prior(linear, cache_dir=tmp_path, compute=False).covariance, shaped.covariance
+    )

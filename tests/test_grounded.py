@@ -2,11 +2,18 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 import plgl
 from plgl.errors import InvalidInputError
 from plgl.models import LinearPreference
-from plgl.navigation import content_scores, grounded_best, improvement_bound, trust_radius
+from plgl.navigation import (
+    ContentJudge,
+    content_scores,
+    grounded_best,
+    improvement_bound,
+    trust_radius,
+)
 
 D = 8
 
@@ -122,3 +129,23 @@ def test_content_scores_rank_melodies_by_what_they_sound_like() -> None:
     assert scores.shape == (60,)
     assert np.corrcoef(scores, registers)[0, 1] > 0.5
     np.testing.assert_array_equal(content_scores(melodies, rated, np.ones(60)), np.zeros(60))
+
+
+def test_a_judge_computes_each_perceptual_map_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    melodies = plgl.generators.get("melodies")
+    rows: list[int] = []
+    perceptual = melodies.perceptual
+
+    def counting(latents: torch.Tensor) -> torch.Tensor:
+        rows.append(len(latents))
+        return perceptual(latents)
+
+    monkeypatch.setattr(melodies, "perceptual", counting)
+    judge = ContentJudge(melodies, window=30)
+    rated = melodies.project(melodies.sample(41, np.random.default_rng(0)))
+    labels = (np.arange(41) % 2).astype(float)
+    first = judge.scores(rated[:40], labels[:40])
+    assert sum(rows) == 30  # only the window is judged
+    assert np.all(first[:10] < first[10:].min())  # items before the window rank last
+    judge.scores(rated, labels)
+    assert sum(rows) == 31  # one new rating, one new map

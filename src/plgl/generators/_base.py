@@ -27,6 +27,12 @@ class Generator(ABC):
     Content is whatever `generate` returns (an array, a record); `render` turns one piece into
     bytes of one of `media_types` (the first is what a feed shows), and `metadata` into JSON-native
     facts about it (a molecule's SMILES and properties, a melody's notes).
+
+    Optional hooks: `features` / `torch_features` (named traits of the content, for content
+    models and `describe`) and `perceptual` (a differentiable summary of what the content looks
+    or sounds like: it gives the generator's users a prior shaped by the generator's geometry,
+    `plgl.generators.geometry.geometry_prior`, and lets grounded recommendations judge content,
+    `plgl.navigation.content_scores`; see docs/geometry.md).
     """
 
     name: str

@@ -165,15 +165,18 @@ def geometry_prior(
     scale: float = 4.0,
     floor: float = 0.1,
     cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    compute: bool = True,
 ) -> GaussianPrior:
     """The `GaussianPrior` over taste weights for `generator`: zero mean, covariance
     `prior_covariance(generator_metric(generator), scale, floor)`; isotropic (standard
-    deviation scale / sqrt(d), today's default) for a generator without a perceptual map.
+    deviation scale / sqrt(d), today's default) for a generator without a perceptual map, or
+    with `compute` False while its metric is neither shipped nor cached (`generator_metric`).
 
     Pass it to the linear model: `LinearPreference(prior=geometry_prior(generator))`.
     """
     d = generator.latent_dim
-    metric = generator_metric(generator, cache_dir)
+    metric = generator_metric(generator, cache_dir, compute=compute)
     if metric is None:
         return GaussianPrior.isotropic(d, scale / np.sqrt(d))
     return GaussianPrior(np.zeros(d), prior_covariance(metric, scale, floor))

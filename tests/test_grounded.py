@@ -103,6 +103,8 @@ def test_bad_input_is_refused(generator: plgl.Generator) -> None:
     rng = np.random.default_rng(0)
     with pytest.raises(InvalidInputError, match="labels"):
         grounded_best(model, rated, labels[:-1], 1, generator, rng, 0.5)
+    with pytest.raises(InvalidInputError, match="latents"):
+        grounded_best(model, rated[:, :4].reshape(-1, 4), labels, 1, generator, rng, 0.5)
     with pytest.raises(InvalidInputError, match="n_out"):
         grounded_best(model, rated, labels, 0, generator, rng, 0.5)
     with pytest.raises(InvalidInputError, match="confidence"):

@@ -199,11 +199,16 @@ def _check(
     kappa: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     d = len(weights)
-    rated = (
-        np.asarray(rated, dtype=np.float64).reshape(-1, d) if np.size(rated) else np.empty((0, d))
-    )
+    rated = np.asarray(rated, dtype=np.float64)
+    if rated.size == 0:
+        rated = np.empty((0, d))
     labels = np.asarray(labels, dtype=np.float64).reshape(-1)
-    if len(labels) != len(rated) or not np.all(np.isfinite(rated)):
+    if (
+        rated.ndim != 2
+        or rated.shape[1] != d
+        or len(labels) != len(rated)
+        or not np.all(np.isfinite(rated))
+    ):
         raise InvalidInputError(
             f"rated must be finite (n, {d}) latents with (n,) labels; got {rated.shape} "
             f"and {labels.shape}"

@@ -151,3 +151,15 @@ def test_a_judge_computes_each_perceptual_map_once(monkeypatch: pytest.MonkeyPat
     assert np.all(first[:10] < first[10:].min())  # items before the window rank last
     judge.scores(rated, labels)
     assert sum(rows) == 31  # one new rating, one new map
+
+
+def test_before_the_first_like_the_top_of_the_shell(generator: plgl.Generator) -> None:
+    rated, labels, _ = _rated(20)
+    model = _model(rated, labels)
+    disliked = np.zeros(len(rated))
+    pick = grounded_best(model, rated, disliked, 2, generator, np.random.default_rng(0), 0.1)
+    top = model.coef_ / np.linalg.norm(model.coef_) * math.sqrt(D)  # identity has no reach
+    np.testing.assert_allclose(pick, [top, top])
+    prior = LinearPreference().start(D)  # no direction yet: prior samples on the shell
+    pick = grounded_best(prior, rated[:0], disliked[:0], 2, generator, np.random.default_rng(0), 0)
+    np.testing.assert_allclose(np.linalg.norm(pick, axis=1), math.sqrt(D))

@@ -30,6 +30,7 @@ import numpy as np
 from plgl.errors import InvalidInputError
 from plgl.models import OnlinePreferenceModel
 from plgl.navigation.diverse import farthest_points
+from plgl.navigation.reverse import shell_top
 
 KAPPA = 1.0
 """Standard deviations of the improvement that the posterior must clear."""
@@ -78,6 +79,8 @@ def grounded_best(
 
     Returns new latents whose improvement over the favourite has a positive lower bound; when
     fewer than `n_out` exist, the favourite and then the next best-rated items fill the rest.
+    Before the first like there is nothing to stand on: the closed-form top of the shell
+    (`shell_top`, as `Session.recommend` picks it).
     """
     weights, cov = _posterior(model)
     rated, labels = _check(weights, rated, labels, n_out, confidence, kappa)
@@ -86,8 +89,8 @@ def grounded_best(
         if scores.shape != labels.shape or not np.all(np.isfinite(scores)):
             raise InvalidInputError(f"scores must be {labels.shape} finite numbers")
     d = rated.shape[1]
-    if len(rated) == 0:  # nothing to stand on: the prior's samples
-        return np.asarray(generator.project(generator.sample(n_out, rng)))
+    if not np.any(labels > 0.5):  # no like to stand on: the closed-form top of the shell
+        return _shell_tops(model, generator, n_out, rng)
     anchors = _anchors(rated, labels, rated @ weights if scores is None else scores)
     favourite = anchors[0]
     candidates = _candidates(anchors, weights, cov, generator, rng, trust_radius(d, confidence))
@@ -135,10 +138,19 @@ def _improvement_bound(
     return np.asarray(delta @ weights - kappa * spread)
 
 
+def _shell_tops(model: Any, generator: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, d) shell points the model scores highest (`shell_top`), or prior samples while it
+    has no direction."""
+    radius = math.sqrt(generator.latent_dim)
+    tops = [shell_top(model, radius, generator.reach, rng) for _ in range(n)]
+    if tops[0] is None:
+        return np.asarray(generator.project(generator.sample(n, rng)))
+    return np.array(tops)
+
+
 def _anchors(rated: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """(k, d) the best-rated items (likes, or every item before the first like), best first by
-    their scores (n,)."""
-    pool = np.flatnonzero(labels > 0.5) if np.any(labels > 0.5) else np.arange(len(rated))
+    """(k, d) the liked items, best first by their scores (n,)."""
+    pool = np.flatnonzero(labels > 0.5)
     order = pool[np.argsort(-scores[pool], kind="stable")]
     return np.asarray(rated[order[:_ANCHORS]])
 

@@ -37,9 +37,10 @@ def test_unknown_swipers_are_refused() -> None:
 def test_the_suite_reports_the_pick_beside_the_favourite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TINY_ENV, "1")
     suite = load("swipers")
-    tasks = suite.plan(quick=True, seeds=None)
+    tasks = suite.plan(quick=False, seeds=None)
     assert {t.problem.split()[0] for t in tasks} == set(KINDS)
     assert {t.method for t in tasks} == {"default", "geometry"}
+    assert len(tasks) == 6  # tiny: one kind and one seed per domain, each engine
     task = next(t for t in tasks if t.problem.startswith("melodies") and t.method == "geometry")
     rows = suite.run_task(task)
     methods = {row["method"] for row in rows}

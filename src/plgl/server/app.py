@@ -24,7 +24,8 @@ import plgl
 from plgl.server import docs, errors
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
-from plgl.server.middleware import BodyLimit, SecurityHeaders
+from plgl.server.files import create_private
+from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import RateLimiter
 from plgl.server.routers import content, criteria, discover, feed, matching, users
 from plgl.server.settings import Settings
@@ -49,10 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             engine = app.state.services.engine
-            for resource in (engine.storage, engine.cache.store):
-                close = getattr(resource, "close", None)
-                if callable(close):
-                    close()
+            engine.close()  # pending snapshots written, storage closed
+            close = getattr(engine.cache.store, "close", None)
+            if callable(close):
+                close()
 
     app = FastAPI(
         title="plgl",
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)
     static = resources.files("plgl.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -105,7 +107,15 @@ def build_services(settings: Settings) -> Services:
     """The engine (generator + storage), token issuer and rate limiter for `settings`."""
     if settings.storage is None:  # the default SQLite file lives in the data directory
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    generator = build_generator(settings)
+    for url in (settings.storage_url(), settings.cache):
+        create_private(url)
+    generator: plgl.Generator
+    if settings.generator == "ray":  # deployed by `plgl serve` (see plgl.generators.remote)
+        from plgl.generators.remote import RemoteGenerator
+
+        generator = RemoteGenerator(settings.domain_name(), max_batch_size=settings.ray_max_batch)
+    else:
+        generator = build_generator(settings)
     # The population's state is refreshed offline (`plgl population refresh`) into the storage,
     # where the engine picks it up; its handle key is derived from the token secret.
     handles = hmac.new(settings.secret_key(), b"plgl population handles", "sha256").digest()
@@ -114,6 +124,8 @@ def build_services(settings: Settings) -> Services:
         storage=settings.storage_url(),
         seed=settings.seed,
         cache=settings.cache,
+        max_sessions=settings.max_sessions,
+        idle_seconds=settings.idle_seconds,
         population=plgl.Population(secret=handles),
     )
     return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from plgl.server.deps import ServicesDep, SessionDep, rating_allowance
+from plgl.server.deps import ServicesDep, SessionDep, SettingsDep
 from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.quotas import GenerationsDep, RatingsDep, serve_items
 from plgl.server.schemas import CompareIn, EventOut, FeedbackIn, ItemsOut, item_out
 
 router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
@@ -15,23 +16,34 @@ router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
 
 @router.post("/feed", response_model=ItemsOut)
 def next_items(
-    session: SessionDep, services: ServicesDep, n: Annotated[int, Query(ge=1, le=50)] = 10
+    allowance: GenerationsDep,  # first: a flood is refused before its session loads
+    session: SessionDep,
+    services: ServicesDep,
+    settings: SettingsDep,
+    n: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> ItemsOut:
-    """The next `n` items: mostly likely likes, some that teach the model most."""
-    return ItemsOut(items=[item_out(item, services.generator) for item in session.ask(n)])
+    """The next `n` items: mostly likely likes, some that teach the model most.
+
+    A user holding `max_unrated_items` shown-but-unrated items gets the oldest of those again.
+    """
+    with allowance.refund_on_error():
+        items = serve_items(session, services, n, settings.max_unrated_items)
+    return ItemsOut(items=[item_out(item, services.generator) for item in items])
 
 
-@router.post("/feedback", response_model=EventOut, dependencies=[Depends(rating_allowance)])
-def feedback(body: FeedbackIn, session: SessionDep) -> EventOut:
+@router.post("/feedback", response_model=EventOut)
+def feedback(body: FeedbackIn, session: SessionDep, allowance: RatingsDep) -> EventOut:
     """Rate a shown item. Retrying with the same `event_id` changes nothing (safe to resend)."""
-    event = session.tell(
-        body.item_id, body.signal, body.dwell_seconds, body.event_id, body.criterion
-    )
+    with allowance.spend():
+        event = session.tell(
+            body.item_id, body.signal, body.dwell_seconds, body.event_id, body.criterion
+        )
     return EventOut(event=event.to_dict(), ratings=session.n_ratings)
 
 
-@router.post("/compare", response_model=EventOut, dependencies=[Depends(rating_allowance)])
-def compare(body: CompareIn, session: SessionDep) -> EventOut:
+@router.post("/compare", response_model=EventOut)
+def compare(body: CompareIn, session: SessionDep, allowance: RatingsDep) -> EventOut:
     """Say which of two shown items the user prefers."""
-    event = session.compare(body.preferred_id, body.other_id, body.event_id, body.criterion)
+    with allowance.spend():
+        event = session.compare(body.preferred_id, body.other_id, body.event_id, body.criterion)
     return EventOut(event=event.to_dict(), ratings=session.n_ratings)

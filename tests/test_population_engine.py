@@ -215,3 +215,32 @@ def test_the_readme_population_example_runs_as_written() -> None:
     assert isinstance(bob, plgl.Session) and bob.matching
     matches = bob.matches(5)
     assert len(matches) == 5 and all(isinstance(m, Match) for m in matches)
+
+
+def test_a_pin_written_by_another_process_is_followed() -> None:
+    """Two engines over one storage: a session built before a refresh follows the prior the
+    other engine pinned when it stored the user's first rating."""
+    storage = plgl.storage.MemoryStorage()
+
+    def bound() -> plgl.Engine:
+        return plgl.Engine(
+            generator=plgl.generators.get("identity", latent_dim=D),
+            storage=storage,
+            seed=0,
+            population=Population(epsilon=None, min_users=20, max_rank=3),
+        )
+
+    first, second = bound(), bound()
+    fill(first, 30, ratings=20)
+    assert first.population is not None and second.population is not None
+    first.population.refresh()
+    before = first.population.current_prior_id()
+    early = first.session("zoe")  # built from the first prior, no rating yet
+    rate(first.session("u100"), taste(1, np.random.default_rng(5)), 20)
+    second.population.refresh()  # another prior, released by the other process
+    rate(second.session("zoe"), taste(0, np.random.default_rng(6)), 6)
+    assert storage.settings("zoe")[PRIOR_SETTING] == second.population.current_prior_id() != before
+    assert early.n_ratings == 6  # caught up, from the prior the other process pinned
+    expected = second.population.taste("zoe")
+    assert expected is not None
+    np.testing.assert_allclose(early.model.coef_, expected.mean, atol=1e-9)  # type: ignore[attr-defined]

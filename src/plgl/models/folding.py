@@ -54,7 +54,7 @@ _STATE = [
     "n_features_in_",
     "classes_",
     "mean_",
-    "base_mean_",
+    "base_shift_",
     "base_step_",
     "folds_",
     "_phi",
@@ -80,7 +80,7 @@ class FoldedLaplace(OnlinePreferenceModel):
     covariance_: np.ndarray  # (d + 1, d + 1) posterior covariance
     n_updates_: int  # observations so far
     changes_detected_: int
-    base_mean_: np.ndarray  # (d + 1,) the folded posterior: mean ...
+    base_shift_: np.ndarray  # (d + 1,) the folded posterior: precision @ mean ...
     base_precision_: np.ndarray  # (d + 1, d + 1) ... and precision
     base_step_: int  # the observation count the folded posterior covers
     folds_: int  # folds so far (0: the folded posterior is the prior)
@@ -149,9 +149,8 @@ class FoldedLaplace(OnlinePreferenceModel):
         self._set_prior(d)
         self.mean_ = np.zeros(d + 1) if self._prior_mean is None else self._prior_mean.copy()
         self.covariance_ = self._prior_covariance.copy()
-        self.base_mean_ = self.mean_.copy()
-        precision = self._prior_precision
-        self.base_precision_ = precision if precision.ndim == 2 else np.diag(precision)
+        self.base_precision_ = _full(self._prior_precision)
+        self.base_shift_ = self.base_precision_ @ self.mean_
         self.base_step_ = 0
         self.folds_ = 0
         self._phi = []
@@ -234,11 +233,12 @@ class FoldedLaplace(OnlinePreferenceModel):
             phi, targets, w = self._window(FOLD, step, last_change)
             score, information = lapse_terms(phi @ mode, targets, self.monitor_.lapse)
             precision = _full(base.precision)
-            hess = (phi.T * (w * information)) @ phi + precision
-            gradient = phi.T @ (w * score) - precision @ (mode - base.mean)
-            self.base_precision_ = symmetric(hess)
-            lower = np.linalg.cholesky(self.base_precision_)
-            self.base_mean_ = mode + cho_solve((lower, True), gradient)
+            hess = symmetric((phi.T * (w * information)) @ phi + precision)
+            gradient = phi.T @ (w * score) - (precision @ mode - base.shift)
+            # The new base is N(mean, hess^-1) with mean = mode + hess^-1 gradient: kept as
+            # hess and hess @ mean, which needs no solve.
+            self.base_precision_ = hess
+            self.base_shift_ = hess @ mode + gradient
             self.base_step_ = step
             self.folds_ += 1
             for window in (self._phi, self._targets, self._weights, self._steps):
@@ -296,7 +296,7 @@ class FoldedLaplace(OnlinePreferenceModel):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (size, d+1), targets (size,) and weights (size,) of the window's first
         `size` observations, aged to count `now` and discounted before `last_change`."""
-        phi = np.asarray(self._phi[:size]).reshape(size, len(self.base_mean_))
+        phi = np.asarray(self._phi[:size]).reshape(size, len(self.base_shift_))
         steps = np.asarray(self._steps[:size])
         w = np.asarray(self._weights[:size]) * 0.5 ** ((now - steps) * self.drift)
         w[steps < last_change] *= self.change_discount
@@ -341,7 +341,7 @@ class FoldedLaplace(OnlinePreferenceModel):
             setattr(self, name, _unpack(arrays[f"packed:{name}"], k, name))
         n = len(self._targets)
         window = (len(self._phi), len(self._weights), len(self._steps))
-        if self.mean_.shape != (k,) or self.base_mean_.shape != (k,) or window != (n, n, n):
+        if self.mean_.shape != (k,) or self.base_shift_.shape != (k,) or window != (n, n, n):
             raise InvalidInputError(f"state does not describe a model over {k - 1} dimensions")
         if n and np.asarray(self._phi).shape != (n, k):
             raise InvalidInputError(f"state's window does not hold features of {k} numbers")
@@ -362,23 +362,36 @@ class _AgedBase:
         p0 = model._prior_precision
         m0 = np.zeros(len(p0)) if model._prior_mean is None else model._prior_mean
         if model.folds_ == 0:
-            self.precision, self.mean = p0, m0  # (k,) diagonal or (k, k); (k,)
+            self.precision = p0  # (k,) diagonal or (k, k)
+            self.shift = p0 * m0 if p0.ndim == 1 else p0 @ m0  # (k,) precision @ mean
+            self._mean: np.ndarray | None = m0
             return
         p0 = _full(p0)
         kept = 0.5 ** ((now - model.base_step_) * model.drift)
         if last_change > model.base_step_:
             kept *= model.change_discount
-        folded = model.base_precision_
-        self.precision = symmetric(p0 + kept * (folded - p0))
-        shift = p0 @ m0
-        self.lower = np.linalg.cholesky(self.precision)
-        evidence = shift + kept * (folded @ model.base_mean_ - shift)
-        self.mean = cho_solve((self.lower, True), evidence)
+        self.precision = symmetric(p0 + kept * (model.base_precision_ - p0))
+        prior_shift = p0 @ m0
+        self.shift = prior_shift + kept * (model.base_shift_ - prior_shift)
+        self._mean = None
+
+    @property
+    def mean(self) -> np.ndarray:
+        """(k,) the mean (factorises the precision once folded)."""
+        if self._mean is None:
+            self._mean = np.asarray(cho_solve((self._lower(), True), self.shift))
+        return self._mean
+
+    def _lower(self) -> np.ndarray:
+        """(k, k) the lower Cholesky factor of the (folded) precision, computed once."""
+        if self.lower is None:
+            self.lower = np.linalg.cholesky(self.precision)
+        return self.lower
 
     def cross(self, phi: np.ndarray) -> np.ndarray:
         """(k, n) S phi^T for features phi (n, k), S the covariance."""
-        if self.lower is not None:
-            return np.asarray(cho_solve((self.lower, True), phi.T))
+        if self.model.folds_:
+            return np.asarray(cho_solve((self._lower(), True), phi.T))
         prior = self.model._prior_covariance
         if self.precision.ndim == 1:  # a diagonal prior
             return np.asarray(np.diag(prior)[:, None] * phi.T)
@@ -386,9 +399,9 @@ class _AgedBase:
 
     def covariance(self) -> np.ndarray:
         """(k, k) the covariance."""
-        if self.lower is None:
+        if not self.model.folds_:
             return self.model._prior_covariance
-        return _inverse(self.lower)
+        return _inverse(self._lower())
 
 
 def _full(precision: np.ndarray) -> np.ndarray:

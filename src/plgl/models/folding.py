@@ -11,10 +11,18 @@ refit its evidence (its precision beyond the prior's) is weighted by 0.5^(age * 
 `change_discount` when a change of taste was detected after it, the Gaussian form of the weights
 each of its observations would get.
 
+A refit solves for the mode over the window's log-odds when the window is smaller than the
+weights (Newton on n numbers, the covariance by Woodbury from the aged base's), over the weights
+otherwise; it costs about window * (d + 1)^2, plus (d + 1)^3 to factorise the aged base once
+something is folded, and `refine` skips refits dearer than its budget (at d = 512 a folded model
+keeps its online posterior, as the default budget always did there). `get_state` stores the live
+posterior itself, so `set_state` is a copy, never a refit.
+
 What the answers' surprise drives (a learned lapse rate, detected changes of taste) depends on
 the posterior each answer met, so a `refine` between answers can shift it: a live model that
 refines agrees exactly with a replay of its answers where those agree (always without change
-detection and with a fixed lapse). A resume from `get_state` always equals the replay.
+detection and with a fixed lapse). A model restored from `get_state` continues exactly as the
+model it was saved from (so a resumed replay equals the full replay).
 """
 
 from __future__ import annotations

@@ -34,8 +34,12 @@ from typing import Literal
 
 import numpy as np
 
-from plgl.bench.protocols._utility import PairwiseUtility, fit_by_evidence
+import os
+
+from plgl.bench.protocols._utility import FeatureMap, PairwiseUtility
 from plgl.errors import InvalidInputError
+from plgl.models import GaussianPrior, LinearPreference
+from plgl.models.laplace import lapse_log_likelihood
 
 Noise = Literal["noiseless", "flips", "sigma"]
 NOISE_MODELS: dict[str, tuple[float, float]] = {
@@ -52,6 +56,11 @@ N_RANDOM_SAMPLES = 5_000
 N_HELD_OUT = 1_000
 CENTRE = 0.5
 _PRIOR_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+_LAPSES = tuple(float(x) for x in os.environ.get("PG_LAPSES", "0.0").split(","))
+_ESTIMATE = os.environ.get("PG_EST", "ratio")
+_BOWL = float(os.environ.get("PG_BOWL", "0"))
+if _BOWL:
+    _PRIOR_SCALES = tuple(float(x) for x in os.environ.get("PG_KS", "3,10,30,100").split(","))
 _N_CANDIDATE_PAIRS = 2_000
 _N_POSTERIOR_SAMPLES = 256
 
@@ -106,10 +115,81 @@ def ideal_point_features(x: np.ndarray) -> np.ndarray:
 
 def estimate_ideal(model: PairwiseUtility) -> np.ndarray:
     """(2,) the maximiser in [0, 1]^2 of the posterior-mean utility w . phi(x)."""
+    if _ESTIMATE == "samples":
+        ws = model.sample_weights(512, np.random.default_rng(0))
+        pts = []
+        for w in ws:
+            if w[2] <= 1e-12:
+                pts.append(np.clip(CENTRE + np.sign(w[:2]) * CENTRE, 0.0, 1.0))
+            else:
+                pts.append(np.clip(CENTRE + w[:2] / (2.0 * w[2]), 0.0, 1.0))
+        return np.asarray(np.mean(pts, axis=0))
     w = model.weights
     if w[2] <= 1e-12:  # no bowl yet: the utility rises towards a side of the space
         return np.asarray(np.clip(CENTRE + np.sign(w[:2]) * CENTRE, 0.0, 1.0))
     return np.asarray(np.clip(CENTRE + w[:2] / (2.0 * w[2]), 0.0, 1.0))
+
+
+class LapseUtility(PairwiseUtility):
+    """`PairwiseUtility` whose comparisons follow the lapse likelihood."""
+
+    def __init__(
+        self, features: FeatureMap, n_features: int, prior_scale: float, lapse: float
+    ) -> None:
+        super().__init__(features, n_features, prior_scale)
+        self.lapse = lapse
+        prior = None
+        if _BOWL:
+            k = prior_scale
+            mean = np.array([0.0, 0.0, k])
+            cov = np.diag([(2 * k * 0.29) ** 2, (2 * k * 0.29) ** 2, (_BOWL * k) ** 2])
+            prior = GaussianPrior(mean, cov)
+        self.model = LinearPreference(
+            prior_scale=prior_scale,
+            intercept_scale=1.0,
+            drift=0.0,
+            change_threshold=None,
+            lapse=lapse,
+            prior=prior,
+        ).start(n_features)
+        self.prior = prior
+
+    def log_evidence(self) -> float:
+        if self.prior is None:
+            return self._log_evidence_iso()
+        w = self.weights
+        margins = np.asarray(self._differences) @ w if self._differences else np.zeros(0)
+        fit = float(lapse_log_likelihood(margins, np.ones(len(margins)), self.lapse).sum())
+        off = w - self.prior.mean
+        prec = np.linalg.inv(self.prior.covariance)
+        _, log_det = np.linalg.slogdet(self.weight_covariance)
+        _, log_det0 = np.linalg.slogdet(self.prior.covariance)
+        return float(fit - 0.5 * off @ prec @ off + 0.5 * (log_det - log_det0))
+
+    def _log_evidence_iso(self) -> float:
+        w = self.weights
+        k = len(w)
+        margins = np.asarray(self._differences) @ w if self._differences else np.zeros(0)
+        fit = float(lapse_log_likelihood(margins, np.ones(len(margins)), self.lapse).sum())
+        variance = self.prior_scale**2
+        _, log_det = np.linalg.slogdet(self.weight_covariance)
+        penalty = 0.5 * float(w @ w) / variance
+        return float(fit - penalty + 0.5 * (log_det - k * np.log(variance)))
+
+
+def _fit(winners: np.ndarray, losers: np.ndarray) -> LapseUtility:
+    best: LapseUtility | None = None
+    best_evidence = -np.inf
+    for lapse in _LAPSES:
+        for scale in _PRIOR_SCALES:
+            model = LapseUtility(ideal_point_features, 3, scale, lapse)
+            model.learn(winners, losers)
+            model.refine()
+            evidence = model.log_evidence()
+            if best is None or evidence > best_evidence:
+                best, best_evidence = model, evidence
+    assert best is not None
+    return best
 
 
 def _informative_pair(
@@ -122,9 +202,14 @@ def _informative_pair(
     first, second = first[keep], second[keep]
     difference = ideal_point_features(items[first]) - ideal_point_features(items[second])
     logits = np.clip(difference @ model.sample_weights(_N_POSTERIOR_SAMPLES, rng).T, -30, 30)
+    lapse = getattr(model, "lapse", 0.0)
     p = 0.5 * (1.0 + np.tanh(0.5 * logits))  # (pairs, samples)
-    # The entropy of sigmoid(f) is log(1 + e^f) - f sigmoid(f): no logs of tiny numbers.
-    answer_entropy = np.logaddexp(0.0, logits) - logits * p
+    if lapse == 0.0:
+        # The entropy of sigmoid(f) is log(1 + e^f) - f sigmoid(f): no logs of tiny numbers.
+        answer_entropy = np.logaddexp(0.0, logits) - logits * p
+    else:
+        p = 0.5 * lapse + (1.0 - lapse) * p
+        answer_entropy = _entropy(p)
     information = _entropy(p.mean(axis=1)) - answer_entropy.mean(axis=1)
     best = int(np.argmax(information))
     return int(first[best]), int(second[best])
@@ -159,8 +244,7 @@ def run_prefgen(
 
     winners: list[np.ndarray] = []
     losers: list[np.ndarray] = []
-    candidates = [(ideal_point_features, 3, scale) for scale in _PRIOR_SCALES]
-    model = PairwiseUtility(ideal_point_features, 3, prior_scale=10.0)
+    model: PairwiseUtility = PairwiseUtility(ideal_point_features, 3, prior_scale=10.0)
     curve: list[dict[str, float]] = []
     for step in range(1, n_queries + 1):
         if method == "plgl":
@@ -170,7 +254,7 @@ def run_prefgen(
         first_wins = answer(items[i], items[j], target, noise, oracle_rng)
         winners.append(items[i] if first_wins else items[j])
         losers.append(items[j] if first_wins else items[i])
-        model = fit_by_evidence(candidates, np.array(winners), np.array(losers))
+        model = _fit(np.array(winners), np.array(losers))
         estimate = estimate_ideal(model)
         curve.append(
             {

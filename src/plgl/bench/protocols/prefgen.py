@@ -17,12 +17,16 @@ answers flipped; Gaussian noise of standard deviation 0.2 added to one item's sq
 How plgl plays it: an ideal-point preference is linear in phi(x) = (x - c, -|x - c|^2), c the
 centre of the space, since |p - a|^2 < |n - a|^2 <=> w . (phi(p) - phi(n)) > 0 for
 w ~ (2(a - c), 1).
-So plgl's `LinearPreference` learns from `learn_pair(phi(p), phi(n))`, its prior scale chosen
-by the Laplace evidence after every answer (large for clean answers, small for noisy ones), and
-the estimate is PrefGen's: the mean over posterior samples of each sample's ideal point
-c + w[:2] / (2 w[2]), clipped to the space. Queries ("plgl") maximise the expected information
-about w (BALD: H[E p] - E H[p], over 256 posterior samples) among 2,000 random pairs of items;
-the baseline "random queries" shows random pairs to the same learner.
+So plgl's `LinearPreference` learns from `learn_pair(phi(p), phi(n))` the model PrefGen's MCMV
+assumes: P(p over n) = sigmoid(k (|n - a|^2 - |p - a|^2)), a logistic response with a noise
+constant k (PrefGen's Stan model, k = 10 by default, with a uniform prior on a in the box), which
+is w = k (2 (a - c), 1). Its `GaussianPrior` pins the third weight at k (standard deviation
+1% of k) and gives the first two the spread of a uniform ideal point (2 k * 0.29); k is chosen
+among (3, 10, 30, 100) by the Laplace evidence after every answer. Neither learner is told the
+oracle's noise. The estimate is PrefGen's: the mean over 512 posterior samples of each sample's
+ideal point c + w[:2] / (2 w[2]), clipped to the space. Queries ("plgl") maximise the expected
+information about w (BALD: H[E p] - E H[p], over 256 posterior samples) among 2,000 random pairs
+of items; the baseline "random queries" shows random pairs to the same learner.
 
 >>> run_prefgen("plgl", "noiseless", seed=0, n_queries=3)[-1]["step"]
 3
@@ -34,9 +38,7 @@ from typing import Literal
 
 import numpy as np
 
-import os
-
-from plgl.bench.protocols._utility import FeatureMap, PairwiseUtility
+from plgl.bench.protocols._utility import PairwiseUtility
 from plgl.errors import InvalidInputError
 from plgl.models import GaussianPrior, LinearPreference
 from plgl.models.laplace import lapse_log_likelihood
@@ -55,14 +57,13 @@ N_ITEMS = 1_000
 N_RANDOM_SAMPLES = 5_000
 N_HELD_OUT = 1_000
 CENTRE = 0.5
-_PRIOR_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
-_LAPSES = tuple(float(x) for x in os.environ.get("PG_LAPSES", "0.0").split(","))
-_ESTIMATE = os.environ.get("PG_EST", "ratio")
-_BOWL = float(os.environ.get("PG_BOWL", "0"))
-if _BOWL:
-    _PRIOR_SCALES = tuple(float(x) for x in os.environ.get("PG_KS", "3,10,30,100").split(","))
+_NOISE_CONSTANTS = (3.0, 10.0, 30.0, 100.0)  # k, chosen by the evidence
+_LAPSES = (0.0,)  # lapse rates (`LinearPreference(lapse=...)`), chosen by the evidence
+_PINNED = 0.01  # standard deviation of the third weight, relative to k
+_UNIFORM_SD = 0.29  # standard deviation of a uniform number in [0, 1]
 _N_CANDIDATE_PAIRS = 2_000
 _N_POSTERIOR_SAMPLES = 256
+_N_ESTIMATE_SAMPLES = 512
 
 
 def squared_error(estimate: np.ndarray, target: np.ndarray) -> float:
@@ -113,83 +114,61 @@ def ideal_point_features(x: np.ndarray) -> np.ndarray:
     return np.column_stack([centred, -(centred**2).sum(axis=1)])
 
 
-def estimate_ideal(model: PairwiseUtility) -> np.ndarray:
-    """(2,) the maximiser in [0, 1]^2 of the posterior-mean utility w . phi(x)."""
-    if _ESTIMATE == "samples":
-        ws = model.sample_weights(512, np.random.default_rng(0))
-        pts = []
-        for w in ws:
-            if w[2] <= 1e-12:
-                pts.append(np.clip(CENTRE + np.sign(w[:2]) * CENTRE, 0.0, 1.0))
-            else:
-                pts.append(np.clip(CENTRE + w[:2] / (2.0 * w[2]), 0.0, 1.0))
-        return np.asarray(np.mean(pts, axis=0))
-    w = model.weights
-    if w[2] <= 1e-12:  # no bowl yet: the utility rises towards a side of the space
-        return np.asarray(np.clip(CENTRE + np.sign(w[:2]) * CENTRE, 0.0, 1.0))
-    return np.asarray(np.clip(CENTRE + w[:2] / (2.0 * w[2]), 0.0, 1.0))
+class IdealPointUtility(PairwiseUtility):
+    """`PairwiseUtility` over `ideal_point_features` with MCMV's model: utility
+    -k |x - a|^2, so w = k (2 (a - c), 1), under a prior that pins w[2] near k and spreads a
+    like a uniform point in the box.
 
+    >>> model = IdealPointUtility(10.0)
+    >>> float(model.model.coef_[2])
+    10.0
+    """
 
-class LapseUtility(PairwiseUtility):
-    """`PairwiseUtility` whose comparisons follow the lapse likelihood."""
-
-    def __init__(
-        self, features: FeatureMap, n_features: int, prior_scale: float, lapse: float
-    ) -> None:
-        super().__init__(features, n_features, prior_scale)
+    def __init__(self, noise_constant: float, lapse: float = 0.0) -> None:
+        super().__init__(ideal_point_features, 3, prior_scale=noise_constant)
         self.lapse = lapse
-        prior = None
-        if _BOWL:
-            k = prior_scale
-            mean = np.array([0.0, 0.0, k])
-            cov = np.diag([(2 * k * 0.29) ** 2, (2 * k * 0.29) ** 2, (_BOWL * k) ** 2])
-            prior = GaussianPrior(mean, cov)
+        k = noise_constant
+        spread = 2.0 * k * _UNIFORM_SD
+        self.prior = GaussianPrior(
+            np.array([0.0, 0.0, k]), np.diag([spread**2, spread**2, (_PINNED * k) ** 2])
+        )
         self.model = LinearPreference(
-            prior_scale=prior_scale,
-            intercept_scale=1.0,
-            drift=0.0,
-            change_threshold=None,
-            lapse=lapse,
-            prior=prior,
-        ).start(n_features)
-        self.prior = prior
+            intercept_scale=1.0, drift=0.0, change_threshold=None, prior=self.prior, lapse=lapse
+        ).start(3)
 
     def log_evidence(self) -> float:
-        if self.prior is None:
-            return self._log_evidence_iso()
+        """Laplace approximation of log p(comparisons | k, lapse)."""
         w = self.weights
-        margins = np.asarray(self._differences) @ w if self._differences else np.zeros(0)
+        margins = np.asarray(self._differences) @ w
         fit = float(lapse_log_likelihood(margins, np.ones(len(margins)), self.lapse).sum())
-        off = w - self.prior.mean
-        prec = np.linalg.inv(self.prior.covariance)
+        offset = w - self.prior.mean
+        penalty = 0.5 * float(offset @ self.prior.precision() @ offset)
         _, log_det = np.linalg.slogdet(self.weight_covariance)
-        _, log_det0 = np.linalg.slogdet(self.prior.covariance)
-        return float(fit - 0.5 * off @ prec @ off + 0.5 * (log_det - log_det0))
-
-    def _log_evidence_iso(self) -> float:
-        w = self.weights
-        k = len(w)
-        margins = np.asarray(self._differences) @ w if self._differences else np.zeros(0)
-        fit = float(lapse_log_likelihood(margins, np.ones(len(margins)), self.lapse).sum())
-        variance = self.prior_scale**2
-        _, log_det = np.linalg.slogdet(self.weight_covariance)
-        penalty = 0.5 * float(w @ w) / variance
-        return float(fit - penalty + 0.5 * (log_det - k * np.log(variance)))
+        _, prior_log_det = np.linalg.slogdet(self.prior.covariance)
+        return fit - penalty + 0.5 * float(log_det - prior_log_det)
 
 
-def _fit(winners: np.ndarray, losers: np.ndarray) -> LapseUtility:
-    best: LapseUtility | None = None
-    best_evidence = -np.inf
-    for lapse in _LAPSES:
-        for scale in _PRIOR_SCALES:
-            model = LapseUtility(ideal_point_features, 3, scale, lapse)
+def fit_ideal_point(winners: np.ndarray, losers: np.ndarray) -> IdealPointUtility:
+    """The `IdealPointUtility` of the noise constant with the largest evidence on the
+    comparisons winners[i] over losers[i] (both (m, 2))."""
+    fits = []
+    for k in _NOISE_CONSTANTS:
+        for lapse in _LAPSES:
+            model = IdealPointUtility(k, lapse)
             model.learn(winners, losers)
             model.refine()
-            evidence = model.log_evidence()
-            if best is None or evidence > best_evidence:
-                best, best_evidence = model, evidence
-    assert best is not None
-    return best
+            fits.append((model.log_evidence(), model))
+    return max(fits, key=lambda pair: pair[0])[1]
+
+
+def estimate_ideal(model: PairwiseUtility, rng: np.random.Generator) -> np.ndarray:
+    """(2,) the posterior mean of the ideal point c + w[:2] / (2 w[2]), each sample's clipped
+    to [0, 1]^2 (a sample without a bowl, w[2] <= 0, points to the side its utility rises to)."""
+    w = model.sample_weights(_N_ESTIMATE_SAMPLES, rng)
+    bowl = w[:, 2] > 1e-12
+    inside = CENTRE + w[:, :2] / (2.0 * np.where(bowl, w[:, 2], 1.0))[:, None]
+    points = np.where(bowl[:, None], inside, CENTRE + np.sign(w[:, :2]) * CENTRE)
+    return np.asarray(np.clip(points, 0.0, 1.0).mean(axis=0))
 
 
 def _informative_pair(
@@ -202,14 +181,14 @@ def _informative_pair(
     first, second = first[keep], second[keep]
     difference = ideal_point_features(items[first]) - ideal_point_features(items[second])
     logits = np.clip(difference @ model.sample_weights(_N_POSTERIOR_SAMPLES, rng).T, -30, 30)
-    lapse = getattr(model, "lapse", 0.0)
     p = 0.5 * (1.0 + np.tanh(0.5 * logits))  # (pairs, samples)
-    if lapse == 0.0:
-        # The entropy of sigmoid(f) is log(1 + e^f) - f sigmoid(f): no logs of tiny numbers.
-        answer_entropy = np.logaddexp(0.0, logits) - logits * p
-    else:
+    lapse = model.lapse if isinstance(model, IdealPointUtility) else 0.0
+    if lapse:
         p = 0.5 * lapse + (1.0 - lapse) * p
         answer_entropy = _entropy(p)
+    else:
+        # The entropy of sigmoid(f) is log(1 + e^f) - f sigmoid(f): no logs of tiny numbers.
+        answer_entropy = np.logaddexp(0.0, logits) - logits * p
     information = _entropy(p.mean(axis=1)) - answer_entropy.mean(axis=1)
     best = int(np.argmax(information))
     return int(first[best]), int(second[best])
@@ -244,7 +223,7 @@ def run_prefgen(
 
     winners: list[np.ndarray] = []
     losers: list[np.ndarray] = []
-    model: PairwiseUtility = PairwiseUtility(ideal_point_features, 3, prior_scale=10.0)
+    model: PairwiseUtility = IdealPointUtility(10.0)
     curve: list[dict[str, float]] = []
     for step in range(1, n_queries + 1):
         if method == "plgl":
@@ -254,8 +233,8 @@ def run_prefgen(
         first_wins = answer(items[i], items[j], target, noise, oracle_rng)
         winners.append(items[i] if first_wins else items[j])
         losers.append(items[j] if first_wins else items[i])
-        model = _fit(np.array(winners), np.array(losers))
-        estimate = estimate_ideal(model)
+        model = fit_ideal_point(np.array(winners), np.array(losers))
+        estimate = estimate_ideal(model, rng)
         curve.append(
             {
                 "step": step,

@@ -24,10 +24,15 @@ the pick is new content rather than a rated item shown again).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
+
+if TYPE_CHECKING:
+    from plgl.bench.swipers import ContentSwiper
+    from plgl.engine import Engine
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
@@ -45,7 +50,9 @@ _BATCH = 10
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
-    """One task per (domain, kind, engine, seed); quick (and tiny) runs take the first kind of
+    """One task per (domain, kind, seed), running every engine on the same swiper (its
+    normalization decodes `n_prior` items: the costliest part); faces skip the "other" mode
+    (its default is measured against today's). Quick (and tiny) runs take the first kind of
     each domain, one seed and 30 (tiny: 20) swipes."""
     from plgl.bench.swipers import KINDS
 
@@ -53,19 +60,21 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     for domain, kinds in KINDS.items():
         small = quick or is_tiny()
         chosen = tuple(seeds) if seeds else SEEDS[domain][:1] if small else SEEDS[domain]
-        ratings = 20 if is_tiny() else 30 if quick else RATINGS[domain]
-        n_prior = 50 if is_tiny() else 500 if quick else 4000
+        engines = [_other(domain) if e == "other" else e for e in ENGINES]
+        if domain == "faces" and not small:
+            engines = engines[:2]
+        params = {
+            "domain": domain,
+            "ratings": 20 if is_tiny() else 30 if quick else RATINGS[domain],
+            "n_prior": 50 if is_tiny() else 500 if quick else 4000,
+            "engines": engines,
+        }
         for kind in kinds[:1] if small else kinds:
-            for engine in ENGINES:
-                method = _other(domain) if engine == "other" else engine
-                for seed in chosen:
-                    params = {
-                        "domain": domain,
-                        "kind": kind,
-                        "ratings": ratings,
-                        "n_prior": n_prior,
-                    }
-                    tasks.append(Task("swipers", f"{domain} {kind}", method, seed, params, 5.0))
+            for seed in chosen:
+                task_params = {**params, "kind": kind}
+                method = "+".join(engines)
+                cost = 5.0 * len(engines)
+                tasks.append(Task("swipers", f"{domain} {kind}", method, seed, task_params, cost))
     return tasks
 
 
@@ -85,12 +94,19 @@ def run_task(task: Task) -> list[Row]:
         raise SuiteSkipped(f"domain {domain!r} cannot run here: {error!r}") from error
     seed = int(task.seed or 0)
     user = swiper(domain, str(task.params["kind"]), generator, seed, n_prior=task.params["n_prior"])
-    if task.method == "before":
-        engine = Engine(generator, seed=seed, model=LinearPreference(), for_you="top")
-    else:
-        engine = Engine(
-            generator, seed=seed, for_you=None if task.method == "default" else task.method
-        )
+    rows: list[Row] = []
+    for method in task.params["engines"]:
+        if method == "before":
+            engine = Engine(generator, seed=seed, model=LinearPreference(), for_you="top")
+        else:
+            engine = Engine(generator, seed=seed, for_you=None if method == "default" else method)
+        with engine:
+            rows += _swipe(task, method, engine, user, seed)
+    return rows
+
+
+def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: int) -> list[Row]:
+    """Rows of one swiper rating batches through one engine, the For-you pick after each."""
     session = engine.session(f"swiper-{seed}")
     answers = np.random.default_rng(20_000 + seed)
     favourite = -np.inf
@@ -106,12 +122,14 @@ def run_task(task: Task) -> list[Row]:
         pick = session.recommend(1)[0]
         value = float(user.normalized(pick.latent[None])[0])
         step = session.n_ratings
-        rows.append(task.row(step, "for_you", value))
-        rows.append(task.row(step, "favourite", favourite))
-        rows.append(task.row(step, "gap", value - favourite))
-        rows.append(task.row(step, "below", float(value < favourite - 1e-9)))
-        rows.append(task.row(step, "new", float(pick.source == "recommend")))
-    engine.close()
+        for metric, number in (
+            ("for_you", value),
+            ("favourite", favourite),
+            ("gap", value - favourite),
+            ("below", float(value < favourite - 1e-9)),
+            ("new", float(pick.source == "recommend")),
+        ):
+            rows.append(task.row(step, metric, number, method=method))
     return rows
 
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from plgl.engine import Engine
 
 MODES = ("top", "grounded", "judged")
-FOR_YOU: dict[str, str] = {"faces": "grounded", "melodies": "grounded", "molecules": "judged"}
+FOR_YOU: dict[str, str] = {"faces": "grounded", "melodies": "judged", "molecules": "judged"}
 """The mode of each built-in domain, chosen by the `swipers` benchmark suite (README)."""
 JUDGED_RADIUS = 0.25
 """Share of the trust radius that "judged" searches: near the favourite, where the judge's

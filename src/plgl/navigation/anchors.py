@@ -3,7 +3,8 @@
 Likes and dislikes say little about which of thirty liked items is the best; a linear model over
 latents judges them by one global direction, which a nonlinear generator bends. A logistic
 regression on the items' perceptual maps (`Generator.perceptual`: a face's thumbnail, a melody's
-soft piano roll) judges them by what they look or sound like. On simulated face swipers it
+soft piano roll), plus their squared distance from the average rated item (so that it can also
+prefer one kind of item), judges them by what they look or sound like. On simulated face swipers it
 found a far better favourite among the liked items than the latent model did (see the
 `swipers` benchmark suite); `grounded_best(..., scores=content_scores(...))` uses it to choose
 the anchors of grounded recommendations.
@@ -89,14 +90,14 @@ class ContentJudge:
         features = self._perceptual(rated[first:])
         center = features.mean(axis=0)
         judge = LogisticRegression(C=self.strength, max_iter=1000)
-        judge.fit(features - center, liked.astype(int))
-        recent = judge.decision_function(features - center)
+        judge.fit(_with_spread(features - center), liked.astype(int))
+        recent = judge.decision_function(_with_spread(features - center))
         out = np.full(len(rated), float(recent.min()) - 1.0)  # outside the window: last
         out[first:] = recent
         if not len(candidates):
             return out, np.zeros(0)
         # Candidates' maps are not cached: they are seen once, and would evict the rated ones.
-        return out, judge.decision_function(self._maps_of(candidates) - center)
+        return out, judge.decision_function(_with_spread(self._maps_of(candidates) - center))
 
     def _maps_of(self, latents: np.ndarray) -> np.ndarray:
         """(n, m) float64 perceptual maps of latents (n, d), computed (no cache)."""
@@ -131,6 +132,14 @@ class ContentJudge:
             while len(self._maps) > self.cache_size:
                 self._maps.popitem(last=False)
         return np.array(found, dtype=np.float64)
+
+
+def _with_spread(centered: np.ndarray) -> np.ndarray:
+    """(n, m + 1) centred perceptual maps (n, m) and their squared distance from the centre: a
+    taste for one kind of face ("like the one I have in mind") is a distance, not a direction,
+    and this one feature lets a linear judge express it (on simulated face swipers it found a
+    far better favourite: `plgl bench --suite swipers`)."""
+    return np.hstack([centered, (centered**2).sum(axis=1, keepdims=True)])
 
 
 def content_scores(

@@ -187,3 +187,22 @@ def test_the_feed_mixes_in_latents_near_the_best_rated() -> None:
     assert 0 < len(near) <= 10
     assert np.all(improvement_bound(session.model, near, favourite) > 0)
     assert not np.any(np.all(np.isclose(near[:, None], rated[None]), axis=2))
+
+
+def test_grounded_recommendations_stay_out_of_the_marked_region() -> None:
+    favourite = np.array([2.0, 0.0, 0.0, 0.0])
+
+    def near_favourite(content: object) -> bool:  # marks the favourite and its surroundings
+        return bool(np.linalg.norm(np.asarray(content) - favourite) < 1.0)
+
+    engine = plgl.Engine(
+        identity(), for_you="grounded", safety=plgl.Safety(predicate=near_favourite)
+    )
+    session = engine.session("u")
+    ids = serve(engine, "u", np.vstack([favourite, [[-2.0, 0, 0, 0], [0, 2.0, 0, 0]]]))
+    session.tell(ids[0], "like")
+    session.tell(ids[1], "dislike")
+    session.tell(ids[2], "dislike")
+    picks = session.recommend(3) + session.reverse_items(0.999, 2)
+    assert len(picks) == 5
+    assert not any(near_favourite(pick.latent) for pick in picks)

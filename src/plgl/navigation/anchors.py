@@ -137,8 +137,8 @@ class ContentJudge:
 def _with_spread(centered: np.ndarray) -> np.ndarray:
     """(n, m + 1) centred perceptual maps (n, m) and their squared distance from the centre: a
     taste for one kind of face ("like the one I have in mind") is a distance, not a direction,
-    and this one feature lets a linear judge express it (on simulated face swipers it found a
-    far better favourite: `plgl bench --suite swipers`)."""
+    and this one feature lets a linear judge express it (on simulated face swipers its favourite
+    was better at 30, 60 and 100 swipes than without it)."""
     return np.hstack([centered, (centered**2).sum(axis=1, keepdims=True)])
 
 

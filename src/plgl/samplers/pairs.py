@@ -35,9 +35,9 @@ from scipy.special import ndtr
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.models import OnlinePreferenceModel, is_linear
+from plgl.models.laplace import PROBIT as _PROBIT  # sigmoid(f) ~ Phi(sqrt(PROBIT) f)
 from plgl.navigation import logit, reverse_linear, shell_top
 
-_PROBIT = math.pi / 8.0  # sigmoid(f) ~ Phi(sqrt(pi/8) f)
 _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), in bits
 
 
@@ -127,11 +127,13 @@ def best_pair(
     *,
     nuisance: float = 0.0,
     swipes: int = 2,
+    allowed: np.ndarray | None = None,
 ) -> PairChoice:
     """The watchable pair whose comparison teaches most, and the bits of two swipes instead.
 
-    Watchable: predicted liked (probit-moderated) at least `min_like` often; when fewer than two
-    candidates are, the two likeliest are taken, so there is always a pair.
+    Watchable: allowed and predicted liked (probit-moderated) at least `min_like` often; when
+    fewer than two candidates are, the two likeliest allowed ones are taken, so there is always
+    a pair.
 
     Args:
         mean: (m,) mean log-odds of the candidates, m >= 2.
@@ -139,6 +141,7 @@ def best_pair(
         min_like: the least predicted like-probability of an item in a pair, in [0, 1).
         nuisance: variance of a swipe's log-odds that the taste does not explain (`beliefs`).
         swipes: how many swipes the pair is weighed against (`PairChoice.swipe_bits`).
+        allowed: (m,) bool, the candidates that may be shown; None allows all (>= 2 needed).
 
     Returns:
         The chosen pair (rows into the candidates) and the information of it and of two swipes.
@@ -151,11 +154,14 @@ def best_pair(
         )
     if not 0.0 <= min_like < 1.0:
         raise InvalidInputError(f"min_like must be in [0, 1), got {min_like!r}")
+    allowed = np.ones(m, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+    if allowed.shape != (m,) or allowed.sum() < 2:
+        raise InvalidInputError(f"allowed must be (m,) = ({m},) bool with >= 2 True")
     variance = np.clip(np.diag(cov), 0.0, None)
     proba = ndtr(np.sqrt(_PROBIT) * mean / np.sqrt(1.0 + _PROBIT * variance))
-    watchable = proba >= min_like
+    watchable = allowed & (proba >= min_like)
     if watchable.sum() < 2:
-        watchable = proba >= np.sort(proba)[::-1][1]
+        watchable = allowed & (proba >= np.sort(proba[allowed])[::-1][1])
     rows = np.flatnonzero(watchable)
     gap_mean = mean[rows, None] - mean[None, rows]
     gap_var = variance[rows, None] + variance[None, rows] - 2.0 * cov[np.ix_(rows, rows)]

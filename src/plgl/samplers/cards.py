@@ -1,0 +1,99 @@
+"""The cards of a feed: swipes, and pair cards where a comparison teaches more than swipes.
+
+A card is one answer: a like or dislike of one item, or "which of these two?". `plan_cards`
+chooses the next n cards among candidate latents: pair cards first, one after another, each the
+most informative watchable pair (`plgl.samplers.pairs.best_pair`) given the answers expected to
+the pairs before it (the covariance is conditioned as if each had been answered, so a batch never
+asks one question twice), for as long as the next pair teaches more than `swipes` swipes would;
+then swipes chosen by the sampler among the candidates left, as a swipe feed chooses them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr
+
+from plgl.errors import InvalidInputError
+from plgl.models.laplace import PROBIT as _PROBIT
+from plgl.samplers._base import BaseSampler
+from plgl.samplers.pairs import beliefs, best_pair
+
+SWIPES_PER_PAIR = 1
+"""A pair card is shown when its comparison teaches more than this many swipes would. One: a
+comparison is one answer, like a swipe (with two, our benchmark feed shows pairs only once it has
+learned the taste; see docs/benchmarks.md, "Pairwise questions in the feed")."""
+
+MIN_LIKE = 0.7
+"""Both items of a pair card are predicted liked at least this often (the exploit level)."""
+
+
+def plan_cards(
+    model: Any,
+    latents: np.ndarray,
+    n: int,
+    sampler: BaseSampler,
+    rng: np.random.Generator,
+    *,
+    swipes: int = SWIPES_PER_PAIR,
+    min_like: float = MIN_LIKE,
+) -> list[tuple[list[int], str]]:
+    """The next `n` cards among candidate latents: each its rows (one: a swipe, two: a pair,
+    the likelier liked first) and why it is shown ("pair", or the sampler's "exploit" and
+    "explore"), in showing order.
+
+    Args:
+        model: the user's preference model.
+        latents: (m, d) candidate latents.
+        n: how many cards, >= 1.
+        sampler: chooses the swipes (`BaseSampler.select`).
+        rng: the session's stream.
+        swipes: a pair card must teach more than this many swipes, >= 1.
+        min_like: the least predicted like-probability of an item of a pair card.
+
+    Returns:
+        Up to n cards (fewer only when the candidates run out).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidInputError(f"n must be an integer >= 1, got {n!r}")
+    if isinstance(swipes, bool) or not isinstance(swipes, int) or swipes < 1:
+        raise InvalidInputError(f"swipes must be an integer >= 1, got {swipes!r}")
+    cards: list[tuple[list[int], str]] = []
+    allowed = np.ones(len(latents), dtype=bool)
+    if len(latents) >= 2:
+        mean, cov, nuisance = beliefs(model, latents)
+        likely = mean / np.sqrt(1.0 + _PROBIT * np.diag(cov))  # as the model predicts it now
+        while len(cards) < n and allowed.sum() >= 2:
+            choice = best_pair(
+                mean, cov, min_like, nuisance=nuisance, swipes=swipes, allowed=allowed
+            )
+            if not choice.worth_it:
+                break
+            first, second = choice.first, choice.second
+            if likely[second] > likely[first]:  # the conditioned belief may order them apart
+                first, second = second, first
+            cards.append(([first, second], "pair"))
+            allowed[[choice.first, choice.second]] = False
+            cov = _answered(mean, cov, choice.first, choice.second)
+    rest = min(n - len(cards), int(allowed.sum()))
+    if rest > 0:
+        rows = np.flatnonzero(allowed)
+        picks, sources = sampler.select(model, latents[rows], rest, rng)
+        cards += [([int(rows[i])], s) for i, s in zip(picks, sources, strict=True)]
+    order = rng.permutation(len(cards))
+    return [cards[i] for i in order]
+
+
+def _answered(mean: np.ndarray, cov: np.ndarray, first: int, second: int) -> np.ndarray:
+    """(m, m) covariance of the candidates' log-odds after the comparison of two of them (a
+    rank-one Laplace update with the curvature at the predicted answer)."""
+    u = np.zeros(len(mean))
+    u[first], u[second] = 1.0, -1.0
+    column = cov @ u
+    variance = float(u @ column)
+    gap = float(mean[first] - mean[second])
+    p = float(ndtr(math.sqrt(_PROBIT) * gap / math.sqrt(1.0 + _PROBIT * variance)))
+    c = p * (1.0 - p)
+    return np.asarray(cov - np.outer(column, column) * (c / (1.0 + c * variance)))

@@ -15,7 +15,7 @@ def snapshot(session: plgl.Session) -> tuple[Any, ...]:
         model.mean_.tobytes(),
         model.covariance_.tobytes(),
         session.n_ratings,
-        [item.id for item in session._pool],
+        [item.id for item in session._feed._pool],
     )
 
 

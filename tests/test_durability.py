@@ -50,9 +50,14 @@ def _kill_after(url: str, user: str, first: int, n_acks: int) -> list[str]:
         acknowledged.append(receive.recv())
     writer.kill()  # SIGKILL, in the middle of its next ask/tell
     writer.join()
+    assert len(acknowledged) == n_acks, "the writer died before it was killed"
+    try:
+        while receive.poll(0):  # acknowledged before the kill landed, not yet read here
+            acknowledged.append(receive.recv())
+    except EOFError:  # everything the writer sent has been read
+        pass
     receive.close()
     assert writer.exitcode == -signal.SIGKILL
-    assert len(acknowledged) == n_acks, "the writer died before it was killed"
     return acknowledged
 
 
@@ -237,3 +242,36 @@ def test_a_resumed_session_never_reissues_an_item_id(tmp_path: Path) -> None:
     assert not served_before & {item.id for item in later}
     for item in later:  # every id still names the latent it was served with
         np.testing.assert_array_equal(after.engine.storage.item_latent("u", item.id), item.latent)
+
+
+def _adventurous(url: str, ready: Connection) -> None:
+    """Sets a user's adventurousness, rates a little, says so, then keeps rating until killed."""
+    engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=4), storage=url)
+    session = engine.session("dora")
+    session.set_explore(0.8)
+    for i in range(100_000):
+        item = session.ask(1)[0]
+        session.tell(item.id, "like" if item.latent[0] > 0 else "dislike", event_id=f"ev-{i}")
+        if i == 5:
+            ready.send("set")
+
+
+def test_adventurousness_survives_a_sigkill(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'plgl.db'}"
+    receive, send = FORK.Pipe(duplex=False)
+    writer = FORK.Process(target=_adventurous, args=(url, send))
+    writer.start()
+    send.close()
+    assert receive.poll(60) and receive.recv() == "set"
+    writer.kill()
+    writer.join()
+    assert writer.exitcode == -signal.SIGKILL
+
+    engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=4), storage=url)
+    session = engine.session("dora")
+    assert session.explore == 0.8
+    assert session.export()["settings"] == {"explore": 0.8}
+    assert [item.source for item in session.ask(10)].count("explore") == 8
+    session.delete()
+    assert engine.storage.settings("dora") == {}
+    engine.close()

@@ -49,17 +49,20 @@ def test_top_level_all_is_pinned() -> None:
         "Feedback",
         "FeedbackPolicy",
         "Generator",
+        "InfeasibleConstraintsError",
         "InvalidInputError",
         "Item",
         "PlglError",
         "Safety",
         "Session",
         "StorageError",
+        "UnknownCriterionError",
         "UnknownItemError",
         "UnsafeRegionError",
         "UserDeletedError",
         "__version__",
         "cache",
+        "criteria",
         "generators",
         "models",
         "samplers",
@@ -73,38 +76,53 @@ def _signature(function: object) -> str:
 
 SIGNATURES = {
     "Engine.__init__": (
-        "(self, generator: 'Generator', storage: 'str | BaseStorage | None' = None, "
-        "seed: 'int' = 0, *, model: 'BasePreferenceModel | None' = None, "
-        "sampler: 'BaseSampler | None' = None, safety: 'Safety | None' = None, "
-        "feedback: 'FeedbackPolicy | None' = None, "
-        "cache: 'str | BaseCache | ContentCache | None' = None) -> 'None'"
+        "(self, generator: 'Generator', storage: 'str | BaseStorage | None' = None, seed: 'int'"
+        " = 0, *, model: 'BasePreferenceModel | None' = None, sampler: 'BaseSampler | None' = "
+        "None, safety: 'Safety | None' = None, feedback: 'FeedbackPolicy | None' = None, cache:"
+        " 'str | BaseCache | ContentCache | None' = None, max_sessions: 'int' = 10000, "
+        "idle_seconds: 'float | None' = 3600.0, criteria: 'Sequence[str] | None' = None) -> "
+        "'None'"
     ),
-    "Engine.session": "(self, user_id: 'str') -> 'Session'",
+    "Engine.session": "(self, user_id: 'str', context: 'str | None' = None) -> 'Session'",
+    "Generator._render": "(self, content: 'Any', media_type: 'str') -> 'bytes'",
+    "Generator.config": "(self) -> 'dict[str, Any]'",
+    "Generator.describe": "(self, direction: 'np.ndarray') -> 'list[tuple[str, float]]'",
+    "Generator.feature_sample": "(self) -> 'tuple[np.ndarray, np.ndarray]'",
+    "Generator.features": "(self, contents: 'Sequence[Any]') -> 'np.ndarray'",
+    "Generator.generate": "(self, latents: 'np.ndarray') -> 'list[Any]'",
+    "Generator.metadata": "(self, content: 'Any') -> 'dict[str, Any]'",
+    "Generator.project": "(self, latents: 'np.ndarray') -> 'np.ndarray'",
+    "Generator.render": "(self, content: 'Any', media_type: 'str | None' = None) -> 'bytes'",
+    "Generator.sample": "(self, n: 'int', rng: 'np.random.Generator') -> 'np.ndarray'",
     "Session.ask": "(self, n: 'int' = 10) -> 'list[Item]'",
-    "Session.tell": (
-        "(self, item_id: 'str', signal: 'str', dwell_seconds: 'float | None' = None, "
-        "event_id: 'str | None' = None) -> 'Feedback'"
-    ),
     "Session.compare": (
-        "(self, preferred_id: 'str', other_id: 'str', event_id: 'str | None' = None) "
-        "-> 'Comparison'"
+        "(self, preferred_id: 'str', other_id: 'str', event_id: 'str | None' = None, criterion:"
+        " 'str | None' = None) -> 'Comparison'"
     ),
-    "Session.score": "(self, latents: 'Any') -> 'np.ndarray'",
-    "Session.recommend": "(self, k: 'int' = 10) -> 'list[Item]'",
-    "Session.reverse": "(self, target: 'float', n: 'int' = 5) -> 'np.ndarray'",
+    "Session.contexts": "(self) -> 'list[str]'",
+    "Session.delete": "(self) -> 'None'",
     "Session.explain": "(self) -> 'dict[str, Any]'",
     "Session.export": "(self) -> 'dict[str, Any]'",
-    "Session.delete": "(self) -> 'None'",
-    "Generator.generate": "(self, latents: 'np.ndarray') -> 'list[Any]'",
-    "Generator.sample": "(self, n: 'int', rng: 'np.random.Generator') -> 'np.ndarray'",
-    "Generator.render": "(self, content: 'Any', media_type: 'str | None' = None) -> 'bytes'",
-    "Generator._render": "(self, content: 'Any', media_type: 'str') -> 'bytes'",
-    "Generator.metadata": "(self, content: 'Any') -> 'dict[str, Any]'",
-    "Generator.features": "(self, contents: 'Sequence[Any]') -> 'np.ndarray'",
-    "Generator.feature_sample": "(self) -> 'tuple[np.ndarray, np.ndarray]'",
-    "Generator.config": "(self) -> 'dict[str, Any]'",
-    "Generator.project": "(self, latents: 'np.ndarray') -> 'np.ndarray'",
-    "Generator.describe": "(self, direction: 'np.ndarray') -> 'list[tuple[str, float]]'",
+    "Session.pareto": (
+        "(self, first: 'str', second: 'str', points: 'int' = 15) -> 'tuple[np.ndarray, np.ndarray]'"
+    ),
+    "Session.recommend": (
+        "(self, k: 'int' = 10, maximize: 'str | None' = None, at_least: 'Mapping[str, float] | "
+        "None' = None) -> 'list[Item]'"
+    ),
+    "Session.reverse": (
+        "(self, target: 'float | None' = None, n: 'int' = 5, targets: 'Mapping[str, float] | "
+        "None' = None) -> 'np.ndarray'"
+    ),
+    "Session.reverse_items": (
+        "(self, target: 'float | None' = None, n: 'int' = 5, targets: 'Mapping[str, float] | "
+        "None' = None) -> 'list[Item]'"
+    ),
+    "Session.score": "(self, latents: 'Any', criterion: 'str | None' = None) -> 'np.ndarray'",
+    "Session.tell": (
+        "(self, item_id: 'str', signal: 'str', dwell_seconds: 'float | None' = None, event_id: "
+        "'str | None' = None, criterion: 'str | None' = None) -> 'Feedback'"
+    ),
 }
 
 

@@ -164,7 +164,7 @@ def test_session_resumes_from_storage(engine: plgl.Engine) -> None:
     rate(session, np.eye(8)[3], 30)
     probe = np.random.default_rng(0).standard_normal((5, 8))
     expected = session.score(probe)
-    engine._forget("carol")  # as after a restart: only storage remains
+    engine.evict("carol")  # as after a restart: only storage remains
     resumed = engine.session("carol")
     assert resumed is not session
     assert resumed.n_ratings == 30
@@ -199,7 +199,7 @@ def test_batch_models_resume_from_storage_too() -> None:
     rate(session, np.eye(4)[0], 30)
     probe = np.random.default_rng(1).standard_normal((5, 4))
     expected = session.score(probe)
-    engine._forget("u")
+    engine.evict("u")
     np.testing.assert_allclose(engine.session("u").score(probe), expected)
 
 
@@ -246,3 +246,19 @@ def test_navigation_stays_within_the_generators_reach() -> None:
     along = latents @ (session.model.coef_ / np.linalg.norm(session.model.coef_))
     assert along.max() <= 2.0 + 1e-9
     assert session.recommend(1)[0].latent @ direction > 1.5  # still as far as it may go
+
+
+def test_adventurousness_is_stored_with_the_user(engine: plgl.Engine) -> None:
+    session = engine.session("u")
+    assert session.explore == 0.3  # the sampler's default until set
+    session.set_explore(0.6)
+    engine.evict("u")
+    resumed = engine.session("u")
+    assert resumed.explore == 0.6
+    assert resumed.export()["settings"] == {"explore": 0.6}
+    assert engine.storage.settings("u") == {"explore": 0.6}
+    with pytest.raises(plgl.InvalidInputError):
+        resumed.set_explore(1.5)
+    assert engine.storage.settings("u") == {"explore": 0.6}
+    resumed.delete()
+    assert engine.storage.settings("u") == {}

@@ -80,3 +80,18 @@ def test_unreachable_server_is_a_clear_storage_error() -> None:
 def test_bad_redis_url_is_invalid_input() -> None:
     with pytest.raises(InvalidInputError, match="Redis URL"):
         RedisStorage("redis://127.0.0.1:notaport/0")
+
+
+def test_users_of_data_written_before_the_index_are_listed(redis_url: str) -> None:
+    storage = RedisStorage(redis_url)
+    storage.put_items("old:one", [Item("a", np.arange(3.0), None)])
+    storage.append("old-two", Feedback("e1", "a", "like"))
+    storage.append("gone", Feedback("e1", "a", "like"))
+    storage.delete_user("gone")
+    client = redis.Redis.from_url(redis_url)
+    client.delete("plgl:users", "plgl:users-indexed")  # as a database of an older plgl
+    client.close()
+    fresh = RedisStorage(redis_url)
+    assert fresh.users() == ["old-two", "old:one"]
+    storage.close()
+    fresh.close()

@@ -66,6 +66,7 @@ def test_resume_from_snapshot_equals_a_full_replay(
     engine = _engine(storage)
     session = engine.session("u")
     rate(session, np.eye(DIM)[1], 130)  # snapshots after events 50 and 100
+    engine.flush()  # snapshots are written in the background
     snapshot = storage.snapshot("u")
     assert snapshot is not None and snapshot.position == 100
 
@@ -89,7 +90,9 @@ def test_a_resume_after_many_events_saves_a_snapshot(storage: SQLiteStorage) -> 
     rate(engine.session("u"), np.eye(DIM)[0], 80)
     copy = _copy(engine.storage, "u")
     assert copy.snapshot("u") is None
-    _engine(copy).session("u")
+    resumed = _engine(copy)
+    resumed.session("u")
+    resumed.flush()
     snapshot = copy.snapshot("u")
     assert snapshot is not None and snapshot.position == 80
 
@@ -124,8 +127,10 @@ def test_unreadable_snapshot_is_ignored(storage: SQLiteStorage) -> None:
 
 
 def test_snapshot_does_not_outlive_deletion(storage: SQLiteStorage) -> None:
-    session = _engine(storage).session("u")
+    engine = _engine(storage)
+    session = engine.session("u")
     rate(session, np.eye(DIM)[0], 60)
+    engine.flush()
     assert storage.snapshot("u") is not None
     session.delete()
     assert storage.snapshot("u") is None
@@ -190,3 +195,16 @@ def test_an_export_read_back_rebuilds_the_same_model(storage: SQLiteStorage) -> 
         target.append("u", event_from_dict(event))
     assert target.items("u")[0].source == storage.items("u")[0].source
     _assert_same_model(_engine(target).session("u"), _engine(_copy(storage, "u")).session("u"))
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(storage: SQLiteStorage) -> None:
+    from plgl.history import save_snapshot
+
+    engine = _engine(storage)
+    session = engine.session("u")
+    rate(session, np.eye(DIM)[0], 60)
+    assert session.snapshot()
+    # a job of another process, due at event 50, runs late
+    assert save_snapshot(engine.recipe, storage, "u", engine.snapshot_key, upto=50)
+    snapshot = storage.snapshot("u")
+    assert snapshot is not None and snapshot.position == 60

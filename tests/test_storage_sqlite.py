@@ -146,3 +146,45 @@ def test_url_options(tmp_path: Path) -> None:
     for bad in ("?synchronous=off", "?timeout=soon", "?cache=shared"):
         with pytest.raises(InvalidInputError):
             from_url(f"sqlite:///{tmp_path / 'c.db'}{bad}")
+
+
+_SCHEMA_1 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (1);
+CREATE TABLE events (
+    user_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (user_id, seq), UNIQUE (user_id, event_id)
+);
+CREATE TABLE items (
+    user_id TEXT NOT NULL, item_id TEXT NOT NULL, latent BLOB NOT NULL, source TEXT NOT NULL,
+    UNIQUE (user_id, item_id)
+);
+CREATE TABLE snapshots (user_id TEXT PRIMARY KEY, position INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE tombstones (user_id TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
+INSERT INTO events VALUES ('ann', 0, 'e1', '{"dwell_seconds": null, "event_id": "e1", '
+    || '"item_id": "a", "kind": "feedback", "signal": "like"}');
+INSERT INTO items VALUES ('bob', 'a', x'000000000000f03f', 'explore');
+INSERT INTO snapshots VALUES ('cy', 0, x'00');
+INSERT INTO tombstones VALUES ('gone', 0.0);
+"""
+
+
+def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "plgl.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_SCHEMA_1)
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.users() == ["ann", "bob", "cy"]
+    assert storage.events("ann") == [Feedback("e1", "a", "like")]
+    assert storage.version("ann") == 1
+    assert storage.settings("ann") == {}
+    storage.put_settings("ann", {"explore": 0.9})
+    assert storage.is_deleted("gone")
+    storage.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()
+    reopened = SQLiteStorage(path)  # migrated once: opening again changes nothing
+    assert reopened.settings("ann") == {"explore": 0.9}
+    reopened.close()

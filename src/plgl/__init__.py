@@ -11,12 +11,15 @@ from plgl._lazy import lazy_exports as _lazy_exports
 from plgl._version import __version__
 
 if _typing.TYPE_CHECKING:
-    from plgl import cache, generators, models, samplers, storage
+    from plgl import cache, criteria, generators, models, samplers, storage
+    from plgl.engine import Engine
     from plgl.errors import (
         EventConflictError,
+        InfeasibleConstraintsError,
         InvalidInputError,
         PlglError,
         StorageError,
+        UnknownCriterionError,
         UnknownItemError,
         UnsafeRegionError,
         UserDeletedError,
@@ -25,7 +28,7 @@ if _typing.TYPE_CHECKING:
     from plgl.generators import Generator
     from plgl.records import Comparison, Feedback, Item
     from plgl.safety import Safety
-    from plgl.session import Engine, Session
+    from plgl.session import Session
 
 __all__ = [
     "Comparison",
@@ -34,17 +37,20 @@ __all__ = [
     "Feedback",
     "FeedbackPolicy",
     "Generator",
+    "InfeasibleConstraintsError",
     "InvalidInputError",
     "Item",
     "PlglError",
     "Safety",
     "Session",
     "StorageError",
+    "UnknownCriterionError",
     "UnknownItemError",
     "UnsafeRegionError",
     "UserDeletedError",
     "__version__",
     "cache",
+    "criteria",
     "generators",
     "models",
     "samplers",
@@ -55,8 +61,9 @@ __getattr__, __dir__ = _lazy_exports(
     __name__,
     {
         "Comparison": "plgl.records:Comparison",
-        "Engine": "plgl.session:Engine",
+        "Engine": "plgl.engine:Engine",
         "EventConflictError": "plgl.errors:EventConflictError",
+        "InfeasibleConstraintsError": "plgl.errors:InfeasibleConstraintsError",
         "Feedback": "plgl.records:Feedback",
         "FeedbackPolicy": "plgl.feedback:FeedbackPolicy",
         "Generator": "plgl.generators:Generator",
@@ -66,10 +73,12 @@ __getattr__, __dir__ = _lazy_exports(
         "Safety": "plgl.safety:Safety",
         "Session": "plgl.session:Session",
         "StorageError": "plgl.errors:StorageError",
+        "UnknownCriterionError": "plgl.errors:UnknownCriterionError",
         "UnknownItemError": "plgl.errors:UnknownItemError",
         "UnsafeRegionError": "plgl.errors:UnsafeRegionError",
         "UserDeletedError": "plgl.errors:UserDeletedError",
         "cache": "plgl.cache",
+        "criteria": "plgl.criteria",
         "generators": "plgl.generators",
         "models": "plgl.models",
         "samplers": "plgl.samplers",

@@ -32,6 +32,17 @@ class StorageError(PlglError):
     """The storage backend failed: unreachable, locked too long, or not a plgl database."""
 
 
+class InfeasibleConstraintsError(PlglError, ValueError):
+    """No latent the generator renders well meets the requested constraints together."""
+
+
+class UnknownCriterionError(PlglError, KeyError):
+    """A criterion was named that this user never rated (criteria are learned, not guessed)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CacheUnavailableError(PlglError):
     """The cache backend cannot be reached or read (a down server, a foreign database file)."""
 

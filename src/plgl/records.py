@@ -1,7 +1,10 @@
 """Frozen records: what is served (Item) and what the user said (Feedback, Comparison).
 
 Feedback and comparisons are events in an append-only log; model state is derived from them.
-Their fields are JSON-native so that every storage backend can keep them as they are.
+Their fields are JSON-native so that every storage backend can keep them as they are. An event
+may name a `criterion` (what was rated: "energy", "calm"; None is the overall taste) and a
+`context` (the profile it was given in: "workout"; None is the default profile). Unset, they are
+left out of `to_dict`, so that the export format of plain events does not change.
 """
 
 from __future__ import annotations
@@ -48,10 +51,12 @@ class Feedback:
     item_id: str
     signal: str
     dwell_seconds: float | None = None
+    criterion: str | None = None
+    context: str | None = None
     kind: str = field(default="feedback", init=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,12 @@ class Comparison:
     event_id: str
     preferred_id: str
     other_id: str
+    criterion: str | None = None
+    context: str | None = None
     kind: str = field(default="comparison", init=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(asdict(self))
 
 
 Event = Feedback | Comparison
@@ -76,3 +83,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if data.get("kind") == "comparison":
         return Comparison(**fields)
     return Feedback(**fields)
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without an unset criterion or context (plain events keep their old form)."""
+    return {k: v for k, v in data.items() if v is not None or k not in ("criterion", "context")}

@@ -1,4 +1,4 @@
-"""The front objects: an Engine per generator, a Session per user.
+"""The Session: one user's loop (ask, tell or compare, recommend), behind one lock.
 
 >>> import plgl
 >>> engine = plgl.Engine(generator=plgl.generators.get("identity", latent_dim=8), seed=0)
@@ -13,150 +13,92 @@
 from __future__ import annotations
 
 import copy
-import math
 import threading
-import uuid
 import zlib
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plgl import validation as check
-from plgl.cache import BaseCache, ContentCache
-from plgl.errors import InvalidInputError, UnknownItemError, UnsafeRegionError, UserDeletedError
-from plgl.feedback import FeedbackPolicy, check_signal
-from plgl.generators import Generator
-from plgl.models import LinearPreference, confidence
+from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
+from plgl.criteria.contexts import better_context
+from plgl.errors import InvalidInputError, UnknownItemError, UserDeletedError
+from plgl.explain import explanation
+from plgl.feed import Feed
+from plgl.feedback import check_signal
+from plgl.history import History, item_ids, replay, save_snapshot
+from plgl.models import confidence
 from plgl.models._base import BasePreferenceModel
-from plgl.navigation import (
-    farthest_points,
-    is_linear,
-    logit,
-    reverse_gradient,
-    reverse_linear,
-    shell_top,
-)
+from plgl.navigation import logit
 from plgl.records import Comparison, Event, Feedback, Item
-from plgl.safety import Safety
-from plgl.samplers import BaseSampler, MixtureSampler, next_candidates
-from plgl.storage import BaseStorage, from_url
-from plgl.storage.snapshot import decode_snapshot, encode_snapshot, snapshot_key
+from plgl.samplers import BaseSampler
+
+if TYPE_CHECKING:
+    from plgl.engine import Engine
 
 _MAX_BATCH = 1000
-_SAFE_TRIES = 20
-_SNAPSHOT_EVERY = 50  # events between snapshots of an online model's state
-
-
-class Engine:
-    """Everything users share: the generator, storage, model template, sampler and safety.
-
-    Args:
-        generator: makes content from latents (see `plgl.generators`).
-        storage: a URL ("memory://") or a BaseStorage; None keeps everything in memory.
-        seed: makes every session's choices reproducible.
-        model: the preference model template, cloned per user; None is LinearPreference().
-        sampler: None is MixtureSampler() (70% exploit, 30% explore).
-        safety: never-show region; None shows anything the generator makes.
-        feedback: how signals become labels and weights; None is FeedbackPolicy().
-        cache: content cache and candidate pools: a URL ("memory://", "sqlite:///path",
-            "redis://host:port/db"), a store or a `plgl.cache.ContentCache`; None is in memory.
-    """
-
-    def __init__(
-        self,
-        generator: Generator,
-        storage: str | BaseStorage | None = None,
-        seed: int = 0,
-        *,
-        model: BasePreferenceModel | None = None,
-        sampler: BaseSampler | None = None,
-        safety: Safety | None = None,
-        feedback: FeedbackPolicy | None = None,
-        cache: str | BaseCache | ContentCache | None = None,
-    ) -> None:
-        for name in ("latent_dim", "generate", "sample", "project"):
-            if not hasattr(generator, name):
-                raise InvalidInputError(f"generator lacks {name!r}; see plgl.Generator")
-        self.generator = generator
-        self.storage = from_url(storage)
-        self.seed = check.integer("seed", seed, minimum=0)
-        self.model = model if model is not None else LinearPreference()
-        self.sampler = sampler if sampler is not None else MixtureSampler()
-        self.safety = safety if safety is not None else Safety()
-        self.safety.check_dim(generator.latent_dim)
-        self.feedback = feedback if feedback is not None else FeedbackPolicy()
-        self.cache = (cache if isinstance(cache, ContentCache) else ContentCache(cache)).attach(
-            generator
-        )
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
-
-    def session(self, user_id: str) -> Session:
-        """The session of `user_id`, created or resumed from storage."""
-        if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
-            raise InvalidInputError(
-                f"user_id must be a non-empty string of <= 200 chars: {user_id!r}"
-            )
-        if self.storage.is_deleted(user_id):
-            raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
-        with self._lock:
-            if user_id not in self._sessions:
-                self._sessions[user_id] = Session(self, user_id)
-            return self._sessions[user_id]
-
-    def _forget(self, user_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(user_id, None)
+_READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
+_EXPLORE = "explore"  # the stored setting of adventurousness
 
 
 class Session:
-    """One user's loop: ask, tell or compare, and get recommendations. Use `Engine.session`."""
+    """One user's loop: ask, tell or compare, and get recommendations. Use `Engine.session`.
 
-    def __init__(self, engine: Engine, user_id: str) -> None:
+    Randomness: `ask` draws from the session's own stream (seeded by the engine's seed and the
+    user id); `recommend`, `reverse` and `explain` only read, and draw from a stream seeded per
+    call by (seed, user, number of ratings), so looking never changes the next batch.
+    """
+
+    def __init__(self, engine: Engine, user_id: str, context: str | None = None) -> None:
         self.engine = engine
         self.user_id = user_id
-        self.explore = getattr(engine.sampler, "explore", 0.3)
-        self._rng = np.random.default_rng([engine.seed, zlib.crc32(user_id.encode())])
+        self.context = context
+        self._user_seed = zlib.crc32(user_id.encode())
+        self._rng = np.random.default_rng([engine.seed, self._user_seed])
         self._lock = threading.RLock()
-        self._pool: list[Item] = []
-        self._pool_rating = 0
         self._deleted = False
-        self._rebuild()
+        self._feed = Feed(engine, user_id)
+        self._history = History(
+            engine.recipe, engine.storage, user_id, engine.snapshot_key, context
+        )
+        self._snapshot_if_due()
 
     # --------------------------------------------------------------- the loop
     @property
     def n_ratings(self) -> int:
         """How many feedback and comparison events this user has given."""
-        return self._n_events
+        with self._lock:
+            self._begin()
+            return self._history.n_events
+
+    @property
+    def explore(self) -> float:
+        """Adventurousness: the share of each batch spent exploring (stored; see set_explore)."""
+        stored = self.engine.storage.settings(self.user_id).get(_EXPLORE)
+        return float(stored) if stored is not None else self.engine.sampler.explore
+
+    @property
+    def model(self) -> BasePreferenceModel:
+        """The user's preference model as last synchronized with storage (do not modify)."""
+        return self._history.learner.model
 
     @property
     def confidence(self) -> float:
         """How well the model knows this taste, in [0, 1]: for the linear model about the
         expected squared cosine between the learned and the true taste direction."""
         with self._lock:
-            return confidence(self.model, self._n_events)
+            self._begin()
+            return confidence(self.model, self._history.n_events)
 
     def ask(self, n: int = 10) -> list[Item]:
         """The next `n` items to show: mostly likely likes, some that teach the model most."""
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
         with self._lock:
-            self._check_alive()
-            if self._online:
-                self.model.refine()
-            if len(self._pool) < n or self._sampler.is_stale(
-                self._n_events - self._pool_rating, self._n_events
-            ):
-                self._pool = self._fresh_candidates()
-                self._pool_rating = self._n_events
-            latents = np.array([item.latent for item in self._pool])
-            picks, sources = self._sampler.select(self.model, latents, n, self._rng)
-            chosen = self._made(
-                [_with_source(self._pool[i], s) for i, s in zip(picks, sources, strict=True)]
-            )
-            taken = set(picks.tolist())
-            self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
-            self.engine.storage.put_items(self.user_id, chosen)
-            return chosen
+            self._begin()
+            self._history.learner.refine()
+            sampler = _with_explore(self.engine.sampler, self.explore)
+            return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
 
     def tell(
         self,
@@ -164,39 +106,104 @@ class Session:
         signal: str,
         dwell_seconds: float | None = None,
         event_id: str | None = None,
+        criterion: str | None = None,
     ) -> Feedback:
         """Record a rating of a shown item and update the model; returns the stored event.
 
-        A retry with the same `event_id` changes nothing; reusing it for another event raises.
+        With a `criterion` ("energy") the rating teaches that criterion's model only ("like":
+        more of it), not the overall taste. A retry with the same `event_id` changes nothing;
+        reusing it for another event raises.
         """
         check_signal(signal, dwell_seconds)
+        criterion = self._criterion(criterion)
         with self._lock:
-            self._check_alive()
+            self._begin()
             latent = self._latent_of(item_id)
-            event = Feedback(check.event_id(event_id), item_id, signal, _float(dwell_seconds))
-            if self.engine.storage.append(self.user_id, event):
-                label, weight = self.engine.feedback.label(signal, event.dwell_seconds)
-                self._learn_label(latent, label, weight)
+            event = Feedback(
+                check.event_id(event_id),
+                item_id,
+                signal,
+                _float(dwell_seconds),
+                criterion,
+                self.context,
+            )
+            if self._append(event, {item_id: latent}) and criterion is None:
                 self.engine.cache.note_feedback(self.user_id, latent, signal)
             return event
 
-    def compare(self, preferred_id: str, other_id: str, event_id: str | None = None) -> Comparison:
-        """Record that the user preferred one shown item over another; returns the stored event."""
+    def compare(
+        self,
+        preferred_id: str,
+        other_id: str,
+        event_id: str | None = None,
+        criterion: str | None = None,
+    ) -> Comparison:
+        """Record that the user preferred one shown item over another (on `criterion` if given:
+        "calmer"); returns the stored event."""
+        criterion = self._criterion(criterion)
         with self._lock:
-            self._check_alive()
+            self._begin()
             if preferred_id == other_id:
                 raise InvalidInputError("compare needs two different items")
-            preferred, other = self._latent_of(preferred_id), self._latent_of(other_id)
-            event = Comparison(check.event_id(event_id), preferred_id, other_id)
-            if self.engine.storage.append(self.user_id, event):
-                self._learn_pair(preferred, other)
+            latents = {preferred_id: self._latent_of(preferred_id)}
+            latents[other_id] = self._latent_of(other_id)
+            event = Comparison(
+                check.event_id(event_id), preferred_id, other_id, criterion, self.context
+            )
+            self._append(event, latents)
             return event
 
-    def score(self, latents: Any) -> np.ndarray:
-        """(n,) predicted probability of a like for latents (n, latent_dim) or one (latent_dim,)."""
+    def score(self, latents: Any, criterion: str | None = None) -> np.ndarray:
+        """(n,) predicted probability of a like for latents (n, latent_dim) or one (latent_dim,)
+        (of a like on `criterion` if given; UnknownCriterionError if it has no ratings)."""
         array = check.latents("latents", latents, self.engine.generator.latent_dim)
         with self._lock:
-            return np.asarray(self.model.predict_proba(array)[:, 1])
+            self._begin()
+            model = self.model if criterion is None else self._criteria.model(criterion)
+            return np.asarray(model.predict_proba(array)[:, 1])
+
+    @property
+    def criteria(self) -> dict[str, int]:
+        """Ratings per criterion this user rated (criteria without ratings are absent)."""
+        with self._lock:
+            self._begin()
+            return self._criteria.counts()
+
+    def contexts(self) -> list[str]:
+        """The context profiles this user has rated in, sorted (the default one is not named)."""
+        with self._lock:
+            self._check_alive()
+            events = self.engine.storage.events(self.user_id)
+            return sorted({e.context for e in events if e.context is not None})
+
+    def suggest_context(self, recent: int = 10, margin: float = 0.3) -> str | None:
+        """Another context whose taste fits this profile's last `recent` ratings far better
+        (by more than `margin` nats per rating, on average), or None: a hint to switch.
+
+        Every profile is judged as it was before those ratings, so none has learned them."""
+        with self._lock:
+            self._begin()
+            engine, storage = self.engine, self.engine.storage
+
+            def model_before(context: str | None, position: int) -> BasePreferenceModel:
+                key = engine.snapshot_key
+                return replay(engine.recipe, storage, self.user_id, key, position, context)[0].model
+
+            def latents_of(judged: list[Event]) -> dict[str, np.ndarray]:
+                return storage.item_latents(self.user_id, item_ids(judged))
+
+            events = storage.events(self.user_id)
+            return better_context(
+                events, self.context, latents_of, engine.feedback, model_before, recent, margin
+            )
+
+    def pareto(self, first: str, second: str, points: int = 15) -> tuple[np.ndarray, np.ndarray]:
+        """The trade-off between two rated criteria: latents (m, latent_dim) and predicted
+        probabilities (m, 2) of (first, second), sorted by the second, none dominated."""
+        with self._lock:
+            self._begin()
+            generator = self.engine.generator
+            return front(self._criteria, first, second, generator, self._read_rng(), points)
 
     def render(self, item_id: str, media_type: str | None = None) -> tuple[bytes, str]:
         """(bytes, media type) of an item shown to this user; None: the generator's first type."""
@@ -206,57 +213,74 @@ class Session:
         media_type = self.engine.generator.media_types[0] if media_type is None else media_type
         return self.engine.cache.render(latent, media_type, self.user_id), media_type
 
-    def recommend(self, k: int = 10) -> list[Item]:
-        """The `k` best items for this user, diverse, best first, never in the marked region."""
+    def recommend(
+        self,
+        k: int = 10,
+        maximize: str | None = None,
+        at_least: Mapping[str, float] | None = None,
+    ) -> list[Item]:
+        """The `k` best items for this user, diverse, best first, never in the marked region.
+
+        `maximize="calm"` ranks by a criterion instead of the overall taste; `at_least=
+        {"energy": 0.8}` keeps only latents predicted at least that likely liked on each
+        criterion, with posterior probability 0.9 (InfeasibleConstraintsError when no latent
+        the generator renders well meets them together).
+        """
         k = check.integer("k", k, minimum=1, maximum=_MAX_BATCH)
         with self._lock:
-            self._check_alive()
-            latents = self._safe_latents(None, k)
-            return self._serve(latents, "recommend")
+            self._begin()
+            if maximize is None and at_least is None:
+                latents = self._feed.safe_latents(self.model, None, k, self._read_rng())
+            else:
+                latents = self._constrained(k, maximize, at_least, None)
+            return self._feed.serve(latents, "recommend")
 
-    def reverse(self, target: float, n: int = 5) -> np.ndarray:
-        """(n, latent_dim) diverse latents predicted liked with probability `target` in (0, 1).
+    def reverse(
+        self,
+        target: float | None = None,
+        n: int = 5,
+        targets: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """(n, latent_dim) diverse latents predicted liked with probability `target` in (0, 1),
+        or with probability `targets[c]` on each criterion c.
 
-        Targets beyond what the model can reach on the prior's shell give the nearest reachable
-        latents: a score is never pushed off the region the generator renders well.
+        A single target beyond what the model can reach on the prior's shell gives the nearest
+        reachable latents (a score is never pushed off the region the generator renders well);
+        criteria targets that cannot be met together raise InfeasibleConstraintsError.
         """
-        target = check.probability("target", target)
+        if (target is None) == (targets is None):
+            raise InvalidInputError(
+                "reverse takes a target or targets (criterion -> probability), exactly one"
+            )
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
+        if targets is not None:
+            with self._lock:
+                self._begin()
+                return self._constrained(n, None, None, targets)
+        target = check.probability("target", target)
         with self._lock:
-            self._check_alive()
-            return self._safe_latents(logit(target), n)
+            self._begin()
+            return self._feed.safe_latents(self.model, logit(target), n, self._read_rng())
 
-    def reverse_items(self, target: float, n: int = 5) -> list[Item]:
+    def reverse_items(
+        self,
+        target: float | None = None,
+        n: int = 5,
+        targets: Mapping[str, float] | None = None,
+    ) -> list[Item]:
         """`reverse` as items that can be shown and rated: with content, remembered as served."""
-        latents = self.reverse(target, n)
         with self._lock:
-            self._check_alive()
-            return self._serve(latents, "reverse")
+            latents = self.reverse(target, n, targets)
+            return self._feed.serve(latents, "reverse")
 
     def explain(self) -> dict[str, Any]:
         """What drives this user's taste: the strongest traits, in the generator's words."""
         with self._lock:
-            self._check_alive()
-            traits: list[dict[str, Any]] = []
-            if hasattr(self.model, "feature_weights"):  # a taste over named content features
-                named = self.model.feature_weights()[:5]
-                traits = [{"trait": t, "weight": round(w, 4)} for t, w in named]
-            elif is_linear(self.model):
-                coef = np.asarray(self.model.coef_)
-                norm = float(np.linalg.norm(coef))
-                if norm > 0:
-                    named = self.engine.generator.describe(coef / norm)[:5]
-                    traits = [{"trait": t, "weight": round(w, 4)} for t, w in named]
-            best = self._safe_latents(None, 1)
-            confidence = float(self.model.predict_proba(best)[0, 1])
-            return {
-                "user_id": self.user_id,
-                "ratings": self._n_events,
-                "traits": traits,
-                "best_predicted_like": round(confidence, 4),
-                "changes_of_taste": int(getattr(self.model, "changes_detected_", 0)),
-                "summary": _summary(traits, self._n_events),
-            }
+            self._begin()
+            best = self._feed.safe_latents(self.model, None, 1, self._read_rng())
+            return explanation(
+                self.model, self.engine.generator, self.user_id, self._history.n_events, best
+            )
 
     def export(self) -> dict[str, Any]:
         """Everything stored about this user, JSON-native."""
@@ -268,154 +292,103 @@ class Session:
                 "user_id": self.user_id,
                 "events": [event.to_dict() for event in storage.events(self.user_id)],
                 "items": [item.to_dict() for item in storage.items(self.user_id)],
-                "settings": {"explore": self.explore},
+                "settings": {**storage.settings(self.user_id), _EXPLORE: self.explore},
             }
 
     def delete(self) -> None:
         """Remove everything stored about this user; the id cannot be used again."""
         with self._lock:
             self._check_alive()
+            self.engine.writer.discard(self.user_id)
             self.engine.storage.delete_user(self.user_id)
             self.engine.cache.forget_user(self.user_id)
-            self._deleted = True
-            self._pool = []
-            self.engine._forget(self.user_id)
+            self._gone()
 
     def set_explore(self, share: float) -> None:
-        """Adventurousness: the share of each batch spent exploring, in [0, 1]."""
+        """Adventurousness: the share of each batch spent exploring, in [0, 1]. Stored: it
+        survives restarts, is exported, and is deleted with the user."""
         share = check.unit_interval("share", share)
         with self._lock:
-            self.explore = share
-            self._sampler = _with_explore(self.engine.sampler, share)
-
-    # -------------------------------------------------------------- internals
-    def _rebuild(self) -> None:
-        """Derive the model from the engine's negatives and this user's stored events: the
-        latest snapshot of an online model's state plus the events after it, else all events."""
-        self._sampler = _with_explore(self.engine.sampler, self.explore)
-        self._labels: list[tuple[np.ndarray, int, float]] = []
-        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
-        replayed = self._replay()
-        if not self._online:
-            self._refit()  # once for the whole history, not once per event
-        elif replayed >= _SNAPSHOT_EVERY and self._stateful:
-            self._save_snapshot()  # so that the next resume starts here
-
-    def _replay(self) -> int:
-        """Set the model and counts from storage (snapshot + later events); returns how many
-        events were replayed."""
-        self.model = _prior_model(self.engine)
-        self._n_events = 0
-        storage = self.engine.storage
-        start = self._load_snapshot()
-        events = storage.events(self.user_id, start)
-        latents = storage.item_latents(self.user_id, _item_ids(events))
-        for event in events:
-            if isinstance(event, Feedback):
-                latent = latents.get(event.item_id)
-                if latent is not None:
-                    label, weight = self.engine.feedback.label(event.signal, event.dwell_seconds)
-                    self._learn_label(latent, label, weight, refit=False)
-            else:
-                a, b = latents.get(event.preferred_id), latents.get(event.other_id)
-                if a is not None and b is not None:
-                    self._learn_pair(a, b, refit=False)
-        self._snapshot_position = start + len(events)
-        return len(events)
-
-    def _load_snapshot(self) -> int:
-        """Start from the user's latest snapshot if it fits this engine; returns the events it
-        covers (0 without one)."""
-        snapshot = self.engine.storage.snapshot(self.user_id) if self._stateful else None
-        decoded = None if snapshot is None else decode_snapshot(snapshot.blob, self._snapshot_key)
-        if snapshot is None or decoded is None:
-            return 0
-        state, self._n_events = decoded
-        self.model = copy.deepcopy(self.engine.model).set_state(state)
-        return snapshot.position
+            self._check_alive()
+            self.engine.storage.put_settings(self.user_id, {_EXPLORE: share})
 
     def snapshot(self) -> bool:
         """Save the state the stored events give (latest snapshot plus the events after it), so
-        that a resume replays only what comes later; False for models without state methods.
+        that a resume replays only what comes later; False for models without a state to save.
 
         A snapshot is exactly what a full replay of its events gives (the live model may differ:
         `ask` refines it), so a resumed session equals a freshly replayed one.
         """
         with self._lock:
             self._check_alive()
-            if not self._stateful:
-                return False
-            live = (self.model, self._n_events, self._labels, self._pairs)
-            try:
-                self._replay()
-                self._save_snapshot()
-            finally:
-                self.model, self._n_events, self._labels, self._pairs = live
-            return True
+            engine, user_id = self.engine, self.user_id
+            return engine.writer.run(
+                user_id,
+                lambda: save_snapshot(engine.recipe, engine.storage, user_id, engine.snapshot_key),
+            )
 
-    def _save_snapshot(self) -> None:
-        """Store the model as just replayed (before any `refine`) at the position it covers."""
-        blob = encode_snapshot(self.model.get_state(), self._snapshot_key, self._n_events)
-        self.engine.storage.put_snapshot(self.user_id, self._snapshot_position, blob)
-
-    def _appended(self) -> None:
-        """An event of this session was stored: snapshot every `_SNAPSHOT_EVERY` events."""
-        if self._stateful and self._n_events % _SNAPSHOT_EVERY == 0:
-            self.snapshot()
-
+    # -------------------------------------------------------------- internals
     @property
-    def _stateful(self) -> bool:
-        """Whether the model learns online and can save and restore its state (snapshots)."""
-        return self._online and hasattr(self.engine.model, "get_state")
+    def _criteria(self) -> CriteriaModels:
+        return self._history.learner.criteria
 
-    @property
-    def _snapshot_key(self) -> str:
-        engine = self.engine
-        return snapshot_key(
-            engine.model, engine.feedback, engine.generator.latent_dim, engine.safety.negatives
-        )
+    def _criterion(self, criterion: str | None) -> str | None:
+        """A valid criterion name the engine allows, or None."""
+        if criterion is None:
+            return None
+        name = check_name("criterion", criterion)
+        allowed = self.engine.criteria
+        if allowed is not None and name not in allowed:
+            raise InvalidInputError(
+                f"unknown criterion {name!r}: expected one of {', '.join(allowed)}"
+            )
+        return name
 
-    @property
-    def _online(self) -> bool:
-        """Whether the model learns rating by rating (else it refits on everything)."""
-        return _learns_online(self.engine.model)
+    def _constrained(
+        self,
+        n: int,
+        maximize: str | None,
+        at_least: Mapping[str, float] | None,
+        targets: Mapping[str, float] | None,
+    ) -> np.ndarray:
+        """(n, d) diverse latents meeting criteria bounds or targets, none in the marked region."""
+        models, goal = goal_for(self._criteria, self.model, maximize, at_least, targets)
+        safety = self.engine.safety
 
-    def _learn_label(
-        self, latent: np.ndarray, label: int, weight: float, refit: bool = True
-    ) -> None:
-        self._n_events += 1
-        if self._online:
-            self.model.learn(latent, label, weight)
-            if refit:  # a new event, not a replayed one
-                self._appended()
-            return
-        self._labels.append((latent, label, weight))
-        if refit:
-            self._refit()
+        def unsafe(latents: np.ndarray) -> np.ndarray:
+            needs = safety.needs_content
+            contents = self.engine.cache.contents(latents, self.user_id) if needs else None
+            return np.asarray(safety.unsafe_mask(latents, contents))
 
-    def _learn_pair(self, preferred: np.ndarray, other: np.ndarray, refit: bool = True) -> None:
-        self._n_events += 1
-        if self._online:
-            self.model.learn_pair(preferred, other)
-            if refit:  # a new event, not a replayed one
-                self._appended()
-            return
-        self._pairs.append((preferred, other))
-        if refit:
-            self._refit()
+        return find_latents(models, goal, n, self.engine.generator, self._read_rng(), unsafe)
 
-    def _refit(self) -> None:
-        """Batch models learn from everything: the engine's negatives plus this user's events."""
-        negatives = self.engine.safety.negatives
-        X = [row for row, _, _ in self._labels] + list(negatives)
-        y = [label for _, label, _ in self._labels] + [0] * len(negatives)
-        w = [weight for _, _, weight in self._labels] + [1.0] * len(negatives)
-        if len(set(y)) < 2:
-            return  # a classifier needs both a like and a dislike; until then keep the prior
-        pairs = None
-        if self._pairs:
-            pairs = (np.array([a for a, _ in self._pairs]), np.array([b for _, b in self._pairs]))
-        self.model = copy.deepcopy(self.engine.model).fit(np.array(X), y, w, pairs=pairs)
+    def _begin(self) -> None:
+        """Before serving: alive, and up to date with the events other processes stored."""
+        self._check_alive()
+        try:
+            if self._history.sync():
+                self._snapshot_if_due()
+        except UserDeletedError:
+            self._gone()
+            raise
+
+    def _append(self, event: Event, latents: dict[str, np.ndarray]) -> bool:
+        """Store `event` and learn it; False if it was a retry of a stored event."""
+        if not self.engine.storage.append(self.user_id, event):
+            return False
+        self._history.appended(event, latents)
+        self._snapshot_if_due()
+        return True
+
+    def _snapshot_if_due(self) -> None:
+        if self._history.due():
+            self.engine.writer.submit(self.user_id, self._history.snapshot_job())
+
+    def _read_rng(self) -> np.random.Generator:
+        """A stream for reading calls: the same state gives the same answer, and drawing from
+        it leaves the stream of `ask` untouched."""
+        seed = [self.engine.seed, self._user_seed, self._history.n_events, _READ_STREAM]
+        return np.random.default_rng(seed)
 
     def _latent_of(self, item_id: Any) -> np.ndarray:
         if not isinstance(item_id, str):
@@ -432,152 +405,20 @@ class Session:
         if self._deleted:
             raise UserDeletedError(f"user {self.user_id!r} was deleted")
 
-    def _fresh_candidates(self) -> list[Item]:
-        """Pool items for this model plus fresh proposals (their share rising with the model's
-        confidence), filtered for safety. Content is made when an item is chosen (`_made`),
-        except where the safety check must see it first."""
-        generator = self.engine.generator
-        for _ in range(_SAFE_TRIES):
-            latents = next_candidates(
-                self._sampler,
-                self.model,
-                generator,
-                self.engine.cache,
-                self.user_id,
-                self._rng,
-                safety=self.engine.safety,
-                served=lambda: self.engine.storage.items(self.user_id),
-                confidence=confidence(self.model, self._n_events),
-            )
-            contents = self._contents(latents) if self.engine.safety.needs_content else None
-            safe = ~self.engine.safety.unsafe_mask(latents, contents)
-            if safe.any():
-                return [
-                    Item(self._new_id(), latents[i], None if contents is None else contents[i])
-                    for i in np.flatnonzero(safe)
-                ]
-        raise UnsafeRegionError("every candidate proposed lies in the marked never-show region")
-
-    def _safe_latents(self, target_logit: float | None, n: int) -> np.ndarray:
-        """(n, d) diverse shell latents at a target log-odds (None: the best reachable)."""
-        generator = self.engine.generator
-        radius = math.sqrt(generator.latent_dim)
-        found: list[np.ndarray] = []
-        for attempt in range(_SAFE_TRIES):
-            want = 4 * n * (attempt + 1)
-            if is_linear(self.model):
-                target = target_logit if target_logit is not None else self._top_logit(radius)
-                latents = reverse_linear(
-                    self.model, target, want, radius, self._rng, reach=generator.reach
-                )
-                if target_logit is None and attempt == 0:
-                    latents[0] = self._top_latent(radius)
-            else:
-                starts = generator.project(generator.sample(want, self._rng))
-                latents = reverse_gradient(self.model, target_logit, starts, radius)
-            contents = self._contents(latents) if self.engine.safety.needs_content else None
-            found.extend(latents[~self.engine.safety.unsafe_mask(latents, contents)])
-            if len(found) >= n:
-                break
-        if len(found) < n:
-            raise UnsafeRegionError(
-                f"only {len(found)} of {n} latents at this score lie outside the marked region"
-            )
-        pool = np.array(found)
-        if target_logit is None:
-            pool = pool[np.argsort(-self.model.decision_function(pool), kind="stable")]
-        return pool[farthest_points(pool, n)] if n > 1 else pool[:1]
-
-    def _top_latent(self, radius: float) -> np.ndarray:
-        best = shell_top(self.model, radius, self.engine.generator.reach, self._rng)
-        if best is None:  # no direction learned yet: any shell point is as good
-            return np.asarray(
-                self.engine.generator.project(self.engine.generator.sample(1, self._rng))[0]
-            )
-        return best
-
-    def _top_logit(self, radius: float) -> float:
-        """A target just below the best reachable log-odds: the top of the range, diverse."""
-        best = float(self.model.decision_function(self._top_latent(radius)[None, :])[0])
-        return best - 0.05 * abs(best)
-
-    def _serve(self, latents: np.ndarray, source: str) -> list[Item]:
-        contents = self._contents(latents)
-        items = [
-            Item(self._new_id(), latent, c, source)
-            for latent, c in zip(latents, contents, strict=True)
-        ]
-        self.engine.storage.put_items(self.user_id, items)
-        return items
-
-    def _made(self, items: list[Item]) -> list[Item]:
-        """`items` with content, made in one batch (or found in the cache) where it is None."""
-        todo = [i for i, item in enumerate(items) if item.content is None]
-        if not todo:
-            return items
-        made = iter(self._contents(np.array([items[i].latent for i in todo])))
-        return [
-            Item(item.id, item.latent, next(made), item.source) if item.content is None else item
-            for item in items
-        ]
-
-    def _contents(self, latents: np.ndarray) -> list[Any]:
-        """Content of latents (n, d) from the cache; only what it lacks is generated."""
-        return self.engine.cache.contents(latents, self.user_id)
-
-    def _new_id(self) -> str:
-        # From the OS, not the session's seeded stream: a resumed session replays that stream
-        # and would issue the ids of items served before the restart to different latents.
-        return uuid.uuid4().hex
-
-
-def _prior_model(engine: Engine) -> BasePreferenceModel:
-    """A fresh model that has already learned the engine's negatives as dislikes.
-
-    Batch models start as the linear prior until their first fit (they need a like and a dislike).
-    """
-    template = engine.model if _learns_online(engine.model) else LinearPreference()
-    model: BasePreferenceModel = copy.deepcopy(template).start(engine.generator.latent_dim)
-    negatives = engine.safety.negatives
-    if len(negatives):
-        model.partial_fit(negatives, np.zeros(len(negatives), dtype=int))
-    return model
-
-
-def _learns_online(model: BasePreferenceModel) -> bool:
-    """LinearPreference, or a model that says it learns rating by rating (FeaturePreference)."""
-    return isinstance(model, LinearPreference) or bool(getattr(model, "online", False))
-
-
-def _item_ids(events: list[Event]) -> list[str]:
-    """Every item id the events name."""
-    ids: list[str] = []
-    for event in events:
-        if isinstance(event, Feedback):
-            ids.append(event.item_id)
-        else:
-            ids += [event.preferred_id, event.other_id]
-    return ids
+    def _gone(self) -> None:
+        self._deleted = True
+        self._feed.clear()
+        self.engine.evict(self.user_id)
 
 
 def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
-    if not hasattr(sampler, "explore"):
+    """`sampler`, or a copy of it that explores a `share` of each batch."""
+    if sampler.explore == share:
         return sampler
     clone = copy.copy(sampler)
     clone.explore = share
     return clone
 
 
-def _with_source(item: Item, source: str) -> Item:
-    return Item(item.id, item.latent, item.content, source)
-
-
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
-
-
-def _summary(traits: list[dict[str, Any]], ratings: int) -> str:
-    if not traits:
-        return f"Not enough to go on yet ({ratings} ratings)."
-    parts = [f"{'more' if t['weight'] > 0 else 'less'} {t['trait']}" for t in traits[:3]]
-    return f"After {ratings} ratings, this taste leans towards " + ", ".join(parts) + "."

@@ -27,9 +27,9 @@ import numpy as np
 
 from plgl.bench.users import make_user
 from plgl.cache import ContentCache, MemoryCache, pregenerate
+from plgl.engine import Engine
 from plgl.generators import Generator, get
 from plgl.safety import Safety
-from plgl.session import Engine
 
 # method -> (content cache on, pool, every candidate rendered)
 _SETUPS = {

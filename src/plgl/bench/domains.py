@@ -25,10 +25,10 @@ from plgl.bench.baselines import run_random
 from plgl.bench.content import ContentUser, content_user
 from plgl.bench.loop import LearningCurve, run_swipes
 from plgl.bench.suites import Task
+from plgl.engine import Engine
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator, get
 from plgl.models import FeaturePreference
-from plgl.session import Engine
 
 METHODS = ("plgl", "plgl-features", "random")
 _TOP = 10

@@ -11,7 +11,7 @@ import numpy as np
 
 from plgl.bench.suites import Row
 from plgl.bench.users import SimulatedUser
-from plgl.session import Engine
+from plgl.engine import Engine
 
 
 @dataclass

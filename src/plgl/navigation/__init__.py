@@ -1,14 +1,18 @@
 """Navigation: find latents for a wanted score, on the region the generator renders well."""
 
 from plgl.models import is_linear  # re-exported: closed-form navigation applies to these
+from plgl.navigation.best import best_latents, latents_at, top_of_shell
 from plgl.navigation.diverse import farthest_points
 from plgl.navigation.reverse import logit, reverse_gradient, reverse_linear, shell_top
 
 __all__ = [
+    "best_latents",
     "farthest_points",
     "is_linear",
+    "latents_at",
     "logit",
     "reverse_gradient",
     "reverse_linear",
     "shell_top",
+    "top_of_shell",
 ]

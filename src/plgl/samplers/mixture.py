@@ -20,7 +20,7 @@ import numpy as np
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.models import OnlinePreferenceModel
-from plgl.navigation import is_linear, logit, reverse_gradient, reverse_linear, shell_top
+from plgl.navigation import is_linear, logit, reverse_gradient, reverse_linear, top_of_shell
 from plgl.samplers._base import BaseSampler
 
 
@@ -73,9 +73,7 @@ class MixtureSampler(BaseSampler):
         radius = math.sqrt(generator.latent_dim)
         if is_linear(model):
             # Targets out of reach would all land on the one top point: aim below the top instead.
-            best = shell_top(model, radius, generator.reach, rng)
-            top_latent = np.zeros(generator.latent_dim) if best is None else best
-            top = float(model.decision_function(top_latent[None, :])[0])
+            _, top = top_of_shell(model, generator, rng)
             below_top = top - rng.uniform(0.2, 1.5, len(targets))
             targets = np.where(targets > top, below_top, targets)
             directions = _uncertain_directions(model, len(targets), rng)

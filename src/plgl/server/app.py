@@ -25,7 +25,7 @@ from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.middleware import BodyLimit, SecurityHeaders
 from plgl.server.ratelimit import RateLimiter
-from plgl.server.routers import content, discover, feed, users
+from plgl.server.routers import content, criteria, discover, feed, users
 from plgl.server.settings import Settings
 
 log = logging.getLogger("plgl.server")
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    for module in (users, feed, discover, content):
+    for module in (users, feed, discover, content, criteria):
         app.include_router(module.router)
     errors.install(app)
     docs.install(app)

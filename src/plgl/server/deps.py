@@ -6,14 +6,16 @@ import math
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from plgl.engine import Engine
 from plgl.generators import Generator
 from plgl.server.auth import Tokens
 from plgl.server.ratelimit import RateLimiter
+from plgl.server.schemas import Name
 from plgl.server.settings import Settings
-from plgl.session import Engine, Session
+from plgl.session import Session
 
 
 @dataclass
@@ -63,12 +65,17 @@ async def current_user(
 def current_session(
     user_id: Annotated[str, Depends(current_user)],
     services: Annotated[Services, Depends(get_services)],
+    context: Annotated[
+        Name | None,
+        Header(alias="X-Plgl-Context", description="the user's context profile; none: default"),
+    ] = None,
 ) -> Session:
-    """The caller's own session: a token binds every request to its user's data alone.
+    """The caller's own session (in the context profile the request names): a token binds
+    every request to its user's data alone.
 
     Sync: resuming a session reads storage, which must not block the event loop.
     """
-    return services.engine.session(user_id)
+    return services.engine.session(user_id, context)
 
 
 async def rating_allowance(

@@ -16,9 +16,11 @@ from starlette.routing import Match, Route
 from plgl.cache import CacheUnavailableError
 from plgl.errors import (
     EventConflictError,
+    InfeasibleConstraintsError,
     InvalidInputError,
     PlglError,
     StorageError,
+    UnknownCriterionError,
     UnknownItemError,
     UnsafeRegionError,
     UserDeletedError,
@@ -29,6 +31,8 @@ log = logging.getLogger("plgl.server")
 # plgl's errors by the HTTP status that says the same thing; the first match wins.
 _STATUS: tuple[tuple[type[PlglError], int, str], ...] = (
     (UnknownItemError, 404, "unknown_item"),
+    (UnknownCriterionError, 404, "unknown_criterion"),
+    (InfeasibleConstraintsError, 422, "infeasible_constraints"),
     (UserDeletedError, 410, "user_deleted"),
     (EventConflictError, 409, "event_conflict"),
     (UnsafeRegionError, 409, "unsafe_region"),

@@ -14,6 +14,10 @@ from plgl.records import Item
 ITEM_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=ITEM_ID_PATTERN)]
 EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# Criterion and context names as `plgl.criteria.check_name` accepts them.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$"
+Name = Annotated[str, Field(min_length=1, max_length=40, pattern=NAME_PATTERN)]
+Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 
 class _In(BaseModel):
@@ -27,6 +31,7 @@ class FeedbackIn(_In):
     signal: Literal["like", "dislike", "skip", "superlike"]
     dwell_seconds: float | None = Field(default=None, ge=0, le=86_400)
     event_id: EventId | None = None
+    criterion: Name | None = Field(default=None, description="rate one criterion, e.g. energy")
 
 
 class CompareIn(_In):
@@ -35,6 +40,7 @@ class CompareIn(_In):
     preferred_id: ItemId
     other_id: ItemId
     event_id: EventId | None = None
+    criterion: Name | None = Field(default=None, description="compare on one criterion")
 
 
 class ExploreIn(_In):
@@ -54,10 +60,37 @@ class ItemOut(BaseModel):
     content: dict[str, str] = Field(description="media type -> URL of the item's bytes")
     metadata: dict[str, Any] = Field(description="facts about the content, per domain")
     score: float | None = Field(default=None, description="predicted probability of a like")
+    criteria: dict[str, float] | None = Field(
+        default=None, description="criterion -> predicted probability of a like on it"
+    )
 
 
 class ItemsOut(BaseModel):
     items: list[ItemOut]
+
+
+class ConstraintsIn(_In):
+    """Recommendations under constraints between criteria."""
+
+    k: int = Field(default=6, ge=1, le=50)
+    maximize: Name | None = Field(default=None, description="None: the overall taste")
+    at_least: dict[Name, Probability] = Field(default_factory=dict, max_length=10)
+
+
+class CriteriaOut(BaseModel):
+    rated: dict[str, int] = Field(description="criterion -> ratings given on it")
+    defined: list[str] | None = Field(description="the operator's criteria; None: any name")
+
+
+class ContextsOut(BaseModel):
+    current: str | None = Field(description="the context of this request; None: the default")
+    contexts: list[str] = Field(description="contexts the user has rated in")
+
+
+class ParetoOut(BaseModel):
+    first: str
+    second: str
+    points: list[tuple[float, float]] = Field(description="(first, second) probabilities")
 
 
 class EventOut(BaseModel):

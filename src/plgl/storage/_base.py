@@ -13,18 +13,27 @@ Contract, which every backend passes in `plgl.testing.StorageConformance`:
   An item id is written once: a second `put_items` with the same id keeps the first.
 - `put_snapshot(user_id, position, blob)` keeps the latest snapshot of a user's derived model
   state, covering the first `position` events; `snapshot(user_id)` returns it (or None).
-- `delete_user` removes everything stored about a user (events, items, snapshot) and leaves a
-  tombstone: the user id can never be written again, so a replay of old events cannot bring
-  the data back (writes raise UserDeletedError).
+- `put_settings(user_id, settings)` merges JSON-native settings (adventurousness and the like)
+  into the user's: each key given replaces its stored value, a value of None removes the key;
+  `settings(user_id)` returns them ({} when none).
+- `version(user_id)` is the number of events stored for the user, cheaply: a process that has
+  learned fewer knows that another one appended.
+- `users(after, limit)` pages through every live user (one with anything stored, not deleted)
+  in a stable order (by code point of the id): pass the last id of a page as `after`.
+- `delete_user` removes everything stored about a user (events, items, snapshot, settings) and
+  leaves a tombstone: the user id can never be written again, so a replay of old events cannot
+  bring the data back (writes raise UserDeletedError).
 - A backend that cannot do its job (unreachable, locked, not a plgl database) raises
   StorageError; it never answers as if a write had succeeded.
 """
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +53,8 @@ class BaseStorage(ABC):
     """Where events, served items and snapshots live. Backends implement the abstract methods.
 
     Backends check tombstones inside the same atomic step as every write (`_append_new`,
-    `_put_items`, `_put_snapshot`), so that a write racing a deletion cannot survive it.
+    `_put_items`, `_put_snapshot`, `_put_settings`), so that a write racing a deletion cannot
+    survive it.
     """
 
     def append(self, user_id: str, event: Event) -> bool:
@@ -79,6 +89,31 @@ class BaseStorage(ABC):
             raise InvalidInputError(f"snapshot must be bytes, got {type(blob).__name__}")
         self._put_snapshot(user_id, position, blob)
 
+    def put_settings(self, user_id: str, settings: Mapping[str, Any]) -> None:
+        """Merge `settings` into the user's: a key set to None is removed, others replace the
+        stored value. Keys are non-empty strings, values JSON-native (finite numbers)."""
+        _check_text("user_id", user_id)
+        if not isinstance(settings, Mapping):
+            raise InvalidInputError(f"settings must be a dict, got {type(settings).__name__}")
+        changes: dict[str, str | None] = {}
+        for key, value in settings.items():
+            _check_text("settings key", key)
+            changes[key] = None if value is None else _json(key, value)
+        if changes:
+            self._put_settings(user_id, changes)
+
+    def settings(self, user_id: str) -> dict[str, Any]:
+        """The user's settings ({} when none)."""
+        return {key: json.loads(text) for key, text in sorted(self._settings(user_id).items())}
+
+    def users(self, after: str | None = None, limit: int = 1000) -> list[str]:
+        """Up to `limit` live user ids after `after` (None: from the first), in code point order."""
+        if after is not None and not isinstance(after, str):
+            raise InvalidInputError(f"after must be a user id or None, got {after!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError(f"limit must be an integer >= 1, got {limit!r}")
+        return self._users(after, limit)
+
     def item_latents(self, user_id: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """{item id: (latent_dim,) latent} for those of `item_ids` served to the user."""
         found = {}
@@ -87,6 +122,11 @@ class BaseStorage(ABC):
             if latent is not None:
                 found[item_id] = latent
         return found
+
+    def version(self, user_id: str) -> int:
+        """The number of events stored for the user: cheap, so that a process can tell that
+        another one appended (backends with a faster count than `n_events` override it)."""
+        return self.n_events(user_id)
 
     def close(self) -> None:  # noqa: B027 (optional: most backends have nothing to release)
         """Release connections; the storage must not be used afterwards."""
@@ -117,7 +157,7 @@ class BaseStorage(ABC):
 
     @abstractmethod
     def delete_user(self, user_id: str) -> None:
-        """Remove the user's events, items and snapshot, and leave a tombstone."""
+        """Remove the user's events, items, snapshot and settings, and leave a tombstone."""
 
     @abstractmethod
     def is_deleted(self, user_id: str) -> bool:
@@ -135,6 +175,33 @@ class BaseStorage(ABC):
     @abstractmethod
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         """Atomically: raise `_deleted` if tombstoned, else replace the user's snapshot."""
+
+    @abstractmethod
+    def _put_settings(self, user_id: str, changes: dict[str, str | None]) -> None:
+        """Atomically: raise `_deleted` if tombstoned, else set each key to its JSON text
+        (None: remove the key)."""
+
+    @abstractmethod
+    def _settings(self, user_id: str) -> dict[str, str]:
+        """The user's settings as {key: JSON text}."""
+
+    @abstractmethod
+    def _users(self, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` live user ids greater than `after`, in code point order."""
+
+
+def _json(key: str, value: object) -> str:
+    """Canonical JSON text of a setting; InvalidInputError unless it is JSON-native."""
+    try:
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(
+            f"setting {key!r} must be JSON-native (str, finite number, bool, list, dict), "
+            f"got {value!r}: {error}"
+        ) from None
+    if json.loads(text) != value:  # tuples, non-string keys: not what would come back
+        raise InvalidInputError(f"setting {key!r} would not read back as stored: {value!r}")
+    return text
 
 
 def _check_text(name: str, value: object) -> None:

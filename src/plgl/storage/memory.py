@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ class MemoryStorage(BaseStorage):
         self._event_ids: dict[str, dict[str, Event]] = {}
         self._items: dict[str, dict[str, Item]] = {}
         self._snapshots: dict[str, Snapshot] = {}
+        self._settings_of: dict[str, dict[str, str]] = {}
         self._tombstones: set[str] = set()
 
     def events(self, user_id: str, start: int = 0) -> list[Event]:
@@ -51,13 +53,25 @@ class MemoryStorage(BaseStorage):
 
     def delete_user(self, user_id: str) -> None:
         with self._lock:
-            for table in (self._events, self._event_ids, self._items, self._snapshots):
+            for table in self._tables():
                 table.pop(user_id, None)
             self._tombstones.add(user_id)
 
     def is_deleted(self, user_id: str) -> bool:
         with self._lock:
             return user_id in self._tombstones
+
+    def _settings(self, user_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._settings_of.get(user_id, {}))
+
+    def _users(self, after: str | None, limit: int) -> list[str]:
+        with self._lock:
+            users = {user for table in self._tables() for user, held in table.items() if held}
+        return sorted(user for user in users if after is None or user > after)[:limit]
+
+    def _tables(self) -> tuple[dict[str, Any], ...]:
+        return (self._events, self._event_ids, self._items, self._snapshots, self._settings_of)
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
         with self._lock:
@@ -83,3 +97,14 @@ class MemoryStorage(BaseStorage):
             if user_id in self._tombstones:
                 raise self._deleted(user_id)
             self._snapshots[user_id] = Snapshot(position, blob)
+
+    def _put_settings(self, user_id: str, changes: dict[str, str | None]) -> None:
+        with self._lock:
+            if user_id in self._tombstones:
+                raise self._deleted(user_id)
+            stored = self._settings_of.setdefault(user_id, {})
+            for key, text in changes.items():
+                if text is None:
+                    stored.pop(key, None)
+                else:
+                    stored[key] = text

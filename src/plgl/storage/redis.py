@@ -8,8 +8,11 @@ collide with another user's keys):
 - `events`: list of event JSON, oldest first; `ids`: hash event id -> event JSON;
 - `items`: hash item id -> latent (little-endian float64); `sources`: hash item id -> source;
   `order`: list of item ids, oldest first;
-- `snapshot`: hash with `position` and `blob`;
-- and one set `plgl:tombstones` of deleted user ids.
+- `snapshot`: hash with `position` and `blob`; `settings`: hash key -> JSON value;
+- and one set `plgl:tombstones` of deleted user ids, one sorted set `plgl:users` of live user
+  ids (all with score 0, so Redis orders them by their bytes: code point order). Users of data
+  written before that index existed are added by the first `users()` call (`plgl:users-indexed`
+  records that it ran).
 
 An append returns only after the server answered, so an acknowledged event is in the server's
 memory and its append-only file; how soon that file reaches the disk is the server's
@@ -35,45 +38,85 @@ from plgl.storage._base import BaseStorage, Snapshot
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
 _TOMBSTONES = "plgl:tombstones"
+_USERS = "plgl:users"
+_INDEXED = "plgl:users-indexed"  # set once `plgl:users` lists the users of older data too
 
-# KEYS: tombstones, ids, events. ARGV: user id, event id, event JSON.
-# Returns {0} if the user was deleted, {1, stored JSON} if the id is taken, {2} if appended.
-_APPEND = """
+# Every write script takes KEYS[1] = tombstones, KEYS[2] = users, ARGV[1] = user id, and starts
+# with this: nothing is written for a deleted user, and a user written to is live.
+_LIVE = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {0} end
-local stored = redis.call('HGET', KEYS[2], ARGV[2])
-if stored then return {1, stored} end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('RPUSH', KEYS[3], ARGV[3])
-return {2}
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
 """
 
-# KEYS: tombstones, items, sources, order. ARGV: user id, then (id, latent, source) triples.
-_PUT_ITEMS = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+# KEYS: tombstones, users, ids, events. ARGV: user id, event id, event JSON.
+# Returns {0} if the user was deleted, {1, stored JSON} if the id is taken, {2} if appended.
+_APPEND = (
+    _LIVE
+    + """
+local stored = redis.call('HGET', KEYS[3], ARGV[2])
+if stored then return {1, stored} end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+redis.call('RPUSH', KEYS[4], ARGV[3])
+return {2}
+"""
+)
+
+# KEYS: tombstones, users, items, sources, order. ARGV: user id, then (id, latent, source)
+# triples. Returns {0} if the user was deleted, else {1}.
+_PUT_ITEMS = (
+    _LIVE
+    + """
 for i = 2, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
-    redis.call('RPUSH', KEYS[4], ARGV[i])
+  if redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2])
+    redis.call('RPUSH', KEYS[5], ARGV[i])
   end
+end
+return {1}
+"""
+)
+
+# KEYS: tombstones, users, snapshot. ARGV: user id, position, blob.
+_PUT_SNAPSHOT = (
+    _LIVE
+    + """
+redis.call('HSET', KEYS[3], 'position', ARGV[2], 'blob', ARGV[3])
+return {1}
+"""
+)
+
+# KEYS: tombstones, users, settings. ARGV: user id, then (key, "set" | "del", JSON) triples.
+_PUT_SETTINGS = (
+    _LIVE
+    + """
+for i = 2, #ARGV, 3 do
+  if ARGV[i + 1] == 'del' then
+    redis.call('HDEL', KEYS[3], ARGV[i])
+  else
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
+  end
+end
+return {1}
+"""
+)
+
+# KEYS: tombstones, users, indexed. ARGV: user ids found in keys written before `plgl:users`.
+_INDEX = """
+for i = 1, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
 end
 return 1
 """
 
-# KEYS: tombstones, snapshot. ARGV: user id, position, blob.
-_PUT_SNAPSHOT = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[2], 'position', ARGV[2], 'blob', ARGV[3])
-return 1
-"""
-
-# KEYS: tombstones, then every key of the user. ARGV: user id.
+# KEYS: tombstones, users, then every key of the user. ARGV: user id.
 _DELETE = """
 redis.call('SADD', KEYS[1], ARGV[1])
-for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 """
 
-_ROLES = ("events", "ids", "items", "sources", "order", "snapshot")
+_ROLES = ("events", "ids", "items", "sources", "order", "snapshot", "settings")
 
 
 class RedisStorage(BaseStorage):
@@ -103,6 +146,9 @@ class RedisStorage(BaseStorage):
         self._append_script = self._client.register_script(_APPEND)
         self._put_items_script = self._client.register_script(_PUT_ITEMS)
         self._put_snapshot_script = self._client.register_script(_PUT_SNAPSHOT)
+        self._put_settings_script = self._client.register_script(_PUT_SETTINGS)
+        self._index_script = self._client.register_script(_INDEX)
+        self._indexed = False
         self._delete_script = self._client.register_script(_DELETE)
 
     # ------------------------------------------------------------------ reads
@@ -157,14 +203,45 @@ class RedisStorage(BaseStorage):
         with self._guard():
             return bool(self._client.sismember(_TOMBSTONES, user_id))
 
+    def _settings(self, user_id: str) -> dict[str, str]:
+        with self._guard():
+            rows = self._client.hgetall(_key(user_id, "settings"))
+        return {_bytes(key).decode(): _bytes(value).decode() for key, value in rows.items()}
+
+    def _users(self, after: str | None, limit: int) -> list[str]:
+        start = "-" if after is None else "(" + after
+        with self._guard():
+            self._index_older_users()
+            rows = self._client.zrangebylex(_USERS, start, "+", start=0, num=limit)
+        return [_bytes(row).decode() for row in rows]
+
+    def _index_older_users(self) -> None:
+        """Once per database: add the users of data written before the `plgl:users` index
+        (every write since adds its user)."""
+        if self._indexed or self._client.exists(_INDEXED):
+            self._indexed = True
+            return
+        prefix = "plgl:u:"
+        found: set[str] = set()
+        for raw in self._client.scan_iter(match=prefix + "*", count=1000):
+            key = _bytes(raw).decode()
+            user_id, _, role = key[len(prefix) :].rpartition(":")
+            if role in _ROLES and user_id:
+                found.add(user_id)
+        ids = sorted(found)
+        for i in range(0, len(ids), 1000):
+            self._index_script(keys=[_TOMBSTONES, _USERS], args=ids[i : i + 1000])
+        self._client.set(_INDEXED, 1)
+        self._indexed = True
+
     # ----------------------------------------------------------------- writes
     def delete_user(self, user_id: str) -> None:
-        keys = [_TOMBSTONES, *(_key(user_id, role) for role in _ROLES)]
+        keys = [_TOMBSTONES, _USERS, *(_key(user_id, role) for role in _ROLES)]
         with self._guard():
             self._delete_script(keys=keys, args=[user_id])
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
-        keys = [_TOMBSTONES, _key(user_id, "ids"), _key(user_id, "events")]
+        keys = [_TOMBSTONES, _USERS, _key(user_id, "ids"), _key(user_id, "events")]
         with self._guard():
             answer = self._append_script(
                 keys=keys, args=[user_id, event.event_id, event_to_json(event)]
@@ -177,18 +254,27 @@ class RedisStorage(BaseStorage):
         args: list[Any] = [user_id]
         for item in items:
             args += [item.id, latent_to_bytes(item.latent), item.source]
-        keys = [_TOMBSTONES, *(_key(user_id, role) for role in ("items", "sources", "order"))]
+        keys = [_TOMBSTONES, _USERS, *(_key(user_id, r) for r in ("items", "sources", "order"))]
         with self._guard():
-            stored = self._put_items_script(keys=keys, args=args)
-        if stored == 0:
+            answer = self._put_items_script(keys=keys, args=args)
+        if answer[0] == 0:
             raise self._deleted(user_id)
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
+        keys = [_TOMBSTONES, _USERS, _key(user_id, "snapshot")]
         with self._guard():
-            stored = self._put_snapshot_script(
-                keys=[_TOMBSTONES, _key(user_id, "snapshot")], args=[user_id, position, blob]
-            )
-        if stored == 0:
+            answer = self._put_snapshot_script(keys=keys, args=[user_id, position, blob])
+        if answer[0] == 0:
+            raise self._deleted(user_id)
+
+    def _put_settings(self, user_id: str, changes: dict[str, str | None]) -> None:
+        args: list[Any] = [user_id]
+        for key, value in changes.items():
+            args += [key, "del", ""] if value is None else [key, "set", value]
+        keys = [_TOMBSTONES, _USERS, _key(user_id, "settings")]
+        with self._guard():
+            answer = self._put_settings_script(keys=keys, args=args)
+        if answer[0] == 0:
             raise self._deleted(user_id)
 
     def close(self) -> None:

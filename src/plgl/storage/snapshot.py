@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -43,8 +44,27 @@ def snapshot_key(model: Any, feedback: Any, latent_dim: int, negatives: np.ndarr
             np.ascontiguousarray(negatives, dtype="<f8").tobytes()
         ).hexdigest(),
     }
-    text = json.dumps(parts, sort_keys=True, default=repr)
+    text = json.dumps(parts, sort_keys=True, default=_canonical)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON form of a parameter that changes whenever the value does: arrays by a hash of
+    their bytes (their repr elides), dataclasses (priors) field by field, other objects by
+    their repr without memory addresses (which differ from process to process)."""
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        return {"dtype": data.dtype.str, "shape": data.shape, "sha256": _digest(data.tobytes())}
+    if isinstance(value, np.generic):
+        return value.item()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"class": f"{type(value).__module__}.{type(value).__qualname__}", **fields}
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def encode_snapshot(state: dict[str, np.ndarray], key: str, ratings: int) -> bytes:

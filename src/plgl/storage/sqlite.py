@@ -6,7 +6,8 @@ Durability: with `synchronous="normal"` (the default, SQLite's advice for WAL) a
 append survives a crash of the process (SIGKILL included); `synchronous="full"` also survives a
 crash of the machine or a power loss, at the cost of one fsync per write (milliseconds).
 An existing file is inspected read-only first: a file that is not SQLite, or a SQLite database
-without plgl's `schema_version`, raises StorageError and is left exactly as it was.
+without plgl's `schema_version`, raises StorageError and is left exactly as it was; an older
+plgl schema is migrated (see `plgl.storage._sqlite_schema`).
 """
 
 from __future__ import annotations
@@ -26,34 +27,9 @@ from plgl.errors import InvalidInputError, StorageError
 from plgl.records import Event, Item
 from plgl.storage._base import BaseStorage, Snapshot
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
+from plgl.storage._sqlite_schema import SCHEMA_VERSION, initialize, inspect
 
-SCHEMA_VERSION = 1
-_HEADER = b"SQLite format 3\x00"
-_TABLES = ("schema_version", "events", "items", "snapshots", "tombstones")
-_SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE events (
-    user_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    event_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (user_id, seq),
-    UNIQUE (user_id, event_id)
-);
-CREATE TABLE items (
-    user_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    latent BLOB NOT NULL,
-    source TEXT NOT NULL,
-    UNIQUE (user_id, item_id)
-);
-CREATE TABLE snapshots (
-    user_id TEXT PRIMARY KEY,
-    position INTEGER NOT NULL,
-    blob BLOB NOT NULL
-);
-CREATE TABLE tombstones (user_id TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
-"""
+_USER_TABLES = ("events", "items", "snapshots", "settings", "users")
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's bound-parameter limit
 
 
@@ -104,6 +80,13 @@ class SQLiteStorage(BaseStorage):
         rows = self._read("SELECT COUNT(*) FROM events WHERE user_id = ?", (user_id,))
         return int(rows[0][0])
 
+    def version(self, user_id: str) -> int:
+        # seq runs 0, 1, 2... per user: one step down the primary key instead of a count
+        rows = self._read(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE user_id = ?", (user_id,)
+        )
+        return int(rows[0][0])
+
     def item_latent(self, user_id: str, item_id: str) -> np.ndarray | None:
         rows = self._read(
             "SELECT latent FROM items WHERE user_id = ? AND item_id = ?", (user_id, item_id)
@@ -139,10 +122,21 @@ class SQLiteStorage(BaseStorage):
     def is_deleted(self, user_id: str) -> bool:
         return bool(self._read("SELECT 1 FROM tombstones WHERE user_id = ?", (user_id,)))
 
+    def _settings(self, user_id: str) -> dict[str, str]:
+        rows = self._read("SELECT key, value FROM settings WHERE user_id = ?", (user_id,))
+        return {key: value for key, value in rows}
+
+    def _users(self, after: str | None, limit: int) -> list[str]:
+        rows = self._read(
+            "SELECT user_id FROM users WHERE ? IS NULL OR user_id > ? ORDER BY user_id LIMIT ?",
+            (after, after, limit),
+        )
+        return [user_id for (user_id,) in rows]
+
     # ----------------------------------------------------------------- writes
     def delete_user(self, user_id: str) -> None:
         with self._write() as conn:
-            for table in ("events", "items", "snapshots"):
+            for table in _USER_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             conn.execute(
                 "INSERT OR IGNORE INTO tombstones (user_id, deleted_at) VALUES (?, ?)",
@@ -155,7 +149,7 @@ class SQLiteStorage(BaseStorage):
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
         with self._write() as conn:
-            self._check_tombstone(conn, user_id)
+            self._writable(conn, user_id)
             row = conn.execute(
                 "SELECT body FROM events WHERE user_id = ? AND event_id = ?",
                 (user_id, event.event_id),
@@ -171,7 +165,7 @@ class SQLiteStorage(BaseStorage):
 
     def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
         with self._write() as conn:
-            self._check_tombstone(conn, user_id)
+            self._writable(conn, user_id)
             conn.executemany(
                 "INSERT OR IGNORE INTO items (user_id, item_id, latent, source) "
                 "VALUES (?, ?, ?, ?)",
@@ -180,20 +174,36 @@ class SQLiteStorage(BaseStorage):
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         with self._write() as conn:
-            self._check_tombstone(conn, user_id)
+            self._writable(conn, user_id)
             conn.execute(
                 "INSERT OR REPLACE INTO snapshots (user_id, position, blob) VALUES (?, ?, ?)",
                 (user_id, position, blob),
             )
+
+    def _put_settings(self, user_id: str, changes: dict[str, str | None]) -> None:
+        with self._write() as conn:
+            self._writable(conn, user_id)
+            for key, value in changes.items():
+                if value is None:
+                    conn.execute(
+                        "DELETE FROM settings WHERE user_id = ? AND key = ?", (user_id, key)
+                    )
+                else:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO settings (user_id, key, value) VALUES (?, ?, ?)",
+                        (user_id, key, value),
+                    )
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
     # -------------------------------------------------------------- internals
-    def _check_tombstone(self, conn: sqlite3.Connection, user_id: str) -> None:
+    def _writable(self, conn: sqlite3.Connection, user_id: str) -> None:
+        """Raise for a deleted user; else the write goes ahead and the user is live."""
         if conn.execute("SELECT 1 FROM tombstones WHERE user_id = ?", (user_id,)).fetchone():
             raise self._deleted(user_id)
+        conn.execute("INSERT OR IGNORE INTO users (user_id) VALUES (?)", (user_id,))
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._guard():
@@ -230,7 +240,7 @@ class SQLiteStorage(BaseStorage):
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
-            _inspect(Path(self.path))
+            inspect(Path(self.path))
         try:
             conn = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
@@ -238,7 +248,7 @@ class SQLiteStorage(BaseStorage):
         except sqlite3.Error as error:
             raise StorageError(f"cannot open SQLite database {self.path!r}: {error}") from error
         try:
-            _initialize(conn, self.path)
+            initialize(conn, self.path)
             conn.execute("PRAGMA journal_mode=WAL").fetchall()
             conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
             conn.execute("PRAGMA secure_delete=ON")
@@ -251,60 +261,4 @@ class SQLiteStorage(BaseStorage):
         return conn
 
 
-def _inspect(path: Path) -> None:
-    """Raise StorageError unless `path` is missing, empty, or a plgl database; reads only."""
-    if path.is_dir():
-        raise StorageError(f"{str(path)!r} is a directory, not a SQLite database file")
-    if not path.parent.is_dir():
-        raise StorageError(f"the folder of the SQLite database {str(path)!r} does not exist")
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as file:
-        if file.read(len(_HEADER)) != _HEADER:
-            raise StorageError(
-                f"{str(path)!r} is not a SQLite database (it is left untouched): "
-                "point the storage URL at a new file or at a plgl database"
-            )
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            _check_schema(conn, str(path), allow_empty=True)
-        finally:
-            conn.close()
-    except sqlite3.Error as error:
-        raise StorageError(f"{str(path)!r} is not a readable SQLite database: {error}") from error
-
-
-def _check_schema(conn: sqlite3.Connection, path: str, allow_empty: bool) -> bool:
-    """True if the database holds plgl's current schema, False if it is empty; else raise."""
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if not tables and allow_empty:
-        return False
-    if "schema_version" not in tables:
-        raise StorageError(
-            f"{path!r} is a SQLite database but not a plgl one (tables: "
-            f"{', '.join(sorted(tables)) or 'none'}); it is left untouched"
-        )
-    versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
-    if versions != [SCHEMA_VERSION] or not set(_TABLES) <= tables:
-        raise StorageError(
-            f"{path!r} has plgl schema version {versions}, this plgl reads version "
-            f"{SCHEMA_VERSION}; it is left untouched"
-        )
-    return True
-
-
-def _initialize(conn: sqlite3.Connection, path: str) -> None:
-    """Create plgl's tables in an empty database, in one transaction (racing openers queue)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not _check_schema(conn, path, allow_empty=True):
-            # executescript would commit the open transaction: run the statements one by one
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+__all__ = ["SCHEMA_VERSION", "SQLiteStorage"]

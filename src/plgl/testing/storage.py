@@ -133,6 +133,101 @@ class StorageConformance:
         assert storage.events("u") == [] and storage.items("u") == []
         assert storage.snapshot("u") is None
 
+    def test_version_counts_the_events_stored(self, storage: BaseStorage) -> None:
+        assert storage.version("u") == 0
+        for i in range(3):
+            storage.append("u", Feedback(f"e{i}", "item", "like"))
+            assert storage.version("u") == i + 1
+        storage.append("u", Feedback("e0", "item", "like"))  # a retry adds nothing
+        storage.put_items("u", [_item("a")])
+        storage.put_settings("u", {"explore": 0.5})
+        assert storage.version("u") == storage.n_events("u") == 3
+        assert storage.version("v") == 0
+        storage.delete_user("u")
+        assert storage.version("u") == 0
+
+    # --------------------------------------------------------------- settings
+    def test_settings_are_kept_and_merged(self, storage: BaseStorage) -> None:
+        assert storage.settings("u") == {}
+        nested = {"weights": [0.1 + 0.2, -1e-300], "name": "ünï 🙂", "on": True, "none": {}}
+        storage.put_settings("u", {"explore": 0.8, "profile": nested})
+        assert storage.settings("u") == {"explore": 0.8, "profile": nested}
+        storage.put_settings("u", {"explore": 0.25, "matching": False})
+        assert storage.settings("u") == {"explore": 0.25, "profile": nested, "matching": False}
+        storage.put_settings("u", {"profile": None, "absent": None})  # None removes a key
+        assert storage.settings("u") == {"explore": 0.25, "matching": False}
+        assert storage.settings("v") == {}
+        settings = storage.settings("u")
+        settings["explore"] = 1.0  # a copy: changing it changes nothing stored
+        assert storage.settings("u")["explore"] == 0.25
+
+    def test_bad_settings_are_rejected_and_change_nothing(self, storage: BaseStorage) -> None:
+        storage.put_settings("u", {"explore": 0.5})
+        bad: list[object] = [
+            ["explore", 0.1],
+            {"": 1},
+            {1: 2},
+            {"x": float("nan")},
+            {"x": {1, 2}},
+            {"x": (1, 2)},
+            {"x": {3: "non-string key"}},
+            {"x": np.zeros(2)},
+        ]
+        for settings in bad:
+            with pytest.raises(InvalidInputError):
+                storage.put_settings("u", settings)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError):
+            storage.put_settings("", {"explore": 0.1})
+        assert storage.settings("u") == {"explore": 0.5}
+
+    def test_settings_go_with_the_user(self, storage: BaseStorage) -> None:
+        storage.put_settings("u", {"explore": 0.9})
+        storage.put_settings("v", {"explore": 0.1})
+        storage.delete_user("u")
+        assert storage.settings("u") == {}
+        with pytest.raises(UserDeletedError):
+            storage.put_settings("u", {"explore": 0.9})
+        assert storage.settings("u") == {}
+        assert storage.settings("v") == {"explore": 0.1}
+
+    # ------------------------------------------------------------------ users
+    def test_users_pages_through_live_users_in_order(self, storage: BaseStorage) -> None:
+        assert storage.users() == []
+        storage.append("b", Feedback("e1", "item", "like"))
+        storage.put_items("a", [_item("x")])
+        storage.put_settings("é", {"explore": 0.1})
+        storage.put_snapshot("Z", 0, b"state")
+        storage.append("c", Feedback("e1", "item", "like"))
+        storage.append("🙂", Feedback("e1", "item", "like"))
+        storage.append("b", Feedback("e2", "item", "like"))  # listed once
+        storage.delete_user("c")
+        storage.delete_user("never-written")
+        expected = ["Z", "a", "b", "é", "🙂"]  # code point order
+        assert storage.users() == expected
+        assert storage.users(limit=2) == expected[:2]
+        assert storage.users(after="a", limit=2) == ["b", "é"]
+        assert storage.users(after="é") == ["🙂"]
+        assert storage.users(after="🙂") == []
+        assert storage.users(after="aa") == ["b", "é", "🙂"]  # any string works as a cursor
+
+    def test_many_users_page_completely(self, storage: BaseStorage) -> None:
+        names = {f"user-{i:04d}" for i in range(250)}
+        for name in names:
+            storage.append(name, Feedback("e1", "item", "like"))
+        seen: list[str] = []
+        after = None
+        while page := storage.users(after=after, limit=40):
+            seen += page
+            after = page[-1]
+        assert seen == sorted(names)
+
+    def test_bad_paging_is_rejected(self, storage: BaseStorage) -> None:
+        for limit in (0, -1, 1.5, True, "10"):
+            with pytest.raises(InvalidInputError):
+                storage.users(limit=limit)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError):
+            storage.users(after=3)  # type: ignore[arg-type]
+
     # ------------------------------------------------------------------ items
     def test_items_are_kept_per_user(self, storage: BaseStorage) -> None:
         storage.put_items("u", [_item("a", 1.0), _item("b", 2.0)])
@@ -174,6 +269,7 @@ class StorageConformance:
         storage.put_items("u", [_item("a")])
         storage.append("u", Feedback("e1", "a", "like"))
         storage.put_snapshot("u", 1, b"state")
+        storage.put_settings("u", {"explore": 0.7})
         storage.append("v", Feedback("e1", "a", "like"))
         storage.delete_user("u")
         assert storage.is_deleted("u")
@@ -182,6 +278,8 @@ class StorageConformance:
         assert storage.items("u") == []
         assert storage.item_latent("u", "a") is None
         assert storage.snapshot("u") is None
+        assert storage.settings("u") == {}
+        assert storage.users() == ["v"]
         assert not storage.is_deleted("v")
         assert storage.n_events("v") == 1
 
@@ -244,6 +342,7 @@ class StorageConformance:
                 try:
                     storage.put_items("u", [_item(f"i{index}-{i}")])
                     storage.append("u", Feedback(f"e{index}-{i}", f"i{index}-{i}", "like"))
+                    storage.put_settings("u", {f"k{index}": i})
                 except UserDeletedError:
                     return
 
@@ -251,3 +350,4 @@ class StorageConformance:
         _in_threads(4, work)
         assert storage.is_deleted("u")
         assert storage.events("u") == [] and storage.items("u") == []
+        assert storage.settings("u") == {} and storage.users() == []

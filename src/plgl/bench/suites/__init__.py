@@ -31,7 +31,7 @@ command reports it as skipped with the reason and goes on. Any other exception i
 recorded as an error row, the run goes on, and `plgl bench` exits 1 at the end.
 
 >>> sorted(SUITES)
-['cache', 'domains', 'koyama', 'latency', 'latent', 'prefgen', 'qeubo']
+['cache', 'criteria', 'domains', 'koyama', 'latency', 'latent', 'population', 'prefgen', 'qeubo']
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ SUITES: dict[str, str] = {
     "domains": "plgl.bench.suites.domains",
     "latency": "plgl.bench.suites.latency",
     "cache": "plgl.bench.suites.cache",
+    "criteria": "plgl.bench.suites.criteria",
+    "population": "plgl.bench.suites.population",
 }
 """Suite name -> module path, in the order `--suite all` runs them."""
 

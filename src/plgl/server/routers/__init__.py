@@ -1,5 +1,6 @@
-"""One router per resource: users, the feed, discovery (recommend, reverse), content."""
+"""One router per resource: users, the feed, discovery (recommend, reverse), content, criteria
+and contexts."""
 
-from plgl.server.routers import content, discover, feed, users
+from plgl.server.routers import content, criteria, discover, feed, users
 
-__all__ = ["content", "discover", "feed", "users"]
+__all__ = ["content", "criteria", "discover", "feed", "users"]

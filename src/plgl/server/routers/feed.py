@@ -24,12 +24,14 @@ def next_items(
 @router.post("/feedback", response_model=EventOut, dependencies=[Depends(rating_allowance)])
 def feedback(body: FeedbackIn, session: SessionDep) -> EventOut:
     """Rate a shown item. Retrying with the same `event_id` changes nothing (safe to resend)."""
-    event = session.tell(body.item_id, body.signal, body.dwell_seconds, body.event_id)
+    event = session.tell(
+        body.item_id, body.signal, body.dwell_seconds, body.event_id, body.criterion
+    )
     return EventOut(event=event.to_dict(), ratings=session.n_ratings)
 
 
 @router.post("/compare", response_model=EventOut, dependencies=[Depends(rating_allowance)])
 def compare(body: CompareIn, session: SessionDep) -> EventOut:
     """Say which of two shown items the user prefers."""
-    event = session.compare(body.preferred_id, body.other_id, body.event_id)
+    event = session.compare(body.preferred_id, body.other_id, body.event_id, body.criterion)
     return EventOut(event=event.to_dict(), ratings=session.n_ratings)

@@ -2,6 +2,7 @@
 "use strict";
 
 const TOKEN_KEY = "plgl.token";
+const CONTEXT_KEY = "plgl.context";
 const BATCH = 10;
 const REFILL_BELOW = 5; // ask for more while several cards are left: a batch takes time
 const FLICK_DISTANCE = 110; // px past which a released card counts as swiped
@@ -20,6 +21,9 @@ const state = {
   pair: null,
   blobs: new Map(), // content URL -> object URL
   audio: null,
+  context: localStorage.getItem(CONTEXT_KEY) || "", // "" is the default profile
+  criteria: [], // criteria shown on cards: rated, defined by the operator, or added here
+  rated: {}, // criterion -> ratings given on it
 };
 
 // ------------------------------------------------------------------ API
@@ -34,6 +38,7 @@ class ApiError extends Error {
 async function api(method, path, body, retries = 2) {
   const headers = { Accept: "application/json" };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (state.context) headers["X-Plgl-Context"] = state.context;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -190,8 +195,147 @@ function cardFor(item) {
   meta.append(title);
   const props = properties(item.metadata);
   if (props) meta.append(props);
+  meta.append(chipsFor(item));
   card.append(meta);
   return card;
+}
+
+// -------------------------------------------------------------- criteria
+/** Chips to rate a card on each criterion ("more energy" / "less energy"), without swiping it. */
+function chipsFor(item) {
+  const row = el("div", "criteria");
+  row.dataset.itemId = item.id;
+  row.setAttribute("role", "group");
+  row.setAttribute("aria-label", "Rate on criteria");
+  row.addEventListener("pointerdown", (e) => e.stopPropagation()); // not a swipe
+  for (const name of state.criteria) {
+    const chip = el("span", "chip");
+    chip.append(el("span", "chip-name", name));
+    for (const [signal, word, arrow] of [["like", "More", "▲"], ["dislike", "Less", "▼"]]) {
+      const button = el("button", `chip-${signal}`, arrow);
+      button.type = "button";
+      button.setAttribute("aria-label", `${word} ${name}`);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => rateCriterion(item, name, signal, chip, button));
+      chip.append(button);
+    }
+    row.append(chip);
+  }
+  return row;
+}
+
+async function rateCriterion(item, name, signal, chip, button) {
+  const body = { item_id: item.id, signal, criterion: name, event_id: crypto.randomUUID() };
+  try {
+    await api("POST", "/api/feedback", body);
+    for (const other of chip.querySelectorAll("button")) other.setAttribute("aria-pressed", String(other === button));
+    state.rated[name] = (state.rated[name] || 0) + 1;
+    renderConstraints();
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+async function loadCriteria() {
+  try {
+    const { rated, defined } = await api("GET", "/api/criteria");
+    state.rated = rated;
+    state.criteria = [...new Set([...(defined || []), ...Object.keys(rated), ...state.criteria])];
+    refreshChips();
+    renderConstraints();
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+function addCriterion(event) {
+  event.preventDefault();
+  const name = $("criterion-name").value.trim();
+  if (!name || state.criteria.includes(name)) return;
+  state.criteria.push(name);
+  $("criterion-name").value = "";
+  refreshChips();
+}
+
+function refreshChips() {
+  for (const row of document.querySelectorAll(".card .criteria")) {
+    const item = state.queue.find((i) => i.id === row.dataset.itemId);
+    if (item) row.replaceWith(chipsFor(item));
+  }
+}
+
+/** The constraint form of Perfect match: a slider per rated criterion, and what to maximize. */
+function renderConstraints() {
+  const names = Object.keys(state.rated).filter((n) => state.rated[n] > 0).sort();
+  $("constraints").hidden = names.length === 0;
+  const maximize = $("maximize");
+  const chosen = maximize.value;
+  maximize.replaceChildren(new Option("my overall taste", ""), ...names.map((n) => new Option(n, n)));
+  maximize.value = names.includes(chosen) ? chosen : "";
+  const rows = $("constraint-rows");
+  const kept = new Map([...rows.querySelectorAll(".constraint")].map((r) => [r.dataset.name, r]));
+  rows.replaceChildren(...names.map((name) => kept.get(name) || constraintRow(name)));
+}
+
+function constraintRow(name) {
+  const row = el("div", "slider-row constraint");
+  row.dataset.name = name;
+  const id = `bound-${name.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const check = el("input");
+  check.type = "checkbox";
+  check.id = `${id}-on`;
+  check.setAttribute("aria-label", `Require ${name}`);
+  const label = el("label", "", `${name} at least `);
+  label.htmlFor = id;
+  const out = el("output", "", "70%");
+  label.append(out);
+  const range = el("input");
+  range.type = "range";
+  range.id = id;
+  range.min = "5";
+  range.max = "95";
+  range.step = "5";
+  range.value = "70";
+  range.addEventListener("input", () => { out.textContent = `${range.value}%`; check.checked = true; });
+  row.append(check, label, range);
+  return row;
+}
+
+function loadConstrained() {
+  const atLeast = {};
+  for (const row of document.querySelectorAll("#constraint-rows .constraint")) {
+    if (row.querySelector('input[type="checkbox"]').checked) {
+      atLeast[row.dataset.name] = Number(row.querySelector('input[type="range"]').value) / 100;
+    }
+  }
+  const body = { k: 6, maximize: $("maximize").value || null, at_least: atLeast };
+  const caption = (item) => Object.entries(item.criteria || {}).map(([n, p]) => `${n} ${percent(p)}`).join(" · ") || `${percent(item.score)} match`;
+  return fillGallery($("match-gallery"), "/api/criteria/recommendations", caption, body);
+}
+
+// -------------------------------------------------------------- contexts
+async function loadContexts() {
+  try {
+    const { contexts } = await api("GET", "/api/contexts");
+    const names = [...new Set([...contexts, ...(state.context ? [state.context] : [])])].sort();
+    $("context").replaceChildren(new Option("Everyday", ""), ...names.map((n) => new Option(n, n)));
+    $("context").value = state.context;
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+/** Another context: its own taste (and ratings count); the deck starts over in it. */
+async function switchContext(name) {
+  state.context = name;
+  if (name) localStorage.setItem(CONTEXT_KEY, name); else localStorage.removeItem(CONTEXT_KEY);
+  forget(state.queue);
+  state.queue = [];
+  $("deck").querySelectorAll(".card").forEach((card) => card.remove());
+  setRatings(0, true);
+  await loadContexts();
+  toast(name ? `Context: ${name}.` : "Context: everyday.");
+  await Promise.all([refill(), refreshStatus(), loadCriteria()]);
 }
 
 // ------------------------------------------------------------------ deck
@@ -350,12 +494,12 @@ async function choose(index) {
 }
 
 // -------------------------------------------------------------- galleries
-async function fillGallery(gallery, path, caption) {
+async function fillGallery(gallery, path, caption, body = undefined) {
   const ticket = (gallery.ticket = (gallery.ticket || 0) + 1); // only the latest request shows
   gallery.replaceChildren(el("p", "placeholder", "Making items for you…"));
   gallery.setAttribute("aria-busy", "true");
   try {
-    const { items } = await api("GET", path);
+    const { items } = await api(body === undefined ? "GET" : "POST", path, body);
     if (ticket !== gallery.ticket) return;
     forget(gallery.items || []);
     gallery.items = items;
@@ -457,7 +601,11 @@ async function deleteData() {
 /** The user's data is gone: forget the token and everything shown, offer a fresh start. */
 function showGone() {
   localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(CONTEXT_KEY);
   state.token = null;
+  state.context = "";
+  state.criteria = [];
+  state.rated = {};
   forget(state.queue);
   state.queue = [];
   $("deck").querySelectorAll(".card").forEach((card) => card.remove());
@@ -468,7 +616,12 @@ function showGone() {
 }
 
 // -------------------------------------------------------------- tabs, keys
-const LOADERS = { "view-pair": loadPair, "view-foryou": loadForYou, "view-match": loadMatch, "view-you": loadWhy };
+const LOADERS = {
+  "view-pair": loadPair,
+  "view-foryou": loadForYou,
+  "view-match": () => { renderConstraints(); return loadMatch(); },
+  "view-you": loadWhy,
+};
 
 function select(tab) {
   for (const other of document.querySelectorAll('[role="tab"]')) {
@@ -527,6 +680,7 @@ async function start() {
   if (!state.token) await signUp();
   state.domain = await api("GET", "/api/domain");
   document.body.dataset.domain = state.domain.name;
+  await Promise.all([loadContexts(), loadCriteria()]);
   await refill();
 }
 
@@ -551,6 +705,24 @@ function wire() {
       await api("PUT", "/api/me/adventurousness", { share: Number($("explore").value) / 100 });
       toast(`Adventurousness set to ${$("explore").value}%.`);
     } catch (error) { toast(error.message); }
+  });
+  $("criterion-form").addEventListener("submit", addCriterion);
+  $("btn-constrained").addEventListener("click", loadConstrained);
+  $("context").addEventListener("change", () => switchContext($("context").value));
+  $("btn-new-context").addEventListener("click", () => {
+    const form = $("context-form");
+    form.hidden = !form.hidden;
+    $("btn-new-context").setAttribute("aria-expanded", String(!form.hidden));
+    if (!form.hidden) $("context-name").focus();
+  });
+  $("context-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("context-name").value.trim();
+    if (!name) return;
+    $("context-form").hidden = true;
+    $("btn-new-context").setAttribute("aria-expanded", "false");
+    $("context-name").value = "";
+    switchContext(name);
   });
   $("btn-export").addEventListener("click", exportData);
   $("btn-delete").addEventListener("click", () => $("confirm-delete").showModal());

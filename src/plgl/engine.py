@@ -1,0 +1,258 @@
+"""The Engine: what every user shares, and a bounded registry of the sessions held in memory.
+
+>>> import plgl
+>>> with plgl.Engine(generator=plgl.generators.get("identity", latent_dim=8), seed=0) as engine:
+...     s = engine.session("alice")
+...     items = s.ask(10)
+...     s.tell(items[0].id, "like").signal
+'like'
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from plgl import validation as check
+from plgl.cache import BaseCache, ContentCache
+from plgl.criteria import check_name
+from plgl.errors import InvalidInputError, UserDeletedError
+from plgl.feedback import FeedbackPolicy
+from plgl.generators import Generator
+from plgl.learner import Recipe
+from plgl.models import LinearPreference
+from plgl.models._base import BasePreferenceModel
+from plgl.safety import Safety
+from plgl.samplers import BaseSampler, MixtureSampler
+from plgl.session import Session
+from plgl.storage import BaseStorage, from_url
+from plgl.storage.snapshot import snapshot_key
+from plgl.writer import BackgroundWriter
+
+_CONTEXT = "\x1f"  # user id + this + context name (or "") is a session's registry key
+
+
+class Engine:
+    """Everything users share: the generator, storage, model template, sampler and safety.
+
+    Sessions are kept in memory while they are used: at most `max_sessions` of them, each for
+    at most `idle_seconds` after its last use (the least recently used go first). An evicted
+    session is rebuilt from storage when its user comes back (the latest snapshot plus the
+    events after it), so memory stays bounded whatever the number of users.
+
+    Any worker serves any user. Several engines (threads or processes, on one machine over a
+    SQLite file or on many over Redis) may serve the same users at once: before a session
+    serves a request it compares the number of events stored for its user
+    (`storage.version`) with the number it has learned and learns those another engine
+    appended, in stored order (optimistic: one small read when nothing changed). No routing is
+    needed, and a worker's death loses nothing but its memory. Snapshots are written by one
+    background thread per engine, off the rating's path; `close()` (or leaving a `with` block)
+    writes those still pending.
+
+    Args:
+        generator: makes content from latents (see `plgl.generators`).
+        storage: a URL ("memory://") or a BaseStorage; None keeps everything in memory.
+        seed: makes every session's choices reproducible.
+        model: the preference model template, cloned per user; None is LinearPreference().
+        sampler: None is MixtureSampler() (70% exploit, 30% explore).
+        safety: never-show region; None shows anything the generator makes.
+        feedback: how signals become labels and weights; None is FeedbackPolicy().
+        cache: content cache and candidate pools: a URL ("memory://", "sqlite:///path",
+            "redis://host:port/db"), a store or a `plgl.cache.ContentCache`; None is in memory.
+        max_sessions: sessions held in memory at most (>= 1).
+        idle_seconds: a session unused this long is dropped from memory (> 0); None: never.
+        criteria: the criteria the operator defines for the domain ("energy", "calm"); ratings
+            may name only these. None accepts any valid name.
+
+    Attributes:
+        recipe: what every user's model is made of besides their events (`plgl.learner`).
+        snapshot_key: the key that snapshots made by this engine's settings carry.
+        writer: the background writer of snapshots (`plgl.writer.BackgroundWriter`).
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        storage: str | BaseStorage | None = None,
+        seed: int = 0,
+        *,
+        model: BasePreferenceModel | None = None,
+        sampler: BaseSampler | None = None,
+        safety: Safety | None = None,
+        feedback: FeedbackPolicy | None = None,
+        cache: str | BaseCache | ContentCache | None = None,
+        max_sessions: int = 10_000,
+        idle_seconds: float | None = 3600.0,
+        criteria: Sequence[str] | None = None,
+    ) -> None:
+        for name in ("latent_dim", "generate", "sample", "project"):
+            if not hasattr(generator, name):
+                raise InvalidInputError(f"generator lacks {name!r}; see plgl.Generator")
+        max_sessions = check.integer("max_sessions", max_sessions, minimum=1)
+        if idle_seconds is not None and not (
+            isinstance(idle_seconds, int | float)
+            and not isinstance(idle_seconds, bool)
+            and 0 < idle_seconds < float("inf")
+        ):
+            raise InvalidInputError(
+                f"idle_seconds must be a number > 0 or None, got {idle_seconds!r}"
+            )
+        self.generator = generator
+        self.criteria = None if criteria is None else [check_name("criterion", c) for c in criteria]
+        self.seed = check.integer("seed", seed, minimum=0)
+        self.model = model if model is not None else LinearPreference()
+        self.sampler = sampler if sampler is not None else MixtureSampler()
+        self.safety = safety if safety is not None else Safety()
+        self.safety.check_dim(generator.latent_dim)
+        self.feedback = feedback if feedback is not None else FeedbackPolicy()
+        self.storage = from_url(storage)
+        self._owns_storage = not isinstance(storage, BaseStorage)
+        self.cache = (cache if isinstance(cache, ContentCache) else ContentCache(cache)).attach(
+            generator
+        )
+        self.recipe = Recipe(self.model, self.feedback, generator.latent_dim, self.safety.negatives)
+        self.snapshot_key = snapshot_key(
+            self.model, self.feedback, generator.latent_dim, self.safety.negatives
+        )
+        self.writer = BackgroundWriter()
+        self._hot = HotSessions(max_sessions, idle_seconds)
+        self._closed = False
+
+    def session(self, user_id: str, context: str | None = None) -> Session:
+        """The session of `user_id`, from memory or resumed from storage.
+
+        `context` ("workout") names one of the user's context profiles: a taste of its own that
+        starts from the user's ratings elsewhere (`plgl.criteria.contexts`); None is the default
+        profile, which learns from every rating. Every profile shares the user's event log, so
+        export and deletion cover them all.
+        """
+        if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
+            raise InvalidInputError(
+                f"user_id must be a non-empty string of <= 200 chars: {user_id!r}"
+            )
+        if context is not None:
+            check_name("context", context)
+        if self._closed:
+            raise InvalidInputError("this engine was closed; make a new one")
+        if self.storage.is_deleted(user_id):
+            self.evict(user_id)
+            raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
+        # Context names hold no separator, so the last one splits a key unambiguously.
+        key = f"{user_id}{_CONTEXT}{context or ''}"
+        session = self._hot.get(key)
+        if session is None:
+            # Built outside the registry's lock (a resume reads storage); a session built twice
+            # by racing threads is harmless, as both follow the stored events.
+            session = self._hot.put(key, Session(self, user_id, context))
+        return session
+
+    def evict(self, user_id: str) -> None:
+        """Drop a user's sessions (every context) from memory (storage keeps everything; they
+        are rebuilt on use)."""
+        self._hot.pop_where(lambda key: key.rpartition(_CONTEXT)[0] == user_id)
+
+    @property
+    def n_sessions(self) -> int:
+        """How many sessions are held in memory."""
+        return len(self._hot)
+
+    def flush(self) -> None:
+        """Return once every snapshot due so far is written."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Write the pending snapshots, stop the background thread, drop every session and
+        close the storage the engine opened from a URL. The engine cannot be used afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        self.writer.close()
+        self._hot.clear()
+        if self._owns_storage:
+            self.storage.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class HotSessions:
+    """Sessions by user id, least recently used first; bounded in number and idle time.
+
+    Args:
+        max_sessions: entries kept at most; adding one more drops the least recently used.
+        idle_seconds: entries unused this long are dropped (checked on every access); None: never.
+        clock: seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        max_sessions: int,
+        idle_seconds: float | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_sessions = max_sessions
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._sessions: OrderedDict[str, tuple[Session, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> Session | None:
+        """The user's session (now the most recently used), or None."""
+        with self._lock:
+            self._expire()
+            entry = self._sessions.pop(user_id, None)
+            if entry is None:
+                return None
+            self._sessions[user_id] = (entry[0], self._clock())
+            return entry[0]
+
+    def put(self, user_id: str, session: Session) -> Session:
+        """Keep `session` unless one for the user is already kept; returns the one kept."""
+        with self._lock:
+            self._expire()
+            entry = self._sessions.pop(user_id, None)
+            kept = session if entry is None else entry[0]
+            self._sessions[user_id] = (kept, self._clock())
+            while len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
+            return kept
+
+    def pop(self, user_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(user_id, None)
+
+    def pop_where(self, match: Callable[[str], bool]) -> None:
+        """Drop every entry whose key `match`es."""
+        with self._lock:
+            for key in [k for k in self._sessions if match(k)]:
+                del self._sessions[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._sessions)
+
+    def _expire(self) -> None:
+        if self.idle_seconds is None:
+            return
+        limit = self._clock() - self.idle_seconds
+        while self._sessions:
+            _, (_, used) = next(iter(self._sessions.items()))
+            if used > limit:
+                return
+            self._sessions.popitem(last=False)

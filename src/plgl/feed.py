@@ -1,0 +1,152 @@
+"""What a user is shown: candidates kept until stale, latents found by navigation, each outside
+the never-show region, with content made (or found in the cache) only for what is shown."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from plgl.errors import UnsafeRegionError
+from plgl.models import confidence
+from plgl.models._base import BasePreferenceModel
+from plgl.navigation import best_latents, farthest_points, latents_at
+from plgl.records import Item
+from plgl.samplers import BaseSampler, next_candidates
+
+if TYPE_CHECKING:
+    from plgl.engine import Engine
+
+SAFE_TRIES = 20  # proposals tried before a region is declared unreachable outside the marked one
+
+
+class Feed:
+    """One user's unshown candidates and the items served to them."""
+
+    def __init__(self, engine: Engine, user_id: str) -> None:
+        self.engine = engine
+        self.user_id = user_id
+        self._pool: list[Item] = []
+        self._pool_rating = 0  # the number of ratings when the pool was proposed
+
+    def next(
+        self,
+        model: BasePreferenceModel,
+        n: int,
+        n_ratings: int,
+        sampler: BaseSampler,
+        rng: np.random.Generator,
+    ) -> list[Item]:
+        """The next `n` items to show (stored as served), chosen by `sampler` from the pool."""
+        if len(self._pool) < n or sampler.is_stale(n_ratings - self._pool_rating, n_ratings):
+            self._pool = self._fresh(model, n_ratings, sampler, rng)
+            self._pool_rating = n_ratings
+        latents = np.array([item.latent for item in self._pool])
+        picks, sources = sampler.select(model, latents, n, rng)
+        chosen = self._made(
+            [_with_source(self._pool[i], s) for i, s in zip(picks, sources, strict=True)]
+        )
+        taken = set(picks.tolist())
+        self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
+        self.engine.storage.put_items(self.user_id, chosen)
+        return chosen
+
+    def clear(self) -> None:
+        self._pool = []
+
+    def safe_latents(
+        self,
+        model: BasePreferenceModel,
+        target_logit: float | None,
+        n: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """(n, d) diverse shell latents at a target log-odds (None: the best reachable), none in
+        the never-show region."""
+        generator, safety = self.engine.generator, self.engine.safety
+        found: list[np.ndarray] = []
+        for attempt in range(SAFE_TRIES):
+            want = 4 * n * (attempt + 1)
+            if target_logit is None:
+                latents = best_latents(model, generator, want, rng)
+            else:
+                latents = latents_at(model, generator, target_logit, want, rng)
+            contents = self._contents(latents) if safety.needs_content else None
+            found.extend(latents[~safety.unsafe_mask(latents, contents)])
+            if len(found) >= n:
+                break
+        if len(found) < n:
+            raise UnsafeRegionError(
+                f"only {len(found)} of {n} latents at this score lie outside the marked region"
+            )
+        pool = np.array(found)
+        if target_logit is None:
+            pool = pool[np.argsort(-model.decision_function(pool), kind="stable")]
+        return pool[farthest_points(pool, n)] if n > 1 else pool[:1]
+
+    def serve(self, latents: np.ndarray, source: str) -> list[Item]:
+        """Items for latents (n, d), with content, stored as served to the user."""
+        contents = self._contents(latents)
+        items = [
+            Item(_new_id(), latent, c, source) for latent, c in zip(latents, contents, strict=True)
+        ]
+        self.engine.storage.put_items(self.user_id, items)
+        return items
+
+    def _fresh(
+        self,
+        model: BasePreferenceModel,
+        n_ratings: int,
+        sampler: BaseSampler,
+        rng: np.random.Generator,
+    ) -> list[Item]:
+        """Pool items for this model plus fresh proposals (their share rising with the model's
+        confidence), filtered for safety. Content is made when an item is chosen (`_made`),
+        except where the safety check must see it first."""
+        engine = self.engine
+        for _ in range(SAFE_TRIES):
+            latents = next_candidates(
+                sampler,
+                model,
+                engine.generator,
+                engine.cache,
+                self.user_id,
+                rng,
+                safety=engine.safety,
+                served=lambda: engine.storage.items(self.user_id),
+                confidence=confidence(model, n_ratings),
+            )
+            contents = self._contents(latents) if engine.safety.needs_content else None
+            safe = ~engine.safety.unsafe_mask(latents, contents)
+            if safe.any():
+                return [
+                    Item(_new_id(), latents[i], None if contents is None else contents[i])
+                    for i in np.flatnonzero(safe)
+                ]
+        raise UnsafeRegionError("every candidate proposed lies in the marked never-show region")
+
+    def _made(self, items: list[Item]) -> list[Item]:
+        """`items` with content, made in one batch (or found in the cache) where it is None."""
+        todo = [i for i, item in enumerate(items) if item.content is None]
+        if not todo:
+            return items
+        made = iter(self._contents(np.array([items[i].latent for i in todo])))
+        return [
+            Item(item.id, item.latent, next(made), item.source) if item.content is None else item
+            for item in items
+        ]
+
+    def _contents(self, latents: np.ndarray) -> list[Any]:
+        """Content of latents (n, d) from the cache; only what it lacks is generated."""
+        return self.engine.cache.contents(latents, self.user_id)
+
+
+def _new_id() -> str:
+    # From the OS, not a seeded stream: a resumed session replays its stream and would issue
+    # the ids of items served before the restart to different latents.
+    return uuid.uuid4().hex
+
+
+def _with_source(item: Item, source: str) -> Item:
+    return Item(item.id, item.latent, item.content, source)

@@ -1,0 +1,322 @@
+"""`Population`: what earlier users taught, released with user-level differential privacy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from plgl.errors import InvalidInputError
+from plgl.models.priors import GaussianPrior
+from plgl.population import state
+from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, initial_centers
+from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
+from plgl.population.matching import SENSITIVITY, MatchIndex
+from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
+from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
+from plgl.population.stats import Sums, chunks, stack
+
+Tastes = Callable[[], Iterable[UserTaste]] | Sequence[UserTaste]
+"""Users' fitted tastes: a sequence, or a function returning a fresh stream (read twice)."""
+
+# Shares of one refresh's rho: the count and norm, the prior's shape, the clusters' Lloyd steps.
+SHARES = {"count": 0.05, "shape": 0.7, "clusters": 0.25}
+
+
+class Population:
+    """A population prior, taste clusters and private matching, from users' fitted tastes.
+
+    Args:
+        epsilon: (epsilon, delta)-DP of each refresh's released aggregates (user level); None
+            releases them without noise (opt-in deployments only).
+        delta: the delta of every (epsilon, delta) statement.
+        min_users: below this (noisy) number of users no prior is released.
+        norm_bound: taste-weight norm clipped to (the scale of a user's contribution).
+        isotropic_scale: the from-scratch prior standard deviation per weight (None: 4 /
+            sqrt(d), LinearPreference's default).
+        guard: share of the from-scratch prior variance kept in every direction: a user unlike
+            anyone still learns about as fast as from scratch.
+        mean_share: share of the population mean kept as the prior mean (the rest widens the
+            covariance along it).
+        max_rank: most directions in the low-rank part (None: d // 4).
+        noise_tolerance: the largest DP spectral noise on the directions' covariance at which a
+            full covariance is released; above it, a diagonal in `basis`.
+        basis: (d, d) orthonormal public basis for the diagonal fallback (None: the latent axes).
+        match_epsilon: epsilon of each opted-in user's match vector per refresh (None: epsilon).
+        secret: key of the pseudonymous handles (None: a random one; pass the engine's).
+        min_cluster_share: clusters smaller than this share of the users are dropped.
+
+    >>> rng = np.random.default_rng(0)
+    >>> tastes = [UserTaste(f"u{i}", 4 * np.eye(3)[i % 2] + rng.normal(0, .1, 3), np.full(3, .01))
+    ...           for i in range(200)]
+    >>> summary = Population(epsilon=None, max_rank=2).refresh(tastes)
+    >>> summary.users, summary.kind, summary.clusters
+    (200, 'low-rank', 2)
+    """
+
+    def __init__(
+        self,
+        epsilon: float | None = 1.0,
+        delta: float = 1e-6,
+        min_users: int = 50,
+        *,
+        norm_bound: float = 8.0,
+        isotropic_scale: float | None = None,
+        guard: float = 0.5,
+        mean_share: float = 0.5,
+        max_rank: int | None = None,
+        noise_tolerance: float = 0.15,
+        basis: np.ndarray | None = None,
+        match_epsilon: float | None = None,
+        secret: bytes | None = None,
+        min_cluster_share: float = 0.02,
+    ) -> None:
+        for value in (epsilon, match_epsilon):
+            if value is not None:
+                rho_for(value, delta)  # validates it and delta
+        if not (isinstance(min_users, int) and min_users >= 1):
+            raise InvalidInputError(f"min_users must be an integer >= 1, got {min_users!r}")
+        if not (math.isfinite(norm_bound) and norm_bound > 0):
+            raise InvalidInputError(f"norm_bound must be a number > 0, got {norm_bound!r}")
+        for name, share in (("guard", guard), ("mean_share", mean_share)):
+            if not 0.0 <= share <= 1.0:
+                raise InvalidInputError(f"{name} must be in [0, 1], got {share!r}")
+        self.epsilon = epsilon
+        self.delta = delta
+        self.min_users = min_users
+        self.norm_bound = norm_bound
+        self.isotropic_scale = isotropic_scale
+        self.guard = guard
+        self.mean_share = mean_share
+        self.max_rank = max_rank
+        self.noise_tolerance = noise_tolerance
+        self.basis = basis
+        self.match_epsilon = epsilon if match_epsilon is None else match_epsilon
+        self.secret = secrets.token_bytes(32) if secret is None else secret
+        self.min_cluster_share = min_cluster_share
+        self.accountant = Accountant(delta)
+        self.fitted_: Fitted | None = None
+        self.clusters_: list[Cluster] = []
+        self.summary_: PopulationSummary | None = None
+        self.index_: MatchIndex | None = None
+        self._releases: list[Release] = []
+
+    # ------------------------------------------------------------------ public
+    def refresh(self, tastes: Tastes, now: dt.datetime | None = None) -> PopulationSummary:
+        """Fit everything again from `tastes` (nothing of an earlier refresh is kept but the
+        accountant's totals), reading the stream twice; returns the summary.
+
+        Args:
+            tastes: every current user's `UserTaste` (posterior mean and covariance of the
+                taste weights, matching opt-in): a sequence, or a function returning a fresh
+                iterable each call (e.g. paging through storage). Users with a zero mean are
+                skipped. Memory stays bounded: users are summed in chunks, and the second
+                pass keeps an (n, r) float32 projection (r <= max_rank + 1).
+            now: the summary's time (None: now, UTC).
+        """
+        if not (callable(tastes) or isinstance(tastes, Sequence)):
+            raise InvalidInputError(
+                "tastes must be a sequence or a function returning a fresh iterable (the "
+                f"stream is read twice), got {type(tastes).__name__}"
+            )
+        stream = tastes if callable(tastes) else (lambda: tastes)
+        sums = self._sum(stream())
+        if sums is None:
+            raise InvalidInputError("refresh needs at least one user with a nonzero taste")
+        self._releases = []
+        try:
+            fitted, clusters, index, n = self._fit(sums, stream)
+        finally:
+            # Whatever was released is charged, even when a later step fails.
+            self.accountant.charge(self._releases)
+        self.fitted_, self.clusters_, self.index_ = fitted, clusters, index
+        self.summary_ = self._summary(n, sums.d, now)
+        return self.summary_
+
+    def prior(self) -> GaussianPrior | None:
+        """The population prior over taste weights, for `LinearPreference(prior=...)`; None
+        before a refresh with at least `min_users` users (start from scratch)."""
+        if self.fitted_ is None:
+            return None
+        return GaussianPrior(self.fitted_.mean, self.fitted_.covariance)
+
+    def clusters(self) -> list[Cluster]:
+        """The taste clusters of the last refresh, largest first."""
+        return list(self.clusters_)
+
+    def assign(self, tastes: np.ndarray) -> np.ndarray:
+        """(n,) cluster id of each taste (n, d) (nearest released centroid); -1 without clusters."""
+        if not self.clusters_ or self.fitted_ is None:
+            return np.full(len(tastes), -1)
+        x = tastes / np.maximum(np.linalg.norm(tastes, axis=1, keepdims=True), 1e-12)
+        y = x @ self.fitted_.subspace
+        centers = np.array([self.fitted_.subspace.T @ c.direction for c in self.clusters_])
+        return assign(y, centers)
+
+    def matches(self, user_id: str, taste: np.ndarray, k: int = 5) -> list[Match]:
+        """Up to `k` other opted-in users whose released vectors best match `taste` (d,), the
+        asker's own current taste (their posterior mean)."""
+        if not (isinstance(k, int) and k >= 1):
+            raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
+        if self.index_ is None:
+            return []
+        taste = np.asarray(taste, dtype=float)
+        if taste.shape != (self.index_.subspace.shape[0],):
+            raise InvalidInputError(
+                f"taste must have shape ({self.index_.subspace.shape[0]},), got {taste.shape}"
+            )
+        return self.index_.query(user_id, taste, k)
+
+    def exclude(self, user_id: str) -> None:
+        """Take `user_id` out of matching at once (opt-out or deletion); the next refresh leaves
+        them out of every aggregate when the stream no longer yields them."""
+        if self.index_ is not None:
+            self.index_.exclude(user_id)
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything fitted, JSON-native (released values and noisy match vectors only)."""
+        return state.dump(self)
+
+    def set_state(self, fitted: dict[str, Any]) -> Population:
+        """Restore what `get_state` returned (this population's settings are kept)."""
+        state.load(self, fitted)
+        return self
+
+    def is_matchable(self, user_id: str) -> bool:
+        """Whether `user_id` is in the current matching index."""
+        return self.index_ is not None and user_id in self.index_
+
+    # --------------------------------------------------------------- internals
+    def _fit(
+        self, sums: Sums, stream: Callable[[], Iterable[UserTaste]]
+    ) -> tuple[Fitted | None, list[Cluster], MatchIndex | None, float]:
+        """Release and fit; nothing is stored on `self` but the releases."""
+        d = sums.d
+        rho = None if self.epsilon is None else rho_for(self.epsilon, self.delta)
+        stage1 = self._release("count and norm", sums.stage1(), rho, "count")
+        n, norm = users_and_norm(stage1, self.norm_bound)
+        if n < self.min_users:
+            return None, [], None, n
+        scale = self._scale(rho, "shape")
+        diagonal = spectral_noise(scale, n, d) > self.noise_tolerance
+        stage2 = self._release("prior shape", sums.stage2(diagonal), rho, "shape")
+        iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale
+        fitted = fit_prior(
+            stage2,
+            scale,
+            n,
+            norm,
+            d,
+            sums.basis if diagonal else None,
+            self.max_rank if self.max_rank is not None else max(1, d // 4),
+            iso**2,
+            self.guard,
+            self.mean_share,
+        )
+        clusters, index = self._second_pass(fitted, stream(), rho, n)
+        return fitted, clusters, index, n
+
+    def _sum(self, tastes: Iterable[UserTaste]) -> Sums | None:
+        sums: Sums | None = None
+        for block in chunks(tastes):
+            means, covs = stack(block)
+            if sums is None:
+                d = means.shape[1]
+                basis = np.eye(d) if self.basis is None else self._check_basis(d)
+                sums = Sums(d, self.norm_bound, basis)
+            sums.add(means, covs)
+        return sums
+
+    def _check_basis(self, d: int) -> np.ndarray:
+        basis = np.asarray(self.basis, dtype=float)
+        if basis.shape != (d, d) or not np.allclose(basis.T @ basis, np.eye(d), atol=1e-6):
+            raise InvalidInputError(f"basis must be an orthonormal ({d}, {d}) matrix")
+        return basis
+
+    def _scale(self, rho: float | None, part: str) -> float:
+        if rho is None:
+            return 0.0
+        share = SHARES[part] / (ITERATIONS if part == "clusters" else 1)
+        return 1.0 / math.sqrt(2.0 * rho * share)
+
+    def _release(
+        self, name: str, exact: np.ndarray, rho: float | None, part: str, steps: int = 1
+    ) -> np.ndarray:
+        if rho is None:
+            self._releases.append(Release(name, exact.size, 0.0, 0.0))
+            return exact
+        share = SHARES[part] / steps
+        noisy, scale, charged = gaussian_release(exact, rho * share)
+        self._releases.append(Release(name, exact.size, scale, charged))
+        return noisy
+
+    def _second_pass(
+        self, fitted: Fitted, tastes: Iterable[UserTaste], rho: float | None, n: float
+    ) -> tuple[list[Cluster], MatchIndex]:
+        """Project every user on the released subspace; cluster; release match vectors."""
+        subspace = fitted.subspace
+        parts: list[np.ndarray] = []
+        ids: list[str] = []
+        opted: list[np.ndarray] = []
+        for block in chunks(tastes, subspace.shape[0]):
+            means, _ = stack(block)
+            y = (means / np.linalg.norm(means, axis=1, keepdims=True)) @ subspace
+            parts.append(y.astype(np.float32))
+            chosen = [i for i, t in enumerate(block) if t.matching]
+            ids += [block[i].user_id for i in chosen]
+            opted.append(y[chosen])
+        clusters = self._cluster(fitted, np.vstack(parts).astype(float), rho, n)
+        index = MatchIndex(self.secret, subspace)
+        if ids:
+            vectors = np.vstack(opted)
+            if self.match_epsilon is not None:
+                # Each user's block is their own: parallel composition, rho per user.
+                flat, _, _ = gaussian_release(
+                    vectors.ravel(), rho_for(self.match_epsilon, self.delta), SENSITIVITY
+                )
+                vectors = flat.reshape(vectors.shape)
+            index.extend(ids, vectors)
+        return clusters, index
+
+    def _cluster(self, fitted: Fitted, y: np.ndarray, rho: float | None, n: float) -> list[Cluster]:
+        start = initial_centers(fitted.subspace.T @ fitted.direction, fitted.spread, 12)
+        scale = self._scale(rho, "clusters")
+
+        def release(exact: np.ndarray) -> np.ndarray:
+            return self._release("cluster step", exact, rho, "clusters", ITERATIONS)
+
+        min_size = max(self.min_cluster_share * n, 4.0 * scale / WEIGHTS[0])
+        centers, sizes = dp_kmeans(y, start, release, min_size, fitted.variance)
+        return [
+            Cluster(i, round(float(size)), _unit(fitted.subspace @ c))
+            for i, (c, size) in enumerate(zip(centers, sizes, strict=True))
+        ]
+
+    def _summary(self, n: float, d: int, now: dt.datetime | None) -> PopulationSummary:
+        fitted = self.fitted_
+        rho = float(sum(r.rho for r in self._releases))
+        noisy = self.epsilon is not None
+        return PopulationSummary(
+            users=round(n),
+            dimension=d,
+            kind="none" if fitted is None else fitted.kind,
+            rank=0 if fitted is None else fitted.rank,
+            clusters=len(self.clusters_),
+            matching_users=0 if self.index_ is None else len(self.index_),
+            epsilon=epsilon_of(rho, self.delta) if noisy else None,
+            delta=self.delta,
+            rho=rho,
+            total_epsilon=self.accountant.total_epsilon if noisy else None,
+            total_rho=self.accountant.total_rho,
+            match_epsilon=self.match_epsilon,
+            when=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+            releases=tuple((r.name, r.size, r.scale, r.rho) for r in self._releases),
+        )
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v / max(float(np.linalg.norm(v)), 1e-12))

@@ -1,0 +1,125 @@
+"""plgl's SQLite schema: created in an empty file, checked read-only in an existing one,
+migrated from older versions in one transaction (version 1 -> 2 adds the `users` index and the
+`settings` table). A file that is not SQLite, or not a plgl database, or of a newer schema, is
+left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from plgl.errors import StorageError
+
+SCHEMA_VERSION = 2
+_HEADER = b"SQLite format 3\x00"
+_TABLES = {
+    1: {"schema_version", "events", "items", "snapshots", "tombstones"},
+    2: {"schema_version", "events", "items", "snapshots", "tombstones", "users", "settings"},
+}
+# Version 2: every live user id (for paging through users) and per-user settings.
+_SCHEMA_2 = """
+CREATE TABLE users (user_id TEXT PRIMARY KEY);
+CREATE TABLE settings (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+INSERT OR IGNORE INTO users (user_id)
+    SELECT user_id FROM events UNION SELECT user_id FROM items
+    UNION SELECT user_id FROM snapshots;
+"""
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE events (
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (user_id, seq),
+    UNIQUE (user_id, event_id)
+);
+CREATE TABLE items (
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    latent BLOB NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (user_id, item_id)
+);
+CREATE TABLE snapshots (
+    user_id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    blob BLOB NOT NULL
+);
+CREATE TABLE tombstones (user_id TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
+"""
+
+
+def inspect(path: Path) -> None:
+    """Raise StorageError unless `path` is missing, empty, or a plgl database; reads only."""
+    if path.is_dir():
+        raise StorageError(f"{str(path)!r} is a directory, not a SQLite database file")
+    if not path.parent.is_dir():
+        raise StorageError(f"the folder of the SQLite database {str(path)!r} does not exist")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        if file.read(len(_HEADER)) != _HEADER:
+            raise StorageError(
+                f"{str(path)!r} is not a SQLite database (it is left untouched): "
+                "point the storage URL at a new file or at a plgl database"
+            )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            _check_schema(conn, str(path), allow_empty=True)
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        raise StorageError(f"{str(path)!r} is not a readable SQLite database: {error}") from error
+
+
+def _check_schema(conn: sqlite3.Connection, path: str, allow_empty: bool) -> int:
+    """The plgl schema version of the database (this one's or an older one), 0 if it is
+    empty; else raise."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables and allow_empty:
+        return 0
+    if "schema_version" not in tables:
+        raise StorageError(
+            f"{path!r} is a SQLite database but not a plgl one (tables: "
+            f"{', '.join(sorted(tables)) or 'none'}); it is left untouched"
+        )
+    versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
+    if len(versions) != 1 or versions[0] not in _TABLES or not _TABLES[versions[0]] <= tables:
+        raise StorageError(
+            f"{path!r} has plgl schema version {versions}, this plgl reads versions "
+            f"{min(_TABLES)} to {SCHEMA_VERSION}; it is left untouched"
+        )
+    return int(versions[0])
+
+
+def initialize(conn: sqlite3.Connection, path: str) -> None:
+    """Create plgl's tables in an empty database, or migrate an older schema, in one
+    transaction (racing openers queue)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _check_schema(conn, path, allow_empty=True)
+        if version == 0:
+            _run(conn, _SCHEMA + _SCHEMA_2)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif version == 1:
+            _run(conn, _SCHEMA_2)
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    """Run the statements of `script` in the open transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)

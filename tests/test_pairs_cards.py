@@ -68,7 +68,7 @@ def test_same_rng_same_cards_and_few_candidates_give_fewer_cards() -> None:
     assert sorted(row for card, _ in few for row in card) == [0, 1, 2]
 
 
-@pytest.mark.parametrize(("n", "swipes"), [(0, 1), (2.5, 1), (3, 0), (3, True), (3, 1.5)])
+@pytest.mark.parametrize(("n", "swipes"), [(0, 1), (2.5, 1), (3, -1), (3, True), (3, 1.5)])
 def test_plan_cards_rejects_bad_input(n: int, swipes: int) -> None:
     model, latents = _setup()
     with pytest.raises(InvalidInputError, match="must be an integer"):

@@ -35,9 +35,16 @@ class CardCurve:
         """
         return next((i + 1 for i, value in enumerate(self.best) if value >= level), None)
 
-    def like_rate_until(self, answers: int | None) -> float:
-        """Mean like-rate of the cards answered up to `answers` (None: all of them)."""
-        return float(np.mean(self.like_rate[: answers or len(self.like_rate)]))
+    def like_rate_until(self, answers: int | None, last: int | None = None) -> float:
+        """Mean like-rate of the cards answered up to `answers` (None: all of them), or of the
+        `last` of those only.
+
+        >>> CardCurve([0.1, 0.2, 0.3], [0.2, 0.4, 0.9], [False] * 3).like_rate_until(2, last=1)
+        0.4
+        """
+        stop = len(self.like_rate) if answers is None else answers
+        start = 0 if last is None else max(stop - last, 0)
+        return float(np.mean(self.like_rate[start:stop]))
 
 
 def run_cards(

@@ -50,7 +50,8 @@ def plan_cards(
         n: how many cards, >= 1.
         sampler: chooses the swipes (`BaseSampler.select`).
         rng: the session's stream.
-        swipes: a pair card must teach more than this many swipes, >= 1.
+        swipes: a pair card must teach more than this many swipes, >= 0 (0: every card is a
+            pair while two candidates are left).
         min_like: the least predicted like-probability of an item of a pair card.
 
     Returns:
@@ -58,8 +59,8 @@ def plan_cards(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidInputError(f"n must be an integer >= 1, got {n!r}")
-    if isinstance(swipes, bool) or not isinstance(swipes, int) or swipes < 1:
-        raise InvalidInputError(f"swipes must be an integer >= 1, got {swipes!r}")
+    if isinstance(swipes, bool) or not isinstance(swipes, int) or swipes < 0:
+        raise InvalidInputError(f"swipes must be an integer >= 0, got {swipes!r}")
     cards: list[tuple[list[int], str]] = []
     allowed = np.ones(len(latents), dtype=bool)
     if len(latents) >= 2:
@@ -69,7 +70,7 @@ def plan_cards(
             choice = best_pair(
                 mean, cov, min_like, nuisance=nuisance, swipes=swipes, allowed=allowed
             )
-            if not choice.worth_it:
+            if swipes and not choice.worth_it:
                 break
             first, second = choice.first, choice.second
             if likely[second] > likely[first]:  # the conditioned belief may order them apart

@@ -56,7 +56,7 @@ class UserOut(BaseModel):
 
 class ItemOut(BaseModel):
     id: str
-    source: str = Field(description="exploit, explore, recommend or reverse")
+    source: str = Field(description="exploit, explore, pair, recommend or reverse")
     content: dict[str, str] = Field(description="media type -> URL of the item's bytes")
     metadata: dict[str, Any] = Field(description="facts about the content, per domain")
     score: float | None = Field(default=None, description="predicted probability of a like")
@@ -67,6 +67,18 @@ class ItemOut(BaseModel):
 
 class ItemsOut(BaseModel):
     items: list[ItemOut]
+
+
+class CardOut(BaseModel):
+    kind: Literal["swipe", "pair"] = Field(
+        description="swipe: like or dislike the item (/api/feedback); pair: say which of the "
+        "two the user prefers (/api/compare)"
+    )
+    items: list[ItemOut] = Field(description="one item, or two (the likelier liked first)")
+
+
+class CardsOut(BaseModel):
+    cards: list[CardOut]
 
 
 class ConstraintsIn(_In):

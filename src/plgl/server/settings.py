@@ -39,6 +39,8 @@ class Settings:
         max_body_bytes: larger request bodies are refused with 413.
         feedback_rate, feedback_burst: each user's token bucket for ratings (events per second,
             and how many may come at once).
+        pair_cards: whether the swipe feed (/api/cards) mixes in "which of two" cards where a
+            comparison teaches more than a swipe; False: like/dislike cards only.
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +55,7 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     feedback_rate: float = 10.0
     feedback_burst: int = 30
+    pair_cards: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -131,4 +134,10 @@ def _parse(name: str, raw: str, annotation: str) -> Any:
         ) from None
     if annotation == "Path":
         return Path(raw)
+    if annotation == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise InvalidInputError(f"{_ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
     return raw

@@ -30,8 +30,9 @@ A suite that cannot run here (a missing optional dependency, a domain not built 
 command reports it as skipped with the reason and goes on. Any other exception in a task is
 recorded as an error row, the run goes on, and `plgl bench` exits 1 at the end.
 
->>> sorted(SUITES)
-['cache', 'criteria', 'domains', 'koyama', 'latency', 'latent', 'population', 'prefgen', 'qeubo']
+>>> sorted(SUITES)  # doctest: +NORMALIZE_WHITESPACE
+['cache', 'criteria', 'domains', 'koyama', 'latency', 'latent', 'pairs', 'population',
+ 'prefgen', 'qeubo']
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 
 SUITES: dict[str, str] = {
     "latent": "plgl.bench.suites.latent",
+    "pairs": "plgl.bench.suites.pairs",
     "prefgen": "plgl.bench.suites.prefgen",
     "qeubo": "plgl.bench.suites.qeubo",
     "koyama": "plgl.bench.suites.koyama",

@@ -52,8 +52,9 @@ METHODS = {  # name -> (cards per request, swipes a pair card must beat; None: s
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     """One task per (dimension, method, seed)."""
+    methods: tuple[str, ...]
     if is_tiny():
-        problems, methods = [(8, 12, (0,))], ("swipes", "feed")
+        problems, methods = [(8, 12, _pick(seeds, (0,)))], ("swipes", "feed")
     elif quick:
         problems, methods = [(16, 60, _pick(seeds, (0, 1, 2)))], ("swipes", "feed")
     else:
@@ -85,7 +86,7 @@ def run_task(task: Task) -> list[Row]:
     seconds = time.perf_counter() - started
     rows = [task.row(n + 1, "top1", value) for n, value in enumerate(curve.best)]
     rows += [
-        task.row(n, "like_rate", curve.like_rate_until(n) if n <= 10 else _recent(curve, n))
+        task.row(n, "like_rate", curve.like_rate_until(n, last=10))
         for n in range(10, horizon + 1, 10)
     ]
     reached = curve.answers_to(LEVEL)
@@ -95,11 +96,6 @@ def run_task(task: Task) -> list[Row]:
         task.row(None, "pair_share", sum(curve.pair) / len(curve.pair)),
         task.row(None, "seconds", seconds),
     ]
-
-
-def _recent(curve: object, n: int) -> float:
-    like_rate: list[float] = curve.like_rate  # type: ignore[attr-defined]
-    return sum(like_rate[n - 10 : n]) / 10
 
 
 def _pick(seeds: Sequence[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:

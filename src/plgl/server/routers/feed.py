@@ -6,9 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from plgl.server.deps import ServicesDep, SessionDep, rating_allowance
+from plgl.samplers.cards import SWIPES_PER_PAIR
+from plgl.server.deps import ServicesDep, SessionDep, SettingsDep, rating_allowance
 from plgl.server.errors import ERROR_RESPONSES
-from plgl.server.schemas import CompareIn, EventOut, FeedbackIn, ItemsOut, item_out
+from plgl.server.schemas import (
+    CardOut,
+    CardsOut,
+    CompareIn,
+    EventOut,
+    FeedbackIn,
+    ItemsOut,
+    item_out,
+)
 
 router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
 
@@ -19,6 +28,32 @@ def next_items(
 ) -> ItemsOut:
     """The next `n` items: mostly likely likes, some that teach the model most."""
     return ItemsOut(items=[item_out(item, services.generator) for item in session.ask(n)])
+
+
+@router.post("/cards", response_model=CardsOut)
+def next_cards(
+    session: SessionDep,
+    services: ServicesDep,
+    settings: SettingsDep,
+    n: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> CardsOut:
+    """The next `n` cards of the swipe feed: one item to rate, or, where a comparison teaches
+    more than a swipe, two likely likes to choose between (unless pair cards are off)."""
+    swipes = SWIPES_PER_PAIR if settings.pair_cards else None
+    cards = [
+        CardOut(
+            kind="swipe" if len(card) == 1 else "pair",
+            items=[item_out(item, services.generator) for item in card],
+        )
+        for card in session.next_cards(n, swipes=swipes)
+    ]
+    return CardsOut(cards=cards)
+
+
+@router.post("/pair", response_model=ItemsOut)
+def next_pair(session: SessionDep, services: ServicesDep) -> ItemsOut:
+    """The two items whose comparison teaches most now, both likely liked (likelier first)."""
+    return ItemsOut(items=[item_out(item, services.generator) for item in session.ask_pair()])
 
 
 @router.post("/feedback", response_model=EventOut, dependencies=[Depends(rating_allowance)])

@@ -23,8 +23,9 @@ from plgl.samplers.pairs import beliefs, best_pair
 
 SWIPES_PER_PAIR = 1
 """A pair card is shown when its comparison teaches more than this many swipes would. One: a
-comparison is one answer, like a swipe (with two, our benchmark feed shows pairs only once it has
-learned the taste; see docs/benchmarks.md, "Pairwise questions in the feed")."""
+comparison is one answer, like a swipe. With two, pair cards come only once the taste is mostly
+learned, and the feed learns no faster than swipes alone (`plgl bench --suite pairs`, method
+"feed-two-swipes")."""
 
 MIN_LIKE = 0.7
 """Both items of a pair card are predicted liked at least this often (the exploit level)."""

@@ -12,8 +12,8 @@ logistic (sigmoid(f) ~ Phi(sqrt(pi/8) f)).
 A pair is only asked among watchable items (both predicted liked at least `min_like` often), so
 a pair card is two good items, not a test: an answer carries most when the two are about equally
 liked (mean gap near 0) yet differ where the model is least sure (large variance of the gap).
-That is the "expected utility of the best option" view of Lin et al. (2022) with the watchability
-constraint in place of the utility term.
+Like EUBO (Lin, Astudillo, Frazier & Bakshy 2022) a pair card offers two good options; unlike
+EUBO it is scored by information, with "both good" as a constraint.
 
 >>> rng = np.random.default_rng(0)
 >>> latents = rng.standard_normal((20, 4))

@@ -110,6 +110,22 @@ def test_beliefs_of_a_linear_model_are_its_posterior_over_log_odds() -> None:
     assert nuisance == pytest.approx(1.0 / precision[-1, -1], rel=1e-6)
 
 
+class _Linear:
+    """A linear model known only through coef_, intercept_ and predictive covariances."""
+
+    def __init__(self, inner: LinearPreference) -> None:
+        self.coef_, self.intercept_ = inner.coef_, inner.intercept_
+        self.predictive_covariance = inner.predictive_covariance
+
+
+def test_beliefs_read_any_linear_model_through_its_predictive_covariance() -> None:
+    model = _trained(5, 30)
+    latents = np.random.default_rng(2).standard_normal((7, 5))
+    direct, through = beliefs(model, latents), beliefs(_Linear(model), latents)
+    for a, b in zip(direct, through, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
 def test_pair_proposals_are_equally_liked_twins_on_the_shell() -> None:
     d = 8
     generator = plgl.generators.get("identity", latent_dim=d)

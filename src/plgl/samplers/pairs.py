@@ -30,11 +30,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from scipy.special import ndtr
 
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.models import OnlinePreferenceModel, is_linear
+from plgl.models.folding import FoldedLaplace
 from plgl.models.laplace import PROBIT as _PROBIT  # sigmoid(f) ~ Phi(sqrt(PROBIT) f)
 from plgl.navigation import logit, reverse_linear, shell_top
 
@@ -110,13 +112,22 @@ def beliefs(model: Any, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     if not is_linear(model):
         return np.asarray(model.decision_function(latents), dtype=float), cov, 0.0
     mean = latents @ np.asarray(model.coef_) + float(model.intercept_)
-    # The posterior of (weights, intercept) read through the model's own covariance: the log-odds
-    # at 0 is the intercept, at a unit vector e_i the intercept plus weight i.
-    d = latents.shape[1]
-    joint = np.asarray(model.predictive_covariance(np.vstack([np.zeros(d), np.eye(d)])))
-    cross = joint[0, 1:] - joint[0, 0]  # (d,) Cov(w_i, b)
-    weights = joint[1:, 1:] - joint[0, 1:][None, :] - cross[:, None]  # (d, d) Cov(w)
-    nuisance = joint[0, 0] - cross @ np.linalg.lstsq(weights, cross, rcond=None)[0]
+    if isinstance(model, FoldedLaplace):  # its posterior over (weights, intercept) directly
+        joint = np.asarray(model.covariance_)
+    else:  # read through predictive covariances: at 0 the intercept, at e_i weight i + intercept
+        d = latents.shape[1]
+        through = np.asarray(model.predictive_covariance(np.vstack([np.zeros(d), np.eye(d)])))
+        cross = through[0, 1:] - through[0, 0]
+        joint = np.block(
+            [
+                [through[1:, 1:] - through[0, 1:][None, :] - cross[:, None], cross[:, None]],
+                [cross[None, :], through[:1, :1]],
+            ]
+        )
+    # The intercept's variance once the weights are known (a Schur complement).
+    weights, cross = joint[:-1, :-1], joint[:-1, -1]
+    factor = cho_factor(weights + 1e-12 * np.trace(weights) * np.eye(len(cross)))
+    nuisance = joint[-1, -1] - cross @ cho_solve(factor, cross)
     return np.asarray(mean, dtype=float), cov, max(float(nuisance), 0.0)
 
 

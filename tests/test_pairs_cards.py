@@ -9,7 +9,7 @@ import plgl
 from plgl.errors import InvalidInputError
 from plgl.models import LinearPreference
 from plgl.samplers import MixtureSampler
-from plgl.samplers.cards import plan_cards
+from plgl.samplers.cards import LEARNED, plan_cards, swipes_due
 from plgl.samplers.pairs import pair_proposals
 
 
@@ -49,6 +49,19 @@ def test_cards_weighed_against_many_swipes_are_swipes_only() -> None:
     cards = plan_cards(model, latents, 10, MixtureSampler(), np.random.default_rng(0), swipes=50)
     assert len(cards) == 10
     assert {source for _, source in cards} <= {"exploit", "explore"}
+
+
+def test_min_swipes_keeps_swipes_in_the_batch() -> None:
+    model, latents = _setup()
+    cards = plan_cards(model, latents, 5, MixtureSampler(), np.random.default_rng(0), min_swipes=2)
+    assert sorted(len(card) for card, _ in cards) == [1, 1, 2, 2, 2]
+
+
+def test_swipes_are_due_only_once_the_taste_is_learned() -> None:
+    rng = np.random.default_rng(0)
+    assert all(swipes_due(LEARNED - 0.01, 5, rng) == 0 for _ in range(20))
+    due = [swipes_due(LEARNED, 5, rng) for _ in range(2000)]
+    assert np.mean(due) == pytest.approx(1.0, abs=0.1)  # a fifth of the cards
 
 
 def test_a_batch_of_pairs_never_asks_the_same_question_twice() -> None:

@@ -45,6 +45,21 @@ def test_a_new_user_gets_pair_cards_and_swipes_none_gives_the_cards_of_ask() -> 
     assert [card[0].source for card in swipes] == [item.source for item in _session().ask(4)]
 
 
+def test_a_learned_feed_keeps_some_swipes() -> None:
+    session = _session()
+    taste = np.eye(8)[0]
+    while session.confidence < 0.8:
+        for card in session.next_cards(5):
+            if len(card) == 2:
+                a, b = card if card[0].latent @ taste > card[1].latent @ taste else card[::-1]
+                session.compare(a.id, b.id)
+            else:
+                session.tell(card[0].id, "like" if card[0].latent @ taste > 1 else "dislike")
+        assert session.n_ratings < 300
+    kinds = [len(card) for _ in range(6) for card in session.next_cards(5)]
+    assert 1 in kinds and 2 in kinds  # mostly pairs, with swipes to keep the threshold learned
+
+
 def test_ask_pair_returns_two_likely_liked_items_compare_accepts() -> None:
     session = _session()
     for _ in range(10):

@@ -14,7 +14,7 @@ from plgl.models._base import BasePreferenceModel
 from plgl.navigation import best_latents, farthest_points, latents_at
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates
-from plgl.samplers.cards import plan_cards
+from plgl.samplers.cards import plan_cards, swipes_due
 from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ class Feed:
             Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
         ]
         latents = np.array([item.latent for item in candidates])
-        plan = plan_cards(model, latents, n, sampler, rng, swipes=swipes)
+        due = swipes_due(confidence(model, n_ratings), n, rng)
+        plan = plan_cards(model, latents, n, sampler, rng, swipes=swipes, min_swipes=due)
         rows = [row for card, _ in plan for row in card]
         sources = [source for card, source in plan for _ in card]
         chosen = iter(

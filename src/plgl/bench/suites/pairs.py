@@ -1,14 +1,16 @@
 """Pairwise questions in the feed: likes and dislikes plus pair cards, in Gaussian latents.
 
-The latent suite's linear user (d = 16, 64; logistic answer noise, temperature 0.25) answers the
-default Engine's feed one card at a time; a card is one answer, a swipe or a comparison. After
-every answer recommendation #1 (`Session.recommend(1)`) is scored with the user's true utility
-(0 = a random prior sample, 1 = the best point of the ball), so "answers to 0.9" is exact, not
-rounded up to a batch.
+Simulated users of the latent suite (logistic answer noise, temperature 0.25) answer the default
+Engine's feed: the linear user at d = 16 and 64 (20 seeds, every method) and the single ideal
+point (5 seeds, swipes and feed). A card is one answer, a swipe or a comparison. After every
+answer recommendation #1 (`Session.recommend(1)`) is scored with the user's true utility (0 = a
+random prior sample, 1 = the best point of the ball), so "answers to 0.9" is exact, not rounded
+up to a batch of 10 as in the latent suite.
 
 Methods (all the default Engine on the identity generator, seed 1000·s+7):
 `swipes` (today's feed: `Session.ask(10)`, likes and dislikes only), `feed` (the app's feed as
-shipped: `Session.next_cards(5)`, pair cards where a comparison teaches more than a swipe),
+shipped: `Session.next_cards(5)`, pair cards where a comparison teaches more than a swipe, and
+about a fifth swipes once the taste is learned),
 `feed-1` and `feed-10` (the same, one card or ten per request: how much adaptivity matters),
 `feed-two-swipes` (five per request, a pair card only where it teaches more than two swipes).
 
@@ -51,22 +53,28 @@ METHODS = {  # name -> (cards per request, swipes a pair card must beat; None: s
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
-    """One task per (dimension, method, seed)."""
-    methods: tuple[str, ...]
+    """One task per (user kind, dimension, method, seed)."""
+    problems: list[tuple[str, int, int, tuple[int, ...], tuple[str, ...]]]
+    both = ("swipes", "feed")
     if is_tiny():
-        problems, methods = [(8, 12, _pick(seeds, (0,)))], ("swipes", "feed")
+        problems = [("linear", 8, 12, _pick(seeds, (0,)), both)]
     elif quick:
-        problems, methods = [(16, 60, _pick(seeds, (0, 1, 2)))], ("swipes", "feed")
+        problems = [("linear", 16, 60, _pick(seeds, (0, 1, 2)), both)]
     else:
-        twenty = _pick(seeds, tuple(range(20)))
-        problems, methods = [(16, 120, twenty), (64, 320, twenty)], tuple(METHODS)
+        twenty, five = _pick(seeds, tuple(range(20))), _pick(seeds, tuple(range(5)))
+        problems = [
+            ("linear", 16, 120, twenty, tuple(METHODS)),
+            ("linear", 64, 320, twenty, tuple(METHODS)),
+            ("ideal", 16, 160, five, both),  # a taste the linear model only approximates
+            ("ideal", 64, 320, five, both),
+        ]
     tasks = []
-    for d, horizon, chosen in problems:
+    for kind, d, horizon, chosen, methods in problems:
         for method in methods:
             cost = horizon * (0.002 if d == 16 else 0.006) * (3 if method == "feed-1" else 1)
+            params = {"kind": kind, "d": d, "horizon": horizon}
             for s in chosen:
-                params = {"d": d, "horizon": horizon}
-                tasks.append(Task("pairs", f"linear d={d}", method, s, params, cost=cost))
+                tasks.append(Task("pairs", f"{kind} d={d}", method, s, params, cost=cost))
     return tasks
 
 
@@ -79,7 +87,7 @@ def run_task(task: Task) -> list[Row]:
         raise ValueError(f"task {task.label} needs a seed and one of the methods {list(METHODS)}")
     d, horizon = int(task.params["d"]), int(task.params["horizon"])
     batch, swipes = METHODS[task.method]
-    user = make_user("linear", d, task.seed, horizon=horizon)
+    user = make_user(str(task.params.get("kind", "linear")), d, task.seed, horizon=horizon)
     engine = plgl.Engine(plgl.generators.get("identity", latent_dim=d), seed=1000 * task.seed + 7)
     started = time.perf_counter()
     curve = run_cards(engine, user, horizon, batch, task.seed, swipes=swipes)

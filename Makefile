@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench,diffusers,train]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,diffusers,train,ray,population]"
 	$(PY) -m pip install --quiet --no-deps gan-face-generate==1.1.1 molsets==0.3.1
 	touch $(STAMP)
 

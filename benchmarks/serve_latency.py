@@ -63,8 +63,8 @@ def signal(likes: Callable[[dict[str, Any]], bool], metadata: dict[str, Any]) ->
 def server(domain: str, workdir: str, cache_url: str, rate_limit: bool = False) -> Iterator[str]:
     """A `plgl serve` subprocess on a free loopback port; yields its base URL.
 
-    Without `rate_limit` the per-user limit is lifted: a benchmark client rates faster than a
-    person could.
+    Without `rate_limit` the per-user limits are lifted: a benchmark client rates and asks for
+    fresh items faster than a person could.
     """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -75,6 +75,7 @@ def server(domain: str, workdir: str, cache_url: str, rate_limit: bool = False) 
     env = dict(os.environ)
     if not rate_limit:
         env |= {"PLGL_FEEDBACK_RATE": "100000", "PLGL_FEEDBACK_BURST": "100000"}
+        env |= {"PLGL_GENERATION_RATE": "100000", "PLGL_GENERATION_BURST": "100000"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

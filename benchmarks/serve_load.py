@@ -1,76 +1,217 @@
-"""Load: 50 simulated swipers (locust, headless) against a local `plgl serve` on loopback.
+"""Load: simulated swipers (locust, headless) against `plgl serve` with 1, then 2 workers.
 
-Starts the server (SQLite storage, a pregenerated pool in a SQLite content cache), runs
-benchmarks/locustfile.py for a short time, and prints every endpoint's request count, errors
-and latency percentiles. Exits 1 if any request failed.
+Starts Redis (storage on db 0, the pregenerated content pool on db 1) and, for each worker
+count, a fresh `plgl serve` on loopback; runs benchmarks/locustfile.py; prints requests/s, errors
+and p50/p95/p99 per endpoint and for the flow "rate, then next card" (a rating and the next
+card's content, what a person waits for), and the RSS of each worker sampled over the run.
+The load generator runs on the same machine and cores as the server. Exits 1 on any error.
 
-    python benchmarks/serve_load.py [--domain identity] [--users 50] [--seconds 60]
+    python benchmarks/serve_load.py [--domain faces] [--users 200] [--seconds 120]
+        [--workers 1,2] [--storage redis|sqlite] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from serve_latency import server
+import httpx
 
 import plgl
 from plgl.cache import from_url, pregenerate
+from plgl.testing import RedisServer
 
 HERE = Path(__file__).resolve().parent
+SECRET = "load-test-secret-" + "x" * 32
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domain", default="identity", help="generator served (identity)")
-    parser.add_argument("--users", type=int, default=50, help="simulated users (50)")
-    parser.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second")
-    parser.add_argument("--seconds", type=int, default=60, help="test length (60)")
-    parser.add_argument("--pool", type=int, default=1000, help="pregenerated pool size (1000)")
+    parser.add_argument("--domain", default="faces", help="generator served (faces)")
+    parser.add_argument("--users", type=int, default=200, help="simulated users (200)")
+    parser.add_argument("--spawn-rate", type=float, default=20.0, help="users started per second")
+    parser.add_argument("--seconds", type=int, default=120, help="test length per run (120)")
+    parser.add_argument("--pool", type=int, default=2000, help="pregenerated pool size (2000)")
+    parser.add_argument("--workers", default="1,2", help="worker counts to run (1,2)")
+    parser.add_argument("--storage", choices=["redis", "sqlite"], default="redis")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        cache_url = f"sqlite:///{workdir}/cache.db"
-        pregenerate(plgl.generators.get(args.domain), from_url(cache_url), n=args.pool)
-        with server(args.domain, workdir, cache_url, rate_limit=True) as base:
-            prefix = f"{workdir}/load"
-            command = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py")]
-            command += ["--headless", "--users", str(args.users)]
-            command += ["--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.seconds}s"]
-            command += ["--host", base, "--csv", prefix, "--only-summary", "--loglevel", "ERROR"]
-            start = time.perf_counter()
-            run = subprocess.run(command, check=False, capture_output=True, text=True)
-            elapsed = time.perf_counter() - start
-            if not Path(f"{prefix}_stats.csv").exists():
-                raise SystemExit(f"locust did not run:\n{run.stderr}")
-            rows = _csv(f"{prefix}_stats.csv")
-            failures = _csv(f"{prefix}_failures.csv")
-    print(
-        f"{args.users} users, {args.domain}, {elapsed:.0f} s on loopback "
-        "(SQLite storage, warm SQLite content cache); milliseconds"
-    )
-    columns = ("requests", "errors", "p50", "p95", "p99", "max")
-    print(f"{'endpoint':<28} " + " ".join(f"{c:>8}" for c in columns))
-    for row in rows:
-        name = "all" if row["Name"] == "Aggregated" else f"{row['Type']} {row['Name']}"
-        values = (row["Request Count"], row["Failure Count"], row["50%"], row["95%"], row["99%"])
-        print(
-            f"{name:<28} "
-            + " ".join(f"{v:>8}" for v in values)
-            + f" {float(row['Max Response Time']):>8.0f}"
+    print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    results = []
+    with tempfile.TemporaryDirectory() as workdir, RedisServer(appendfsync="everysec") as redis:
+        cache_url = (
+            f"{redis.url[:-2]}/1" if args.storage == "redis" else f"sqlite:///{workdir}/c.db"
         )
-    for failure in failures:
-        where = f"{failure['Method']} {failure['Name']}"
-        print(f"FAILED {where}: {failure['Error']} x{failure['Occurrences']}")
-    total = next(row for row in rows if row["Name"] == "Aggregated")
+        start = time.perf_counter()
+        store = from_url(cache_url)
+        pregenerate(plgl.generators.get(args.domain), store, n=args.pool)
+        store.close()
+        print(f"pool: {args.pool} {args.domain} items in {time.perf_counter() - start:.0f} s")
+        for workers in [int(w) for w in args.workers.split(",")]:
+            storage = redis.url if args.storage == "redis" else f"sqlite:///{workdir}/s{workers}.db"
+            with server(args.domain, storage, cache_url, workdir, workers) as (base, pid):
+                result = run_locust(base, pid, args, f"{workdir}/w{workers}")
+            result["workers"] = workers
+            results.append(result)
+            report(result, args)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 1 if any(r["errors"] for r in results) else 0
+
+
+@contextmanager
+def server(
+    domain: str,
+    storage: str,
+    cache: str,
+    workdir: str,
+    workers: int,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """`plgl serve` on a free loopback port, `env` on top of the process's environment; yields
+    (base URL, the supervisor's pid)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "plgl.cli", "serve", "--port", str(port), "--domain", domain]
+    command += ["--storage", storage, "--cache", cache, "--data-dir", workdir]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    # One client address signs all simulated users up; every other quota stays as shipped.
+    variables = {"PLGL_SIGNUPS_PER_MINUTE": "1000000", "PLGL_SECRET": SECRET} | (env or {})
+    process = subprocess.Popen(command, env=os.environ | variables, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while len(worker_pids(process.pid)) < workers or not _up(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("plgl serve did not start")
+            time.sleep(0.5)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(base + "/api/domain").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def worker_pids(supervisor: int) -> list[int]:
+    """The processes serving requests: uvicorn's workers, or the server itself with one."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(next(x for x in status.splitlines() if x.startswith("PPid:")).split()[1])
+            if ppid == supervisor and b"spawn_main" in cmdline:
+                children.append(int(entry.name))
+    return sorted(children) or [supervisor]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_locust(base: str, supervisor: int, args: argparse.Namespace, prefix: str) -> dict[str, Any]:
+    rss: list[tuple[float, list[float]]] = []
+    done = threading.Event()
+    start = time.monotonic()
+
+    def sample() -> None:
+        while not done.wait(5.0):
+            try:
+                pids = worker_pids(supervisor)
+                rss.append((time.monotonic() - start, [rss_mib(pid) for pid in pids]))
+            except OSError:
+                pass
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    pids = worker_pids(supervisor)
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    command = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
+    command += ["--users", str(args.users), "--spawn-rate", str(args.spawn_rate)]
+    command += ["--run-time", f"{args.seconds}s", "--host", base, "--csv", prefix]
+    command += ["--only-summary", "--loglevel", "ERROR"]
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    done.set()
+    sampler.join()
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise SystemExit(f"locust did not run:\n{run.stderr}")
+    rows = _csv(f"{prefix}_stats.csv")
+    # The flow is reported beside the requests it is made of: left out of the totals.
+    requests = [row for row in rows if row["Type"] not in ("FLOW", "")]
+    return {
+        "endpoints": [
+            {
+                "name": "all" if row["Name"] == "Aggregated" else f"{row['Type']} {row['Name']}",
+                "requests": int(row["Request Count"]),
+                "errors": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]),
+                **{p: float(row[f"{p}%"]) for p in ("50", "95", "99")},
+            }
+            for row in rows
+        ],
+        "failures": _csv(f"{prefix}_failures.csv"),
+        "rps": sum(float(row["Requests/s"]) for row in requests),
+        "errors": sum(int(row["Failure Count"]) for row in requests),
+        "worker_cpu_ms_per_request": 1000
+        * cpu
+        / max(1, sum(int(r["Request Count"]) for r in requests)),
+        "rss_mib": rss,
+    }
+
+
+def report(result: dict[str, Any], args: argparse.Namespace) -> None:
+    workers = result["workers"]
     print(
-        f"throughput {float(total['Requests/s']):.0f} requests/s; errors {total['Failure Count']}"
+        f"\n{args.users} users, {args.domain}, {args.seconds} s, {workers} worker(s), "
+        f"{args.storage} storage; milliseconds (load generator on the same cores)"
     )
-    return 1 if int(total["Failure Count"]) else 0
+    print(f"{'endpoint':<34} {'requests':>8} {'errors':>6} {'p50':>6} {'p95':>6} {'p99':>6}")
+    for row in result["endpoints"]:
+        print(
+            f"{row['name']:<34} {row['requests']:>8} {row['errors']:>6} {row['50']:>6.0f} "
+            f"{row['95']:>6.0f} {row['99']:>6.0f}"
+        )
+    for failure in result["failures"]:
+        print(f"FAILED {failure['Method']} {failure['Name']}: {failure['Error']}")
+    print(f"throughput {result['rps']:.0f} requests/s; errors {result['errors']}")
+    print(f"worker CPU per request: {result['worker_cpu_ms_per_request']:.1f} ms")
+    series = "; ".join(
+        f"{t:.0f}s " + "/".join(f"{m:.0f}" for m in mib) for t, mib in result["rss_mib"][::4]
+    )
+    print(f"RSS per worker (MiB) over time: {series}")
 
 
 def _csv(path: str) -> list[dict[str, str]]:

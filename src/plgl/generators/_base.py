@@ -27,6 +27,12 @@ class Generator(ABC):
     Content is whatever `generate` returns (an array, a record); `render` turns one piece into
     bytes of one of `media_types` (the first is what a feed shows), and `metadata` into JSON-native
     facts about it (a molecule's SMILES and properties, a melody's notes).
+
+    Optional hooks: `features` / `torch_features` (named traits of the content, for content
+    models and `describe`) and `perceptual` (a differentiable summary of what the content looks
+    or sounds like: it gives the generator's users a prior shaped by the generator's geometry,
+    `plgl.generators.geometry.geometry_prior`, and lets grounded recommendations judge content,
+    `plgl.navigation.content_scores`; see docs/geometry.md).
     """
 
     name: str
@@ -73,6 +79,19 @@ class Generator(ABC):
         differentiable in the latents: the optional path for gradient navigation through the
         generator (see `has_torch_features`)."""
         raise InvalidInputError(f"{self.name} has no differentiable path from latents to features")
+
+    def perceptual(self, latents: torch.Tensor) -> torch.Tensor:
+        """(n, m) what a person perceives of the content made from latents (n, latent_dim),
+        differentiable in the latents: the optional hook behind the geometry prior.
+
+        A small, smooth summary of the content (a blurred, downsampled image; a soft piano
+        roll; a soft token sequence) in which distances mean "looks or sounds different".
+        `plgl.generators.geometry` averages J^T J of this map over prior samples (its pull-back
+        metric): directions that change the content a lot get much prior weight in a user's
+        taste, directions that barely change it little (see `has_perceptual`). Implement it in
+        a custom generator to give its users that prior; without it the prior is isotropic.
+        """
+        raise InvalidInputError(f"{self.name} has no differentiable perceptual map")
 
     def feature_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """Fixed prior latents on the shell (256, latent_dim) and their features (256, k).
@@ -129,3 +148,9 @@ def has_torch_features(generator: Any) -> bool:
     method = getattr(type(generator), "torch_features", None)
     implemented = method is not None and method is not Generator.torch_features
     return implemented and bool(getattr(generator, "feature_names", ()))
+
+
+def has_perceptual(generator: Any) -> bool:
+    """Whether `generator` implements the differentiable `perceptual` map."""
+    method = getattr(type(generator), "perceptual", None)
+    return method is not None and method is not Generator.perceptual

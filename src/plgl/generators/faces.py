@@ -188,6 +188,15 @@ class FaceGenerator(Generator):
         images = self.network(latents.float()[:, :, None, None])
         return image_features(0.5 * (images + 1.0)).to(latents.dtype)
 
+    def perceptual(self, latents: torch.Tensor) -> torch.Tensor:
+        """(n, 768) the face as a 16x16 RGB thumbnail in [0, 1] (4x4 average pooling), flat,
+        differentiable in latents (n, 100): what a glance at a face takes in (its layout,
+        colours and shading), without the pixel-level texture a GAN varies freely."""
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise InvalidInputError(f"latents must be (n, {self.latent_dim}) tensors")
+        images = 0.5 * (self.network(latents.float()[:, :, None, None]) + 1.0)
+        return nn.functional.avg_pool2d(images, _SIDE // 16).flatten(1).to(latents.dtype)
+
     def _render(self, content: np.ndarray, media_type: str) -> bytes:
         from PIL import Image
 

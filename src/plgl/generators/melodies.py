@@ -186,6 +186,21 @@ class MelodyGenerator(Generator):
             blocks.append(self._model.decode_greedy(torch.from_numpy(block)).numpy()[: len(rows)])
         return [Melody.from_tokens(tokens) for tokens in np.concatenate(blocks)]
 
+    def perceptual(self, latents: torch.Tensor) -> torch.Tensor:
+        """(n, 16 * 38) a soft piano roll of the melodies of latents (n, 16), flat.
+
+        Row t of a melody's roll is the decoder's probability of each token (rest, hold, each of
+        the 36 pitches) at step t, given the greedy melody's earlier steps: the melody itself
+        where the decoder is sure, a blend where it hesitates, and differentiable in the latent
+        (the greedy tokens are held fixed; they only change where the latent crosses a boundary).
+        """
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise InvalidInputError(f"latents must be (n, {self.latent_dim}) tensors")
+        z = latents.float()
+        tokens = self._model.decode_greedy(z.detach())
+        probs = torch.softmax(self._model.logits(z, tokens), dim=-1)
+        return probs.flatten(1).to(latents.dtype)
+
     def _render(self, content: Melody, media_type: str) -> bytes:
         melody = self._check(content)
         if media_type == "audio/wav":

@@ -189,6 +189,27 @@ class MoleculeGenerator(Generator):
             return np.empty((0, len(PROPERTIES)))
         return np.array([properties(c.smiles) for c in contents], dtype=np.float64)
 
+    def perceptual(self, latents: torch.Tensor) -> torch.Tensor:
+        """(n, max_len * vocab + vocab) a soft picture of the molecules of latents (n, 32).
+
+        The decoder's token probabilities at each position of the greedy SELFIES string (given
+        its earlier tokens; positions after the string's end are zero), flat, followed by their
+        sum over positions: the expected count of each token (atoms, bonds, rings, branches),
+        a soft composition that tracks weight, polarity and ring count. Differentiable in the
+        latent with the greedy tokens held fixed (RDKit's descriptors of the decoded molecule
+        are not; this is their smooth stand-in).
+        """
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise InvalidInputError(f"latents must be (n, {self.latent_dim}) tensors")
+        z = latents.float()
+        tokens = self.model.greedy(z.detach())
+        inputs = torch.cat([self.model.start_tokens(len(z)), tokens[:, :-1]], dim=1)
+        probs = torch.softmax(self.model.logits(z, inputs), dim=-1)
+        # A position belongs to the molecule up to and including its first padding token.
+        ended = torch.cumsum((tokens == 0).long(), dim=1) - (tokens == 0).long()
+        probs = probs * (ended == 0).unsqueeze(-1).to(probs.dtype)
+        return torch.cat([probs.flatten(1), probs.sum(dim=1)], dim=1).to(latents.dtype)
+
     def metadata(self, content: Molecule) -> dict[str, Any]:
         """SMILES, SELFIES and every property in `feature_names`."""
         if not isinstance(content, Molecule):

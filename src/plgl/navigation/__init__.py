@@ -1,13 +1,19 @@
 """Navigation: find latents for a wanted score, on the region the generator renders well."""
 
 from plgl.models import is_linear  # re-exported: closed-form navigation applies to these
+from plgl.navigation.anchors import ContentJudge, content_scores
 from plgl.navigation.best import best_latents, latents_at, top_of_shell
 from plgl.navigation.diverse import farthest_points
+from plgl.navigation.grounded import grounded_best, improvement_bound, trust_radius
 from plgl.navigation.reverse import logit, reverse_gradient, reverse_linear, shell_top
 
 __all__ = [
+    "ContentJudge",
     "best_latents",
+    "content_scores",
     "farthest_points",
+    "grounded_best",
+    "improvement_bound",
     "is_linear",
     "latents_at",
     "logit",
@@ -15,4 +21,5 @@ __all__ = [
     "reverse_linear",
     "shell_top",
     "top_of_shell",
+    "trust_radius",
 ]

@@ -23,7 +23,8 @@ import plgl
 from plgl.server import docs, errors
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
-from plgl.server.middleware import BodyLimit, SecurityHeaders
+from plgl.server.files import create_private
+from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import RateLimiter
 from plgl.server.routers import content, criteria, discover, feed, users
 from plgl.server.settings import Settings
@@ -48,10 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             engine = app.state.services.engine
-            for resource in (engine.storage, engine.cache.store):
-                close = getattr(resource, "close", None)
-                if callable(close):
-                    close()
+            engine.close()  # pending snapshots written, storage closed
+            close = getattr(engine.cache.store, "close", None)
+            if callable(close):
+                close()
 
     app = FastAPI(
         title="plgl",
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)
     static = resources.files("plgl.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -104,11 +106,21 @@ def build_services(settings: Settings) -> Services:
     """The engine (generator + storage), token issuer and rate limiter for `settings`."""
     if settings.storage is None:  # the default SQLite file lives in the data directory
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    generator = build_generator(settings)
+    for url in (settings.storage_url(), settings.cache):
+        create_private(url)
+    generator: plgl.Generator
+    if settings.generator == "ray":  # deployed by `plgl serve` (see plgl.generators.remote)
+        from plgl.generators.remote import RemoteGenerator
+
+        generator = RemoteGenerator(settings.domain_name(), max_batch_size=settings.ray_max_batch)
+    else:
+        generator = build_generator(settings)
     engine = plgl.Engine(
         generator=generator,
         storage=settings.storage_url(),
         seed=settings.seed,
         cache=settings.cache,
+        max_sessions=settings.max_sessions,
+        idle_seconds=settings.idle_seconds,
     )
     return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())

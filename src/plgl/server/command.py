@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,10 @@ if TYPE_CHECKING:
     from plgl.server.settings import Settings
 
 HELP = "start the web app: a swipe feed that learns what you like"
+# uvicorn kills a worker that does not answer its supervisor's ping in time (5 s by default),
+# and a new worker answers only after importing plgl and torch: on a loaded machine that takes
+# longer, and the supervisor would kill and restart its workers forever.
+_WORKER_HEALTHCHECK_S = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +30,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="engine seed (PLGL_SEED; 0)")
     parser.add_argument("--threads", type=int, help="threads per numerical call (PLGL_THREADS; 1)")
     parser.add_argument(
+        "--workers", type=int, help="API worker processes over the one storage (PLGL_WORKERS; 1)"
+    )
+    parser.add_argument(
+        "--generator",
+        choices=["local", "ray"],
+        help="run the generator in each worker, or on Ray Serve (PLGL_GENERATOR; local)",
+    )
+    parser.add_argument(
+        "--ray-replicas", type=int, help="Ray Serve replicas (PLGL_RAY_REPLICAS; 1)"
+    )
+    parser.add_argument(
+        "--ray-num-gpus", type=float, help="GPUs per Ray Serve replica (PLGL_RAY_NUM_GPUS; 0)"
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        help="seconds a client has to send a whole request (PLGL_READ_TIMEOUT; 10)",
+    )
+    parser.add_argument(
+        "--keep-alive", type=int, help="idle keep-alive seconds (PLGL_KEEP_ALIVE_SECONDS; 5)"
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
 
@@ -31,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from plgl.server import Settings, create_app
+    from plgl.server import Settings
+    from plgl.server.protocol import DeadlineH11Protocol
 
     settings = Settings.from_env(
         host=args.host,
@@ -42,11 +71,42 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         seed=args.seed,
         threads=args.threads,
+        workers=args.workers,
+        generator=args.generator,
+        ray_replicas=args.ray_replicas,
+        ray_num_gpus=args.ray_num_gpus,
+        read_timeout=args.read_timeout,
+        keep_alive_seconds=args.keep_alive,
     )
     domain = _check(settings)
-    print(f"plgl: serving {domain} at http://{settings.host}:{settings.port}")
+    settings.secret_key()  # made once here, not raced by the workers
+    if settings.generator == "ray":
+        from plgl.generators.remote import deploy
+
+        deploy(
+            settings.domain_name(),
+            replicas=settings.ray_replicas,
+            num_gpus=settings.ray_num_gpus,
+            max_batch_size=settings.ray_max_batch,
+        )
+    # Every worker builds its own app from the same settings, handed over by environment.
+    os.environ.update(settings.to_env())
+    print(
+        f"plgl: serving {domain} at http://{settings.host}:{settings.port}"
+        f" with {settings.workers} worker{'s' if settings.workers > 1 else ''}"
+    )
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level
+        "plgl.server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=args.log_level,
+        # uvicorn calls `http` like a protocol class; a partial carries the timeout with it.
+        http=functools.partial(DeadlineH11Protocol, read_timeout=settings.read_timeout),  # type: ignore[arg-type]
+        timeout_keep_alive=settings.keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
     )
     return 0
 
@@ -57,6 +117,7 @@ def _check(settings: Settings) -> str:
     URL. The default domain falls back to identity (see `build_generator`)."""
     import plgl
     from plgl.server.app import build_generator
+    from plgl.server.files import create_private
 
     domain = settings.domain_name()
     if domain not in plgl.generators.available():
@@ -69,6 +130,8 @@ def _check(settings: Settings) -> str:
         raise ValueError(f"the {domain} domain cannot start: {error}") from None
     if settings.storage is None:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for url in (settings.storage_url(), settings.cache):
+        create_private(url)
     storage = plgl.storage.from_url(settings.storage_url())
     close = getattr(storage, "close", None)
     if callable(close):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -76,21 +75,6 @@ def current_session(
     Sync: resuming a session reads storage, which must not block the event loop.
     """
     return services.engine.session(user_id, context)
-
-
-async def rating_allowance(
-    user_id: Annotated[str, Depends(current_user)],
-    services: Annotated[Services, Depends(get_services)],
-    settings: Annotated[Settings, Depends(get_settings)],
-) -> None:
-    """429 with Retry-After when the user rates faster than their token bucket allows."""
-    wait = services.limiter.take(user_id, settings.feedback_rate, settings.feedback_burst)
-    if wait > 0:
-        raise HTTPException(
-            429,
-            f"too many ratings: at most {settings.feedback_rate:g} per second",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

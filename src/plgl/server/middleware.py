@@ -1,4 +1,4 @@
-"""ASGI middleware: a request body size limit and security headers on every answer."""
+"""ASGI middleware: request head and body size limits, and security headers on every answer."""
 
 from __future__ import annotations
 
@@ -53,6 +53,28 @@ class BodyLimit:
 
     def _message(self) -> str:
         return f"request body is larger than {self.max_bytes} bytes"
+
+
+class HeadLimit:
+    """Refuse requests whose headers (and target) add up to more than `max_bytes` with 431.
+
+    h11 bounds only a head still arriving in pieces; one that comes whole in a single read is
+    parsed whatever its size, so the total is checked here too.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                message = f"request headers are larger than {self.max_bytes} bytes"
+                await _send_json(send, 431, "headers_too_large", message)
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

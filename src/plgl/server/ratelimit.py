@@ -4,6 +4,9 @@
 >>> limiter = RateLimiter(clock=clock)
 >>> [limiter.take("alice", rate=2.0, burst=2) for _ in range(4)]
 [0.0, 0.0, 0.5, 0.0]
+
+Each worker process keeps its own buckets: with `plgl serve --workers N` a key may spend up to
+N times its allowance (a client's requests spread over the workers).
 """
 
 from __future__ import annotations
@@ -36,3 +39,10 @@ class RateLimiter:
             if len(self._buckets) > self._max_keys:
                 self._buckets.popitem(last=False)
             return wait
+
+    def refund(self, key: str, burst: int) -> None:
+        """Give back the token a request took, when it turned out not to count (bad input)."""
+        with self._lock:
+            if key in self._buckets:
+                tokens, last = self._buckets[key]
+                self._buckets[key] = (min(float(burst), tokens + 1.0), last)

@@ -39,6 +39,23 @@ class Settings:
         max_body_bytes: larger request bodies are refused with 413.
         feedback_rate, feedback_burst: each user's token bucket for ratings (events per second,
             and how many may come at once).
+        generation_rate, generation_burst: each user's token bucket for calls that make new
+            items (feed, recommendations, reverse).
+        signups_per_minute: new users one client address may create per minute.
+        max_unrated_items: shown-but-unrated items a user may hold; at the cap the feed offers
+            the oldest of them again instead of storing new ones.
+        keep_alive_seconds: an idle keep-alive connection is closed after this long.
+        read_timeout: seconds a client has to send a whole request (headers and body) once it
+            starts one or opens the connection; slower connections are dropped.
+        max_header_bytes: request heads larger than this are refused (h11's incomplete event
+            size).
+        max_sessions, idle_seconds: each worker keeps at most this many users' sessions in
+            memory, each for at most this long after its last request (the rest are loaded
+            from storage when they come back), so its memory is bounded whatever the users.
+        workers: API worker processes (`plgl serve`); each is stateless over the one storage.
+        generator: "local" runs the generator in each worker; "ray" serves it from a Ray Serve
+            deployment (see `plgl.generators.remote`) with `ray_replicas` replicas of
+            `ray_num_gpus` GPUs each, batching up to `ray_max_batch` latents.
         pair_cards: whether the swipe feed (/api/cards) mixes in "which of two" cards where a
             comparison teaches more than a swipe; False: like/dislike cards only.
     """
@@ -55,6 +72,20 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     feedback_rate: float = 10.0
     feedback_burst: int = 30
+    generation_rate: float = 2.0
+    generation_burst: int = 20
+    signups_per_minute: int = 30
+    max_unrated_items: int = 200
+    keep_alive_seconds: int = 5
+    read_timeout: float = 10.0
+    max_header_bytes: int = 16 * 1024
+    max_sessions: int = 1000
+    idle_seconds: float = 600.0
+    workers: int = 1
+    generator: str = "local"
+    ray_replicas: int = 1
+    ray_num_gpus: float = 0.0
+    ray_max_batch: int = 64
     pair_cards: bool = True
 
     def __post_init__(self) -> None:
@@ -69,6 +100,30 @@ class Settings:
             raise InvalidInputError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
         if not self.feedback_rate > 0 or self.feedback_burst < 1:
             raise InvalidInputError("feedback_rate must be > 0 and feedback_burst >= 1")
+        if not self.generation_rate > 0 or self.generation_burst < 1:
+            raise InvalidInputError("generation_rate must be > 0 and generation_burst >= 1")
+        for name in (
+            "signups_per_minute",
+            "max_unrated_items",
+            "keep_alive_seconds",
+            "workers",
+            "max_sessions",
+        ):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("read_timeout", "idle_seconds"):
+            if not getattr(self, name) > 0:
+                raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.max_header_bytes < 1024:
+            raise InvalidInputError(
+                f"max_header_bytes must be >= 1024, got {self.max_header_bytes}"
+            )
+        if self.generator not in ("local", "ray"):
+            raise InvalidInputError(f"generator must be 'local' or 'ray', got {self.generator!r}")
+        if self.ray_replicas < 1 or self.ray_num_gpus < 0 or self.ray_max_batch < 1:
+            raise InvalidInputError(
+                "ray_replicas and ray_max_batch must be >= 1 and ray_num_gpus >= 0"
+            )
         if self.secret is not None and len(self.secret) < 16:
             raise InvalidInputError("secret must be at least 16 characters")
 
@@ -86,6 +141,16 @@ class Settings:
         if unknown:
             raise InvalidInputError(f"unknown settings: {', '.join(sorted(unknown))}")
         return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as PLGL_* variables: how `plgl serve --workers N` hands them to each
+        worker process (`from_env` reads them back)."""
+        env = {}
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if value is not None:
+                env[_ENV_PREFIX + spec.name.upper()] = str(value)
+        return env
 
     def storage_url(self) -> str:
         """The storage URL, defaulting to the SQLite file in the data directory."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from plgl.records import Item
 from plgl.server.deps import Services, ServicesDep, SessionDep
 from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.quotas import GenerationsDep
 from plgl.server.schemas import ItemsOut, item_out
 from plgl.session import Session
 
@@ -18,21 +19,28 @@ router = APIRouter(prefix="/api", tags=["discover"], responses=ERROR_RESPONSES)
 
 @router.get("/recommendations", response_model=ItemsOut)
 def recommendations(
-    session: SessionDep, services: ServicesDep, k: Annotated[int, Query(ge=1, le=50)] = 12
+    allowance: GenerationsDep,  # first: a flood is refused before its session loads
+    session: SessionDep,
+    services: ServicesDep,
+    k: Annotated[int, Query(ge=1, le=50)] = 12,
 ) -> ItemsOut:
     """The `k` best items for the user, diverse, best first."""
-    return _scored(session, services, session.recommend(k))
+    with allowance.refund_on_error():
+        items = session.recommend(k)
+    return _scored(session, services, items)
 
 
 @router.get("/reverse", response_model=ItemsOut)
 def reverse(
+    allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
     target: Annotated[float, Query(gt=0.0, lt=1.0, description="wanted like-probability")],
     n: Annotated[int, Query(ge=1, le=50)] = 6,
 ) -> ItemsOut:
     """`n` diverse items the model predicts the user likes with probability `target`."""
-    items = session.reverse_items(target, n)
+    with allowance.refund_on_error():
+        items = session.reverse_items(target, n)
     return _scored(session, services, items)
 
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from plgl.server.deps import ServicesDep, SessionDep
 from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.quotas import signup_allowance
 from plgl.server.schemas import ExplainOut, ExploreIn, StatusOut, UserOut
 from plgl.session import Session
 
 router = APIRouter(prefix="/api", tags=["users"], responses=ERROR_RESPONSES)
 
 
-@router.post("/users", status_code=201, response_model=UserOut)
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    dependencies=[Depends(signup_allowance)],
+)
 def create_user(services: ServicesDep) -> UserOut:
     """A new anonymous user and the bearer token that is their only key.
 

@@ -1,0 +1,246 @@
+"""Simulated swipers whose taste is a smooth function of the content itself (not of the latent,
+and not one of a generator's named traits): how a real person's taste relates to a feed.
+
+Each kind draws a hidden taste from its seed:
+
+* faces
+  - "blur-linear": a random smooth weight map applied to the blurred RGB image (likes some
+    colours in some places: a dark background, a warm left cheek, ...).
+  - "target": closeness of the 8x8 thumbnail to that of one target face (a face the user has
+    in mind; by construction one the generator makes).
+  - "random-features": a random direction in a fixed random-convolution embedding of the image
+    (edges and textures pooled over a 4x4 grid: what a small untrained vision network sees).
+* melodies
+  - "roll-linear": a smooth random weight over (time, pitch) of the sounding piano roll.
+  - "target": closeness of the pitch contour to that of one target melody.
+* molecules
+  - "fingerprint": a random direction in Morgan count-fingerprint space (likes some
+    substructures, dislikes others).
+  - "target": Tanimoto similarity (Morgan bits) to one target molecule.
+
+The answer noise is `SimulatedUser`'s (a like with probability sigmoid((s - threshold) /
+noise), s the utility standardized over prior samples). The benchmark's metric, `normalized`,
+is (u - mean over prior samples) / (best of the prior samples - mean): 0 for a random item,
+1 for the best of `n_prior` (4,000 by default) random items; a recommendation can exceed 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from plgl.bench.users import SimulatedUser, clip_to_ball
+from plgl.errors import InvalidInputError
+from plgl.generators import Generator
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "faces": ("blur-linear", "target", "random-features"),
+    "melodies": ("roll-linear", "target"),
+    "molecules": ("fingerprint", "target"),
+}
+"""The kinds of swiper of each domain."""
+
+Taste = Callable[[list[Any]], np.ndarray]
+
+
+class ContentSwiper(SimulatedUser):
+    """A simulated user with a taste `taste(contents) -> (n,)` over the generator's content.
+
+    Args:
+        generator: makes the content rated.
+        taste: utility of each piece of content, higher is better.
+        seed: draws the prior sample behind the normalization.
+        noise, threshold: the answer model of `SimulatedUser`.
+        n_prior: prior samples behind the normalization (mean and best).
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        taste: Taste,
+        seed: int = 0,
+        noise: float = 0.25,
+        threshold: float = 0.5,
+        n_prior: int = 4000,
+    ) -> None:
+        # SimulatedUser's own initialization measures 50,000 prior samples: too many to decode.
+        if not np.isfinite(noise) or noise < 0 or not np.isfinite(threshold):
+            raise InvalidInputError("noise must be finite and >= 0, threshold finite")
+        if n_prior < 2:
+            raise InvalidInputError(f"n_prior must be >= 2, got {n_prior}")
+        self.generator = generator
+        self.taste = taste
+        self.target_latent: np.ndarray | None = None  # (d,) the target of a "target" kind
+        self.d = generator.latent_dim
+        self.noise = noise
+        self.threshold = threshold
+        prior = clip_to_ball(
+            np.random.default_rng(30_000 + seed).standard_normal((n_prior, self.d))
+        )
+        values = self.utility(prior)
+        self.prior_mean = float(values.mean())
+        self.prior_std = float(max(values.std(), 1e-12))
+        self._best = float(values.max())
+
+    def _init_taste(self, rng: np.random.Generator) -> None:  # the taste is given
+        return None
+
+    def utility(self, latents: np.ndarray) -> np.ndarray:
+        """(n,) the taste of the content made from latents (n, d)."""
+        contents: list[Any] = []
+        for first in range(0, len(latents), 512):
+            contents += self.generator.generate(np.asarray(latents[first : first + 512]))
+        return np.asarray(self.taste(contents), dtype=np.float64)
+
+    @property
+    def best_utility(self) -> float:
+        return self._best
+
+
+def swiper(
+    domain: str, kind: str, generator: Generator, seed: int = 0, **options: Any
+) -> ContentSwiper:
+    """A swiper of `kind` (see KINDS) on `domain`'s generator, its taste drawn from `seed`.
+
+    >>> from plgl.generators import get
+    >>> user = swiper("faces", "target", get("faces"), seed=1, n_prior=50)
+    >>> float(user.normalized(user.target_latent[None])[0]) > 1.0
+    True
+    """
+    if kind not in KINDS.get(domain, ()):
+        raise InvalidInputError(
+            f"no swiper {kind!r} for {domain!r}: expected one of "
+            + ", ".join(f"{d}/{k}" for d, ks in KINDS.items() for k in ks)
+        )
+    rng = np.random.default_rng([7_000, seed, KINDS[domain].index(kind)])
+    target = generator.project(generator.sample(1, rng))
+    if domain == "faces":
+        taste = _face_taste(kind, rng, generator.generate(target)[0])
+    elif domain == "melodies":
+        taste = _melody_taste(kind, rng, generator.generate(target)[0])
+    else:
+        taste = _molecule_taste(kind, rng, generator.generate(target)[0])
+    user = ContentSwiper(generator, taste, seed=seed, **options)
+    user.target_latent = target[0]
+    return user
+
+
+# ----------------------------------------------------------------------------------- faces
+def _images(contents: Sequence[Any]) -> torch.Tensor:
+    """(n, 3, 64, 64) float32 in [0, 1] from uint8 (64, 64, 3) faces."""
+    batch = np.stack([np.asarray(c) for c in contents]).astype(np.float32) / 255.0
+    return torch.from_numpy(batch).permute(0, 3, 1, 2)
+
+
+def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (n, c, h, w) images, `sigma` in pixels, reflected edges."""
+    radius = int(3 * sigma)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel /= kernel.sum()
+    c = images.shape[1]
+    pad = torch.nn.functional.pad(images, (radius, radius, radius, radius), mode="reflect")
+    rows = torch.nn.functional.conv2d(pad, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return torch.nn.functional.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def _face_taste(kind: str, rng: np.random.Generator, target: np.ndarray) -> Taste:
+    if kind == "blur-linear":
+        noise = torch.from_numpy(rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
+        weights = _blur(noise, 8.0)[0]
+        weights /= weights.norm()
+
+        def linear(contents: list[Any]) -> np.ndarray:
+            return (_blur(_images(contents), 2.0) * weights).sum(dim=(1, 2, 3)).numpy()
+
+        return linear
+    if kind == "target":
+        goal = torch.nn.functional.avg_pool2d(_images([target]), 8).flatten()
+
+        def closeness(contents: list[Any]) -> np.ndarray:
+            thumbs = torch.nn.functional.avg_pool2d(_images(contents), 8).flatten(1)
+            return (-((thumbs - goal) ** 2).sum(dim=1)).numpy()
+
+        return closeness
+    filters = torch.from_numpy(rng.standard_normal((16, 3, 5, 5)).astype(np.float32))
+    filters -= filters.mean(dim=(1, 2, 3), keepdim=True)  # edges and textures, not brightness
+    direction = rng.standard_normal(16 * 16)
+
+    def embedded(contents: list[Any]) -> np.ndarray:
+        maps = torch.relu(torch.nn.functional.conv2d(_images(contents), filters, stride=2))
+        pooled = torch.nn.functional.adaptive_avg_pool2d(maps, 4).flatten(1).double().numpy()
+        return np.asarray(pooled @ direction)
+
+    return embedded
+
+
+# -------------------------------------------------------------------------------- melodies
+def _roll(contents: Sequence[Any]) -> np.ndarray:
+    """(n, 16, 36) sounding piano rolls of melodies (1 where a pitch sounds at a step)."""
+    from plgl.generators.melody_model import LOWEST_PITCH, N_PITCHES, STEPS
+
+    rolls = np.zeros((len(contents), STEPS, N_PITCHES))
+    for i, melody in enumerate(contents):
+        for pitch, start, duration in melody.notes:
+            rolls[i, start : start + duration, pitch - LOWEST_PITCH] = 1.0
+    return rolls
+
+
+def _smooth(values: np.ndarray, width: float, axis: int) -> np.ndarray:
+    """Gaussian smoothing of an array along one axis (`width` in samples)."""
+    x = np.arange(values.shape[axis])
+    kernel = np.exp(-0.5 * ((x[:, None] - x[None, :]) / width) ** 2)
+    kernel /= kernel.sum(axis=1, keepdims=True)
+    return np.moveaxis(np.tensordot(kernel, np.moveaxis(values, axis, 0), axes=1), 0, axis)
+
+
+def _melody_taste(kind: str, rng: np.random.Generator, target: Any) -> Taste:
+    if kind == "roll-linear":
+        weights = _smooth(_smooth(rng.standard_normal((16, 36)), 3.0, 0), 4.0, 1)
+
+        def linear(contents: list[Any]) -> np.ndarray:
+            return np.asarray((_roll(contents) * weights).sum(axis=(1, 2)))
+
+        return linear
+    goal = _smooth(_roll([target]), 1.5, 2)[0]
+
+    def closeness(contents: list[Any]) -> np.ndarray:
+        return np.asarray(-((_smooth(_roll(contents), 1.5, 2) - goal) ** 2).sum(axis=(1, 2)))
+
+    return closeness
+
+
+# ------------------------------------------------------------------------------- molecules
+def _fingerprints(contents: Sequence[Any], counts: bool) -> np.ndarray:
+    """(n, 1024) Morgan (radius 2) fingerprints of molecules: counts, or bits."""
+    from rdkit import Chem
+    from rdkit.Chem import rdFingerprintGenerator
+
+    morgan = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
+    rows = []
+    for molecule in contents:
+        mol = Chem.MolFromSmiles(molecule.smiles)
+        fp = morgan.GetCountFingerprintAsNumPy(mol) if counts else morgan.GetFingerprintAsNumPy(mol)
+        rows.append(np.asarray(fp, dtype=np.float64))
+    return np.array(rows).reshape(len(rows), 1024)
+
+
+def _molecule_taste(kind: str, rng: np.random.Generator, target: Any) -> Taste:
+    if kind == "fingerprint":
+        direction = rng.standard_normal(1024)
+
+        def linear(contents: list[Any]) -> np.ndarray:
+            return np.asarray(np.sqrt(_fingerprints(contents, True)) @ direction)
+
+        return linear
+    goal = _fingerprints([target], False)[0]
+
+    def tanimoto(contents: list[Any]) -> np.ndarray:
+        bits = _fingerprints(contents, False)
+        shared = bits @ goal
+        return np.asarray(shared / np.maximum(bits.sum(axis=1) + goal.sum() - shared, 1.0))
+
+    return tanimoto

@@ -1,0 +1,182 @@
+"""The geometry of a generator's latent space: the pull-back metric of its perceptual map.
+
+A user can only prefer what they can see. If a taste is (locally) a linear functional of what
+the content looks like, u(z) ~ a . p(z) with p the generator's `perceptual` map, then its
+gradient in the latent is w = J(z)^T a; with a isotropic, E[w w^T] is proportional to the
+pull-back metric
+
+    G = E_z[J(z)^T J(z)],    J(z) = dp/dz (m, d),  z ~ N(0, I),
+
+so G is the natural prior covariance of a taste vector over latents: much weight on directions
+that change the content a lot, little on those that barely change it. Wang & Ponce ("The
+geometry of deep generative image models and its applications", ICLR 2021) found such metrics
+of GAN latent spaces highly anisotropic (a few eigen-directions carry most of the change), and
+searches in their top eigenspace far faster.
+
+G is computed once per generator configuration (a few hundred prior samples, forward-mode
+autodiff), cached on disk keyed by the generator's `config()` digest, and shipped for the
+built-in domains (`plgl/weights/geometry-<digest>.npy`, made by scripts/compute_geometry.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from plgl.errors import InvalidInputError
+from plgl.generators._base import Generator, has_perceptual
+from plgl.models import GaussianPrior
+
+SAMPLES = 256
+"""Prior samples behind a metric (its relative error is a few percent at this count)."""
+SEED = 0
+_CHUNK = 16  # latents per forward-mode pass: bounds memory (chunk x m x d Jacobian)
+
+
+def config_key(generator: Generator) -> str:
+    """32 hex digits of the generator's `config()`: what makes its content what it is (the same
+    digest as the content cache's, `plgl.cache.pool.config_digest`)."""
+    text = json.dumps(generator.config(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def pullback_metric(generator: Generator, n_samples: int = SAMPLES, seed: int = SEED) -> np.ndarray:
+    """(d, d) float64 E[J^T J] of `generator.perceptual` over `n_samples` prior latents on the
+    shell (drawn with `seed`).
+
+    Each chunk of latents Z gets its Jacobians in one forward-mode pass: the map x -> p(Z + x)
+    with one shared shift x (d,) has, row by row, the Jacobian of each latent (rows of a batch
+    do not interact in a generator's forward pass).
+
+    >>> from plgl.generators import IdentityGenerator
+    >>> pullback_metric(IdentityGenerator(3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    plgl.errors.InvalidInputError: identity has no differentiable perceptual map ...
+    """
+    if not has_perceptual(generator):
+        raise InvalidInputError(
+            f"{generator.name} has no differentiable perceptual map (Generator.perceptual)"
+        )
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise InvalidInputError(f"n_samples must be a positive int, got {n_samples!r}")
+    d = generator.latent_dim
+    latents = generator.project(generator.sample(n_samples, np.random.default_rng(seed)))
+    total = np.zeros((d, d))
+    for first in range(0, n_samples, _CHUNK):
+        chunk = torch.as_tensor(latents[first : first + _CHUNK], dtype=torch.float32)
+
+        def shifted(shift: torch.Tensor, chunk: torch.Tensor = chunk) -> torch.Tensor:
+            return generator.perceptual(chunk + shift)
+
+        with warnings.catch_warnings():
+            # torch.func's first forward-mode call scripts its decompositions with the
+            # deprecated torch.jit.script; the warning is torch's own, about torch's code.
+            warnings.filterwarnings("ignore", "`torch.jit.script`", DeprecationWarning)
+            jac = torch.func.jacfwd(shifted)(torch.zeros(d)).detach().double()  # (n, m, d)
+        total += torch.einsum("nmi,nmj->ij", jac, jac).numpy()
+    metric = 0.5 * (total + total.T) / n_samples
+    if not np.all(np.isfinite(metric)):
+        raise InvalidInputError(f"{generator.name}'s perceptual map has non-finite Jacobians")
+    return metric
+
+
+def shipped_path(generator: Generator) -> Path:
+    """Where the package keeps (or would keep) the metric of this generator configuration."""
+    folder = Path(str(resources.files("plgl") / "weights"))
+    return folder / f"geometry-{config_key(generator)}.npy"
+
+
+def default_cache_dir() -> Path:
+    """$PLGL_CACHE_DIR/geometry, else $XDG_CACHE_HOME/plgl/geometry, else ~/.cache/plgl/..."""
+    root = os.environ.get("PLGL_CACHE_DIR")
+    if root:
+        return Path(root) / "geometry"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "plgl" / "geometry"
+
+
+def generator_metric(
+    generator: Generator, cache_dir: str | os.PathLike[str] | None = None, *, compute: bool = True
+) -> np.ndarray | None:
+    """(d, d) the generator's pull-back metric, or None where it has no perceptual map.
+
+    Looked up in the package (shipped for the built-in domains), then in `cache_dir` (None:
+    `default_cache_dir()`), both keyed by the `config()` digest; otherwise computed (a few
+    seconds to minutes on a CPU) and saved there, unless `compute` is False (then None).
+    """
+    if not has_perceptual(generator):
+        return None
+    d = generator.latent_dim
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    for path in (shipped_path(generator), folder / shipped_path(generator).name):
+        if path.is_file():
+            metric = np.asarray(np.load(path, allow_pickle=False), dtype=np.float64)
+            if metric.shape == (d, d) and np.all(np.isfinite(metric)):
+                return metric
+    if not compute:
+        return None
+    metric = pullback_metric(generator)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / shipped_path(generator).name
+    partial = target.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(partial, metric.astype(np.float32), allow_pickle=False)
+    partial.replace(target)  # atomic: a reader never sees half a file
+    return metric
+
+
+def prior_covariance(metric: np.ndarray, scale: float = 4.0, floor: float = 0.1) -> np.ndarray:
+    """(d, d) prior covariance of a taste vector shaped by a metric (d, d).
+
+    Sigma = scale^2 * ((1 - floor) * G / tr(G) + floor * I / d): the trace is scale^2, so
+    E[(w . z)^2] = tr(Sigma) = scale^2 for z ~ N(0, I), as with the isotropic prior of
+    standard deviation scale / sqrt(d) (the prior log-odds of a random latent keep standard
+    deviation `scale`: the prior is as decisive as before, only its shape changes). `floor`
+    keeps a share of isotropic mass so that a direction the metric deems invisible is unlikely,
+    not impossible.
+
+    >>> cov = prior_covariance(np.diag([3.0, 1.0]), scale=2.0, floor=0.0)
+    >>> cov.round(2).tolist(), float(np.trace(cov))
+    ([[3.0, 0.0], [0.0, 1.0]], 4.0)
+    """
+    metric = np.asarray(metric, dtype=np.float64)
+    if metric.ndim != 2 or metric.shape[0] != metric.shape[1] or not np.all(np.isfinite(metric)):
+        raise InvalidInputError(f"metric must be a finite square matrix, got {metric.shape}")
+    if not (np.isfinite(scale) and scale > 0 and 0.0 <= floor <= 1.0):
+        raise InvalidInputError(f"need scale > 0 and floor in [0, 1], got {scale}, {floor}")
+    d = metric.shape[0]
+    symmetric = 0.5 * (metric + metric.T)
+    trace = float(np.trace(symmetric))
+    if trace <= 0.0:
+        raise InvalidInputError("metric has no positive trace: the content never changes")
+    shape = (1.0 - floor) * symmetric / trace + floor * np.eye(d) / d
+    return np.asarray(scale**2 * shape)
+
+
+def geometry_prior(
+    generator: Generator,
+    scale: float = 4.0,
+    floor: float = 0.1,
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    compute: bool = True,
+) -> GaussianPrior:
+    """The `GaussianPrior` over taste weights for `generator`: zero mean, covariance
+    `prior_covariance(generator_metric(generator), scale, floor)`; isotropic (standard
+    deviation scale / sqrt(d), today's default) for a generator without a perceptual map, or
+    with `compute` False while its metric is neither shipped nor cached (`generator_metric`).
+
+    Pass it to the linear model: `LinearPreference(prior=geometry_prior(generator))`.
+    """
+    d = generator.latent_dim
+    metric = generator_metric(generator, cache_dir, compute=compute)
+    if metric is None:
+        return GaussianPrior.isotropic(d, scale / np.sqrt(d))
+    return GaussianPrior(np.zeros(d), prior_covariance(metric, scale, floor))

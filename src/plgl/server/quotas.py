@@ -1,0 +1,131 @@
+"""Abuse limits: sign-ups per client address, generation and ratings per user, unrated items.
+
+A request spends from its bucket only when it is valid: `Allowance.spend` takes a token before
+the work and gives it back when the work fails on the caller's input (an unknown item, a reused
+event id), and FastAPI answers malformed requests (422) before a handler runs at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+from fastapi import Depends, HTTPException, Request
+
+from plgl.errors import PlglError
+from plgl.records import Feedback, Item
+from plgl.server.deps import Services, ServicesDep, SettingsDep, current_user
+from plgl.server.ratelimit import RateLimiter
+from plgl.session import Session
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One key's token bucket for one kind of request."""
+
+    limiter: RateLimiter
+    key: str
+    rate: float
+    burst: int
+    what: str
+
+    def check(self) -> None:
+        """Spend a token now; 429 with Retry-After when none is left."""
+        wait = self.limiter.take(self.key, self.rate, self.burst)
+        if wait > 0:
+            per = f"{self.rate:g} per second" if self.rate >= 1 else f"{60 * self.rate:g} a minute"
+            raise HTTPException(
+                429,
+                f"too many {self.what}: at most {per}",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+    @contextmanager
+    def spend(self) -> Iterator[None]:
+        """Spend a token for the work in the block; refunded if the work fails on bad input."""
+        self.check()
+        with self.refund_on_error():
+            yield
+
+    @contextmanager
+    def refund_on_error(self) -> Iterator[None]:
+        """Give the token taken by `check` back if the work in the block fails on bad input."""
+        try:
+            yield
+        except (PlglError, HTTPException):
+            self.limiter.refund(self.key, self.burst)
+            raise
+
+
+async def ratings(
+    user_id: Annotated[str, Depends(current_user)], services: ServicesDep, settings: SettingsDep
+) -> Allowance:
+    """The caller's allowance for ratings and comparisons."""
+    return Allowance(
+        services.limiter,
+        "rate:" + user_id,
+        settings.feedback_rate,
+        settings.feedback_burst,
+        "ratings",
+    )
+
+
+async def generations(
+    user_id: Annotated[str, Depends(current_user)], services: ServicesDep, settings: SettingsDep
+) -> Allowance:
+    """The caller's allowance for requests that make new items (feed, discovery), already
+    spent: a flood is refused here, before its session is loaded or storage is read."""
+    allowance = Allowance(
+        services.limiter,
+        "make:" + user_id,
+        settings.generation_rate,
+        settings.generation_burst,
+        "requests for new items",
+    )
+    allowance.check()
+    return allowance
+
+
+async def signup_allowance(request: Request, services: ServicesDep, settings: SettingsDep) -> None:
+    """429 when the client address has created `signups_per_minute` users this minute."""
+    address = request.client.host if request.client is not None else "unknown"
+    rate = settings.signups_per_minute / 60.0
+    Allowance(
+        services.limiter, "signup:" + address, rate, settings.signups_per_minute, "sign-ups"
+    ).check()
+
+
+def unrated_items(services: Services, user_id: str) -> list[Item]:
+    """The items served to the user and never rated nor compared, oldest first."""
+    storage = services.engine.storage
+    rated: set[str] = set()
+    for event in storage.events(user_id):
+        if isinstance(event, Feedback):
+            rated.add(event.item_id)
+        else:
+            rated.update((event.preferred_id, event.other_id))
+    return [item for item in storage.items(user_id) if item.id not in rated]
+
+
+def serve_items(session: Session, services: Services, n: int, cap: int) -> list[Item]:
+    """`session.ask(n)`, unless the user already holds `cap` unrated items: then the oldest of
+    those again (nothing new is stored), so that storage per user stays bounded by their
+    ratings plus `cap` (+ n - 1) however often the feed is called."""
+    waiting = unrated_items(services, session.user_id)
+    if len(waiting) < cap:
+        return session.ask(n)
+    oldest = waiting[:n]
+    latents = np.array([item.latent for item in oldest])
+    contents = services.engine.cache.contents(latents, session.user_id)
+    return [
+        Item(item.id, item.latent, content, item.source)
+        for item, content in zip(oldest, contents, strict=True)
+    ]
+
+
+RatingsDep = Annotated[Allowance, Depends(ratings)]
+GenerationsDep = Annotated[Allowance, Depends(generations)]

@@ -33,14 +33,17 @@ def test_cards_are_distinct_rows_with_pairs_of_likely_likes_first_in_each_pair()
     model, latents = _setup()
     cards = plan_cards(model, latents, 10, MixtureSampler(), np.random.default_rng(0))
     assert len(cards) == 10
+    assert all(len(card) == 1 for card, source in cards if source != "pair")
     rows = [row for card, _ in cards for row in card]
     assert len(rows) == len(set(rows))
     pairs = [card for card, source in cards if source == "pair"]
     assert pairs and all(len(card) == 2 for card in pairs)
     proba = model.predict_proba(latents)[:, 1]
-    for first, second in pairs:  # the watchable level is judged with the probit approximation
+    for first, second in pairs:
         assert proba[first] >= proba[second] - 1e-9
-        assert proba[second] >= 0.69
+    # Watchable (judged with the probit approximation), but for the batch's first pair, which
+    # is the two likeliest items when none are.
+    assert sum(proba[second] < 0.79 for _, second in pairs) <= 1
     assert all(len(card) == 1 for card, source in cards if source != "pair")
 
 

@@ -2,10 +2,12 @@
 
 A card is one answer: a like or dislike of one item, or "which of these two?". `plan_cards`
 chooses the next n cards among candidate latents: pair cards first, one after another, each the
-most informative watchable pair (`plgl.samplers.pairs.best_pair`) given the answers expected to
-the pairs before it (the covariance is conditioned as if each had been answered, so a batch never
-asks one question twice), for as long as the next pair teaches more than `swipes` swipes would;
-then swipes chosen by the sampler among the candidates left, as a swipe feed chooses them.
+most informative watchable pair (`plgl.samplers.pairs.best_pair`; among the likeliest items when
+none is watchable, as for a new user) given the answers expected to the pairs before it (the
+covariance is conditioned as if each had been answered, so a batch never asks one question
+twice), for as long as the next pair teaches more than `swipes` swipes would and watchable items
+are left; then swipes chosen by the sampler among the candidates left, as a swipe feed chooses
+them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from scipy.special import ndtr
 from plgl.errors import InvalidInputError
 from plgl.models.laplace import PROBIT as _PROBIT
 from plgl.samplers._base import BaseSampler
-from plgl.samplers.pairs import beliefs, best_pair
+from plgl.samplers.pairs import WATCHABLE, beliefs, best_pair
 
 SWIPES_PER_PAIR = 1
 """A pair card is shown when its comparison teaches more than this many swipes would. One: a
@@ -27,8 +29,8 @@ comparison is one answer, like a swipe. With two, pair cards come only once the 
 learned, and the feed learns no faster than swipes alone (`plgl bench --suite pairs`, method
 "feed-two-swipes")."""
 
-MIN_LIKE = 0.7
-"""Both items of a pair card are predicted liked at least this often (the exploit level)."""
+MIN_LIKE = WATCHABLE
+"""Both items of a pair card are predicted liked at least this often."""
 
 
 LEARNED = 0.8
@@ -86,18 +88,27 @@ def plan_cards(
     if len(latents) >= 2:
         mean, cov, nuisance = beliefs(model, latents)
         likely = mean / np.sqrt(1.0 + _PROBIT * np.diag(cov))  # as the model predicts it now
+        # Watchable as the model predicts now, not as the conditioned belief of a batch would.
+        watchable = ndtr(math.sqrt(_PROBIT) * likely) >= min_like
         while len(cards) < n - min_swipes and allowed.sum() >= 2:
-            choice = best_pair(
-                mean, cov, min_like, nuisance=nuisance, swipes=swipes, allowed=allowed
-            )
+            if (allowed & watchable).sum() >= 2:
+                choice = best_pair(
+                    mean, cov, 0.0, nuisance=nuisance, swipes=swipes, allowed=allowed & watchable
+                )
+            elif watchable.sum() < 2:  # none watchable at all (a new user): the two likeliest
+                choice = best_pair(
+                    mean, cov, min_like, nuisance=nuisance, swipes=swipes, allowed=allowed
+                )
+            else:  # the batch used up the likely likes
+                break
             if swipes and not choice.worth_it:
                 break
             first, second = choice.first, choice.second
             if likely[second] > likely[first]:  # the conditioned belief may order them apart
                 first, second = second, first
             cards.append(([first, second], "pair"))
-            allowed[[choice.first, choice.second]] = False
-            cov = _answered(mean, cov, choice.first, choice.second)
+            allowed[[first, second]] = False
+            cov = _answered(mean, cov, first, second)
     rest = min(n - len(cards), int(allowed.sum()))
     if rest > 0:
         rows = np.flatnonzero(allowed)

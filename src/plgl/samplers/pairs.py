@@ -43,6 +43,13 @@ from plgl.navigation import logit, reverse_linear, shell_top
 _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), in bits
 
 
+WATCHABLE = 0.8
+"""The least predicted like-probability of an item of a pair card. Higher than the swipe feed's
+exploit level (0.7): a pair spreads its items along what the model is unsure of, and at 0.7 a
+user whose taste is one ideal point liked only 48% of them while learning (0.70 at 0.8, with
+answers to 0.9 at d = 16 and 64 within 4% and 13% of 0.7's; `plgl bench --suite pairs`)."""
+
+
 @dataclass(frozen=True)
 class PairChoice:
     """The most informative watchable pair among candidates, and what two swipes would teach.
@@ -53,12 +60,15 @@ class PairChoice:
         bits: expected information of the comparison about the taste (bits).
         swipe_bits: expected information of as many swipes as the pair is weighed against on
             the most informative watchable candidates, each chosen after the previous answer.
+        watchable: whether both items are predicted liked at least `min_like` often (else they
+            are the two likeliest allowed candidates).
     """
 
     first: int
     second: int
     bits: float
     swipe_bits: float
+    watchable: bool = True
 
     @property
     def worth_it(self) -> bool:
@@ -171,7 +181,8 @@ def best_pair(
     variance = np.clip(np.diag(cov), 0.0, None)
     proba = ndtr(np.sqrt(_PROBIT) * mean / np.sqrt(1.0 + _PROBIT * variance))
     watchable = allowed & (proba >= min_like)
-    if watchable.sum() < 2:
+    enough = bool(watchable.sum() >= 2)
+    if not enough:
         watchable = allowed & (proba >= np.sort(proba[allowed])[::-1][1])
     rows = np.flatnonzero(watchable)
     gap_mean = mean[rows, None] - mean[None, rows]
@@ -183,7 +194,7 @@ def best_pair(
     if proba[second] > proba[first]:
         first, second = second, first
     swiped = swipe_bits(mean, cov, rows, swipes, nuisance)
-    return PairChoice(first, second, float(bits[i, j]), swiped)
+    return PairChoice(first, second, float(bits[i, j]), swiped, enough)
 
 
 def swipe_bits(
@@ -219,7 +230,7 @@ def pair_proposals(
     generator: Generator,
     n_pairs: int,
     rng: np.random.Generator,
-    like: tuple[float, float] = (0.7, 0.8),
+    like: tuple[float, float] = (WATCHABLE, 0.9),
 ) -> np.ndarray:
     """(2 n_pairs, d) latents made to be compared: rows i and n_pairs + i share a predicted
     like-probability drawn from `like` and differ only along a direction the model is unsure

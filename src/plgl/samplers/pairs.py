@@ -46,8 +46,9 @@ _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), i
 WATCHABLE = 0.8
 """The least predicted like-probability of an item of a pair card. Higher than the swipe feed's
 exploit level (0.7): a pair spreads its items along what the model is unsure of, and at 0.7 a
-user whose taste is one ideal point liked only 48% of them while learning (0.70 at 0.8, with
-answers to 0.9 at d = 16 and 64 within 4% and 13% of 0.7's; `plgl bench --suite pairs`)."""
+user whose taste is one ideal point (d = 16) liked only 48% of them while learning; at 0.8, 71%,
+and linear users need 32 and 126.5 answers to 0.9 at d = 16 and 64 (27.5 and 113 at 0.7;
+`plgl bench --suite pairs`)."""
 
 
 @dataclass(frozen=True)

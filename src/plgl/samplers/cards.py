@@ -39,7 +39,7 @@ LEARNED = 0.8
 SWIPE_SHARE = 0.2
 """Once the taste is learned, each card is a swipe at least this often: comparisons never teach
 the like threshold, and without it "likely liked" drifts (pairs only, with pair items at 0.7: the
-like-rate of the d = 16 feed fell to 0.56 after 120 answers; with this share, 0.74, and learning
+like-rate of the d = 16 feed fell to 0.56 after 120 answers; with this share, 0.80, and learning
 as fast; with pair items at 0.8 as now, 0.83: `plgl bench --suite pairs`)."""
 
 

@@ -131,10 +131,17 @@ def test_pair_proposals_are_equally_liked_twins_on_the_shell() -> None:
     generator = plgl.generators.get("identity", latent_dim=d)
     model = _trained(d, 40)
     latents = pair_proposals(model, generator, 5, np.random.default_rng(0))
-    assert latents.shape == (10, d)
+    assert latents.shape == (20, d)  # 5 unsure axes and 5 random directions, each a twin
     np.testing.assert_allclose(np.linalg.norm(latents, axis=1), math.sqrt(d))
     proba = model.predict_proba(latents)[:, 1]
-    np.testing.assert_allclose(proba[:5], proba[5:], atol=1e-9)
-    assert (proba > 0.6).all()
+    np.testing.assert_allclose(proba[:10], proba[10:], atol=1e-9)
+    assert (proba > 0.75).all()
+    # A twin differs where the model is least sure: the first, across the learned taste, along
+    # the most uncertain axis of the weights.
+    coef = model.coef_ / np.linalg.norm(model.coef_)
+    across = np.eye(d) - np.outer(coef, coef)
+    gap = across @ (latents[0] - latents[10])
+    axis = np.linalg.eigh(across @ model.weight_covariance() @ across)[1][:, -1]
+    assert abs(gap @ axis) / np.linalg.norm(gap) > 0.999
     again = pair_proposals(model, generator, 5, np.random.default_rng(0))
     np.testing.assert_array_equal(latents, again)

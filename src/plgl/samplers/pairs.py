@@ -46,9 +46,8 @@ _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), i
 WATCHABLE = 0.8
 """The least predicted like-probability of an item of a pair card. Higher than the swipe feed's
 exploit level (0.7): a pair spreads its items along what the model is unsure of, and at 0.7 a
-user whose taste is one ideal point (d = 16) liked only 48% of them while learning; at 0.8, 71%,
-and linear users need 32 and 126.5 answers to 0.9 at d = 16 and 64 (27.5 and 113 at 0.7;
-`plgl bench --suite pairs`)."""
+user whose taste is one ideal point (d = 16) liked only 48% of them while learning (71% at 0.8),
+for about 15% fewer answers to 0.9 for linear users (`plgl bench --suite pairs`)."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +239,7 @@ def pair_proposals(
     The directions: the `n_pairs` axes of the weights' posterior covariance (across the taste
     learned so far) along which the model is least sure, and `n_pairs` random directions drawn
     from that covariance (m = 2 n_pairs); random directions alone when the model has no
-    covariance. The axes raised answers to 0.9 by about 10% (`plgl bench --suite pairs`).
+    covariance. The axes cut the answers to 0.9 by about 10% (`plgl bench --suite pairs`).
     Linear models only (reverse classification on the prior's shell); (0, d) for others.
     """
     d = generator.latent_dim

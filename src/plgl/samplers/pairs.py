@@ -46,8 +46,8 @@ _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), i
 WATCHABLE = 0.8
 """The least predicted like-probability of an item of a pair card. Higher than the swipe feed's
 exploit level (0.7): a pair spreads its items along what the model is unsure of, and at 0.7 a
-user whose taste is one ideal point (d = 16) liked only 48% of them while learning (71% at 0.8),
-for about 15% fewer answers to 0.9 for linear users (`plgl bench --suite pairs`)."""
+user whose taste is one ideal point (d = 16) liked only 48% of them while learning (71% at 0.8,
+which costs linear users about 15% more answers to 0.9; `plgl bench --suite pairs`)."""
 
 
 @dataclass(frozen=True)

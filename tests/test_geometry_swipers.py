@@ -39,17 +39,17 @@ def test_the_suite_reports_the_pick_beside_the_favourite(monkeypatch: pytest.Mon
     suite = load("swipers")
     tasks = suite.plan(quick=False, seeds=None)
     assert {t.problem.split()[0] for t in tasks} == set(KINDS)
-    assert {t.method for t in tasks} == {"default", "geometry"}
-    assert len(tasks) == 6  # tiny: one kind and one seed per domain, each engine
-    task = next(t for t in tasks if t.problem.startswith("melodies") and t.method == "geometry")
+    assert len(tasks) == 3  # tiny: one kind and one seed per domain
+    task = next(t for t in tasks if t.problem.startswith("melodies"))
+    assert task.params["engines"][:2] == ["before", "default"]
     rows = suite.run_task(task)
-    methods = {row["method"] for row in rows}
-    assert methods == {"geometry", "geometry+grounded", "geometry+grounded-content"}
+    assert {row["method"] for row in rows} == set(task.params["engines"])
     assert {row["step"] for row in rows} == {10, 20}
+    rows = [row for row in rows if row["method"] == "default"]
     for row in rows:
-        assert row["metric"] in {"for_you", "favourite", "gap"}
+        assert row["metric"] in {"for_you", "favourite", "gap", "below", "new"}
         assert row["value"] is None or np.isfinite(row["value"])
-    by_key = {(r["method"], r["step"], r["metric"]): r["value"] for r in rows}
-    for method in methods:
-        you, fav, gap = (by_key[(method, 20, m)] for m in ("for_you", "favourite", "gap"))
-        assert gap == pytest.approx(you - fav)
+    by_key = {(r["step"], r["metric"]): r["value"] for r in rows}
+    you, fav, gap = (by_key[(20, m)] for m in ("for_you", "favourite", "gap"))
+    assert gap == pytest.approx(you - fav)
+    assert by_key[(20, "below")] == float(you < fav - 1e-9)

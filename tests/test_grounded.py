@@ -163,3 +163,15 @@ def test_before_the_first_like_the_top_of_the_shell(generator: plgl.Generator) -
     prior = LinearPreference().start(D)  # no direction yet: prior samples on the shell
     pick = grounded_best(prior, rated[:0], disliked[:0], 2, generator, np.random.default_rng(0), 0)
     np.testing.assert_allclose(np.linalg.norm(pick, axis=1), math.sqrt(D))
+
+
+def test_a_judge_can_prefer_one_kind_of_face() -> None:
+    faces = plgl.generators.get("faces")
+    latents = faces.project(faces.sample(80, np.random.default_rng(1)))
+    with torch.no_grad():
+        maps = faces.perceptual(torch.as_tensor(latents, dtype=torch.float32)).double().numpy()
+    distance = ((maps - maps[0]) ** 2).sum(axis=1)  # likes faces that look like the first one
+    labels = (distance < np.quantile(distance, 0.3)).astype(float)
+    scores, prototype = ContentJudge(faces).compare(latents[1:], labels[1:], latents[:1])
+    assert np.corrcoef(scores, -distance[1:])[0, 1] > 0.5
+    assert prototype[0] > np.median(scores[labels[1:] > 0.5])  # unseen, and judged a top like

@@ -22,6 +22,7 @@ from plgl.criteria import check_name
 from plgl.errors import InvalidInputError, UserDeletedError
 from plgl.feedback import FeedbackPolicy
 from plgl.generators import Generator
+from plgl.grounding import for_you_mode
 from plgl.learner import Recipe
 from plgl.models import LinearPreference
 from plgl.models._base import BasePreferenceModel
@@ -58,7 +59,9 @@ class Engine:
         generator: makes content from latents (see `plgl.generators`).
         storage: a URL ("memory://") or a BaseStorage; None keeps everything in memory.
         seed: makes every session's choices reproducible.
-        model: the preference model template, cloned per user; None is LinearPreference().
+        model: the preference model template, cloned per user; None is `LinearPreference`
+            with the generator's geometry prior where its metric is shipped or cached
+            (`plgl.generators.geometry.geometry_prior`), else with the isotropic prior.
         sampler: None is MixtureSampler() (70% exploit, 30% explore).
         safety: never-show region; None shows anything the generator makes.
         feedback: how signals become labels and weights; None is FeedbackPolicy().
@@ -72,6 +75,10 @@ class Engine:
             storage as `engine.population` (refreshed from the stored users, its state kept in
             storage); new users start from its prior and may opt in to matching. None: every
             user starts from scratch. Needs a LinearPreference model.
+        for_you: what `recommend` shows: "grounded" (near the best-rated items, never an
+            extrapolation), "judged" (near the favourite, ranked by a judge of the content) or
+            "top" (the model's closed-form best); None picks the generator's default
+            (`plgl.grounding`).
 
     Attributes:
         recipe: what every user's model is made of besides their events (`plgl.learner`).
@@ -95,6 +102,7 @@ class Engine:
         idle_seconds: float | None = 3600.0,
         criteria: Sequence[str] | None = None,
         population: Population | None = None,
+        for_you: str | None = None,
     ) -> None:
         for name in ("latent_dim", "generate", "sample", "project"):
             if not hasattr(generator, name):
@@ -111,7 +119,8 @@ class Engine:
         self.generator = generator
         self.criteria = None if criteria is None else [check_name("criterion", c) for c in criteria]
         self.seed = check.integer("seed", seed, minimum=0)
-        self.model = model if model is not None else LinearPreference()
+        self.model = model if model is not None else _default_model(generator)
+        self.for_you = for_you_mode(generator, for_you)
         self.sampler = sampler if sampler is not None else MixtureSampler()
         self.safety = safety if safety is not None else Safety()
         self.safety.check_dim(generator.latent_dim)
@@ -200,6 +209,14 @@ class Engine:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _default_model(generator: Generator) -> LinearPreference:
+    """The linear model with the generator's geometry prior: shipped or cached, never computed
+    here (an engine starts in milliseconds); isotropic where there is none."""
+    from plgl.generators.geometry import geometry_prior  # imports torch: only when needed
+
+    return LinearPreference(prior=geometry_prior(generator, compute=False))
 
 
 class HotSessions:

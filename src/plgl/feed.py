@@ -19,16 +19,19 @@ from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
+    from plgl.grounding import Grounding
 
 SAFE_TRIES = 20  # proposals tried before a region is declared unreachable outside the marked one
+NEAR_BEST = 10  # grounded candidates (near the best-rated items) added to each fresh pool
 
 
 class Feed:
     """One user's unshown candidates and the items served to them."""
 
-    def __init__(self, engine: Engine, user_id: str) -> None:
+    def __init__(self, engine: Engine, user_id: str, grounding: Grounding) -> None:
         self.engine = engine
         self.user_id = user_id
+        self.grounding = grounding
         self._pool: list[Item] = []
         self._pool_rating = 0  # the number of ratings when the pool was proposed
 
@@ -88,17 +91,43 @@ class Feed:
     def clear(self) -> None:
         self._pool = []
 
+    def recommend(
+        self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
+    ) -> list[Item]:
+        """The `n` items of "For you" (served): grounded where the model allows
+        (`plgl.grounding`), else the best reachable; none in the never-show region."""
+        if not self.grounding.applies(model):
+            return self.serve(self.safe_latents(model, None, n, rng), "recommend")
+        latents, sources = self.grounding.best(model, n, n_ratings, rng)
+        contents = self._contents(latents)
+        safety = self.engine.safety
+        safe = ~safety.unsafe_mask(latents, contents if safety.needs_content else None)
+        items = [Item(_new_id(), latents[i], contents[i], sources[i]) for i in np.flatnonzero(safe)]
+        self.engine.storage.put_items(self.user_id, items)
+        if len(items) < n:  # the rest from the model's best, outside the marked region
+            items += self.serve(self.safe_latents(model, None, n - len(items), rng), "recommend")
+        return items
+
     def safe_latents(
         self,
         model: BasePreferenceModel,
         target_logit: float | None,
         n: int,
         rng: np.random.Generator,
+        n_ratings: int | None = None,
     ) -> np.ndarray:
         """(n, d) diverse shell latents at a target log-odds (None: the best reachable), none in
-        the never-show region."""
+        the never-show region. With `n_ratings`, a target above the favourite's stays within
+        the trust region of the best-rated items where the model allows (`plgl.grounding`)."""
         generator, safety = self.engine.generator, self.engine.safety
         found: list[np.ndarray] = []
+        if n_ratings is not None and target_logit is not None and self.grounding.applies(model):
+            grounded = self.grounding.at(model, target_logit, n, n_ratings, rng)
+            if grounded is not None:
+                contents = self._contents(grounded) if safety.needs_content else None
+                found.extend(grounded[~safety.unsafe_mask(grounded, contents)])
+                if len(found) >= n:
+                    return np.array(found[:n])
         for attempt in range(SAFE_TRIES):
             want = 4 * n * (attempt + 1)
             if target_logit is None:
@@ -163,6 +192,9 @@ class Feed:
                 served=lambda: engine.storage.items(self.user_id),
                 confidence=confidence(model, n_ratings),
             )
+            if self.grounding.applies(model):  # the exploit share also sees the best-rated's
+                near = self.grounding.near_best(model, NEAR_BEST, n_ratings, rng)
+                latents = np.vstack([latents, near])
             contents = self._contents(latents) if engine.safety.needs_content else None
             safe = ~engine.safety.unsafe_mask(latents, contents)
             if safe.any():

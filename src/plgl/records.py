@@ -25,7 +25,8 @@ class Item:
         id: unique id, stable for the user's lifetime.
         latent: (latent_dim,) float64, read-only.
         content: what the generator made from the latent (for `identity`, the latent itself).
-        source: why it was shown: "exploit", "explore", "recommend" or "reverse".
+        source: why it was shown: "exploit", "explore", "recommend" or "reverse"; "favourite"
+            or "liked" for a rated item that `recommend` shows again (nothing new beat it).
     """
 
     id: str

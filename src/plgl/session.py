@@ -33,6 +33,7 @@ from plgl.errors import (
 from plgl.explain import explanation
 from plgl.feed import Feed
 from plgl.feedback import check_signal
+from plgl.grounding import Grounding
 from plgl.history import History, item_ids, replay, save_snapshot
 from plgl.learner import Recipe
 from plgl.models import confidence
@@ -68,7 +69,8 @@ class Session:
         self._rng = np.random.default_rng([engine.seed, self._user_seed])
         self._lock = threading.RLock()
         self._deleted = False
-        self._feed = Feed(engine, user_id)
+        self._grounding = Grounding(engine, user_id, context)
+        self._feed = Feed(engine, user_id, self._grounding)
         self._recipe, self._key = engine.recipe_for(user_id)
         self._history = History(self._recipe, engine.storage, user_id, self._key, context)
         self._snapshot_if_due()
@@ -259,6 +261,10 @@ class Session:
     ) -> list[Item]:
         """The `k` best items for this user, diverse, best first, never in the marked region.
 
+        Without criteria they are grounded in the user's best-rated items (`plgl.grounding`):
+        new content the model is confident beats the favourite, or, when nothing is, the
+        favourite itself (its Item's `source` says "favourite"; other rated items "liked").
+
         `maximize="calm"` ranks by a criterion instead of the overall taste; `at_least=
         {"energy": 0.8}` keeps only latents predicted at least that likely liked on each
         criterion, with posterior probability 0.9 (InfeasibleConstraintsError when no latent
@@ -268,9 +274,8 @@ class Session:
         with self._lock:
             self._begin()
             if maximize is None and at_least is None:
-                latents = self._feed.safe_latents(self.model, None, k, self._read_rng())
-            else:
-                latents = self._constrained(k, maximize, at_least, None)
+                return self._feed.recommend(self.model, k, self._history.n_events, self._read_rng())
+            latents = self._constrained(k, maximize, at_least, None)
             return self._feed.serve(latents, "recommend")
 
     def reverse(
@@ -284,6 +289,8 @@ class Session:
 
         A single target beyond what the model can reach on the prior's shell gives the nearest
         reachable latents (a score is never pushed off the region the generator renders well);
+        a target above the favourite's stays within the trust region of the best-rated items
+        (`plgl.grounding`);
         criteria targets that cannot be met together raise InfeasibleConstraintsError.
         """
         if (target is None) == (targets is None):
@@ -298,7 +305,8 @@ class Session:
         target = check.probability("target", target)
         with self._lock:
             self._begin()
-            return self._feed.safe_latents(self.model, logit(target), n, self._read_rng())
+            rng, n_events = self._read_rng(), self._history.n_events
+            return self._feed.safe_latents(self.model, logit(target), n, rng, n_events)
 
     def reverse_items(
         self,

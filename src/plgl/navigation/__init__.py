@@ -4,7 +4,14 @@ from plgl.models import is_linear  # re-exported: closed-form navigation applies
 from plgl.navigation.anchors import ContentJudge, content_scores
 from plgl.navigation.best import best_latents, latents_at, top_of_shell
 from plgl.navigation.diverse import farthest_points
-from plgl.navigation.grounded import grounded_best, improvement_bound, trust_radius
+from plgl.navigation.grounded import (
+    grounded_at,
+    grounded_best,
+    grounded_new,
+    improvement_bound,
+    trust_candidates,
+    trust_radius,
+)
 from plgl.navigation.reverse import logit, reverse_gradient, reverse_linear, shell_top
 
 __all__ = [
@@ -12,7 +19,9 @@ __all__ = [
     "best_latents",
     "content_scores",
     "farthest_points",
+    "grounded_at",
     "grounded_best",
+    "grounded_new",
     "improvement_bound",
     "is_linear",
     "latents_at",
@@ -21,5 +30,6 @@ __all__ = [
     "reverse_linear",
     "shell_top",
     "top_of_shell",
+    "trust_candidates",
     "trust_radius",
 ]

@@ -3,7 +3,8 @@
 Likes and dislikes say little about which of thirty liked items is the best; a linear model over
 latents judges them by one global direction, which a nonlinear generator bends. A logistic
 regression on the items' perceptual maps (`Generator.perceptual`: a face's thumbnail, a melody's
-soft piano roll) judges them by what they look or sound like. On simulated face swipers it
+soft piano roll), plus their squared distance from the average rated item (so that it can also
+prefer one kind of item), judges them by what they look or sound like. On simulated face swipers it
 found a far better favourite among the liked items than the latent model did (see the
 `swipers` benchmark suite); `grounded_best(..., scores=content_scores(...))` uses it to choose
 the anchors of grounded recommendations.
@@ -64,24 +65,50 @@ class ContentJudge:
         """(n,) log-odds of a like for each rated latent (n, d) by an L2 logistic regression of
         the labels (n,) (1 like, 0 dislike) on the items' perceptual maps; zeros (no opinion)
         until the user has both liked and disliked something in the window."""
+        return self.compare(rated, labels, np.empty((0, self.generator.latent_dim)))[0]
+
+    def compare(
+        self, rated: np.ndarray, labels: np.ndarray, candidates: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) log-odds of the rated latents (as `scores`) and (m,) of candidate latents
+        (m, d) by the same regression: whether a new latent looks better than the favourite
+        (zeros for both while the regression has no opinion)."""
         d = self.generator.latent_dim
         rated = np.asarray(rated, dtype=np.float64)
         labels = np.asarray(labels, dtype=np.float64).reshape(-1)
+        candidates = np.asarray(candidates, dtype=np.float64)
         if rated.ndim != 2 or len(rated) != len(labels) or rated.shape[1] != d:
             raise InvalidInputError(
                 f"rated must be (n, {d}) with (n,) labels, got {rated.shape} and {labels.shape}"
             )
+        if candidates.ndim != 2 or candidates.shape[1] != d:
+            raise InvalidInputError(f"candidates must be (m, {d}), got {candidates.shape}")
         first = max(0, len(rated) - self.window)
         liked = labels[first:] > 0.5
         if liked.all() or not liked.any():
-            return np.zeros(len(rated))
+            return np.zeros(len(rated)), np.zeros(len(candidates))
         features = self._perceptual(rated[first:])
-        features -= features.mean(axis=0)
+        center = features.mean(axis=0)
         judge = LogisticRegression(C=self.strength, max_iter=1000)
-        recent = judge.fit(features, liked.astype(int)).decision_function(features)
+        judge.fit(_with_spread(features - center), liked.astype(int))
+        recent = judge.decision_function(_with_spread(features - center))
         out = np.full(len(rated), float(recent.min()) - 1.0)  # outside the window: last
         out[first:] = recent
-        return out
+        if not len(candidates):
+            return out, np.zeros(0)
+        # Candidates' maps are not cached: they are seen once, and would evict the rated ones.
+        return out, judge.decision_function(_with_spread(self._maps_of(candidates) - center))
+
+    def _maps_of(self, latents: np.ndarray) -> np.ndarray:
+        """(n, m) float64 perceptual maps of latents (n, d), computed (no cache)."""
+        with torch.no_grad():
+            parts = [
+                self.generator.perceptual(
+                    torch.as_tensor(latents[i : i + _CHUNK], dtype=torch.float32)
+                ).numpy()
+                for i in range(0, len(latents), _CHUNK)
+            ]
+        return np.concatenate(parts).astype(np.float64)
 
     def _perceptual(self, latents: np.ndarray) -> np.ndarray:
         """(n, m) float64 perceptual maps of latents (n, d), from the cache where it has them."""
@@ -105,6 +132,14 @@ class ContentJudge:
             while len(self._maps) > self.cache_size:
                 self._maps.popitem(last=False)
         return np.array(found, dtype=np.float64)
+
+
+def _with_spread(centered: np.ndarray) -> np.ndarray:
+    """(n, m + 1) centred perceptual maps (n, m) and their squared distance from the centre: a
+    taste for one kind of face ("like the one I have in mind") is a distance, not a direction,
+    and this one feature lets a linear judge express it (on simulated face swipers its favourite
+    was better at 30, 60 and 100 swipes than without it)."""
+    return np.hstack([centered, (centered**2).sum(axis=1, keepdims=True)])
 
 
 def content_scores(

@@ -37,6 +37,7 @@ KAPPA = 1.0
 _ANCHORS = 5  # best-rated items searched around
 _STEPS = 8  # radii per direction, out to the trust radius
 _DIRECTIONS = 12  # posterior draws of the taste direction per anchor (plus the mean)
+_SAME = 1e-6  # latents (and bounds) closer than this are taken as equal
 
 
 def trust_radius(d: int, confidence: float) -> float:
@@ -82,6 +83,85 @@ def grounded_best(
     Before the first like there is nothing to stand on: the closed-form top of the shell
     (`shell_top`, as `Session.recommend` picks it).
     """
+    new, anchors = _grounded(model, rated, labels, n_out, generator, rng, confidence, kappa, scores)
+    if anchors is None:  # no like to stand on: the closed-form top of the shell
+        return _shell_tops(model, generator, n_out, rng)
+    picks = new
+    if len(picks) < n_out:  # nothing (or too little) predicted better: the rated best
+        rated = np.asarray(rated, dtype=np.float64)
+        picks = np.vstack([picks, anchors, rated])[:n_out] if len(picks) else anchors[:n_out]
+        if len(picks) < n_out:
+            weights, cov = _posterior(model)
+            d = rated.shape[1]
+            extra = _candidates(anchors[:1], weights, cov, generator, rng, trust_radius(d, 0.0))
+            picks = np.vstack([picks, extra[: n_out - len(picks)]])
+    return np.asarray(picks[:n_out])
+
+
+def grounded_new(
+    model: Any,
+    rated: np.ndarray,
+    labels: np.ndarray,
+    n_out: int,
+    generator: Any,
+    rng: np.random.Generator,
+    confidence: float,
+    kappa: float = KAPPA,
+    scores: np.ndarray | None = None,
+) -> np.ndarray:
+    """(m, d), m <= n_out: only the new latents of `grounded_best` (arguments alike), those
+    whose improvement over the favourite has a positive lower bound, best first; none before
+    the first like or when nothing is confidently better. The exploit share of a feed mixes
+    these in: likely likes that stay near what the user liked."""
+    new, _ = _grounded(model, rated, labels, n_out, generator, rng, confidence, kappa, scores)
+    return new
+
+
+def grounded_at(
+    model: Any,
+    rated: np.ndarray,
+    labels: np.ndarray,
+    target_logit: float,
+    n_out: int,
+    generator: Any,
+    rng: np.random.Generator,
+    confidence: float,
+    kappa: float = KAPPA,
+) -> np.ndarray | None:
+    """(n_out, d) diverse latents within the trust region of the best-rated items whose
+    pessimistic log-odds, s(f) + LCB(z) (f the favourite, see the module docstring), lie
+    nearest `target_logit`: a target above what the evidence vouches for gives the best the
+    evidence does vouch for, not an extrapolation. None before the first like (nothing to
+    stand on)."""
+    weights, cov = _posterior(model)
+    rated, labels = _check(weights, rated, labels, n_out, confidence, kappa)
+    if not math.isfinite(target_logit):
+        raise InvalidInputError(f"target_logit must be finite, got {target_logit}")
+    if not np.any(labels > 0.5):
+        return None
+    anchors = _anchors(rated, labels, rated @ weights)
+    radius = trust_radius(rated.shape[1], confidence)
+    candidates = np.vstack([anchors, _candidates(anchors, weights, cov, generator, rng, radius)])
+    value = float(anchors[0] @ weights) + _improvement_bound(
+        candidates, anchors[0], weights, cov, kappa
+    )
+    nearest = candidates[np.argsort(np.abs(value - target_logit), kind="stable")]
+    return np.asarray(nearest[farthest_points(nearest[: 4 * n_out], n_out)])
+
+
+def _grounded(
+    model: Any,
+    rated: np.ndarray,
+    labels: np.ndarray,
+    n_out: int,
+    generator: Any,
+    rng: np.random.Generator,
+    confidence: float,
+    kappa: float,
+    scores: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(m <= n_out, d) new latents confidently better than the favourite, best first and
+    diverse, and the (k, d) anchors (None before the first like)."""
     weights, cov = _posterior(model)
     rated, labels = _check(weights, rated, labels, n_out, confidence, kappa)
     if scores is not None:
@@ -89,20 +169,17 @@ def grounded_best(
         if scores.shape != labels.shape or not np.all(np.isfinite(scores)):
             raise InvalidInputError(f"scores must be {labels.shape} finite numbers")
     d = rated.shape[1]
-    if not np.any(labels > 0.5):  # no like to stand on: the closed-form top of the shell
-        return _shell_tops(model, generator, n_out, rng)
+    if not np.any(labels > 0.5):
+        return np.empty((0, d)), None
     anchors = _anchors(rated, labels, rated @ weights if scores is None else scores)
-    favourite = anchors[0]
     candidates = _candidates(anchors, weights, cov, generator, rng, trust_radius(d, confidence))
-    bound = _improvement_bound(candidates, favourite, weights, cov, kappa)
-    better = candidates[bound > 0.0][np.argsort(-bound[bound > 0.0], kind="stable")]
+    bound = _improvement_bound(candidates, anchors[0], weights, cov, kappa)
+    # A candidate at a rated item is not new (its bound is 0 up to rounding).
+    known = np.linalg.norm(candidates[:, None] - anchors[None], axis=2).min(axis=1) < _SAME
+    keep = (bound > _SAME) & ~known
+    better = candidates[keep][np.argsort(-bound[keep], kind="stable")]
     picks = better[farthest_points(better[: 4 * n_out], n_out)] if len(better) else better
-    if len(picks) < n_out:  # nothing (or too little) predicted better: the rated best
-        picks = np.vstack([picks, anchors, rated])[:n_out] if len(picks) else anchors[:n_out]
-        if len(picks) < n_out:
-            extra = _candidates(anchors[:1], weights, cov, generator, rng, trust_radius(d, 0.0))
-            picks = np.vstack([picks, extra[: n_out - len(picks)]])
-    return np.asarray(picks[:n_out])
+    return np.asarray(picks), anchors
 
 
 def improvement_bound(
@@ -114,6 +191,21 @@ def improvement_bound(
     favourite = np.asarray(favourite, dtype=np.float64)
     weights, cov = _posterior(model)
     return _improvement_bound(latents, favourite, weights, cov, kappa)
+
+
+def trust_candidates(
+    model: Any, anchors: np.ndarray, generator: Any, rng: np.random.Generator, radius: float
+) -> np.ndarray:
+    """(m, d) shell latents within `radius` of the anchors (k, d): the candidates that
+    `grounded_best` ranks (steps along the posterior's taste directions and toward their shell
+    tops), for a caller that ranks them by another judge."""
+    weights, cov = _posterior(model)
+    anchors = np.atleast_2d(np.asarray(anchors, dtype=np.float64))
+    if anchors.ndim != 2 or anchors.shape[1] != len(weights) or not len(anchors):
+        raise InvalidInputError(f"anchors must be (k >= 1, {len(weights)}), got {anchors.shape}")
+    if not (math.isfinite(radius) and radius > 0):
+        raise InvalidInputError(f"radius must be > 0, got {radius}")
+    return _candidates(anchors, weights, cov, generator, rng, radius)
 
 
 def _posterior(model: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +270,10 @@ def _candidates(
         for heading in (directions, toward_top):
             found.append((anchor + steps[:, None, None] * heading[None]).reshape(-1, d))
     points = np.asarray(generator.project(np.vstack(found)))
-    return _within_reach(points, weights, generator.reach, anchors)
+    points = _within_reach(points, weights, generator.reach, anchors)
+    # Steps past the reach clip to one point: keep one of each (diverse picks need distinct ones).
+    _, first = np.unique(points.round(9), axis=0, return_index=True)
+    return np.asarray(points[np.sort(first)])
 
 
 def _within_reach(

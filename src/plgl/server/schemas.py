@@ -77,7 +77,10 @@ class UserOut(BaseModel):
 
 class ItemOut(BaseModel):
     id: str
-    source: str = Field(description="exploit, explore, pair, recommend or reverse")
+    source: str = Field(
+        description="exploit, explore, pair, recommend, reverse, or favourite / liked: a rated item"
+        " that For-you shows again because nothing new is confidently better"
+    )
     content: dict[str, str] = Field(description="media type -> URL of the item's bytes")
     metadata: dict[str, Any] = Field(description="facts about the content, per domain")
     score: float | None = Field(default=None, description="predicted probability of a like")

@@ -6,18 +6,19 @@ melodies, molecules, several kinds each) rate batches of 10 through the public A
 For-you pick is scored with the swiper's true utility, normalized: 0 = an average prior item,
 1 = the best of 4,000 prior items.
 
-Engines ("method" is "<engine>" for `Session.recommend(1)` and "<engine>+grounded" for
-`plgl.navigation.grounded_best` on the same session's model and the items it rated; one run
-serves all three, so they see the same swipes; "<engine>+grounded-content" chooses the
-favourite to build on by `plgl.navigation.content_scores`, a logistic regression on the rated
-items' perceptual maps, instead of the posterior mean):
+Engines (the task's "method"), each `Session.recommend(1)` of its own engine:
 
-* "default": `Engine(generator)` as shipped.
-* "geometry": the linear model with the generator-geometry prior
-  (`LinearPreference(prior=geometry_prior(generator))`).
+* "before": the engine as it shipped before grounding: the isotropic linear model and the
+  closed-form top of the model (`Engine(generator, model=LinearPreference(), for_you="top")`).
+* "default": `Engine(generator)` as `plgl serve` builds it: the geometry prior where the domain
+  ships one, and the domain's For-you mode (`plgl.grounding.FOR_YOU`).
+* "grounded" / "judged": the default engine with the other For-you mode (the measurement
+  behind each domain's choice).
 
 Metrics per batch: `for_you` (normalized utility of the pick), `favourite` (the best item the
-swiper liked so far), `gap` (for_you - favourite: the target is >= 0 at every checkpoint).
+swiper liked so far), `gap` (for_you - favourite: the target is >= 0 at every checkpoint),
+`below` (1 where the pick is below the favourite: its mean is the share of runs), `new` (1 where
+the pick is new content rather than a rated item shown again).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ import numpy as np
 from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 
 if TYPE_CHECKING:
-    from plgl.generators import Generator
-    from plgl.models import LinearPreference
+    from plgl.bench.swipers import ContentSwiper
+    from plgl.engine import Engine
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
@@ -39,15 +40,19 @@ METRICS = {
     "for_you": Metric("normalized utility of the For-you pick", summary="median", steps=_STEPS),
     "favourite": Metric("best liked so far (normalized)", summary="median", steps=_STEPS),
     "gap": Metric("For-you minus the favourite", summary="median", steps=_STEPS),
+    "below": Metric("share of runs below the favourite", higher_is_better=False, steps=_STEPS),
+    "new": Metric("share of picks that are new content", steps=_STEPS),
 }
-ENGINES = ("default", "geometry")
+ENGINES = ("before", "default", "other")  # "other": the For-you mode the domain does not use
 RATINGS = {"faces": 100, "melodies": 100, "molecules": 100}
 SEEDS = {"faces": (0, 1, 2, 3, 4), "melodies": (0, 1, 2), "molecules": (0, 1, 2)}
 _BATCH = 10
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
-    """One task per (domain, kind, engine, seed); quick (and tiny) runs take the first kind of
+    """One task per (domain, kind, seed), running every engine on the same swiper (its
+    normalization decodes `n_prior` items: the costliest part); faces skip the "other" mode
+    (its default is measured against today's). Quick (and tiny) runs take the first kind of
     each domain, one seed and 30 (tiny: 20) swipes."""
     from plgl.bench.swipers import KINDS
 
@@ -55,28 +60,30 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     for domain, kinds in KINDS.items():
         small = quick or is_tiny()
         chosen = tuple(seeds) if seeds else SEEDS[domain][:1] if small else SEEDS[domain]
-        ratings = 20 if is_tiny() else 30 if quick else RATINGS[domain]
-        n_prior = 50 if is_tiny() else 500 if quick else 4000
+        engines = [_other(domain) if e == "other" else e for e in ENGINES]
+        if domain == "faces" and not small:
+            engines = engines[:2]
+        params = {
+            "domain": domain,
+            "ratings": 20 if is_tiny() else 30 if quick else RATINGS[domain],
+            "n_prior": 50 if is_tiny() else 500 if quick else 4000,
+            "engines": engines,
+        }
         for kind in kinds[:1] if small else kinds:
-            for engine in ENGINES:
-                for seed in chosen:
-                    params = {
-                        "domain": domain,
-                        "kind": kind,
-                        "ratings": ratings,
-                        "n_prior": n_prior,
-                    }
-                    tasks.append(Task("swipers", f"{domain} {kind}", engine, seed, params, 5.0))
+            for seed in chosen:
+                task_params = {**params, "kind": kind}
+                method = "+".join(engines)
+                cost = 5.0 * len(engines)
+                tasks.append(Task("swipers", f"{domain} {kind}", method, seed, task_params, cost))
     return tasks
 
 
 def run_task(task: Task) -> list[Row]:
-    """Swipe one swiper through one engine; rows for the engine's pick and the grounded one."""
+    """Swipe one swiper through one engine, batches of 10; rows for its For-you pick."""
     from plgl.bench.swipers import swiper
     from plgl.engine import Engine
     from plgl.generators import available, get
-    from plgl.models import confidence
-    from plgl.navigation import content_scores, grounded_best
+    from plgl.models import LinearPreference
 
     domain = str(task.params["domain"])
     if domain not in available():
@@ -87,46 +94,47 @@ def run_task(task: Task) -> list[Row]:
         raise SuiteSkipped(f"domain {domain!r} cannot run here: {error!r}") from error
     seed = int(task.seed or 0)
     user = swiper(domain, str(task.params["kind"]), generator, seed, n_prior=task.params["n_prior"])
-    engine = Engine(generator, seed=seed, model=_model(task.method, generator))
+    rows: list[Row] = []
+    for method in task.params["engines"]:
+        if method == "before":
+            engine = Engine(generator, seed=seed, model=LinearPreference(), for_you="top")
+        else:
+            engine = Engine(generator, seed=seed, for_you=None if method == "default" else method)
+        with engine:
+            rows += _swipe(task, method, engine, user, seed)
+    return rows
+
+
+def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: int) -> list[Row]:
+    """Rows of one swiper rating batches through one engine, the For-you pick after each."""
     session = engine.session(f"swiper-{seed}")
     answers = np.random.default_rng(20_000 + seed)
-    rated: list[np.ndarray] = []
-    labels: list[float] = []
     favourite = -np.inf
     rows: list[Row] = []
-    grounded_rng = np.random.default_rng(40_000 + seed)
     while session.n_ratings < int(task.params["ratings"]):
         items = session.ask(_BATCH)
         latents = np.array([item.latent for item in items])
         liked = user.likes(latents, answers)
         for item, like in zip(items, liked, strict=True):
             session.tell(item.id, "like" if like else "dislike")
-        rated += list(latents)
-        labels += [float(x) for x in liked]
         if liked.any():
             favourite = max(favourite, float(user.normalized(latents[liked]).max()))
+        pick = session.recommend(1)[0]
+        value = float(user.normalized(pick.latent[None])[0])
         step = session.n_ratings
-        picks = {task.method: session.recommend(1)[0].latent}
-        args = (session.model, np.array(rated), np.array(labels), 1, generator)
-        sure = confidence(session.model, step)
-        picks[f"{task.method}+grounded"] = grounded_best(*args, grounded_rng, sure)[0]
-        scores = content_scores(generator, args[1], args[2])
-        picks[f"{task.method}+grounded-content"] = grounded_best(
-            *args, grounded_rng, sure, scores=scores
-        )[0]
-        values = user.normalized(np.array(list(picks.values())))
-        for method, value in zip(picks, values, strict=True):
-            rows.append(task.row(step, "for_you", value, method=method))
-            rows.append(task.row(step, "favourite", favourite, method=method))
-            rows.append(task.row(step, "gap", value - favourite, method=method))
+        for metric, number in (
+            ("for_you", value),
+            ("favourite", favourite),
+            ("gap", value - favourite),
+            ("below", float(value < favourite - 1e-9)),
+            ("new", float(pick.source == "recommend")),
+        ):
+            rows.append(task.row(step, metric, number, method=method))
     return rows
 
 
-def _model(engine: str, generator: Generator) -> LinearPreference | None:
-    """The engine's model: None (the default), or the linear model with the geometry prior."""
-    if engine == "default":
-        return None
-    from plgl.generators.geometry import geometry_prior
-    from plgl.models import LinearPreference
+def _other(domain: str) -> str:
+    """The For-you mode a built-in domain does not use by default."""
+    from plgl.grounding import FOR_YOU
 
-    return LinearPreference(prior=geometry_prior(generator))
+    return "judged" if FOR_YOU.get(domain, "grounded") == "grounded" else "grounded"

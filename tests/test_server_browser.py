@@ -36,9 +36,11 @@ DESKTOP = {"viewport": {"width": 1280, "height": 860}}
 
 
 @contextmanager
-def _server(tmp_path: Path, domain: str) -> Iterator[str]:
+def _server(tmp_path: Path, domain: str, **overrides: Any) -> Iterator[str]:
     """A uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    settings = Settings(domain=domain, storage="memory://", secret="b" * 32, data_dir=tmp_path)
+    settings = Settings(
+        domain=domain, storage="memory://", secret="b" * 32, data_dir=tmp_path, **overrides
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(create_app(settings), log_level="warning", ws="none", lifespan="on")
@@ -105,7 +107,9 @@ def test_swipe_thirty_then_for_you_match_export_delete(
 ) -> None:
     phone = device == "phone"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with _server(tmp_path, "identity") as base:
+    # Like/dislike cards only: these gestures rate single items (pair cards:
+    # tests/test_pairs_browser.py).
+    with _server(tmp_path, "identity", pair_cards=False) as base:
         context = browser.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
         page = context.new_page()
         problems: list[str] = []
@@ -198,7 +202,7 @@ def test_the_default_domain_shows_faces(browser: Any, tmp_path: Path) -> None:
     domain = Settings().domain_name()
     assert domain == "faces"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with _server(tmp_path, domain) as base:
+    with _server(tmp_path, domain, pair_cards=False) as base:
         page = browser.new_page(viewport=DESKTOP["viewport"])
         page.goto(base + "/")
         card = _next_card(page, "")

@@ -14,6 +14,8 @@ from plgl.models._base import BasePreferenceModel
 from plgl.navigation import best_latents, farthest_points, latents_at
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates
+from plgl.samplers.cards import plan_cards, swipes_due
+from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
@@ -42,9 +44,7 @@ class Feed:
         rng: np.random.Generator,
     ) -> list[Item]:
         """The next `n` items to show (stored as served), chosen by `sampler` from the pool."""
-        if len(self._pool) < n or sampler.is_stale(n_ratings - self._pool_rating, n_ratings):
-            self._pool = self._fresh(model, n_ratings, sampler, rng)
-            self._pool_rating = n_ratings
+        self._refresh(model, n, n_ratings, sampler, rng)
         latents = np.array([item.latent for item in self._pool])
         picks, sources = sampler.select(model, latents, n, rng)
         chosen = self._made(
@@ -54,6 +54,39 @@ class Feed:
         self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
         self.engine.storage.put_items(self.user_id, chosen)
         return chosen
+
+    def cards(
+        self,
+        model: BasePreferenceModel,
+        n: int,
+        n_ratings: int,
+        sampler: BaseSampler,
+        rng: np.random.Generator,
+        swipes: int,
+    ) -> list[tuple[Item, ...]]:
+        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first),
+        stored as served: `plgl.samplers.cards.plan_cards` among the pool and twin latents made
+        to be compared (`pair_proposals`, outside the never-show region)."""
+        self._refresh(model, n, n_ratings, sampler, rng)
+        twins = pair_proposals(model, self.engine.generator, n, rng)
+        contents = self._contents(twins) if self.engine.safety.needs_content else None
+        safe = np.flatnonzero(~self.engine.safety.unsafe_mask(twins, contents))
+        candidates = self._pool + [
+            Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
+        ]
+        latents = np.array([item.latent for item in candidates])
+        due = swipes_due(confidence(model, n_ratings), n, rng)
+        plan = plan_cards(model, latents, n, sampler, rng, swipes=swipes, min_swipes=due)
+        rows = [row for card, _ in plan for row in card]
+        sources = [source for card, source in plan for _ in card]
+        chosen = iter(
+            self._made([_with_source(candidates[i], s) for i, s in zip(rows, sources, strict=True)])
+        )
+        cards = [tuple(next(chosen) for _ in card) for card, _ in plan]
+        taken = set(rows)
+        self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
+        self.engine.storage.put_items(self.user_id, [item for card in cards for item in card])
+        return cards
 
     def clear(self) -> None:
         self._pool = []
@@ -122,6 +155,19 @@ class Feed:
         ]
         self.engine.storage.put_items(self.user_id, items)
         return items
+
+    def _refresh(
+        self,
+        model: BasePreferenceModel,
+        n: int,
+        n_ratings: int,
+        sampler: BaseSampler,
+        rng: np.random.Generator,
+    ) -> None:
+        """Propose the pool afresh when it is short of `n` items or stale."""
+        if len(self._pool) < n or sampler.is_stale(n_ratings - self._pool_rating, n_ratings):
+            self._pool = self._fresh(model, n_ratings, sampler, rng)
+            self._pool_rating = n_ratings
 
     def _fresh(
         self,

@@ -23,7 +23,13 @@ import numpy as np
 from plgl import validation as check
 from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
 from plgl.criteria.contexts import better_context
-from plgl.errors import InvalidInputError, NotOptedInError, UnknownItemError, UserDeletedError
+from plgl.errors import (
+    InvalidInputError,
+    NotOptedInError,
+    UnknownItemError,
+    UnsafeRegionError,
+    UserDeletedError,
+)
 from plgl.explain import explanation
 from plgl.feed import Feed
 from plgl.feedback import check_signal
@@ -37,6 +43,7 @@ from plgl.population.records import Match
 from plgl.population.service import MATCHING_SETTING
 from plgl.records import Comparison, Event, Feedback, Item
 from plgl.samplers import BaseSampler
+from plgl.samplers.cards import SWIPES_PER_PAIR
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
@@ -104,6 +111,33 @@ class Session:
             sampler = _with_explore(self.engine.sampler, self.explore)
             self._join()
             return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
+
+    def next_cards(
+        self, n: int = 5, *, swipes: int | None = SWIPES_PER_PAIR
+    ) -> list[tuple[Item, ...]]:
+        """The feed's next `n` cards, each one answer: one item to like or dislike (`tell`), or
+        two, the likelier liked first, to choose between (`compare`), shown where the
+        comparison teaches more than `swipes` swipes would and both are likely liked (None:
+        swipes only, the cards of `ask`)."""
+        n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
+        if swipes is None:
+            return [(item,) for item in self.ask(n)]
+        swipes = check.integer("swipes", swipes, minimum=0)
+        with self._lock:
+            self._begin()
+            self._history.learner.refine()
+            sampler = _with_explore(self.engine.sampler, self.explore)
+            self._join()
+            n_ratings = self._history.n_events
+            return self._feed.cards(self.model, n, n_ratings, sampler, self._rng, swipes)
+
+    def ask_pair(self) -> tuple[Item, Item]:
+        """The two items whose comparison teaches most now, both likely liked (the likelier
+        first), stored as served so that `compare` accepts them."""
+        card = self.next_cards(1, swipes=0)[0]
+        if len(card) != 2:  # only when fewer than two candidates survive the never-show region
+            raise UnsafeRegionError("fewer than two items to compare lie outside the marked region")
+        return card[0], card[1]
 
     def tell(
         self,

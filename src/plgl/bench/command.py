@@ -4,11 +4,12 @@ lines), a Markdown report with tables and PNG plots.
     plgl bench --suite all --quick --out bench-out      # the CI budget: under 3 minutes
     plgl bench --suite latent,latency --out bench-out   # full protocols (long: BoTorch runs)
 
-Suites: latent (binary swipes at d = 16, 64, 512), prefgen, qeubo, koyama (the peers' protocols),
-domains (faces, melodies, molecules), latency, cache. Seeds are fixed: each suite uses its
-protocol's seeds unless --seeds is given. A suite whose optional dependency is missing is reported
-as skipped, with the reason. For tests only, the environment variable PLGL_BENCH_TINY=1 makes the
-suites that support it plan their smallest runs (every code path, meaningless numbers).
+Suites: latent (binary swipes at d = 16, 64, 512), pairs (swipes plus pair cards, d = 16, 64),
+prefgen, qeubo, koyama (the peers' protocols), domains (faces, melodies, molecules), latency,
+cache. Seeds are fixed: each suite uses its protocol's seeds unless --seeds is given. A suite
+whose optional dependency is missing is reported as skipped, with the reason. For tests only, the
+environment variable PLGL_BENCH_TINY=1 makes the suites that support it plan their smallest runs
+(every code path, meaningless numbers).
 """
 
 from __future__ import annotations

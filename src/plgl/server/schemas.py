@@ -78,7 +78,7 @@ class UserOut(BaseModel):
 class ItemOut(BaseModel):
     id: str
     source: str = Field(
-        description="exploit, explore, recommend, reverse, or favourite / liked: a rated item"
+        description="exploit, explore, pair, recommend, reverse, or favourite / liked: a rated item"
         " that For-you shows again because nothing new is confidently better"
     )
     content: dict[str, str] = Field(description="media type -> URL of the item's bytes")
@@ -91,6 +91,18 @@ class ItemOut(BaseModel):
 
 class ItemsOut(BaseModel):
     items: list[ItemOut]
+
+
+class CardOut(BaseModel):
+    kind: Literal["swipe", "pair"] = Field(
+        description="swipe: like or dislike the item (/api/feedback); pair: say which of the "
+        "two the user prefers (/api/compare)"
+    )
+    items: list[ItemOut] = Field(description="one item, or two (the likelier liked first)")
+
+
+class CardsOut(BaseModel):
+    cards: list[CardOut]
 
 
 class ConstraintsIn(_In):

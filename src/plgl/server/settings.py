@@ -56,6 +56,8 @@ class Settings:
         generator: "local" runs the generator in each worker; "ray" serves it from a Ray Serve
             deployment (see `plgl.generators.remote`) with `ray_replicas` replicas of
             `ray_num_gpus` GPUs each, batching up to `ray_max_batch` latents.
+        pair_cards: whether the swipe feed (/api/cards) mixes in "which of two" cards where a
+            comparison teaches more than a swipe; False: like/dislike cards only.
     """
 
     host: str = "127.0.0.1"
@@ -84,6 +86,7 @@ class Settings:
     ray_replicas: int = 1
     ray_num_gpus: float = 0.0
     ray_max_batch: int = 64
+    pair_cards: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -196,4 +199,10 @@ def _parse(name: str, raw: str, annotation: str) -> Any:
         ) from None
     if annotation == "Path":
         return Path(raw)
+    if annotation == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise InvalidInputError(f"{_ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
     return raw

@@ -31,7 +31,7 @@ command reports it as skipped with the reason and goes on. Any other exception i
 recorded as an error row, the run goes on, and `plgl bench` exits 1 at the end.
 
 >>> " ".join(sorted(SUITES))
-'cache criteria domains koyama latency latent population prefgen qeubo swipers'
+'cache criteria domains koyama latency latent pairs population prefgen qeubo swipers'
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 
 SUITES: dict[str, str] = {
     "latent": "plgl.bench.suites.latent",
+    "pairs": "plgl.bench.suites.pairs",
     "prefgen": "plgl.bench.suites.prefgen",
     "qeubo": "plgl.bench.suites.qeubo",
     "koyama": "plgl.bench.suites.koyama",

@@ -3,8 +3,10 @@
 
 const TOKEN_KEY = "plgl.token";
 const CONTEXT_KEY = "plgl.context";
-const BATCH = 10;
-const REFILL_BELOW = 5; // ask for more while several cards are left: a batch takes time
+const BATCH = 5;
+// Ask for more while a couple of cards are left: a batch takes time, and a short queue keeps
+// pair cards timely (each is chosen from what the model knew when it was asked for).
+const REFILL_BELOW = 2;
 const FLICK_DISTANCE = 110; // px past which a released card counts as swiped
 const FLICK_SPEED = 0.6; // px/ms: a fast short flick counts too
 
@@ -13,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: localStorage.getItem(TOKEN_KEY),
   domain: null,
-  queue: [], // items waiting in the deck, top first
+  queue: [], // cards waiting in the deck, top first: {kind: "swipe" | "pair", items}
   fetching: null,
   shownAt: 0, // when the top card appeared (dwell time)
   busy: false,
@@ -259,7 +261,7 @@ function addCriterion(event) {
 
 function refreshChips() {
   for (const row of document.querySelectorAll(".card .criteria")) {
-    const item = state.queue.find((i) => i.id === row.dataset.itemId);
+    const item = queuedItems().find((i) => i.id === row.dataset.itemId);
     if (item) row.replaceWith(chipsFor(item));
   }
 }
@@ -329,7 +331,7 @@ async function loadContexts() {
 async function switchContext(name) {
   state.context = name;
   if (name) localStorage.setItem(CONTEXT_KEY, name); else localStorage.removeItem(CONTEXT_KEY);
-  forget(state.queue);
+  forget(queuedItems());
   state.queue = [];
   $("deck").querySelectorAll(".card").forEach((card) => card.remove());
   setRatings(0, true);
@@ -343,8 +345,8 @@ async function refill() {
   if (state.fetching) return state.fetching;
   state.fetching = (async () => {
     try {
-      const { items } = await api("POST", `/api/feed?n=${BATCH}`);
-      state.queue.push(...items);
+      const { cards } = await api("POST", `/api/cards?n=${BATCH}`);
+      state.queue.push(...cards);
       renderDeck();
       refreshStatus();
     } catch (error) {
@@ -356,36 +358,92 @@ async function refill() {
   return state.fetching;
 }
 
+function queuedItems() { return state.queue.flatMap((card) => card.items); }
+const topIsPair = () => state.queue.length > 0 && state.queue[0].kind === "pair";
+
 function renderDeck() {
   const deck = $("deck");
-  const wanted = state.queue.slice(0, 2).map((item) => item.id);
+  const wanted = state.queue.slice(0, 2).map((card) => card.items[0].id);
   for (const card of [...deck.querySelectorAll(".card")]) {
     if (!wanted.includes(card.dataset.itemId)) card.remove();
   }
   wanted.forEach((id, position) => {
     let card = deck.querySelector(`.card[data-item-id="${id}"]`);
     if (!card) {
-      card = cardFor(state.queue[position]);
+      const next = state.queue[position];
+      card = next.kind === "pair" ? pairCardFor(next.items) : cardFor(next.items[0]);
       deck.prepend(card); // the next card sits under the top one
     }
     card.classList.toggle("top", position === 0);
     card.classList.toggle("next", position === 1);
     card.setAttribute("aria-hidden", position === 0 ? "false" : "true");
+    for (const choice of card.querySelectorAll(".choice")) choice.tabIndex = position === 0 ? 0 : -1;
     if (position === 0 && !card.dataset.shown) {
       card.dataset.shown = "1";
       state.shownAt = performance.now();
-      attachDrag(card);
+      if (!card.classList.contains("pair-card")) attachDrag(card);
     }
   });
   $("deck-empty").hidden = state.queue.length > 0;
-  for (const button of document.querySelectorAll(".action")) button.disabled = state.queue.length === 0;
+  // A pair card is answered by picking one of its two items, not by a like or dislike.
+  for (const button of document.querySelectorAll(".action")) button.disabled = state.queue.length === 0 || topIsPair();
+}
+
+/** A "which of two" card of the feed: two likely likes; picking one answers it. */
+function pairCardFor(items) {
+  serial += 1;
+  const card = el("article", "card pair-card");
+  card.setAttribute("aria-label", `Item ${serial}: which of these two?`);
+  card.dataset.itemId = items[0].id;
+  const title = el("div", "title");
+  title.append(el("span", "", "Which of these two?"), el("span", "badge", "for you"));
+  const choices = el("div", "pair");
+  choices.append(...items.map((item, i) => {
+    const side = i === 0 ? "left" : "right";
+    const button = el("button", "choice");
+    button.type = "button";
+    button.setAttribute("aria-label", `Prefer the ${side} one`);
+    button.setAttribute("aria-keyshortcuts", i === 0 ? "ArrowLeft" : "ArrowRight");
+    button.append(mediaBox(item, `${serial} (${side})`), el("span", "label", `${i === 0 ? "←" : "→"} This one`));
+    button.addEventListener("click", () => pickInFeed(i));
+    return button;
+  }));
+  card.append(title, choices);
+  return card;
+}
+
+/** Answer the top pair card: the picked item was preferred over the other. */
+async function pickInFeed(index) {
+  if (state.busy || !topIsPair()) return;
+  state.busy = true;
+  const { items } = state.queue[0];
+  const [a, b] = index === 0 ? items : [items[1], items[0]];
+  const card = $("deck").querySelector(`.card[data-item-id="${items[0].id}"]`);
+  if (card) {
+    card.style.transform = `translate(${index === 0 ? -150 : 150}%, 0) rotate(${index === 0 ? -12 : 12}deg)`;
+    card.style.opacity = "0";
+  }
+  const body = { preferred_id: a.id, other_id: b.id, event_id: crypto.randomUUID() };
+  await sleep(180);
+  state.queue.shift();
+  forget(items);
+  renderDeck();
+  state.busy = false;
+  if (state.queue.length < REFILL_BELOW) refill();
+  try {
+    const result = await api("POST", "/api/compare", body);
+    setRatings(result.ratings);
+    if (result.ratings % 5 === 0) refreshStatus();
+  } catch (error) {
+    toast(error.message);
+  }
 }
 
 /** Rate the top card: fly it out, tell the server (with an idempotent event id), go on. */
 async function rate(signal) {
-  if (state.busy || state.queue.length === 0) return;
+  if (state.busy || state.queue.length === 0 || topIsPair()) return;
   state.busy = true;
-  const item = state.queue[0];
+  const item = state.queue[0].items[0];
   const card = $("deck").querySelector(`.card[data-item-id="${item.id}"]`);
   const dwell = Math.round((performance.now() - state.shownAt) / 10) / 100;
   const away = { like: [1, 0], superlike: [0, -1], dislike: [-1, 0], skip: [0, 1] }[signal];
@@ -457,7 +515,7 @@ async function loadPair() {
   const pair = $("pair");
   pair.replaceChildren(el("p", "placeholder", "Loading two items…"));
   try {
-    const { items } = await api("POST", "/api/feed?n=2");
+    const { items } = await api("POST", "/api/pair");
     if (state.pair) forget(state.pair);
     state.pair = items;
     pair.replaceChildren(...items.map((item, i) => {
@@ -643,7 +701,7 @@ function showGone() {
   state.context = "";
   state.criteria = [];
   state.rated = {};
-  forget(state.queue);
+  forget(queuedItems());
   state.queue = [];
   $("deck").querySelectorAll(".card").forEach((card) => card.remove());
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== "view-gone";
@@ -683,7 +741,12 @@ function onKey(event) {
   if (target.matches && target.matches("input, textarea, select, [role='tab']")) return;
   if (document.querySelector("dialog[open]")) return;
   const view = currentView();
-  if (view === "view-swipe") {
+  if (view === "view-swipe" && topIsPair()) {
+    if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      pickInFeed(event.key === "ArrowLeft" ? 0 : 1);
+    }
+  } else if (view === "view-swipe") {
     const signal = { ArrowRight: "like", ArrowLeft: "dislike", ArrowUp: "superlike", ArrowDown: "skip" }[event.key];
     if (signal) { event.preventDefault(); rate(signal); }
   } else if (view === "view-pair" && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {

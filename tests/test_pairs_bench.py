@@ -1,0 +1,35 @@
+"""The pairs suite runs every path at its tiniest (the numbers mean nothing there)."""
+
+import numpy as np
+import pytest
+
+import plgl
+from plgl.bench.cards import run_cards
+from plgl.bench.suites import pairs as suite
+from plgl.bench.users import make_user
+
+
+@pytest.fixture(autouse=True)
+def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLGL_BENCH_TINY", "1")
+
+
+def test_every_task_runs_and_reports_its_metrics() -> None:
+    tasks = suite.plan(quick=True, seeds=None)
+    assert {task.method for task in tasks} == {"swipes", "feed"}
+    for task in tasks:
+        rows = suite.run_task(task)
+        metrics = {row["metric"] for row in rows}
+        assert metrics == {"top1", "like_rate", "like_rate_learning", "pair_share", "seconds"}
+        top1 = [row for row in rows if row["metric"] == "top1"]
+        assert [row["step"] for row in top1] == list(range(1, 13))  # every answer is scored
+        share = next(row["value"] for row in rows if row["metric"] == "pair_share")
+        assert (share == 0.0) == (task.method == "swipes")
+
+
+def test_a_comparison_counts_as_one_answer() -> None:
+    engine = plgl.Engine(plgl.generators.get("identity", latent_dim=8), seed=0)
+    curve = run_cards(engine, make_user("linear", 8, 0), 7, batch=3, seed=0, swipes=0)
+    assert len(curve.best) == 7 and all(curve.pair)
+    assert engine.session("simulated").n_ratings == 7
+    assert np.all((np.array(curve.like_rate) >= 0) & (np.array(curve.like_rate) <= 1))

@@ -1,0 +1,106 @@
+"""The swipe feed's cards and "which of two" over the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from plgl.errors import InvalidInputError
+from plgl.server import Settings, create_app
+
+
+def _app(tmp_path: Path, **overrides: Any) -> TestClient:
+    settings = Settings(
+        domain="identity", storage="memory://", secret="s" * 32, data_dir=tmp_path, **overrides
+    )
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with _app(tmp_path) as test_client:
+        yield test_client
+
+
+def _user(client: TestClient) -> dict[str, str]:
+    response = client.post("/api/users")
+    assert response.status_code == 201
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_cards_are_answered_with_compare_or_feedback(client: TestClient) -> None:
+    auth = _user(client)
+    response = client.post("/api/cards?n=4", headers=auth)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert len(cards) == 4
+    for card in cards:
+        assert len(card["items"]) == (2 if card["kind"] == "pair" else 1)
+        first = card["items"][0]
+        url = next(iter(first["content"].values()))
+        assert client.get(url, headers=auth).status_code == 200
+        if card["kind"] == "pair":
+            body = {"preferred_id": card["items"][1]["id"], "other_id": first["id"]}
+            answer = client.post("/api/compare", headers=auth, json=body)
+        else:
+            answer = client.post(
+                "/api/feedback", headers=auth, json={"item_id": first["id"], "signal": "like"}
+            )
+        assert answer.status_code == 200, answer.text
+    assert any(card["kind"] == "pair" for card in cards)  # a new user: pairs teach most
+    assert client.get("/api/me", headers=auth).json()["ratings"] == 4
+
+
+def test_pair_returns_two_items_to_compare(client: TestClient) -> None:
+    auth = _user(client)
+    items = client.post("/api/pair", headers=auth).json()["items"]
+    assert len(items) == 2 and items[0]["id"] != items[1]["id"]
+    assert {item["source"] for item in items} == {"pair"}
+    body = {"preferred_id": items[0]["id"], "other_id": items[1]["id"], "event_id": "e1"}
+    assert client.post("/api/compare", headers=auth, json=body).json()["ratings"] == 1
+
+
+def test_pair_cards_can_be_turned_off(tmp_path: Path) -> None:
+    with _app(tmp_path, pair_cards=False) as client:
+        auth = _user(client)
+        cards = client.post("/api/cards?n=6", headers=auth).json()["cards"]
+        assert [card["kind"] for card in cards] == ["swipe"] * 6
+        # "Which of two" still asks for the most telling pair.
+        assert len(client.post("/api/pair", headers=auth).json()["items"]) == 2
+
+
+def test_pair_cards_setting_reads_the_environment() -> None:
+    assert Settings.from_env({"PLGL_PAIR_CARDS": "false"}).pair_cards is False
+    assert Settings.from_env({"PLGL_PAIR_CARDS": "1"}).pair_cards is True
+    with pytest.raises(InvalidInputError, match="PLGL_PAIR_CARDS must be true or false"):
+        Settings.from_env({"PLGL_PAIR_CARDS": "maybe"})
+
+
+@pytest.mark.parametrize("query", ["n=0", "n=51", "n=five"])
+def test_bad_card_counts_get_a_422(client: TestClient, query: str) -> None:
+    auth = _user(client)
+    assert client.post(f"/api/cards?{query}", headers=auth).status_code == 422
+
+
+def test_cards_and_pairs_need_a_token(client: TestClient) -> None:
+    assert client.post("/api/cards").status_code == 401
+    assert client.post("/api/pair").status_code == 401
+
+
+def test_at_the_unrated_cap_cards_and_pairs_offer_old_items_again(tmp_path: Path) -> None:
+    with _app(tmp_path, max_unrated_items=4) as client:
+        auth = _user(client)
+        first = client.post("/api/cards?n=2", headers=auth).json()["cards"]
+        shown = [item["id"] for card in first for item in card["items"]]
+        assert len(shown) >= 4  # pair cards: the user now holds the cap
+        again = client.post("/api/cards?n=3", headers=auth).json()["cards"]
+        assert [card["kind"] for card in again] == ["swipe"] * 3
+        assert [card["items"][0]["id"] for card in again] == shown[:3]
+        pair = client.post("/api/pair", headers=auth).json()["items"]
+        assert [item["id"] for item in pair] == shown[:2]
+        items = client.get("/api/me/export", headers=auth).json()["items"]
+        assert len(items) == len(shown)  # nothing new was stored

@@ -99,18 +99,22 @@ SIGNATURES = {
     "Generator.render": "(self, content: 'Any', media_type: 'str | None' = None) -> 'bytes'",
     "Generator.sample": "(self, n: 'int', rng: 'np.random.Generator') -> 'np.ndarray'",
     "Session.ask": "(self, n: 'int' = 10) -> 'list[Item]'",
+    "Session.ask_pair": "(self) -> 'tuple[Item, Item]'",
     "Session.compare": (
         "(self, preferred_id: 'str', other_id: 'str', event_id: 'str | None' = None, criterion:"
         " 'str | None' = None) -> 'Comparison'"
     ),
-    "Session.contexts": "(self) -> 'list[str]'",
+    "Session.contexts": "(self: 'SessionCore') -> 'list[str]'",
     "Session.delete": "(self) -> 'None'",
     "Session.explain": "(self) -> 'dict[str, Any]'",
     "Session.export": "(self) -> 'dict[str, Any]'",
-    "Session.matches": "(self, k: 'int' = 5) -> 'list[Match]'",
-    "Session.set_matching": "(self, enabled: 'bool') -> 'None'",
+    "Session.matches": "(self: 'SessionCore', k: 'int' = 5) -> 'list[Match]'",
+    "Session.next_cards": (
+        "(self, n: 'int' = 5, *, swipes: 'int | None' = 1) -> 'list[tuple[Item, ...]]'"
+    ),
     "Session.pareto": (
-        "(self, first: 'str', second: 'str', points: 'int' = 15) -> 'tuple[np.ndarray, np.ndarray]'"
+        "(self: 'SessionCore', first: 'str', second: 'str', points: 'int' = 15) -> "
+        "'tuple[np.ndarray, np.ndarray]'"
     ),
     "Session.recommend": (
         "(self, k: 'int' = 10, maximize: 'str | None' = None, at_least: 'Mapping[str, float] | "
@@ -125,6 +129,7 @@ SIGNATURES = {
         "None' = None) -> 'list[Item]'"
     ),
     "Session.score": "(self, latents: 'Any', criterion: 'str | None' = None) -> 'np.ndarray'",
+    "Session.set_matching": "(self: 'SessionCore', enabled: 'bool') -> 'None'",
     "Session.tell": (
         "(self, item_id: 'str', signal: 'str', dwell_seconds: 'float | None' = None, event_id: "
         "'str | None' = None, criterion: 'str | None' = None) -> 'Feedback'"

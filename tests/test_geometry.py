@@ -13,12 +13,11 @@ from plgl.generators._base import has_perceptual
 from plgl.generators.geometry import (
     config_key,
     generator_metric,
-    geometry_prior,
-    prior_covariance,
     pullback_metric,
     shipped_path,
 )
 from plgl.models import GaussianPrior, LinearPreference
+from plgl.models.priors import geometry_prior, prior_covariance
 
 
 class LinearImages(Generator):

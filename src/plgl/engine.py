@@ -24,8 +24,8 @@ from plgl.feedback import FeedbackPolicy
 from plgl.generators import Generator
 from plgl.grounding import for_you_mode
 from plgl.learner import Recipe
-from plgl.models import LinearPreference
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, LinearPreference
+from plgl.models.priors import geometry_prior
 from plgl.population.population import Population
 from plgl.population.service import EnginePopulation
 from plgl.safety import Safety
@@ -61,7 +61,7 @@ class Engine:
         seed: makes every session's choices reproducible.
         model: the preference model template, cloned per user; None is `LinearPreference`
             with the generator's geometry prior where its metric is shipped or cached
-            (`plgl.generators.geometry.geometry_prior`), else with the isotropic prior.
+            (`plgl.models.priors.geometry_prior`), else with the isotropic prior.
         sampler: None is MixtureSampler() (70% exploit, 30% explore).
         safety: never-show region; None shows anything the generator makes.
         feedback: how signals become labels and weights; None is FeedbackPolicy().
@@ -214,8 +214,6 @@ class Engine:
 def _default_model(generator: Generator) -> LinearPreference:
     """The linear model with the generator's geometry prior: shipped or cached, never computed
     here (an engine starts in milliseconds); isotropic where there is none."""
-    from plgl.generators.geometry import geometry_prior  # imports torch: only when needed
-
     return LinearPreference(prior=geometry_prior(generator, compute=False))
 
 

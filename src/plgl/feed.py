@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plgl.errors import UnsafeRegionError
-from plgl.models import confidence
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import best_latents, farthest_points, latents_at
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plgl.errors import InvalidInputError
-from plgl.generators._base import has_perceptual
+from plgl.generators import has_perceptual
 from plgl.models import OnlinePreferenceModel, confidence, is_linear
 from plgl.navigation import (
     ContentJudge,

@@ -16,8 +16,7 @@ import numpy as np
 
 from plgl.criteria import CriteriaModels, criterion_template
 from plgl.feedback import FeedbackPolicy
-from plgl.models import LinearPreference, OnlinePreferenceModel
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, LinearPreference, OnlinePreferenceModel
 
 
 @dataclass(frozen=True)

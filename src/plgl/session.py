@@ -15,17 +15,15 @@ from __future__ import annotations
 import copy
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plgl import validation as check
-from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
-from plgl.criteria.contexts import better_context
+from plgl.criteria.profile import SeveralTastes
 from plgl.errors import (
     InvalidInputError,
-    NotOptedInError,
     UnknownItemError,
     UnsafeRegionError,
     UserDeletedError,
@@ -36,11 +34,9 @@ from plgl.feedback import check_signal
 from plgl.grounding import Grounding
 from plgl.history import History, item_ids, replay, save_snapshot
 from plgl.learner import Recipe
-from plgl.models import confidence
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import logit
-from plgl.population.records import Match
-from plgl.population.service import MATCHING_SETTING
+from plgl.population.opt_in import Matching
 from plgl.records import Comparison, Event, Feedback, Item
 from plgl.samplers import BaseSampler
 from plgl.samplers.cards import SWIPES_PER_PAIR
@@ -53,7 +49,7 @@ _READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` d
 _EXPLORE = "explore"  # the stored setting of adventurousness
 
 
-class Session:
+class Session(SeveralTastes, Matching):
     """One user's loop: ask, tell or compare, and get recommendations. Use `Engine.session`.
 
     Randomness: `ask` draws from the session's own stream (seeded by the engine's seed and the
@@ -202,49 +198,6 @@ class Session:
             model = self.model if criterion is None else self._criteria.model(criterion)
             return np.asarray(model.predict_proba(array)[:, 1])
 
-    @property
-    def criteria(self) -> dict[str, int]:
-        """Ratings per criterion this user rated (criteria without ratings are absent)."""
-        with self._lock:
-            self._begin()
-            return self._criteria.counts()
-
-    def contexts(self) -> list[str]:
-        """The context profiles this user has rated in, sorted (the default one is not named)."""
-        with self._lock:
-            self._check_alive()
-            events = self.engine.storage.events(self.user_id)
-            return sorted({e.context for e in events if e.context is not None})
-
-    def suggest_context(self, recent: int = 10, margin: float = 0.3) -> str | None:
-        """Another context whose taste fits this profile's last `recent` ratings far better
-        (by more than `margin` nats per rating, on average), or None: a hint to switch.
-
-        Every profile is judged as it was before those ratings, so none has learned them."""
-        with self._lock:
-            self._begin()
-            engine, storage = self.engine, self.engine.storage
-
-            def model_before(context: str | None, position: int) -> BasePreferenceModel:
-                recipe, key = self._recipe, self._key
-                return replay(recipe, storage, self.user_id, key, position, context)[0].model
-
-            def latents_of(judged: list[Event]) -> dict[str, np.ndarray]:
-                return storage.item_latents(self.user_id, item_ids(judged))
-
-            events = storage.events(self.user_id)
-            return better_context(
-                events, self.context, latents_of, engine.feedback, model_before, recent, margin
-            )
-
-    def pareto(self, first: str, second: str, points: int = 15) -> tuple[np.ndarray, np.ndarray]:
-        """The trade-off between two rated criteria: latents (m, latent_dim) and predicted
-        probabilities (m, 2) of (first, second), sorted by the second, none dominated."""
-        with self._lock:
-            self._begin()
-            generator = self.engine.generator
-            return front(self._criteria, first, second, generator, self._read_rng(), points)
-
     def render(self, item_id: str, media_type: str | None = None) -> tuple[bytes, str]:
         """(bytes, media type) of an item shown to this user; None: the generator's first type."""
         with self._lock:
@@ -360,36 +313,6 @@ class Session:
             self._check_alive()
             self.engine.storage.put_settings(self.user_id, {_EXPLORE: share})
 
-    @property
-    def matching(self) -> bool:
-        """Whether the user opted in to private matching (stored; default off)."""
-        return self.engine.storage.settings(self.user_id).get(MATCHING_SETTING, False) is True
-
-    def set_matching(self, enabled: bool) -> None:
-        """Opt in to private matching (others may be shown a pseudonymous handle of this user
-        from the next population refresh) or out (out of everyone's answers at once)."""
-        if not isinstance(enabled, bool):
-            raise InvalidInputError(f"enabled must be True or False, got {enabled!r}")
-        with self._lock:
-            self._check_alive()
-            self.engine.storage.put_settings(self.user_id, {MATCHING_SETTING: enabled})
-            if not enabled and self.engine.population is not None:
-                self.engine.population.exclude(self.user_id)
-
-    def matches(self, k: int = 5) -> list[Match]:
-        """Up to `k` other opted-in users with the closest taste: pseudonymous handles and a
-        similarity bucket only. Only for opted-in users (NotOptedInError), rate-limited per
-        user (RateLimitedError); empty before the population's first refresh."""
-        k = check.integer("k", k, minimum=1, maximum=100)
-        population = self.engine.population
-        if population is None:
-            raise InvalidInputError("matching needs an engine with a population (population=)")
-        with self._lock:
-            self._begin()
-            if not self.matching:
-                raise NotOptedInError("opt in to matching first (set_matching(True))")
-            return population.matches(self.user_id, self.model.coef_, k)
-
     def snapshot(self) -> bool:
         """Save the state the stored events give (latest snapshot plus the events after it), so
         that a resume replays only what comes later; False for models without a state to save.
@@ -405,40 +328,6 @@ class Session:
             )
 
     # -------------------------------------------------------------- internals
-    @property
-    def _criteria(self) -> CriteriaModels:
-        return self._history.learner.criteria
-
-    def _criterion(self, criterion: str | None) -> str | None:
-        """A valid criterion name the engine allows, or None."""
-        if criterion is None:
-            return None
-        name = check_name("criterion", criterion)
-        allowed = self.engine.criteria
-        if allowed is not None and name not in allowed:
-            raise InvalidInputError(
-                f"unknown criterion {name!r}: expected one of {', '.join(allowed)}"
-            )
-        return name
-
-    def _constrained(
-        self,
-        n: int,
-        maximize: str | None,
-        at_least: Mapping[str, float] | None,
-        targets: Mapping[str, float] | None,
-    ) -> np.ndarray:
-        """(n, d) diverse latents meeting criteria bounds or targets, none in the marked region."""
-        models, goal = goal_for(self._criteria, self.model, maximize, at_least, targets)
-        safety = self.engine.safety
-
-        def unsafe(latents: np.ndarray) -> np.ndarray:
-            needs = safety.needs_content
-            contents = self.engine.cache.contents(latents, self.user_id) if needs else None
-            return np.asarray(safety.unsafe_mask(latents, contents))
-
-        return find_latents(models, goal, n, self.engine.generator, self._read_rng(), unsafe)
-
     def _begin(self) -> None:
         """Before serving: alive, and up to date with the events other processes stored."""
         self._check_alive()
@@ -486,6 +375,15 @@ class Session:
         it leaves the stream of `ask` untouched."""
         seed = [self.engine.seed, self._user_seed, self._history.n_events, _READ_STREAM]
         return np.random.default_rng(seed)
+
+    def _model_before(self, context: str | None, position: int) -> BasePreferenceModel:
+        """The model of this user's `context` profile as it was after `position` events."""
+        storage, user_id = self.engine.storage, self.user_id
+        return replay(self._recipe, storage, user_id, self._key, position, context)[0].model
+
+    def _event_latents(self, events: Sequence[Event]) -> dict[str, np.ndarray]:
+        """Item id -> latent of every item the events name."""
+        return self.engine.storage.item_latents(self.user_id, item_ids(events))
 
     def _latent_of(self, item_id: Any) -> np.ndarray:
         if not isinstance(item_id, str):

@@ -31,7 +31,7 @@ class Generator(ABC):
     Optional hooks: `features` / `torch_features` (named traits of the content, for content
     models and `describe`) and `perceptual` (a differentiable summary of what the content looks
     or sounds like: it gives the generator's users a prior shaped by the generator's geometry,
-    `plgl.generators.geometry.geometry_prior`, and lets grounded recommendations judge content,
+    `plgl.models.priors.geometry_prior`, and lets grounded recommendations judge content,
     `plgl.navigation.content_scores`; see docs/geometry.md).
     """
 

@@ -32,7 +32,6 @@ import torch
 
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator, has_perceptual
-from plgl.models import GaussianPrior
 
 SAMPLES = 256
 """Prior samples behind a metric (its relative error is a few percent at this count)."""
@@ -130,53 +129,3 @@ def generator_metric(
     np.save(partial, metric.astype(np.float32), allow_pickle=False)
     partial.replace(target)  # atomic: a reader never sees half a file
     return metric
-
-
-def prior_covariance(metric: np.ndarray, scale: float = 4.0, floor: float = 0.1) -> np.ndarray:
-    """(d, d) prior covariance of a taste vector shaped by a metric (d, d).
-
-    Sigma = scale^2 * ((1 - floor) * G / tr(G) + floor * I / d): the trace is scale^2, so
-    E[(w . z)^2] = tr(Sigma) = scale^2 for z ~ N(0, I), as with the isotropic prior of
-    standard deviation scale / sqrt(d) (the prior log-odds of a random latent keep standard
-    deviation `scale`: the prior is as decisive as before, only its shape changes). `floor`
-    keeps a share of isotropic mass so that a direction the metric deems invisible is unlikely,
-    not impossible.
-
-    >>> cov = prior_covariance(np.diag([3.0, 1.0]), scale=2.0, floor=0.0)
-    >>> cov.round(2).tolist(), float(np.trace(cov))
-    ([[3.0, 0.0], [0.0, 1.0]], 4.0)
-    """
-    metric = np.asarray(metric, dtype=np.float64)
-    if metric.ndim != 2 or metric.shape[0] != metric.shape[1] or not np.all(np.isfinite(metric)):
-        raise InvalidInputError(f"metric must be a finite square matrix, got {metric.shape}")
-    if not (np.isfinite(scale) and scale > 0 and 0.0 <= floor <= 1.0):
-        raise InvalidInputError(f"need scale > 0 and floor in [0, 1], got {scale}, {floor}")
-    d = metric.shape[0]
-    symmetric = 0.5 * (metric + metric.T)
-    trace = float(np.trace(symmetric))
-    if trace <= 0.0:
-        raise InvalidInputError("metric has no positive trace: the content never changes")
-    shape = (1.0 - floor) * symmetric / trace + floor * np.eye(d) / d
-    return np.asarray(scale**2 * shape)
-
-
-def geometry_prior(
-    generator: Generator,
-    scale: float = 4.0,
-    floor: float = 0.1,
-    cache_dir: str | os.PathLike[str] | None = None,
-    *,
-    compute: bool = True,
-) -> GaussianPrior:
-    """The `GaussianPrior` over taste weights for `generator`: zero mean, covariance
-    `prior_covariance(generator_metric(generator), scale, floor)`; isotropic (standard
-    deviation scale / sqrt(d), today's default) for a generator without a perceptual map, or
-    with `compute` False while its metric is neither shipped nor cached (`generator_metric`).
-
-    Pass it to the linear model: `LinearPreference(prior=geometry_prior(generator))`.
-    """
-    d = generator.latent_dim
-    metric = generator_metric(generator, cache_dir, compute=compute)
-    if metric is None:
-        return GaussianPrior.isotropic(d, scale / np.sqrt(d))
-    return GaussianPrior(np.zeros(d), prior_covariance(metric, scale, floor))

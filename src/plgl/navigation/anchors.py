@@ -34,7 +34,7 @@ class ContentJudge:
     """Judges rated items by their perceptual maps, remembering the maps it has computed.
 
     Args:
-        generator: has a `perceptual` map (`plgl.generators._base.has_perceptual`).
+        generator: has a `perceptual` map (`plgl.generators.has_perceptual`).
         strength: inverse L2 penalty of the logistic regression.
         window: only the latest `window` rated items are judged; earlier ones rank last.
         cache_size: perceptual maps remembered (least recently used go first): a session that
@@ -48,7 +48,7 @@ class ContentJudge:
         window: int = WINDOW,
         cache_size: int = 4 * WINDOW,
     ) -> None:
-        from plgl.generators._base import has_perceptual
+        from plgl.generators import has_perceptual
 
         if not has_perceptual(generator):
             raise InvalidInputError(f"{generator.name} has no perceptual map to judge content by")

@@ -6,32 +6,22 @@ Screenshots land in test-artifacts/browser/ at the repository root.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from test_server_browser import ARTIFACTS, CHROMIUM, DESKTOP, _next_card, _server
+from browser import ARTIFACTS, DESKTOP, needs_chromium, serve
+from test_server_browser import _next_card
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield browser
-        browser.close()
 
 
 def test_rate_a_criterion_set_a_constraint_switch_context(chromium: Any, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     expect = sync_api.expect
-    with _server(tmp_path, "identity") as base:
+    with serve(tmp_path, "identity", pair_cards=False) as base:
         context = chromium.new_context(**DESKTOP)
         page = context.new_page()
         problems: list[str] = []

@@ -8,25 +8,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server_browser import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, _server
+from browser import ARTIFACTS, DESKTOP, PHONE, needs_chromium, serve
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield launched
-        launched.close()
 
 
 def _top_pair(page: Any, previous: str) -> str:
@@ -47,7 +36,7 @@ def test_pair_cards_in_the_feed_are_answered_by_picking_one(
 ) -> None:
     phone = device == "phone"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with _server(tmp_path, "identity") as base:
+    with serve(tmp_path, "identity") as base:
         context = chromium.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
         page = context.new_page()
         problems: list[str] = []

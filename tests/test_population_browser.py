@@ -6,29 +6,18 @@ Screenshots land in test-artifacts/browser/ at the repository root.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
+from browser import ARTIFACTS, CHROMIUM, needs_chromium, serve
 
 import plgl
 from plgl.cli import main
 from plgl.generators import IdentityGenerator
-from plgl.server import Settings, create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
@@ -48,33 +37,11 @@ def _populated(tmp_path: Path) -> str:
     return url
 
 
-@contextmanager
-def _server(tmp_path: Path, storage: str) -> Iterator[str]:
-    """A uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    settings = Settings(domain="identity", storage=storage, secret="b" * 32, data_dir=tmp_path)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(settings), log_level="warning", ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 def test_opt_in_shows_people_with_your_taste_and_opt_out_hides_them(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     storage = _populated(tmp_path)
     with (
-        _server(tmp_path, storage) as base,
+        serve(tmp_path, storage=storage) as base,
         sync_api.sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM))

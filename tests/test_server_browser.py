@@ -7,64 +7,19 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from browser import ARTIFACTS, DESKTOP, PHONE, needs_chromium, serve
 
 import plgl
-from plgl.server import Settings, create_app
+from plgl.server import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 860}}
-
-
-@contextmanager
-def _server(tmp_path: Path, domain: str, **overrides: Any) -> Iterator[str]:
-    """A uvicorn server on a free loopback port, in a thread; yields its base URL."""
-    settings = Settings(
-        domain=domain, storage="memory://", secret="b" * 32, data_dir=tmp_path, **overrides
-    )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(settings), log_level="warning", ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield chromium
-        chromium.close()
 
 
 def _top_id(page: Any) -> str:
@@ -103,14 +58,14 @@ def _press(page: Any, name: str, phone: bool) -> None:
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_swipe_thirty_then_for_you_match_export_delete(
-    browser: Any, tmp_path: Path, device: str
+    chromium: Any, tmp_path: Path, device: str
 ) -> None:
     phone = device == "phone"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # Like/dislike cards only: these gestures rate single items (pair cards:
     # tests/test_pairs_browser.py).
-    with _server(tmp_path, "identity", pair_cards=False) as base:
-        context = browser.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
+    with serve(tmp_path, "identity", pair_cards=False) as base:
+        context = chromium.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
         page = context.new_page()
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
@@ -198,12 +153,12 @@ def test_swipe_thirty_then_for_you_match_export_delete(
 
 
 @pytest.mark.skipif("faces" not in plgl.generators.available(), reason="no faces generator")
-def test_the_default_domain_shows_faces(browser: Any, tmp_path: Path) -> None:
+def test_the_default_domain_shows_faces(chromium: Any, tmp_path: Path) -> None:
     domain = Settings().domain_name()
     assert domain == "faces"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with _server(tmp_path, domain, pair_cards=False) as base:
-        page = browser.new_page(viewport=DESKTOP["viewport"])
+    with serve(tmp_path, domain, pair_cards=False) as base:
+        page = chromium.new_page(viewport=DESKTOP["viewport"])
         page.goto(base + "/")
         card = _next_card(page, "")
         image = page.locator(".card.top img")
@@ -226,9 +181,9 @@ def test_the_default_domain_shows_faces(browser: Any, tmp_path: Path) -> None:
         ("/redoc", "h2:has-text('Create User')"),
     ],
 )
-def test_api_docs_render_offline(browser: Any, tmp_path: Path, path: str, rendered: str) -> None:
-    with _server(tmp_path, "identity") as base:
-        context = browser.new_context(**DESKTOP)
+def test_api_docs_render_offline(chromium: Any, tmp_path: Path, path: str, rendered: str) -> None:
+    with serve(tmp_path, "identity") as base:
+        context = chromium.new_context(**DESKTOP)
         page = context.new_page()
         left_origin: list[str] = []
         problems: list[str] = []

@@ -1,0 +1,55 @@
+"""What the browser tests share: Debian's chromium, a real uvicorn server on a free loopback
+port, the device shapes, and where screenshots land (test-artifacts/browser/)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from plgl.server import Settings, create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 860}}
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+)
+
+
+@contextmanager
+def serve(tmp_path: Path, domain: str = "identity", **overrides: Any) -> Iterator[str]:
+    """A uvicorn server of `Settings(domain, memory storage, **overrides)` in a thread; yields
+    its base URL."""
+    options: dict[str, Any] = {
+        "domain": domain,
+        "storage": "memory://",
+        "secret": "b" * 32,
+        "data_dir": tmp_path,
+    }
+    settings = Settings(**(options | overrides))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(create_app(settings), log_level="warning", ws="none", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from plgl.server.deps import ServicesDep, SessionDep, SettingsDep
 from plgl.server.errors import ERROR_RESPONSES
-from plgl.server.quotas import GenerationsDep, RatingsDep, serve_items
+from plgl.server.quotas import GenerationsDep, RatingsDep, make_room
 from plgl.server.schemas import CompareIn, EventOut, FeedbackIn, ItemsOut, item_out
 
 router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
@@ -24,10 +24,12 @@ def next_items(
 ) -> ItemsOut:
     """The next `n` items: mostly likely likes, some that teach the model most.
 
-    A user holding `max_unrated_items` shown-but-unrated items gets the oldest of those again.
+    A user holds at most `max_unrated_items` shown-but-unrated items: the oldest of those
+    expire (they can no longer be rated) to make room for new ones.
     """
     with allowance.refund_on_error():
-        items = serve_items(session, services, n, settings.max_unrated_items)
+        n = make_room(services, session.user_id, n, settings.max_unrated_items)
+        items = session.ask(n)
     return ItemsOut(items=[item_out(item, services.generator) for item in items])
 
 

@@ -25,7 +25,7 @@ from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.files import create_private
 from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
-from plgl.server.ratelimit import RateLimiter
+from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
 from plgl.server.routers import content, criteria, discover, feed, users
 from plgl.server.settings import Settings
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             engine = app.state.services.engine
             engine.close()  # pending snapshots written, storage closed
+            app.state.services.limiter.close()
             close = getattr(engine.cache.store, "close", None)
             if callable(close):
                 close()
@@ -123,4 +124,17 @@ def build_services(settings: Settings) -> Services:
         max_sessions=settings.max_sessions,
         idle_seconds=settings.idle_seconds,
     )
-    return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())
+    return Services(
+        engine=engine, tokens=Tokens(settings.secret_key()), limiter=build_limiter(settings)
+    )
+
+
+def build_limiter(settings: Settings) -> BaseRateLimiter:
+    """Buckets in Redis when the storage is Redis (so that limits hold across workers and
+    machines), else in the worker process."""
+    url = settings.storage_url()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from plgl.server.ratelimit_redis import RedisRateLimiter
+
+        return RedisRateLimiter(url)
+    return RateLimiter()

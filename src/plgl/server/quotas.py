@@ -18,14 +18,14 @@ from fastapi import Depends, HTTPException, Request
 
 from plgl.errors import PlglError
 from plgl.server.deps import Services, ServicesDep, SettingsDep, current_user
-from plgl.server.ratelimit import RateLimiter
+from plgl.server.ratelimit import BaseRateLimiter
 
 
 @dataclass(frozen=True)
 class Allowance:
     """One key's token bucket for one kind of request."""
 
-    limiter: RateLimiter
+    limiter: BaseRateLimiter
     key: str
     rate: float
     burst: int
@@ -55,7 +55,7 @@ class Allowance:
         try:
             yield
         except (PlglError, HTTPException):
-            self.limiter.refund(self.key, self.burst)
+            self.limiter.refund(self.key, self.rate, self.burst)
             raise
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import plgl
-from plgl.server import docs, errors
+from plgl.server import docs, errors, memory
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.files import create_private
@@ -42,12 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_threads(settings.threads)
+        memory.limit_arenas()  # before the request threads exist
         app.state.services = build_services(settings)
         generator = app.state.services.engine.generator
         log.info("plgl serves %s with storage %s", generator.name, settings.storage_url())
+        trimmer = asyncio.create_task(memory.trim_every(30.0))
         try:
             yield
         finally:
+            trimmer.cancel()
             engine = app.state.services.engine
             engine.close()  # pending snapshots written, storage closed
             app.state.services.limiter.close()

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await trimmer
             engine = app.state.services.engine
             engine.close()  # pending snapshots written, storage closed
             app.state.services.limiter.close()

@@ -16,6 +16,7 @@ PUBLIC_PACKAGES = [
     "plgl.generators",
     "plgl.models",
     "plgl.navigation",
+    "plgl.population",
     "plgl.samplers",
     "plgl.server",
     "plgl.storage",
@@ -52,7 +53,10 @@ def test_top_level_all_is_pinned() -> None:
         "InfeasibleConstraintsError",
         "InvalidInputError",
         "Item",
+        "NotOptedInError",
         "PlglError",
+        "Population",
+        "RateLimitedError",
         "Safety",
         "Session",
         "StorageError",
@@ -80,8 +84,8 @@ SIGNATURES = {
         " = 0, *, model: 'BasePreferenceModel | None' = None, sampler: 'BaseSampler | None' = "
         "None, safety: 'Safety | None' = None, feedback: 'FeedbackPolicy | None' = None, cache:"
         " 'str | BaseCache | ContentCache | None' = None, max_sessions: 'int' = 10000, "
-        "idle_seconds: 'float | None' = 3600.0, criteria: 'Sequence[str] | None' = None) -> "
-        "'None'"
+        "idle_seconds: 'float | None' = 3600.0, criteria: 'Sequence[str] | None' = None, "
+        "population: 'Population | None' = None) -> 'None'"
     ),
     "Engine.session": "(self, user_id: 'str', context: 'str | None' = None) -> 'Session'",
     "Generator._render": "(self, content: 'Any', media_type: 'str') -> 'bytes'",
@@ -103,6 +107,8 @@ SIGNATURES = {
     "Session.delete": "(self) -> 'None'",
     "Session.explain": "(self) -> 'dict[str, Any]'",
     "Session.export": "(self) -> 'dict[str, Any]'",
+    "Session.matches": "(self, k: 'int' = 5) -> 'list[Match]'",
+    "Session.set_matching": "(self, enabled: 'bool') -> 'None'",
     "Session.pareto": (
         "(self, first: 'str', second: 'str', points: 'int' = 15) -> 'tuple[np.ndarray, np.ndarray]'"
     ),

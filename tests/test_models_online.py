@@ -189,6 +189,6 @@ def test_bad_states_are_refused() -> None:
     with pytest.raises(InvalidInputError, match="learned attribute"):
         LinearPreference().set_state({**state, "array:prior": np.zeros(1)})
     broken = dict(state)
-    del broken["array:base_mean_"]
+    del broken["array:base_shift_"]
     with pytest.raises(InvalidInputError, match="lacks"):
         LinearPreference().set_state(broken)

@@ -188,3 +188,30 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     reopened = SQLiteStorage(path)  # migrated once: opening again changes nothing
     assert reopened.settings("ann") == {"explore": 0.9}
     reopened.close()
+
+
+def test_a_version_2_database_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "plgl.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_SCHEMA_1)
+    conn.executescript(
+        "UPDATE schema_version SET version = 2;"
+        "CREATE TABLE users (user_id TEXT PRIMARY KEY);"
+        "CREATE TABLE settings (user_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (user_id, key));"
+        "INSERT INTO users VALUES ('ann'), ('bob'), ('cy');"
+        "INSERT INTO settings VALUES ('ann', 'explore', '0.5');"
+    )
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.users() == ["ann", "bob", "cy"]
+    assert storage.settings("ann") == {"explore": 0.5}
+    assert storage.shared("population/state") is None
+    storage.put_shared("population/state", b"state")
+    storage.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    conn.close()
+    reopened = SQLiteStorage(path)
+    assert reopened.shared("population/state") == b"state"
+    reopened.close()

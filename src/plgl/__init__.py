@@ -17,7 +17,9 @@ if _typing.TYPE_CHECKING:
         EventConflictError,
         InfeasibleConstraintsError,
         InvalidInputError,
+        NotOptedInError,
         PlglError,
+        RateLimitedError,
         StorageError,
         UnknownCriterionError,
         UnknownItemError,
@@ -26,6 +28,7 @@ if _typing.TYPE_CHECKING:
     )
     from plgl.feedback import FeedbackPolicy
     from plgl.generators import Generator
+    from plgl.population import Population
     from plgl.records import Comparison, Feedback, Item
     from plgl.safety import Safety
     from plgl.session import Session
@@ -40,7 +43,10 @@ __all__ = [
     "InfeasibleConstraintsError",
     "InvalidInputError",
     "Item",
+    "NotOptedInError",
     "PlglError",
+    "Population",
+    "RateLimitedError",
     "Safety",
     "Session",
     "StorageError",
@@ -69,7 +75,10 @@ __getattr__, __dir__ = _lazy_exports(
         "Generator": "plgl.generators:Generator",
         "InvalidInputError": "plgl.errors:InvalidInputError",
         "Item": "plgl.records:Item",
+        "NotOptedInError": "plgl.errors:NotOptedInError",
         "PlglError": "plgl.errors:PlglError",
+        "Population": "plgl.population:Population",
+        "RateLimitedError": "plgl.errors:RateLimitedError",
         "Safety": "plgl.safety:Safety",
         "Session": "plgl.session:Session",
         "StorageError": "plgl.errors:StorageError",

@@ -14,6 +14,7 @@ COMMANDS = {
     "bench": "plgl.bench.command",
     "serve": "plgl.server.command",
     "pregenerate": "plgl.cache.command",
+    "population": "plgl.population.command",
 }
 
 

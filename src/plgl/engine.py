@@ -25,6 +25,8 @@ from plgl.generators import Generator
 from plgl.learner import Recipe
 from plgl.models import LinearPreference
 from plgl.models._base import BasePreferenceModel
+from plgl.population.population import Population
+from plgl.population.service import EnginePopulation
 from plgl.safety import Safety
 from plgl.samplers import BaseSampler, MixtureSampler
 from plgl.session import Session
@@ -66,11 +68,16 @@ class Engine:
         idle_seconds: a session unused this long is dropped from memory (> 0); None: never.
         criteria: the criteria the operator defines for the domain ("energy", "calm"); ratings
             may name only these. None accepts any valid name.
+        population: what earlier users taught (`plgl.Population`): bound to this engine's
+            storage as `engine.population` (refreshed from the stored users, its state kept in
+            storage); new users start from its prior and may opt in to matching. None: every
+            user starts from scratch. Needs a LinearPreference model.
 
     Attributes:
         recipe: what every user's model is made of besides their events (`plgl.learner`).
         snapshot_key: the key that snapshots made by this engine's settings carry.
         writer: the background writer of snapshots (`plgl.writer.BackgroundWriter`).
+        population: the bound population (`plgl.population.service.EnginePopulation`) or None.
     """
 
     def __init__(
@@ -87,6 +94,7 @@ class Engine:
         max_sessions: int = 10_000,
         idle_seconds: float | None = 3600.0,
         criteria: Sequence[str] | None = None,
+        population: Population | None = None,
     ) -> None:
         for name in ("latent_dim", "generate", "sample", "project"):
             if not hasattr(generator, name):
@@ -117,6 +125,7 @@ class Engine:
         self.snapshot_key = snapshot_key(
             self.model, self.feedback, generator.latent_dim, self.safety.negatives
         )
+        self.population = None if population is None else EnginePopulation(population, self)
         self.writer = BackgroundWriter()
         self._hot = HotSessions(max_sessions, idle_seconds, on_evict=self._evicted)
         self._closed = False
@@ -148,6 +157,13 @@ class Engine:
             # by racing threads is harmless, as both follow the stored events.
             session = self._hot.put(key, Session(self, user_id, context))
         return session
+
+    def recipe_for(self, user_id: str) -> tuple[Recipe, str]:
+        """(recipe, snapshot key) of the user's model: the engine's, or with the population
+        prior the user started from (`plgl.population.service`)."""
+        if self.population is None:
+            return self.recipe, self.snapshot_key
+        return self.population.recipe_for(user_id)
 
     def evict(self, user_id: str) -> None:
         """Drop a user's sessions (every context) from memory (storage keeps everything; they

@@ -53,3 +53,15 @@ class MissingExtraError(PlglError, ImportError):
 
 class MissingWeightsError(PlglError, ImportError):
     """A generator's pretrained weights are not installed."""
+
+
+class RateLimitedError(PlglError, RuntimeError):
+    """A user asked for something more often than allowed; `retry_after` says when to retry."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotOptedInError(PlglError, PermissionError):
+    """The user has not opted in to what they asked for (private matching)."""

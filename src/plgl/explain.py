@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from plgl.generators import Generator
-from plgl.models import FeaturePreference, LinearPreference
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, FeaturePreference, LinearPreference
 from plgl.navigation import is_linear
 
 _TRAITS = 5  # traits listed

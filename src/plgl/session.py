@@ -23,14 +23,17 @@ import numpy as np
 from plgl import validation as check
 from plgl.criteria import CriteriaModels, check_name, find_latents, front, goal_for
 from plgl.criteria.contexts import better_context
-from plgl.errors import InvalidInputError, UnknownItemError, UserDeletedError
+from plgl.errors import InvalidInputError, NotOptedInError, UnknownItemError, UserDeletedError
 from plgl.explain import explanation
 from plgl.feed import Feed
 from plgl.feedback import check_signal
 from plgl.history import History, item_ids, replay, save_snapshot
+from plgl.learner import Recipe
 from plgl.models import confidence
 from plgl.models._base import BasePreferenceModel
 from plgl.navigation import logit
+from plgl.population.records import Match
+from plgl.population.service import MATCHING_SETTING
 from plgl.records import Comparison, Event, Feedback, Item
 from plgl.samplers import BaseSampler
 
@@ -59,9 +62,8 @@ class Session:
         self._lock = threading.RLock()
         self._deleted = False
         self._feed = Feed(engine, user_id)
-        self._history = History(
-            engine.recipe, engine.storage, user_id, engine.snapshot_key, context
-        )
+        self._recipe, self._key = engine.recipe_for(user_id)
+        self._history = History(self._recipe, engine.storage, user_id, self._key, context)
         self._snapshot_if_due()
 
     # --------------------------------------------------------------- the loop
@@ -98,6 +100,7 @@ class Session:
             self._begin()
             self._history.learner.refine()
             sampler = _with_explore(self.engine.sampler, self.explore)
+            self._join()
             return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
 
     def tell(
@@ -128,6 +131,7 @@ class Session:
                 self.context,
             )
             if self._append(event, {item_id: latent}) and criterion is None:
+                self._join()
                 self.engine.cache.note_feedback(self.user_id, latent, signal)
             return event
 
@@ -186,8 +190,8 @@ class Session:
             engine, storage = self.engine, self.engine.storage
 
             def model_before(context: str | None, position: int) -> BasePreferenceModel:
-                key = engine.snapshot_key
-                return replay(engine.recipe, storage, self.user_id, key, position, context)[0].model
+                recipe, key = self._recipe, self._key
+                return replay(recipe, storage, self.user_id, key, position, context)[0].model
 
             def latents_of(judged: list[Event]) -> dict[str, np.ndarray]:
                 return storage.item_latents(self.user_id, item_ids(judged))
@@ -302,6 +306,8 @@ class Session:
             self.engine.writer.discard(self.user_id)
             self.engine.storage.delete_user(self.user_id)
             self.engine.cache.forget_user(self.user_id)
+            if self.engine.population is not None:
+                self.engine.population.exclude(self.user_id)
             self._gone()
 
     def set_explore(self, share: float) -> None:
@@ -312,6 +318,36 @@ class Session:
             self._check_alive()
             self.engine.storage.put_settings(self.user_id, {_EXPLORE: share})
 
+    @property
+    def matching(self) -> bool:
+        """Whether the user opted in to private matching (stored; default off)."""
+        return self.engine.storage.settings(self.user_id).get(MATCHING_SETTING, False) is True
+
+    def set_matching(self, enabled: bool) -> None:
+        """Opt in to private matching (others may be shown a pseudonymous handle of this user
+        from the next population refresh) or out (out of everyone's answers at once)."""
+        if not isinstance(enabled, bool):
+            raise InvalidInputError(f"enabled must be True or False, got {enabled!r}")
+        with self._lock:
+            self._check_alive()
+            self.engine.storage.put_settings(self.user_id, {MATCHING_SETTING: enabled})
+            if not enabled and self.engine.population is not None:
+                self.engine.population.exclude(self.user_id)
+
+    def matches(self, k: int = 5) -> list[Match]:
+        """Up to `k` other opted-in users with the closest taste: pseudonymous handles and a
+        similarity bucket only. Only for opted-in users (NotOptedInError), rate-limited per
+        user (RateLimitedError); empty before the population's first refresh."""
+        k = check.integer("k", k, minimum=1, maximum=100)
+        population = self.engine.population
+        if population is None:
+            raise InvalidInputError("matching needs an engine with a population (population=)")
+        with self._lock:
+            self._begin()
+            if not self.matching:
+                raise NotOptedInError("opt in to matching first (set_matching(True))")
+            return population.matches(self.user_id, self.model.coef_, k)
+
     def snapshot(self) -> bool:
         """Save the state the stored events give (latest snapshot plus the events after it), so
         that a resume replays only what comes later; False for models without a state to save.
@@ -321,10 +357,9 @@ class Session:
         """
         with self._lock:
             self._check_alive()
-            engine, user_id = self.engine, self.user_id
+            engine, user_id, recipe, key = self.engine, self.user_id, self._recipe, self._key
             return engine.writer.run(
-                user_id,
-                lambda: save_snapshot(engine.recipe, engine.storage, user_id, engine.snapshot_key),
+                user_id, lambda: save_snapshot(recipe, engine.storage, user_id, key)
             )
 
     # -------------------------------------------------------------- internals
@@ -366,7 +401,10 @@ class Session:
         """Before serving: alive, and up to date with the events other processes stored."""
         self._check_alive()
         try:
+            fresh = self._history.position == 0
             if self._history.sync():
+                if fresh:  # another process stored the first event: follow its pinned prior
+                    self._follow(*self.engine.recipe_for(self.user_id))
                 self._snapshot_if_due()
         except UserDeletedError:
             self._gone()
@@ -374,11 +412,28 @@ class Session:
 
     def _append(self, event: Event, latents: dict[str, np.ndarray]) -> bool:
         """Store `event` and learn it; False if it was a retry of a stored event."""
+        population = self.engine.population
+        if population is not None and self._history.position == 0:
+            # Pinned before the first event is stored, so every replay starts where this did.
+            self._follow(*population.pin(self.user_id, self._recipe))
         if not self.engine.storage.append(self.user_id, event):
             return False
         self._history.appended(event, latents)
         self._snapshot_if_due()
         return True
+
+    def _join(self) -> None:
+        """Place the user in their taste cluster's group of the content cache (cluster caches)."""
+        population = self.engine.population
+        if population is not None:
+            group = population.group_of(self.model.coef_)
+            self.engine.cache.join(self.user_id, group)
+
+    def _follow(self, recipe: Recipe, key: str) -> None:
+        """Rebuild the model from `recipe` (the user's pinned prior) if it is not the one used."""
+        if recipe is not self._recipe:
+            self._recipe, self._key = recipe, key
+            self._history = History(recipe, self.engine.storage, self.user_id, key, self.context)
 
     def _snapshot_if_due(self) -> None:
         if self._history.due():

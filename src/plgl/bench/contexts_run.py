@@ -19,7 +19,7 @@ from plgl.bench.multi_users import MultiTasteUser, directions
 from plgl.bench.suites._base import Row, Task
 from plgl.criteria.contexts import context_model
 from plgl.feedback import FeedbackPolicy
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel
 from plgl.navigation import shell_top
 from plgl.records import Event, Feedback
 from plgl.samplers import MixtureSampler

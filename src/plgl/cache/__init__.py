@@ -14,6 +14,7 @@ from plgl._lazy import lazy_exports as _lazy_exports
 if _typing.TYPE_CHECKING:
     from plgl.cache._base import BaseCache
     from plgl.cache.content import ContentCache
+    from plgl.cache.groups import pregenerate_groups
     from plgl.cache.memory import MemoryCache
     from plgl.cache.pool import CandidatePool, pregenerate
     from plgl.cache.urls import from_url
@@ -27,6 +28,7 @@ __all__ = [
     "MemoryCache",
     "from_url",
     "pregenerate",
+    "pregenerate_groups",
 ]
 
 __getattr__, __dir__ = _lazy_exports(
@@ -39,6 +41,7 @@ __getattr__, __dir__ = _lazy_exports(
         "MemoryCache": "plgl.cache.memory:MemoryCache",
         "from_url": "plgl.cache.urls:from_url",
         "pregenerate": "plgl.cache.pool:pregenerate",
+        "pregenerate_groups": "plgl.cache.groups:pregenerate_groups",
     },
     __all__,
 )

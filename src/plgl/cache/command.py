@@ -6,6 +6,7 @@ Early rounds of every new user are then served mostly from the pool, at no gener
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 HELP = "pre-generate a candidate pool (latents and content) into a cache"
 
@@ -23,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latent-dim", type=int, default=None, help="latent_dim option of the generator"
     )
+    parser.add_argument(
+        "--by-cluster",
+        action="store_true",
+        help="instead, add --n latents along each population cluster's centroid (needs --storage)",
+    )
+    parser.add_argument("--storage", help="storage URL holding the refreshed population")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1 or args.batch < 1 or args.seed < 0:
         raise ValueError("--n and --batch must be >= 1 and --seed >= 0")
+    if args.by_cluster != (args.storage is not None):
+        raise ValueError("--by-cluster and --storage go together")
     console = Console()
     try:
         options = {} if args.latent_dim is None else {"latent_dim": args.latent_dim}
@@ -48,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
         store = from_url(args.cache)
     except (PlglError, TypeError) as error:
         raise ValueError(str(error)) from None
+    if args.by_cluster:
+        try:
+            return _by_cluster(args, generator, store, console)
+        finally:
+            store.close()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
         task = progress.add_task(f"{args.generator} pool", total=args.n)
@@ -65,4 +79,31 @@ def run(args: argparse.Namespace) -> int:
         finally:
             store.close()
     console.print(f"pool of {args.generator}: {size} items in {args.cache}")
+    return 0
+
+
+def _by_cluster(args: argparse.Namespace, generator: Any, store: Any, console: Any) -> int:
+    """Add `args.n` latents along each cluster's centroid of the population stored at
+    `args.storage` to the generator's pool (`plgl.cache.groups`)."""
+    import numpy as np
+
+    import plgl
+    from plgl.cache import pregenerate_groups
+    from plgl.errors import PlglError
+
+    try:
+        with plgl.Engine(generator, storage=args.storage, population=plgl.Population()) as engine:
+            population = engine.population
+            assert population is not None
+            clusters, refresh = population.clusters(), population.refresh_id
+        if not clusters:
+            raise ValueError("the storage holds no population clusters: refresh it first")
+        rng = np.random.default_rng(args.seed)
+        groups = {
+            f"{refresh}:{c.id}": generator.project(c.exemplars(args.n, rng)) for c in clusters
+        }
+        sizes = pregenerate_groups(generator, store, groups, batch=args.batch)
+    except PlglError as error:
+        raise ValueError(str(error)) from None
+    console.print(f"cluster pools of {args.generator}: {len(sizes)} clusters, {args.n} items each")
     return 0

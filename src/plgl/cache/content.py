@@ -6,6 +6,9 @@ and what each user kept. Everything lives in one `BaseCache` store, under these 
 - `pool:<config>:...`: pregenerated latents (see `plgl.cache.pool`).
 - `likes:<config>:<digest>`: how many users liked a pool item, with no trace of who;
   `shared:<config>:<n>`: the n-th pool item to reach `min_shared_likes` (shared positives).
+  The same per taste group (a population's cluster, `join`) under `likes:<config>:group:<g>:`
+  and `shared:<config>:group:<g>:`; `group-pool:<config>:<g>`: the pool rows pregenerated
+  along the group's centroid (`plgl.cache.groups`).
 - `user:<user hash>:...`: one user's data (kept likes, which pool items they liked, which content
   was made for them), removed by `forget_user`; `deleted:<user hash>` keeps it from coming back.
 """
@@ -13,8 +16,9 @@ and what each user kept. Everything lives in one `BaseCache` store, under these 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,8 +84,8 @@ class ContentCache:
         self.stats: Counter[str] = Counter()
         self._lock = threading.RLock()
         self._seen: dict[str, tuple[int, str, set[str]]] = {}
-        self._shared: list[int] = []
-        self._shared_read = 0  # shared slots read so far
+        self._shared: dict[str, tuple[list[int], int]] = {}  # scope -> (rows, slots read)
+        self._groups: OrderedDict[str, str] = OrderedDict()  # user key -> taste group
 
     def attach(self, generator: Generator) -> ContentCache:
         """Bind the cache to the generator whose content it holds (once)."""
@@ -169,9 +173,28 @@ class ContentCache:
         # The per-user mark makes a user count once per item; the count itself names no one.
         if digest in self.pool.refresh().rows and f"{user}liked:{digest}" not in self.store:
             self.store[f"{user}liked:{digest}"] = b"1"
-            if self.store.increment(f"likes:{self.config}:{digest}") == self.min_shared_likes:
-                slot = self.store.increment(f"shared:{self.config}:count")
-                self.store[f"shared:{self.config}:{slot:08d}"] = digest.encode()
+            self._count_like(self.config, digest)
+            with self._lock:
+                group = self._groups.get(user)
+            if group is not None:  # the group's count names no one either
+                self._count_like(_group_scope(self.config, group), digest)
+
+    def join(self, user_id: str, group: str | None) -> None:
+        """Place the user in a taste group (a population's cluster; None: none): their likes
+        of pool items count towards the group's shared positives too, and their candidates
+        are warmed by the group's (`shared_rows`). Kept in memory, for the latest users."""
+        user = _user(user_id)
+        with self._lock:
+            self._groups.pop(user, None)
+            if group is not None:
+                self._groups[user] = group
+                while len(self._groups) > _MAX_GROUPED:
+                    self._groups.popitem(last=False)
+
+    def _count_like(self, scope: str, digest: str) -> None:
+        if self.store.increment(f"likes:{scope}:{digest}") == self.min_shared_likes:
+            slot = self.store.increment(f"shared:{scope}:count")
+            self.store[f"shared:{scope}:{slot:08d}"] = digest.encode()
 
     def kept(self, user_id: str) -> np.ndarray:
         """(k, latent_dim) the user's latest liked latents, oldest first."""
@@ -192,12 +215,15 @@ class ContentCache:
         self.store.delete_prefix(user)
         with self._lock:
             self._seen.pop(user, None)
+            self._groups.pop(user, None)
 
     def release(self, user_id: str) -> None:
         """Drop what this object holds in memory about a user (which pool rows they were
-        served); the store keeps everything, and `served_rows` reads it again on demand."""
+        served, their taste group); the store keeps everything, and both are read again on
+        demand."""
         with self._lock:
             self._seen.pop(_user(user_id), None)
+            self._groups.pop(_user(user_id), None)
 
     def is_forgotten(self, user_id: str) -> bool:
         """Whether `forget_user` removed this user."""
@@ -209,17 +235,39 @@ class ContentCache:
         self.store[f"{user}made:{seq:012d}"] = ",".join(digests).encode()
 
     # ------------------------------------------------------------------ pools
-    def shared_rows(self) -> np.ndarray:
-        """Pool rows that at least `min_shared_likes` users liked, in the order they got there."""
-        count = int(self.store.get(f"shared:{self.config}:count", b"0"))
+    def shared_rows(self, user_id: str | None = None) -> np.ndarray:
+        """Pool rows that at least `min_shared_likes` users liked, in the order they got there;
+        for a user in a taste group (`join`), the group's liked rows and the rows pregenerated
+        along its centroid come first."""
+        with self._lock:
+            group = None if user_id is None else self._groups.get(_user(user_id))
+        rows = self._liked_rows(self.config)
+        if group is None:
+            return rows
+        scope = _group_scope(self.config, group)
+        ordered = np.concatenate([self._liked_rows(scope), self.group_pool_rows(group), rows])
+        _, first = np.unique(ordered, return_index=True)  # each row once, where it came first
+        return ordered[np.sort(first)].astype(int)
+
+    def group_pool_rows(self, group: str) -> np.ndarray:
+        """(k,) pool rows pregenerated along a taste group's centroid (`plgl.cache.groups`)."""
+        blob = self.store.get(f"group-pool:{self.config}:{group}")
+        if blob is None:
+            return np.empty(0, dtype=int)
+        start, stop = json.loads(blob)["rows"]
+        return np.arange(start, min(stop, len(self.pool.refresh())), dtype=int)
+
+    def _liked_rows(self, scope: str) -> np.ndarray:
+        count = int(self.store.get(f"shared:{scope}:count", b"0"))
         with self._lock:
             rows = self.pool.refresh().rows
-            for slot in range(self._shared_read + 1, count + 1):
-                digest = self.store.get(f"shared:{self.config}:{slot:08d}", b"").decode()
+            found, read = self._shared.get(scope, ([], 0))
+            for slot in range(read + 1, count + 1):
+                digest = self.store.get(f"shared:{scope}:{slot:08d}", b"").decode()
                 if digest in rows:  # only pool items are counted, so only a torn write misses
-                    self._shared.append(rows[digest])
-            self._shared_read = max(self._shared_read, count)
-            return np.array(self._shared, dtype=int)
+                    found.append(rows[digest])
+            self._shared[scope] = (found, max(read, count))
+            return np.array(found, dtype=int)
 
     def pool_latents(self) -> np.ndarray:
         """(n_items, latent_dim) the pool's latents, with chunks written since the last call.
@@ -254,6 +302,14 @@ class ContentCache:
         """Share of pool candidates taken from shared positives: `shared_share` for a new user,
         0 for a sure model."""
         return self.shared_share * (1.0 - _clip(confidence))
+
+
+_MAX_GROUPED = 100_000  # users whose taste group is remembered
+
+
+def _group_scope(config: str, group: str) -> str:
+    """The key scope of a taste group's counts (never a config digest, which has no colon)."""
+    return f"{config}:group:{group}"
 
 
 def _clip(confidence: float) -> float:

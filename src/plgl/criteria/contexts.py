@@ -24,8 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from plgl.feedback import FeedbackPolicy
-from plgl.models import GaussianPrior, LinearPreference, OnlinePreferenceModel
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, GaussianPrior, LinearPreference, OnlinePreferenceModel
 from plgl.records import Event, Feedback
 
 WIDENS = (0.1, 0.3, 1.0, 3.0)

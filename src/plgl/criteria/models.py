@@ -16,8 +16,7 @@ import numpy as np
 
 from plgl.errors import InvalidInputError, UnknownCriterionError
 from plgl.feedback import FeedbackPolicy
-from plgl.models import LinearPreference, OnlinePreferenceModel
-from plgl.models._base import BasePreferenceModel
+from plgl.models import BasePreferenceModel, LinearPreference, OnlinePreferenceModel
 from plgl.records import Event, Feedback
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}")

@@ -11,18 +11,28 @@ refit its evidence (its precision beyond the prior's) is weighted by 0.5^(age * 
 `change_discount` when a change of taste was detected after it, the Gaussian form of the weights
 each of its observations would get.
 
+A refit solves for the mode over the window's log-odds when the window is smaller than the
+weights (Newton on n numbers, the covariance by Woodbury from the aged base's), over the weights
+otherwise; it costs about window * (d + 1)^2, plus (d + 1)^3 to factorise the aged base once
+something is folded, and `refine` skips refits dearer than its budget (at d = 512 a folded model
+keeps its online posterior, as the default budget always did there). `get_state` stores the live
+posterior itself, so `set_state` is a copy, never a refit.
+
 What the answers' surprise drives (a learned lapse rate, detected changes of taste) depends on
 the posterior each answer met, so a `refine` between answers can shift it: a live model that
 refines agrees exactly with a replay of its answers where those agree (always without change
-detection and with a fixed lapse). A resume from `get_state` always equals the replay.
+detection and with a fixed lapse). A model restored from `get_state` continues exactly as the
+model it was saved from (so a resumed replay equals the full replay).
 """
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from typing import Self
 
 import numpy as np
+from scipy.linalg import cho_solve, lapack
 from sklearn.utils.validation import check_is_fitted
 
 from plgl.errors import InvalidInputError
@@ -33,6 +43,8 @@ from plgl.models.laplace import (
     newton_map,
     sigmoid,
     symmetric,
+    window_covariance,
+    window_mode,
 )
 from plgl.models.monitor import AnswerMonitor
 from plgl.models.online import (
@@ -44,13 +56,13 @@ from plgl.models.online import (
 
 FOLD = 50  # observations folded into the posterior at a time
 
-# What `get_state` saves: the folded posterior, the recent window, counters, and where the last
-# refit stood (so that `set_state` rebuilds the live posterior exactly by replaying from there).
+# What `get_state` saves besides the two symmetric matrices (`_MATRICES`, packed): the live and
+# the folded posterior, the recent window and counters.
 _STATE = [
     "n_features_in_",
     "classes_",
-    "base_mean_",
-    "base_precision_",
+    "mean_",
+    "base_shift_",
     "base_step_",
     "folds_",
     "_phi",
@@ -60,9 +72,8 @@ _STATE = [
     "change_steps_",
     "n_updates_",
     "changes_detected_",
-    "_anchor",
-    "_anchor_tracking",
 ]
+_MATRICES = ["covariance_", "base_precision_"]
 
 
 class FoldedLaplace(OnlinePreferenceModel):
@@ -77,7 +88,7 @@ class FoldedLaplace(OnlinePreferenceModel):
     covariance_: np.ndarray  # (d + 1, d + 1) posterior covariance
     n_updates_: int  # observations so far
     changes_detected_: int
-    base_mean_: np.ndarray  # (d + 1,) the folded posterior: mean ...
+    base_shift_: np.ndarray  # (d + 1,) the folded posterior: precision @ mean ...
     base_precision_: np.ndarray  # (d + 1, d + 1) ... and precision
     base_step_: int  # the observation count the folded posterior covers
     folds_: int  # folds so far (0: the folded posterior is the prior)
@@ -86,8 +97,6 @@ class FoldedLaplace(OnlinePreferenceModel):
     _targets: list[float]  # ... labels ...
     _weights: list[float]  # ... weights ...
     _steps: list[int]  # ... and observation counts
-    _anchor: np.ndarray  # (3,) window size at the last refit (-1: none), n_updates_, changes
-    _anchor_tracking: np.ndarray  # changes_detected_ and the monitor's state there
     monitor_: AnswerMonitor  # the lapse rate and change-of-taste detector
     _prior_mean: np.ndarray | None  # (d + 1,) or None for zero
     _prior_precision: np.ndarray  # (d + 1,) diagonal, or (d + 1, d + 1)
@@ -105,15 +114,16 @@ class FoldedLaplace(OnlinePreferenceModel):
         folded first (whatever the budget: that bounds the state). Returns False when there is
         nothing to learn from yet or the refit is skipped. Older observations weigh less
         (half-life `1 / drift` ratings) and those before a detected change of taste are
-        discounted by `change_discount`. The refit is skipped (returns False unless it folded)
-        when window * d^2 exceeds `budget`.
+        discounted by `change_discount`. The refit is skipped (returns whether it folded) when
+        its cost exceeds `budget`: window * (d + 1)^2, plus (d + 1)^3 once something is folded
+        (the aged base is factorised), so at d = 512 a folded model keeps its online posterior.
         """
         check_is_fitted(self, "mean_")
         folded = self._fold_full()
-        n, k = len(self._targets), len(self.mean_)
-        if (n == 0 and self.folds_ == 0) or (budget is not None and n * k * k > budget):
-            if folded:
-                self._refit(n)
+        n = len(self._targets)
+        if n == 0 and self.folds_ == 0:
+            return folded
+        if budget is not None and self._refit_cost(n) > budget:
             return folded
         self._refit(n)
         return True
@@ -147,9 +157,8 @@ class FoldedLaplace(OnlinePreferenceModel):
         self._set_prior(d)
         self.mean_ = np.zeros(d + 1) if self._prior_mean is None else self._prior_mean.copy()
         self.covariance_ = self._prior_covariance.copy()
-        self.base_mean_ = self.mean_.copy()
-        precision = self._prior_precision
-        self.base_precision_ = precision if precision.ndim == 2 else np.diag(precision)
+        self.base_precision_ = _full(self._prior_precision)
+        self.base_shift_ = self.base_precision_ @ self.mean_
         self.base_step_ = 0
         self.folds_ = 0
         self._phi = []
@@ -160,8 +169,6 @@ class FoldedLaplace(OnlinePreferenceModel):
         self.change_steps_ = []
         self.changes_detected_ = 0
         self.monitor_ = AnswerMonitor(self.change_threshold, self.lapse)
-        self._anchor = np.array([-1, 0, 0])
-        self._anchor_tracking = self._tracking()
 
     def _observe(self, phi: np.ndarray, label: float, weight: float) -> None:
         """Keep one observation (features phi (d+1,), label in {0, 1}, weight >= 0) and update
@@ -174,7 +181,8 @@ class FoldedLaplace(OnlinePreferenceModel):
         self._advance(phi, label, weight)
         if len(self._phi) >= 3 * FOLD:  # no `refine` came for long: fold here
             self._fold_full()
-            self._refit(len(self._phi))
+            if self._refit_cost(len(self._phi)) <= REFINE_BUDGET:
+                self._refit(len(self._phi))
 
     def _advance(self, phi: np.ndarray, label: float, weight: float) -> None:
         """One online Laplace update of the posterior (O(d^2))."""
@@ -209,11 +217,8 @@ class FoldedLaplace(OnlinePreferenceModel):
         else:
             c = weight * lapse_terms(f, label, lapse)[1]
         self.mean_ += s * ((f - m) / v)
-        cov -= np.outer(s, s * (c / (1.0 + c * v)))
-
-    def _tracking(self) -> np.ndarray:
-        """What the online updates carry besides the posterior: detected changes, monitor."""
-        return np.concatenate([[float(self.changes_detected_)], self.monitor_.to_array()])
+        u = s * math.sqrt(c / (1.0 + c * v))
+        cov -= np.outer(u, u)  # u_i u_j: exactly symmetric, so `get_state` keeps one triangle
 
     def _fold_full(self) -> bool:
         """Fold the oldest observations, `FOLD` at a time, into the base posterior, keeping at
@@ -231,17 +236,17 @@ class FoldedLaplace(OnlinePreferenceModel):
             later = max(
                 (c for c in self.change_steps_ if c <= self._steps[2 * FOLD - 1]), default=0
             )
-            mode, _ = self._laplace(2 * FOLD, self._steps[2 * FOLD - 1], later)
-            precision, mean = self._base_prior(step, last_change)
+            mode = self._mode(2 * FOLD, self._steps[2 * FOLD - 1], later)
+            base = _AgedBase(self, step, last_change)
             phi, targets, w = self._window(FOLD, step, last_change)
             score, information = lapse_terms(phi @ mode, targets, self.monitor_.lapse)
-            prior_hessian = precision if precision.ndim == 2 else np.diag(precision)
-            hess = (phi.T * (w * information)) @ phi + prior_hessian
-            offset = mode if mean is None else mode - mean
-            pull = prior_hessian @ offset
-            gradient = phi.T @ (w * score) - pull
-            self.base_precision_ = symmetric(hess)
-            self.base_mean_ = mode + np.linalg.solve(self.base_precision_, gradient)
+            precision = _full(base.precision)
+            hess = symmetric((phi.T * (w * information)) @ phi + precision)
+            gradient = phi.T @ (w * score) - (precision @ mode - base.shift)
+            # The new base is N(mean, hess^-1) with mean = mode + hess^-1 gradient: kept as
+            # hess and hess @ mean, which needs no solve.
+            self.base_precision_ = hess
+            self.base_shift_ = hess @ mode + gradient
             self.base_step_ = step
             self.folds_ += 1
             for window in (self._phi, self._targets, self._weights, self._steps):
@@ -249,72 +254,70 @@ class FoldedLaplace(OnlinePreferenceModel):
             folded = True
         return folded
 
-    def _refit(self, size: int) -> None:
-        """The exact posterior of the base and the first `size` observations of the window."""
-        last_change = self.change_steps_[-1] if self.change_steps_ else 0
-        theta, hess = self._laplace(size, self.n_updates_, last_change)
-        self.mean_ = theta
-        self.covariance_ = symmetric(np.linalg.inv(hess))
-        self._anchor = np.array([size, self.n_updates_, len(self.change_steps_)])
-        self._anchor_tracking = self._tracking()
+    def _refit_cost(self, size: int) -> int:
+        """Multiply-adds of `_refit(size)`, about: the window's features times the covariance,
+        and a factorisation of the base once something is folded."""
+        k = len(self.mean_)
+        return size * k * k + (k**3 if self.folds_ else 0)
 
-    def _laplace(
-        self, size: int, now: int, last_change: int, lapse: float | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Mode and Hessian of the posterior of the base and the window's first `size`
-        observations, aged to observation count `now` (lapse None: the monitor's)."""
+    def _refit(self, size: int) -> None:
+        """The exact posterior of the base and the first `size` observations of the window:
+        Newton over the observations' log-odds and Woodbury when they are fewer than the
+        weights, over the weights otherwise."""
+        now = self.n_updates_
+        last_change = self.change_steps_[-1] if self.change_steps_ else 0
         phi, targets, w = self._window(size, now, last_change)
-        precision, mean = self._base_prior(now, last_change)
-        start = np.zeros(phi.shape[1]) if mean is None else mean
-        lapse = self.monitor_.lapse if lapse is None else lapse
-        return newton_map(phi, targets, w, precision, start, mean, lapse)
+        base = _AgedBase(self, now, last_change)
+        lapse = self.monitor_.lapse
+        if size < phi.shape[1]:
+            cross = base.cross(phi)
+            mode, curvature, lower = window_mode(phi, targets, w, base.mean, cross, lapse)
+            self.covariance_ = window_covariance(base.covariance(), cross, curvature, lower)
+        else:
+            mode, hess = newton_map(phi, targets, w, base.precision, base.mean, base.mean, lapse)
+            self.covariance_ = _inverse(np.linalg.cholesky(symmetric(hess)))
+        self.mean_ = mode
+
+    def _mode(self, size: int, now: int, last_change: int) -> np.ndarray:
+        """(k,) posterior mode of the base and the window's first `size` observations, aged to
+        observation count `now` and discounted before `last_change`."""
+        phi, targets, w = self._window(size, now, last_change)
+        base = _AgedBase(self, now, last_change)
+        lapse = self.monitor_.lapse
+        if size < phi.shape[1]:
+            return window_mode(phi, targets, w, base.mean, base.cross(phi), lapse)[0]
+        return newton_map(phi, targets, w, base.precision, base.mean, base.mean, lapse)[0]
 
     def _log_evidence(self, lapse: float) -> float:
         """Laplace approximation of log p(window | lapse), up to a constant of the lapse."""
         n = len(self._phi)
-        theta, hess = self._laplace(n, self.n_updates_, 0, lapse)
         phi, targets, w = self._window(n, self.n_updates_, 0)
-        precision, mean = self._base_prior(self.n_updates_, 0)
-        offset = theta if mean is None else theta - mean
-        pull = precision @ offset if precision.ndim == 2 else precision * offset
+        base = _AgedBase(self, self.n_updates_, 0)
+        theta, hess = newton_map(phi, targets, w, base.precision, base.mean, base.mean, lapse)
+        offset = theta - base.mean
         fit = float(w @ lapse_log_likelihood(phi @ theta, targets, lapse))
-        return fit - 0.5 * float(offset @ pull) - 0.5 * float(np.linalg.slogdet(hess)[1])
+        penalty = 0.5 * float(offset @ _full(base.precision) @ offset)
+        return fit - penalty - 0.5 * float(np.linalg.slogdet(hess)[1])
 
     def _window(
         self, size: int, now: int, last_change: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features (size, d+1), targets (size,) and weights (size,) of the window's first
         `size` observations, aged to count `now` and discounted before `last_change`."""
-        phi = np.asarray(self._phi[:size]).reshape(size, len(self.base_mean_))
+        phi = np.asarray(self._phi[:size]).reshape(size, len(self.base_shift_))
         steps = np.asarray(self._steps[:size])
         w = np.asarray(self._weights[:size]) * 0.5 ** ((now - steps) * self.drift)
         w[steps < last_change] *= self.change_discount
         return phi, np.asarray(self._targets[:size]), w
 
-    def _base_prior(self, now: int, last_change: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Precision and mean (None: zero) of the base posterior aged to count `now`: the prior,
-        plus the folded evidence weighted like its observations would be."""
-        if self.folds_ == 0:
-            return self._prior_precision, self._prior_mean
-        p0 = self._prior_precision
-        p0 = p0 if p0.ndim == 2 else np.diag(p0)
-        m0 = np.zeros(len(p0)) if self._prior_mean is None else self._prior_mean
-        kept = 0.5 ** ((now - self.base_step_) * self.drift)
-        if last_change > self.base_step_:
-            kept *= self.change_discount
-        folded = self.base_precision_
-        precision = symmetric(p0 + kept * (folded - p0))
-        shift = p0 @ m0
-        mean = np.linalg.solve(precision, shift + kept * (folded @ self.base_mean_ - shift))
-        return precision, np.asarray(mean)
-
     # --------------------------------------------------------------- snapshots
     def get_state(self) -> dict[str, np.ndarray]:
         """Everything learned, as named arrays (no pickle): `set_state` restores it exactly.
 
-        The folded posterior, the window of at most 3 * `FOLD` - 1 recent observations and
-        counters: about (d + 1)^2 + 150 (d + 1) numbers, whatever the number of ratings. Keys
-        are "<kind>:<attribute>"; constructor parameters are not included.
+        The live and the folded posterior (their symmetric matrices as upper triangles), the
+        window of at most 3 * `FOLD` - 1 recent observations and counters: about
+        (d + 1)^2 + 150 (d + 1) numbers, whatever the number of ratings. Keys are
+        "<kind>:<attribute>"; constructor parameters are not included.
 
         >>> from plgl.models import LinearPreference
         >>> model = LinearPreference().start(2)
@@ -324,51 +327,119 @@ class FoldedLaplace(OnlinePreferenceModel):
         True
         """
         check_is_fitted(self, "mean_")
-        return {**attributes_state(self, _STATE), "array:monitor": self.monitor_.to_array()}
+        packed = {f"packed:{name}": _pack(vars(self)[name]) for name in _MATRICES}
+        return {
+            **attributes_state(self, _STATE),
+            **packed,
+            "array:monitor": self.monitor_.to_array(),
+        }
 
     def set_state(self, state: dict[str, np.ndarray]) -> Self:
-        """Restore what `get_state` returned (this model's parameters are kept).
-
-        The live posterior is rebuilt as it was made: the last refit, then the online updates
-        of the observations after it.
-        """
+        """Restore what `get_state` returned (this model's parameters are kept): the stored
+        posterior is taken as it is, no refit."""
         state = dict(state)
-        if "array:monitor" not in state:
-            raise InvalidInputError("state lacks the learned attributes ['monitor']")
-        monitor = AnswerMonitor(self.change_threshold, self.lapse)
-        monitor.load_array(state.pop("array:monitor"))
+        extra = ["array:monitor"] + [f"packed:{name}" for name in _MATRICES]
+        missing = [key.partition(":")[2] for key in extra if key not in state]
+        if missing:
+            raise InvalidInputError(f"state lacks the learned attributes {missing}")
+        arrays = {key: state.pop(key) for key in extra}
         restore_attributes(self, state, _STATE)
-        self._set_prior(int(self.n_features_in_))
-        k = self.n_features_in_ + 1
-        if self.base_precision_.shape != (k, k) or self._anchor.shape != (3,):
+        k = int(self.n_features_in_) + 1
+        for name in _MATRICES:
+            setattr(self, name, _unpack(arrays[f"packed:{name}"], k, name))
+        n = len(self._targets)
+        window = (len(self._phi), len(self._weights), len(self._steps))
+        if self.mean_.shape != (k,) or self.base_shift_.shape != (k,) or window != (n, n, n):
             raise InvalidInputError(f"state does not describe a model over {k - 1} dimensions")
-        final = (self.n_updates_, list(self.change_steps_))
-        final_monitor = monitor.to_array()
-        size, self.n_updates_, changes = (int(v) for v in self._anchor)
-        self.change_steps_ = final[1][:changes]
-        self.changes_detected_ = int(self._anchor_tracking[0])
-        self.monitor_ = monitor
-        monitor.load_array(self._anchor_tracking[1:])
-        if size < 0:
-            # No refit yet, so no fold either: the base is the prior.
-            self.mean_, self.covariance_ = self.base_mean_.copy(), self._prior_covariance.copy()
-        else:
-            self._refit(size)
-        for phi, label, weight in zip(
-            self._phi[max(size, 0) :],
-            self._targets[max(size, 0) :],
-            self._weights[max(size, 0) :],
-            strict=True,
-        ):
-            self.n_updates_ += 1
-            self._advance(phi, label, weight)
-        if (self.n_updates_, self.change_steps_) != final or not np.array_equal(
-            self.monitor_.to_array(), final_monitor
-        ):
-            raise InvalidInputError(
-                "state is inconsistent: its window does not replay to its counts"
-            )
+        if n and np.asarray(self._phi).shape != (n, k):
+            raise InvalidInputError(f"state's window does not hold features of {k} numbers")
+        self._set_prior(k - 1)
+        self.monitor_ = AnswerMonitor(self.change_threshold, self.lapse)
+        self.monitor_.load_array(arrays["array:monitor"])
         return self
+
+
+class _AgedBase:
+    """The base posterior aged to observation count `now`: the prior, plus the folded evidence
+    weighted like its observations would be (0.5^(age * drift), times `change_discount` when a
+    change of taste came after it)."""
+
+    def __init__(self, model: FoldedLaplace, now: int, last_change: int) -> None:
+        self.model = model
+        self.lower: np.ndarray | None = None  # Cholesky factor of the precision, once folded
+        p0 = model._prior_precision
+        m0 = np.zeros(len(p0)) if model._prior_mean is None else model._prior_mean
+        if model.folds_ == 0:
+            self.precision = p0  # (k,) diagonal or (k, k)
+            self.shift = p0 * m0 if p0.ndim == 1 else p0 @ m0  # (k,) precision @ mean
+            self._mean: np.ndarray | None = m0
+            return
+        p0 = _full(p0)
+        kept = 0.5 ** ((now - model.base_step_) * model.drift)
+        if last_change > model.base_step_:
+            kept *= model.change_discount
+        self.precision = symmetric(p0 + kept * (model.base_precision_ - p0))
+        prior_shift = p0 @ m0
+        self.shift = prior_shift + kept * (model.base_shift_ - prior_shift)
+        self._mean = None
+
+    @property
+    def mean(self) -> np.ndarray:
+        """(k,) the mean (factorises the precision once folded)."""
+        if self._mean is None:
+            self._mean = np.asarray(cho_solve((self._lower(), True), self.shift))
+        return self._mean
+
+    def _lower(self) -> np.ndarray:
+        """(k, k) the lower Cholesky factor of the (folded) precision, computed once."""
+        if self.lower is None:
+            self.lower = np.linalg.cholesky(self.precision)
+        return self.lower
+
+    def cross(self, phi: np.ndarray) -> np.ndarray:
+        """(k, n) S phi^T for features phi (n, k), S the covariance."""
+        if self.model.folds_:
+            return np.asarray(cho_solve((self._lower(), True), phi.T))
+        prior = self.model._prior_covariance
+        if self.precision.ndim == 1:  # a diagonal prior
+            return np.asarray(np.diag(prior)[:, None] * phi.T)
+        return np.asarray(prior @ phi.T)
+
+    def covariance(self) -> np.ndarray:
+        """(k, k) the covariance."""
+        if not self.model.folds_:
+            return self.model._prior_covariance
+        return _inverse(self._lower())
+
+
+def _full(precision: np.ndarray) -> np.ndarray:
+    """(k, k) a precision given as its diagonal (k,) or in full."""
+    return precision if precision.ndim == 2 else np.diag(precision)
+
+
+def _inverse(lower: np.ndarray) -> np.ndarray:
+    """(k, k) the (exactly symmetric) inverse of L L^T from its lower Cholesky factor L."""
+    inverse, info = lapack.dpotri(lower, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dpotri failed with info {info}")
+    return np.asarray(np.tril(inverse) + np.tril(inverse, -1).T)
+
+
+def _pack(matrix: np.ndarray) -> np.ndarray:
+    """(k (k + 1) / 2,) the upper triangle of a symmetric (k, k) matrix, row by row."""
+    return np.asarray(matrix[np.triu_indices(len(matrix))])
+
+
+def _unpack(packed: np.ndarray, k: int, name: str) -> np.ndarray:
+    """(k, k) the symmetric matrix whose upper triangle `_pack` gave."""
+    packed = np.asarray(packed, dtype=np.float64)
+    if packed.shape != (k * (k + 1) // 2,):
+        raise InvalidInputError(f"state {name!r} does not describe a model over {k - 1} dimensions")
+    matrix = np.empty((k, k))
+    rows, cols = np.triu_indices(k)
+    matrix[rows, cols] = packed
+    matrix[cols, rows] = packed
+    return matrix
 
 
 __all__ = ["FOLD", "FoldedLaplace"]

@@ -50,7 +50,9 @@ class LinearPreference(FoldedLaplace):
             lapse / 2 + (1 - lapse) sigmoid(f), so a flipped answer moves the taste less.
             Predictions (`decision_function`, `predict_proba`) are of the taste itself. The
             default 0 is the plain logistic likelihood: in our benchmarks a learned lapse
-            slowed learning for careful users and did not yet help PrefGen's flipped answers.
+            slowed learning for careful users; on PrefGen's 20% flipped answers lapse rates
+            weighed by their evidence (with importance-sampled posteriors) reach MCMV's error
+            (`plgl.bench.protocols.prefgen`).
         prior: a full Gaussian prior over the d weights (mean and covariance: a population's
             taste, a generator's geometry); None is isotropic with `prior_scale`. The intercept
             keeps its own prior either way.

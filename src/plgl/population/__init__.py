@@ -1,10 +1,18 @@
 """What earlier users taught, for the next one: a population prior over taste weights (empirical
 Bayes), taste clusters and private matching, all released with user-level differential privacy
-through OpenDP (see docs/privacy.md).
+through OpenDP (see docs/privacy.md). `plgl.Engine(population=...)` binds one to an engine
+(`plgl.population.service`).
+
+The names load on first use, so that `plgl population --help` loads no numerical library.
 """
 
-from plgl.population.population import Population, Tastes
-from plgl.population.records import Cluster, Match, PopulationSummary, PriorKind, UserTaste
+import typing as _typing
+
+from plgl._lazy import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:
+    from plgl.population.population import Population, Tastes
+    from plgl.population.records import Cluster, Match, PopulationSummary, PriorKind, UserTaste
 
 __all__ = [
     "Cluster",
@@ -15,3 +23,17 @@ __all__ = [
     "Tastes",
     "UserTaste",
 ]
+
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "Cluster": "plgl.population.records:Cluster",
+        "Match": "plgl.population.records:Match",
+        "Population": "plgl.population.population:Population",
+        "PopulationSummary": "plgl.population.records:PopulationSummary",
+        "PriorKind": "plgl.population.records:PriorKind",
+        "Tastes": "plgl.population.population:Tastes",
+        "UserTaste": "plgl.population.records:UserTaste",
+    },
+    __all__,
+)

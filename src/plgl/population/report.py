@@ -16,7 +16,7 @@ import numpy as np
 from plgl.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from plgl.generators._base import Generator
+    from plgl.generators import Generator
     from plgl.population.population import Population
 
 

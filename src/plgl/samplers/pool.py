@@ -87,7 +87,7 @@ def next_candidates(
         done = cache.served_rows(user_id, served())
         allowed[done[done < len(latents)]] = False  # rows added since `latents` was read
         n_shared = round(cache.shared_fraction(confidence) * n_pool)
-        shared = cache.shared_rows()
+        shared = cache.shared_rows(user_id)
         shared = shared[shared < len(latents)]
         if len(shared) and n_shared:
             shared = shared[np.argsort(-model.decision_function(latents[shared]))]

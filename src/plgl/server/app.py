@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from plgl.server.deps import Services
 from plgl.server.files import create_private
 from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
-from plgl.server.routers import content, criteria, discover, feed, users
+from plgl.server.routers import content, criteria, discover, feed, matching, users
 from plgl.server.settings import Settings
 
 log = logging.getLogger("plgl.server")
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    for module in (users, feed, discover, content, criteria):
+    for module in (users, feed, discover, content, criteria, matching):
         app.include_router(module.router)
     errors.install(app)
     docs.install(app)
@@ -123,6 +124,9 @@ def build_services(settings: Settings) -> Services:
         generator = RemoteGenerator(settings.domain_name(), max_batch_size=settings.ray_max_batch)
     else:
         generator = build_generator(settings)
+    # The population's state is refreshed offline (`plgl population refresh`) into the storage,
+    # where the engine picks it up; its handle key is derived from the token secret.
+    handles = hmac.new(settings.secret_key(), b"plgl population handles", "sha256").digest()
     engine = plgl.Engine(
         generator=generator,
         storage=settings.storage_url(),
@@ -130,6 +134,7 @@ def build_services(settings: Settings) -> Services:
         cache=settings.cache,
         max_sessions=settings.max_sessions,
         idle_seconds=settings.idle_seconds,
+        population=plgl.Population(secret=handles),
     )
     return Services(
         engine=engine, tokens=Tokens(settings.secret_key()), limiter=build_limiter(settings)

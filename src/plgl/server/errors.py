@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,7 +19,9 @@ from plgl.errors import (
     EventConflictError,
     InfeasibleConstraintsError,
     InvalidInputError,
+    NotOptedInError,
     PlglError,
+    RateLimitedError,
     StorageError,
     UnknownCriterionError,
     UnknownItemError,
@@ -31,6 +34,8 @@ log = logging.getLogger("plgl.server")
 # plgl's errors by the HTTP status that says the same thing; the first match wins.
 _STATUS: tuple[tuple[type[PlglError], int, str], ...] = (
     (UnknownItemError, 404, "unknown_item"),
+    (NotOptedInError, 403, "not_opted_in"),
+    (RateLimitedError, 429, "rate_limited"),
     (UnknownCriterionError, 404, "unknown_criterion"),
     (InfeasibleConstraintsError, 422, "infeasible_constraints"),
     (UserDeletedError, 410, "user_deleted"),
@@ -45,6 +50,7 @@ _STATUS: tuple[tuple[type[PlglError], int, str], ...] = (
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
@@ -83,6 +89,9 @@ def install(app: FastAPI) -> None:
                 if status == 503:  # the backend's message may name hosts and paths: log it only
                     log.error("backend unavailable: %s", error)
                     return error_response(status, code, "Storage is unavailable; try again soon.")
+                if isinstance(error, RateLimitedError):
+                    wait = {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
+                    return error_response(status, code, str(error), wait)
                 return error_response(status, code, str(error))
         raise error  # unreachable: PlglError is last in _STATUS
 

@@ -49,6 +49,27 @@ class ExploreIn(_In):
     share: float = Field(ge=0.0, le=1.0)
 
 
+class MatchingIn(_In):
+    """Opt in to private matching (True) or out (False)."""
+
+    enabled: bool = Field(strict=True)
+
+
+class MatchingOut(BaseModel):
+    enabled: bool = Field(description="the user opted in")
+    available: bool = Field(description="a population refresh released opted-in users to match")
+    listed: bool = Field(description="others can be matched with this user now")
+
+
+class MatchOut(BaseModel):
+    handle: str = Field(description="a pseudonym, stable per user; never the user id")
+    similarity: Literal["very similar", "similar", "somewhat similar", "different"]
+
+
+class MatchesOut(BaseModel):
+    matches: list[MatchOut]
+
+
 class UserOut(BaseModel):
     user_id: str
     token: str = Field(description="Send as `Authorization: Bearer <token>`; keep it secret.")

@@ -24,6 +24,8 @@ Contract, which every backend passes in `plgl.testing.StorageConformance`:
   learned fewer knows that another one appended.
 - `users(after, limit)` pages through every live user (one with anything stored, not deleted)
   in a stable order (by code point of the id): pass the last id of a page as `after`.
+- `put_shared(name, data)` / `shared(name)` keep engine-wide state that belongs to no user
+  (a population's released aggregates): the latest bytes under a name, or None.
 - `delete_user` removes everything stored about a user (events, items, snapshot, settings) and
   leaves a tombstone: the user id can never be written again, so a replay of old events cannot
   bring the data back (writes raise UserDeletedError).
@@ -126,6 +128,18 @@ class BaseStorage(ABC):
             raise InvalidInputError(f"limit must be an integer >= 1, got {limit!r}")
         return self._users(after, limit)
 
+    def put_shared(self, name: str, data: bytes) -> None:
+        """Keep `data` under `name`, replacing what was there: engine-wide state (no user's)."""
+        _check_text("shared name", name)
+        if not isinstance(data, bytes):
+            raise InvalidInputError(f"shared data must be bytes, got {type(data).__name__}")
+        self._put_shared(name, data)
+
+    def shared(self, name: str) -> bytes | None:
+        """The bytes last kept under `name`, or None."""
+        _check_text("shared name", name)
+        return self._shared(name)
+
     def item_latents(self, user_id: str, item_ids: Iterable[str]) -> dict[str, np.ndarray]:
         """{item id: (latent_dim,) latent} for those of `item_ids` served to the user."""
         found = {}
@@ -201,6 +215,14 @@ class BaseStorage(ABC):
     @abstractmethod
     def _settings(self, user_id: str) -> dict[str, str]:
         """The user's settings as {key: JSON text}."""
+
+    @abstractmethod
+    def _put_shared(self, name: str, data: bytes) -> None:
+        """Replace the bytes under `name` (one atomic write)."""
+
+    @abstractmethod
+    def _shared(self, name: str) -> bytes | None:
+        """The bytes under `name`, or None."""
 
     @abstractmethod
     def _users(self, after: str | None, limit: int) -> list[str]:

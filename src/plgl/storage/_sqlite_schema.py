@@ -1,7 +1,7 @@
 """plgl's SQLite schema: created in an empty file, checked read-only in an existing one,
 migrated from older versions in one transaction (version 1 -> 2 adds the `users` index and the
-`settings` table). A file that is not SQLite, or not a plgl database, or of a newer schema, is
-left exactly as it was.
+`settings` table, 2 -> 3 the `shared` table of engine-wide state). A file that is not SQLite, or
+not a plgl database, or of a newer schema, is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -11,12 +11,26 @@ from pathlib import Path
 
 from plgl.errors import StorageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _HEADER = b"SQLite format 3\x00"
 _TABLES = {
     1: {"schema_version", "events", "items", "snapshots", "tombstones"},
     2: {"schema_version", "events", "items", "snapshots", "tombstones", "users", "settings"},
+    3: {
+        "schema_version",
+        "events",
+        "items",
+        "snapshots",
+        "tombstones",
+        "users",
+        "settings",
+        "shared",
+    },
 }
+# Version 3: engine-wide state that belongs to no user (a population's released aggregates).
+_SCHEMA_3 = """
+CREATE TABLE shared (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
 # Version 2: every live user id (for paging through users) and per-user settings.
 _SCHEMA_2 = """
 CREATE TABLE users (user_id TEXT PRIMARY KEY);
@@ -107,10 +121,10 @@ def initialize(conn: sqlite3.Connection, path: str) -> None:
     try:
         version = _check_schema(conn, path, allow_empty=True)
         if version == 0:
-            _run(conn, _SCHEMA + _SCHEMA_2)
+            _run(conn, _SCHEMA + _SCHEMA_2 + _SCHEMA_3)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-        elif version == 1:
-            _run(conn, _SCHEMA_2)
+        elif version < SCHEMA_VERSION:
+            _run(conn, (_SCHEMA_2 if version == 1 else "") + _SCHEMA_3)
             conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
     except BaseException:
         conn.execute("ROLLBACK")

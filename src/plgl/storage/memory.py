@@ -29,6 +29,7 @@ class MemoryStorage(BaseStorage):
         self._snapshots: dict[str, Snapshot] = {}
         self._settings_of: dict[str, dict[str, str]] = {}
         self._tombstones: set[str] = set()
+        self._shared_of: dict[str, bytes] = {}
 
     def events(self, user_id: str, start: int = 0) -> list[Event]:
         with self._lock:
@@ -64,6 +65,14 @@ class MemoryStorage(BaseStorage):
     def _settings(self, user_id: str) -> dict[str, str]:
         with self._lock:
             return dict(self._settings_of.get(user_id, {}))
+
+    def _shared(self, name: str) -> bytes | None:
+        with self._lock:
+            return self._shared_of.get(name)
+
+    def _put_shared(self, name: str, data: bytes) -> None:
+        with self._lock:
+            self._shared_of[name] = data
 
     def _users(self, after: str | None, limit: int) -> list[str]:
         with self._lock:

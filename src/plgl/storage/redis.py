@@ -12,7 +12,7 @@ collide with another user's keys):
 - and one set `plgl:tombstones` of deleted user ids, one sorted set `plgl:users` of live user
   ids (all with score 0, so Redis orders them by their bytes: code point order). Users of data
   written before that index existed are added by the first `users()` call (`plgl:users-indexed`
-  records that it ran).
+  records that it ran); engine-wide state under `plgl:shared:<name>` (`put_shared`).
 
 An append returns only after the server answered, so an acknowledged event is in the server's
 memory and its append-only file; how soon that file reaches the disk is the server's
@@ -39,6 +39,7 @@ from plgl.storage._codec import event_from_json, event_to_json, latent_from_byte
 
 _TOMBSTONES = "plgl:tombstones"
 _USERS = "plgl:users"
+_SHARED = "plgl:shared:"
 _INDEXED = "plgl:users-indexed"  # set once `plgl:users` lists the users of older data too
 
 # Every write script takes KEYS[1] = tombstones, KEYS[2] = users, ARGV[1] = user id, and starts
@@ -245,6 +246,15 @@ class RedisStorage(BaseStorage):
         with self._guard():
             rows = self._client.hgetall(_key(user_id, "settings"))
         return {_bytes(key).decode(): _bytes(value).decode() for key, value in rows.items()}
+
+    def _shared(self, name: str) -> bytes | None:
+        with self._guard():
+            data = self._client.get(_SHARED + name)
+        return None if data is None else _bytes(data)
+
+    def _put_shared(self, name: str, data: bytes) -> None:
+        with self._guard():
+            self._client.set(_SHARED + name, data)
 
     def _users(self, after: str | None, limit: int) -> list[str]:
         start = "-" if after is None else "(" + after

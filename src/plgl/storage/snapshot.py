@@ -25,7 +25,9 @@ import numpy as np
 
 from plgl._version import __version__
 
-FORMAT = "plgl.snapshot/1"
+FORMAT = (
+    "plgl.snapshot/2"  # 2: LinearPreference state is the folded posterior (no observation list)
+)
 _META = "meta"
 
 

@@ -140,6 +140,14 @@ class SQLiteStorage(BaseStorage):
         rows = self._read("SELECT key, value FROM settings WHERE user_id = ?", (user_id,))
         return {key: value for key, value in rows}
 
+    def _shared(self, name: str) -> bytes | None:
+        rows = self._read("SELECT data FROM shared WHERE name = ?", (name,))
+        return bytes(rows[0][0]) if rows else None
+
+    def _put_shared(self, name: str, data: bytes) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO shared (name, data) VALUES (?, ?)", (name, data))
+
     def _users(self, after: str | None, limit: int) -> list[str]:
         rows = self._read(
             "SELECT user_id FROM users WHERE ? IS NULL OR user_id > ? ORDER BY user_id LIMIT ?",

@@ -190,6 +190,31 @@ class StorageConformance:
         assert storage.settings("u") == {}
         assert storage.settings("v") == {"explore": 0.1}
 
+    # ----------------------------------------------------------------- shared
+    def test_shared_state_is_kept_replaced_and_belongs_to_no_user(
+        self, storage: BaseStorage
+    ) -> None:
+        assert storage.shared("population/state") is None
+        blob = bytes(range(256)) * 3  # any bytes, NUL included
+        storage.put_shared("population/state", blob)
+        storage.put_shared("ünï/🙂", b"")
+        assert storage.shared("population/state") == blob
+        assert storage.shared("ünï/🙂") == b""
+        storage.put_shared("population/state", b"newer")
+        assert storage.shared("population/state") == b"newer"
+        assert storage.users() == []  # no user is made live by shared state
+        storage.delete_user("population/state")  # a user of that name is another thing
+        assert storage.shared("population/state") == b"newer"
+
+    def test_bad_shared_state_is_rejected_and_changes_nothing(self, storage: BaseStorage) -> None:
+        storage.put_shared("x", b"kept")
+        for name, data in (("", b"a"), (3, b"a"), ("x", "text"), ("x", None)):
+            with pytest.raises(InvalidInputError):
+                storage.put_shared(name, data)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError):
+            storage.shared("")
+        assert storage.shared("x") == b"kept"
+
     # ------------------------------------------------------------------ users
     def test_users_pages_through_live_users_in_order(self, storage: BaseStorage) -> None:
         assert storage.users() == []

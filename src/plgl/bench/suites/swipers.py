@@ -73,10 +73,10 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
 def run_task(task: Task) -> list[Row]:
     """Swipe one swiper through one engine; rows for the engine's pick and the grounded one."""
     from plgl.bench.swipers import swiper
+    from plgl.engine import Engine
     from plgl.generators import available, get
     from plgl.models import confidence
     from plgl.navigation import content_scores, grounded_best
-    from plgl.engine import Engine
 
     domain = str(task.params["domain"])
     if domain not in available():

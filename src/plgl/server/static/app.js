@@ -553,6 +553,43 @@ async function loadWhy() {
   }
 }
 
+// ------------------------------------------------------------ people with your taste
+async function loadPeople() {
+  try {
+    const status = await api("GET", "/api/me/matching");
+    $("matching").checked = status.enabled;
+    const list = $("people-list");
+    list.replaceChildren();
+    if (!status.enabled) {
+      $("people-note").textContent = "Off: nobody is matched with you. Others only ever see a pseudonym and how similar you are, never your ratings.";
+      return;
+    }
+    if (!status.available) {
+      $("people-note").textContent = "On. No one to match with yet: matches appear after the next population refresh.";
+      return;
+    }
+    const found = await api("GET", "/api/me/matches?k=5", undefined, 0);
+    $("people-note").textContent = found.matches.length
+      ? (status.listed ? "On: others can find you too." : "On: others can find you from the next refresh.")
+      : "On. No one with a similar taste has opted in yet.";
+    list.replaceChildren(...found.matches.map((match) => {
+      const row = el("li", "person");
+      row.append(el("span", "handle", match.handle), el("span", "badge", match.similarity));
+      return row;
+    }));
+  } catch (error) {
+    if (error.status !== 410) toast(error.message);
+  }
+}
+
+async function setMatching() {
+  try {
+    await api("PUT", "/api/me/matching", { enabled: $("matching").checked });
+    toast($("matching").checked ? "Matching is on." : "Matching is off: you are out of everyone's matches.");
+  } catch (error) { toast(error.message); }
+  await loadPeople();
+}
+
 async function refreshStatus() {
   try {
     const status = await api("GET", "/api/me");
@@ -620,7 +657,7 @@ const LOADERS = {
   "view-pair": loadPair,
   "view-foryou": loadForYou,
   "view-match": () => { renderConstraints(); return loadMatch(); },
-  "view-you": loadWhy,
+  "view-you": () => Promise.all([loadWhy(), loadPeople()]),
 };
 
 function select(tab) {
@@ -697,6 +734,8 @@ function wire() {
   $("btn-refresh-foryou").addEventListener("click", loadForYou);
   $("btn-match").addEventListener("click", loadMatch);
   $("btn-why").addEventListener("click", loadWhy);
+  $("btn-people").addEventListener("click", loadPeople);
+  $("matching").addEventListener("change", setMatching);
   $("target").addEventListener("input", () => { $("target-out").textContent = `${$("target").value}%`; });
   $("target").addEventListener("change", loadMatch);
   $("explore").addEventListener("input", () => { $("explore-out").textContent = `${$("explore").value}%`; });

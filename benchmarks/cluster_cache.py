@@ -1,0 +1,143 @@
+"""What the population saves a new user's feed, through the Engine/Session API, side by side:
+
+- "pools": from scratch, with the generator's pregenerated pool (the cache suite's best set-up);
+- "prior+pools": the same pool, the new user starting from the population prior;
+- "prior+cluster-pools": also a pool pregenerated along each cluster's centroid
+  (`plgl pregenerate --by-cluster`), offered to the cluster's members first.
+
+Earlier users (a clustered simulated population, `plgl.bench.populations`) rate through their
+own sessions; the population is refreshed from that storage (no noise: the wiring is measured
+here, the DP cost is the population suite's). Each held-back new user then rates `batch` items
+per round; every shown item is rendered, as a feed does. Reported per set-up, medians over the
+new users: generator calls for the user's feed so far, the share of shown items that came from
+a pool, and the normalized utility of the top recommendation (0 random, 1 best).
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/cluster_cache.py --new 10
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from plgl.bench.cache import CountingGenerator
+from plgl.bench.populations import DirectedUser, PopulationSpec, SimulatedPopulation
+from plgl.cache import ContentCache, MemoryCache, pregenerate, pregenerate_groups
+from plgl.engine import Engine
+from plgl.generators import get
+from plgl.population import Population
+from plgl.storage import MemoryStorage
+
+STEPS = (10, 20, 40, 60)
+_NO_EVICTION = 2**40
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--d", type=int, default=16)
+    parser.add_argument("--earlier", type=int, default=150, help="earlier users")
+    parser.add_argument("--earlier-ratings", type=int, default=30)
+    parser.add_argument("--new", type=int, default=10, help="held-back new users")
+    parser.add_argument("--pool", type=int, default=5000, help="global pool size")
+    parser.add_argument("--per-cluster", type=int, default=300, help="cluster pool size each")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    spec = PopulationSpec("clustered", d=args.d, subspace=4, clusters=3, spread=0.3)
+    population = SimulatedPopulation(spec, args.seed)
+    base = get("identity", latent_dim=args.d)
+    pool = MemoryCache(max_bytes=_NO_EVICTION)
+    pregenerate(base, pool, args.pool)
+    storage = MemoryStorage()
+    rng = np.random.default_rng(args.seed)
+    earlier = Engine(base, storage=storage, cache=ContentCache(_copy(pool)), population=_pop())
+    directions, _ = population.draw(args.earlier, rng)
+    for i, w in enumerate(directions):
+        _rate(earlier.session(f"earlier-{i}"), DirectedUser(w, seed=i), args.earlier_ratings, rng)
+    assert earlier.population is not None
+    summary = earlier.population.refresh()
+    print(f"population: {summary.users} users, {summary.kind} prior, {summary.clusters} clusters")
+    groups = {
+        f"{earlier.population.refresh_id}:{c.id}": base.project(c.exemplars(args.per_cluster, rng))
+        for c in earlier.population.clusters()
+    }
+
+    new_users = population.draw(args.new, np.random.default_rng(70_000 + args.seed))[0]
+    table: dict[str, dict[str, list[float]]] = {}
+    for setup in ("pools", "prior+pools", "prior+cluster-pools"):
+        store = _copy(pool)
+        if setup == "prior+cluster-pools":
+            pregenerate_groups(base, store, groups)
+        counting = CountingGenerator(base)
+        engine = Engine(
+            counting,
+            storage=storage if setup != "pools" else MemoryStorage(),
+            cache=ContentCache(store),
+            population=None if setup == "pools" else _pop(),
+        )
+        rows: dict[str, list[float]] = {}
+        for u, w in enumerate(new_users):
+            for key, value in _new_user(engine, counting, w, u, setup).items():
+                rows.setdefault(key, []).append(value)
+        table[setup] = rows
+    keys = sorted(next(iter(table.values())), key=lambda k: (k.split("@")[0], int(k.split("@")[1])))
+    print(
+        f"\nmedians over {args.new} new users (d={args.d}, pool {args.pool}, "
+        f"{args.per_cluster} per cluster)"
+    )
+    print(f"{'metric':<22}" + "".join(f"{s:>22}" for s in table))
+    for key in keys:
+        print(f"{key:<22}" + "".join(f"{np.median(table[s][key]):>22.3f}" for s in table))
+
+
+def _pop() -> Population:
+    return Population(epsilon=None, min_users=50)
+
+
+def _copy(pool: MemoryCache) -> MemoryCache:
+    store = MemoryCache(max_bytes=_NO_EVICTION)
+    store.update(pool)
+    return store
+
+
+def _rate(session: Any, user: DirectedUser, n: int, rng: np.random.Generator) -> None:
+    while session.n_ratings < n:
+        items = session.ask(min(10, n - session.n_ratings))
+        liked = user.likes(np.array([item.latent for item in items]), rng)
+        for item, like in zip(items, liked, strict=True):
+            session.tell(item.id, "like" if like else "dislike")
+
+
+def _new_user(
+    engine: Engine, counting: CountingGenerator, w: np.ndarray, u: int, setup: str
+) -> dict[str, float]:
+    rng = np.random.default_rng(90_000 + u)
+    user = DirectedUser(w, seed=1000 + u)
+    session = engine.session(f"new-{setup}-{u}")
+    start, probe, pooled, shown = counting.calls, 0, 0, 0
+    out: dict[str, float] = {}
+    while session.n_ratings < STEPS[-1]:
+        items = session.ask(10)
+        for item in items:
+            session.render(item.id)
+        digests = engine.cache.digests(np.array([item.latent for item in items]))
+        pooled += sum(d in engine.cache.pool.rows for d in digests)
+        shown += len(items)
+        liked = user.likes(np.array([item.latent for item in items]), rng)
+        for item, like in zip(items, liked, strict=True):
+            session.tell(item.id, "like" if like else "dislike")
+        spent = counting.calls
+        top = session.recommend(1)[0]
+        probe += counting.calls - spent  # the benchmark's probe is not the feed's cost
+        step = session.n_ratings
+        if step in STEPS:
+            out[f"top1@{step}"] = float(user.normalized(top.latent[None])[0])
+            out[f"generator_calls@{step}"] = float(counting.calls - start - probe)
+            out[f"pool_share@{step}"] = pooled / shown
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -13,8 +13,10 @@ Contract, which every backend passes in `plgl.testing.StorageConformance`:
   An item id is written once: a second `put_items` with the same id keeps the first.
 - `expire_unrated(user_id, keep)` forgets the oldest items served to the user that no stored
   event names, so that at most `keep` of those remain; it returns how many it forgot. An item
-  named by any event (rated, compared) is never forgotten, and the check and the removal are one
-  atomic step, so acknowledged feedback always keeps its item.
+  named by any event (rated, compared) is never forgotten: the check and the removal are one
+  atomic step, so an event stored before it keeps its item. (A rating of an item that is
+  being expired at that very moment, the oldest unrated one beyond the cap, can still be
+  stored without its latent; the event is kept, and replays skip it.)
 - `put_snapshot(user_id, position, blob)` keeps the latest snapshot of a user's derived model
   state, covering the first `position` events; `snapshot(user_id)` returns it (or None).
 - `put_settings(user_id, settings)` merges JSON-native settings (adventurousness and the like)

@@ -3,6 +3,7 @@ cost nothing, unrated items are capped, files are private, slow clients are drop
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plgl.server import Settings, create_app
+from plgl.testing import RedisServer
 
 SECRET = "test-secret-" + "x" * 32
 
@@ -133,10 +135,19 @@ def test_invalid_ratings_do_not_spend_the_allowance(client: TestClient) -> None:
     )
 
 
-@pytest.mark.parametrize("storage", ["memory://", "sqlite"])
+@pytest.mark.parametrize("storage", ["memory", "sqlite", "redis"])
 def test_old_unrated_items_expire_at_the_cap(tmp_path: Path, storage: str) -> None:
-    url = f"sqlite:///{tmp_path / 'plgl.db'}" if storage == "sqlite" else storage
-    app = _app(tmp_path, storage=url, max_unrated_items=6)
+    with contextlib.ExitStack() as stack:
+        if storage == "redis":
+            if not RedisServer.available():
+                pytest.skip("redis-server is not installed (apt install redis-server)")
+            url = stack.enter_context(RedisServer(appendfsync="no")).url
+        else:
+            url = f"sqlite:///{tmp_path / 'plgl.db'}" if storage == "sqlite" else "memory://"
+        _expire_at_the_cap(_app(tmp_path, storage=url, max_unrated_items=6))
+
+
+def _expire_at_the_cap(app: Any) -> None:
     with TestClient(app) as client:
         auth = _user(client)
         user_id = client.get("/api/me", headers=auth).json()["user_id"]

@@ -293,3 +293,21 @@ def test_the_cache_hands_samplers_data_only() -> None:
     assert len(rows) == sum(in_pool) > 0
     assert {cache.pool.keys[r] for r in rows} <= set(cache.digests(latents))
     assert cache.served_rows("someone else", []).tolist() == []
+
+
+def test_served_rows_survive_expiry_and_release() -> None:
+    engine = _pool_engine(n=500, d=4, seed=0, max_sessions=2)
+    cache, storage = engine.cache, engine.storage
+    session = engine.session("u")
+    session.ask(10)
+    first = set(cache.served_rows("u", storage.items("u")).tolist())
+    assert first
+    storage.expire_unrated("u", 0)  # the front of the served list goes
+    session.ask(10)
+    second = set(cache.served_rows("u", storage.items("u")).tolist())
+    assert first < second  # rows read before stay excluded; the new ones are added
+    for other in ("v", "w"):  # "u" leaves memory, and the cache's note of it with it
+        engine.session(other).ask(2)
+    assert engine.n_sessions == 2 and len(cache._seen) == 2  # private: what memory holds
+    again = set(cache.served_rows("u", storage.items("u")).tolist())
+    assert again == second - first  # read again from what storage still holds

@@ -66,6 +66,19 @@ def test_idle_sessions_are_dropped() -> None:
     assert len(hot) == 0
 
 
+def test_evicted_keys_are_reported() -> None:
+    now, evicted = [0.0], []
+    hot = HotSessions(
+        max_sessions=2, idle_seconds=60.0, clock=lambda: now[0], on_evict=evicted.append
+    )
+    engine = _engine()
+    for key in ("a", "b", "c"):
+        hot.put(key, plgl.Session(engine, key))
+    assert evicted == ["a"]  # for room
+    now[0] = 100.0
+    assert hot.get("b") is None and evicted == ["a", "b", "c"]  # for idleness
+
+
 def test_an_evicted_session_resumes_where_it_was() -> None:
     engine = _engine(max_sessions=1)
     session = engine.session("u")

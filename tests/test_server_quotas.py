@@ -3,6 +3,7 @@ cost nothing, unrated items are capped, files are private, slow clients are drop
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plgl.server import Settings, create_app
+from plgl.testing import RedisServer
 
 SECRET = "test-secret-" + "x" * 32
 
@@ -133,28 +135,54 @@ def test_invalid_ratings_do_not_spend_the_allowance(client: TestClient) -> None:
     )
 
 
-def test_unrated_items_are_capped_and_offered_again(tmp_path: Path) -> None:
-    app = _app(tmp_path, max_unrated_items=6)
+@pytest.mark.parametrize("storage", ["memory", "sqlite", "redis"])
+def test_old_unrated_items_expire_at_the_cap(tmp_path: Path, storage: str) -> None:
+    with contextlib.ExitStack() as stack:
+        if storage == "redis":
+            if not RedisServer.available():
+                pytest.skip("redis-server is not installed (apt install redis-server)")
+            url = stack.enter_context(RedisServer(appendfsync="no")).url
+        else:
+            url = f"sqlite:///{tmp_path / 'plgl.db'}" if storage == "sqlite" else "memory://"
+        _expire_at_the_cap(_app(tmp_path, storage=url, max_unrated_items=6))
+
+
+def _expire_at_the_cap(app: Any) -> None:
     with TestClient(app) as client:
         auth = _user(client)
-        first = [item["id"] for item in client.post("/api/feed?n=4", headers=auth).json()["items"]]
-        second = [i["id"] for i in client.post("/api/feed?n=4", headers=auth).json()["items"]]
-        engine = app.state.services.engine
         user_id = client.get("/api/me", headers=auth).json()["user_id"]
-        assert len(engine.storage.items(user_id)) == 8
-        for _ in range(5):  # at the cap: the oldest unrated again, nothing new stored
-            again = client.post("/api/feed?n=4", headers=auth).json()["items"]
-            assert [item["id"] for item in again] == first
-            assert all(item["metadata"] is not None for item in again)
-        assert len(engine.storage.items(user_id)) == 8
-        content = client.get(again[0]["content"]["image/svg+xml"], headers=auth)
-        assert content.status_code == 200
-        for item_id in first:
-            rating = {"item_id": item_id, "signal": "dislike"}
-            assert client.post("/api/feedback", headers=auth, json=rating).status_code == 200
-        fresh = [i["id"] for i in client.post("/api/feed?n=4", headers=auth).json()["items"]]
-        assert not set(fresh) & set(first + second)
-        assert len(engine.storage.items(user_id)) == 12
+        storage_ = app.state.services.engine.storage
+
+        def feed(n: int) -> list[str]:
+            response = client.post(f"/api/feed?n={n}", headers=auth)
+            assert response.status_code == 200, response.text
+            return [item["id"] for item in response.json()["items"]]
+
+        def held() -> list[str]:
+            return [item.id for item in storage_.items(user_id)]
+
+        first = feed(4)
+        rated = first[:1]
+        rating = {"item_id": rated[0], "signal": "like"}
+        assert client.post("/api/feedback", headers=auth, json=rating).status_code == 200
+        second = feed(4)  # 3 unrated + 4 new > 6: the oldest unrated one expires
+        assert held() == rated + first[2:] + second
+        served = set(first + second)
+        for _ in range(5):  # every call serves new items; the user never holds more than 6
+            fresh = feed(4)
+            assert not set(fresh) & served
+            served |= set(fresh)
+            assert len(held()) == 1 + 6 and held()[0] == rated[0] and held()[-4:] == fresh
+        assert len(feed(50)) == 6  # never more than the cap at once
+        assert held() == rated + held()[1:] and len(held()) == 7
+        gone = {"item_id": first[1], "signal": "like"}  # expired: it can no longer be rated
+        assert client.post("/api/feedback", headers=auth, json=gone).status_code == 404
+        recommended = client.get("/api/recommendations?k=3", headers=auth)
+        assert recommended.status_code == 200
+        assert len(held()) == 7 and held()[-3:] == [i["id"] for i in recommended.json()["items"]]
+        assert [
+            e["item_id"] for e in client.get("/api/me/export", headers=auth).json()["events"]
+        ] == rated
 
 
 def test_database_and_cache_files_are_private_in_an_existing_directory(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ class Engine:
         )
         self.population = None if population is None else EnginePopulation(population, self)
         self.writer = BackgroundWriter()
-        self._hot = HotSessions(max_sessions, idle_seconds)
+        self._hot = HotSessions(max_sessions, idle_seconds, on_evict=self._evicted)
         self._closed = False
 
     def session(self, user_id: str, context: str | None = None) -> Session:
@@ -178,6 +178,10 @@ class Engine:
         """Drop a user's sessions (every context) from memory (storage keeps everything; they
         are rebuilt on use)."""
         self._hot.pop_where(lambda key: key.rpartition(_CONTEXT)[0] == user_id)
+
+    def _evicted(self, key: str) -> None:
+        """A session left memory for room or idleness: so does the cache's note of its user."""
+        self.cache.release(key.rpartition(_CONTEXT)[0])
 
     @property
     def n_sessions(self) -> int:
@@ -224,6 +228,8 @@ class HotSessions:
         max_sessions: entries kept at most; adding one more drops the least recently used.
         idle_seconds: entries unused this long are dropped (checked on every access); None: never.
         clock: seconds, monotonic (tests pass their own).
+        on_evict: called with the key of each entry dropped for room or idleness (after the
+            registry's lock is released), so per-user state kept elsewhere can go with it.
     """
 
     def __init__(
@@ -231,10 +237,13 @@ class HotSessions:
         max_sessions: int,
         idle_seconds: float | None,
         clock: Callable[[], float] = time.monotonic,
+        on_evict: Callable[[str], None] | None = None,
     ) -> None:
         self.max_sessions = max_sessions
         self.idle_seconds = idle_seconds
         self._clock = clock
+        self._on_evict = on_evict
+        self._dropped: list[str] = []  # evicted under the lock, reported after it
         self._sessions: OrderedDict[str, tuple[Session, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -243,10 +252,10 @@ class HotSessions:
         with self._lock:
             self._expire()
             entry = self._sessions.pop(user_id, None)
-            if entry is None:
-                return None
-            self._sessions[user_id] = (entry[0], self._clock())
-            return entry[0]
+            if entry is not None:
+                self._sessions[user_id] = (entry[0], self._clock())
+        self._report()
+        return None if entry is None else entry[0]
 
     def put(self, user_id: str, session: Session) -> Session:
         """Keep `session` unless one for the user is already kept; returns the one kept."""
@@ -256,8 +265,9 @@ class HotSessions:
             kept = session if entry is None else entry[0]
             self._sessions[user_id] = (kept, self._clock())
             while len(self._sessions) > self.max_sessions:
-                self._sessions.popitem(last=False)
-            return kept
+                self._dropped.append(self._sessions.popitem(last=False)[0])
+        self._report()
+        return kept
 
     def pop(self, user_id: str) -> None:
         with self._lock:
@@ -276,7 +286,19 @@ class HotSessions:
     def __len__(self) -> int:
         with self._lock:
             self._expire()
-            return len(self._sessions)
+            size = len(self._sessions)
+        self._report()
+        return size
+
+    def _report(self) -> None:
+        """Hand the keys evicted so far to `on_evict`, outside the lock."""
+        if not self._dropped:
+            return
+        with self._lock:
+            dropped, self._dropped = self._dropped, []
+        if self._on_evict is not None:
+            for key in dropped:
+                self._on_evict(key)
 
     def _expire(self) -> None:
         if self.idle_seconds is None:
@@ -286,4 +308,4 @@ class HotSessions:
             _, (_, used) = next(iter(self._sessions.items()))
             if used > limit:
                 return
-            self._sessions.popitem(last=False)
+            self._dropped.append(self._sessions.popitem(last=False)[0])

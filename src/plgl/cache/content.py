@@ -83,7 +83,7 @@ class ContentCache:
         self.keep_best = keep_best
         self.stats: Counter[str] = Counter()
         self._lock = threading.RLock()
-        self._seen: dict[str, tuple[int, set[str]]] = {}
+        self._seen: dict[str, tuple[int, str, set[str]]] = {}
         self._shared: dict[str, tuple[list[int], int]] = {}  # scope -> (rows, slots read)
         self._groups: OrderedDict[str, str] = OrderedDict()  # user key -> taste group
 
@@ -217,6 +217,14 @@ class ContentCache:
             self._seen.pop(user, None)
             self._groups.pop(user, None)
 
+    def release(self, user_id: str) -> None:
+        """Drop what this object holds in memory about a user (which pool rows they were
+        served, their taste group); the store keeps everything, and both are read again on
+        demand."""
+        with self._lock:
+            self._seen.pop(_user(user_id), None)
+            self._groups.pop(_user(user_id), None)
+
     def is_forgotten(self, user_id: str) -> bool:
         """Whether `forget_user` removed this user."""
         return f"deleted:{_hash(user_id)}" in self.store
@@ -272,15 +280,18 @@ class ContentCache:
         """(k,) int pool rows among the items `served` to the user (never to be shown again).
 
         `served` is every item the user was shown, oldest first; the cache remembers how far it
-        read, so each call hashes only the items served since the last one.
+        read, so each call hashes only the items served since the last one (all of them again
+        when older items expired from the list: the rows seen before stay excluded).
         """
         user = _user(user_id)
         with self._lock:
-            done, digests = self._seen.get(user, (0, set()))
+            done, last, digests = self._seen.get(user, (0, "", set()))
+            if done > len(served) or (done and served[done - 1].id != last):
+                done = 0  # items expired from the front: the list shifted
             if len(served) > done:
                 latents = np.array([item.latent for item in served[done:]])
                 digests |= set(self.digests(latents))
-            self._seen[user] = (len(served), digests)
+            self._seen[user] = (len(served), served[-1].id if served else "", digests)
             return np.array([self.pool.rows[d] for d in digests if d in self.pool.rows], dtype=int)
 
     def fresh_share(self, confidence: float) -> float:

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -21,12 +23,12 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import plgl
-from plgl.server import docs, errors
+from plgl.server import docs, errors, memory
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.files import create_private
 from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
-from plgl.server.ratelimit import RateLimiter
+from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
 from plgl.server.routers import content, criteria, discover, feed, matching, users
 from plgl.server.settings import Settings
 
@@ -43,14 +45,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_threads(settings.threads)
+        memory.limit_arenas()  # before the request threads exist
         app.state.services = build_services(settings)
         generator = app.state.services.engine.generator
         log.info("plgl serves %s with storage %s", generator.name, settings.storage_url())
+        trimmer = asyncio.create_task(memory.trim_every(30.0))
         try:
             yield
         finally:
+            trimmer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await trimmer
             engine = app.state.services.engine
             engine.close()  # pending snapshots written, storage closed
+            app.state.services.limiter.close()
             close = getattr(engine.cache.store, "close", None)
             if callable(close):
                 close()
@@ -128,4 +136,17 @@ def build_services(settings: Settings) -> Services:
         idle_seconds=settings.idle_seconds,
         population=plgl.Population(secret=handles),
     )
-    return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=RateLimiter())
+    return Services(
+        engine=engine, tokens=Tokens(settings.secret_key()), limiter=build_limiter(settings)
+    )
+
+
+def build_limiter(settings: Settings) -> BaseRateLimiter:
+    """Buckets in Redis when the storage is Redis (so that limits hold across workers and
+    machines), else in the worker process."""
+    url = settings.storage_url()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from plgl.server.ratelimit_redis import RedisRateLimiter
+
+        return RedisRateLimiter(url)
+    return RateLimiter()

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from plgl.engine import Engine
 from plgl.generators import Generator
 from plgl.server.auth import Tokens
-from plgl.server.ratelimit import RateLimiter
+from plgl.server.ratelimit import BaseRateLimiter
 from plgl.server.schemas import Name
 from plgl.server.settings import Settings
 from plgl.session import Session
@@ -23,7 +23,7 @@ class Services:
 
     engine: Engine
     tokens: Tokens
-    limiter: RateLimiter
+    limiter: BaseRateLimiter
 
     @property
     def generator(self) -> Generator:

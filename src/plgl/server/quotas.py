@@ -1,4 +1,5 @@
-"""Abuse limits: sign-ups per client address, generation and ratings per user, unrated items.
+"""Abuse limits: sign-ups per client address, generation and ratings per user, unrated items
+(the oldest expire).
 
 A request spends from its bucket only when it is valid: `Allowance.spend` takes a token before
 the work and gives it back when the work fails on the caller's input (an unknown item, a reused
@@ -13,21 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-import numpy as np
 from fastapi import Depends, HTTPException, Request
 
 from plgl.errors import PlglError
-from plgl.records import Feedback, Item
 from plgl.server.deps import Services, ServicesDep, SettingsDep, current_user
-from plgl.server.ratelimit import RateLimiter
-from plgl.session import Session
+from plgl.server.ratelimit import BaseRateLimiter
 
 
 @dataclass(frozen=True)
 class Allowance:
     """One key's token bucket for one kind of request."""
 
-    limiter: RateLimiter
+    limiter: BaseRateLimiter
     key: str
     rate: float
     burst: int
@@ -57,7 +55,7 @@ class Allowance:
         try:
             yield
         except (PlglError, HTTPException):
-            self.limiter.refund(self.key, self.burst)
+            self.limiter.refund(self.key, self.rate, self.burst)
             raise
 
 
@@ -99,32 +97,13 @@ async def signup_allowance(request: Request, services: ServicesDep, settings: Se
     ).check()
 
 
-def unrated_items(services: Services, user_id: str) -> list[Item]:
-    """The items served to the user and never rated nor compared, oldest first."""
-    storage = services.engine.storage
-    rated: set[str] = set()
-    for event in storage.events(user_id):
-        if isinstance(event, Feedback):
-            rated.add(event.item_id)
-        else:
-            rated.update((event.preferred_id, event.other_id))
-    return [item for item in storage.items(user_id) if item.id not in rated]
-
-
-def serve_items(session: Session, services: Services, n: int, cap: int) -> list[Item]:
-    """`session.ask(n)`, unless the user already holds `cap` unrated items: then the oldest of
-    those again (nothing new is stored), so that storage per user stays bounded by their
-    ratings plus `cap` (+ n - 1) however often the feed is called."""
-    waiting = unrated_items(services, session.user_id)
-    if len(waiting) < cap:
-        return session.ask(n)
-    oldest = waiting[:n]
-    latents = np.array([item.latent for item in oldest])
-    contents = services.engine.cache.contents(latents, session.user_id)
-    return [
-        Item(item.id, item.latent, content, item.source)
-        for item, content in zip(oldest, contents, strict=True)
-    ]
+def make_room(services: Services, user_id: str, n: int, cap: int) -> int:
+    """Before `n` new items are stored for the user: forget their oldest shown-but-unrated
+    items so that, with the new ones, they hold at most `cap` (`n` <= `cap`). Rated items are
+    never forgotten. Returns the number of `n` that may be served (at most `cap`)."""
+    n = min(n, cap)
+    services.engine.storage.expire_unrated(user_id, cap - n)
+    return n
 
 
 RatingsDep = Annotated[Allowance, Depends(ratings)]

@@ -42,8 +42,8 @@ class Settings:
         generation_rate, generation_burst: each user's token bucket for calls that make new
             items (feed, recommendations, reverse).
         signups_per_minute: new users one client address may create per minute.
-        max_unrated_items: shown-but-unrated items a user may hold; at the cap the feed offers
-            the oldest of them again instead of storing new ones.
+        max_unrated_items: shown-but-unrated items a user may hold; to make room for new ones
+            (feed, recommendations, reverse) the oldest of them expire.
         keep_alive_seconds: an idle keep-alive connection is closed after this long.
         read_timeout: seconds a client has to send a whole request (headers and body) once it
             starts one or opens the connection; slower connections are dropped.

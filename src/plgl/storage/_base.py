@@ -11,6 +11,12 @@ Contract, which every backend passes in `plgl.testing.StorageConformance`:
 - `put_items` / `item_latent` keep the latent of every item served, so that feedback naming an
   item id can be checked (unknown and foreign ids are rejected) and turned into training data.
   An item id is written once: a second `put_items` with the same id keeps the first.
+- `expire_unrated(user_id, keep)` forgets the oldest items served to the user that no stored
+  event names, so that at most `keep` of those remain; it returns how many it forgot. An item
+  named by any event (rated, compared) is never forgotten: the check and the removal are one
+  atomic step, so an event stored before it keeps its item. (A rating of an item that is
+  being expired at that very moment, the oldest unrated one beyond the cap, can still be
+  stored without its latent; the event is kept, and replays skip it.)
 - `put_snapshot(user_id, position, blob)` keeps the latest snapshot of a user's derived model
   state, covering the first `position` events; `snapshot(user_id)` returns it (or None).
 - `put_settings(user_id, settings)` merges JSON-native settings (adventurousness and the like)
@@ -81,6 +87,14 @@ class BaseStorage(ABC):
         for item in items:
             _check_text("item id", item.id)
         self._put_items(user_id, items)
+
+    def expire_unrated(self, user_id: str, keep: int) -> int:
+        """Forget the oldest served items no event names, keeping the newest `keep` of them;
+        returns how many were forgotten (0 for an unknown or deleted user)."""
+        _check_text("user_id", user_id)
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise InvalidInputError(f"keep must be an integer >= 0, got {keep!r}")
+        return self._expire_unrated(user_id, keep)
 
     def put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         """Keep `blob` as the user's latest snapshot, covering their first `position` events."""
@@ -187,6 +201,11 @@ class BaseStorage(ABC):
         """Atomically: raise `_deleted` if tombstoned, else store the items not yet stored."""
 
     @abstractmethod
+    def _expire_unrated(self, user_id: str, keep: int) -> int:
+        """Atomically: remove the user's served items that no event names, oldest first, until
+        `keep` of them remain; return how many were removed."""
+
+    @abstractmethod
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         """Atomically: raise `_deleted` if tombstoned, else replace the user's snapshot."""
 
@@ -210,6 +229,13 @@ class BaseStorage(ABC):
     @abstractmethod
     def _users(self, after: str | None, limit: int) -> list[str]:
         """Up to `limit` live user ids greater than `after`, in code point order."""
+
+
+def event_item_ids(event: Event) -> tuple[str, ...]:
+    """The ids of the items an event names (one rated item, or the two compared)."""
+    if isinstance(event, Feedback):
+        return (event.item_id,)
+    return (event.preferred_id, event.other_id)
 
 
 def _json(key: str, value: object) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
 
 
 class MemoryStorage(BaseStorage):
@@ -100,6 +100,18 @@ class MemoryStorage(BaseStorage):
             bucket = self._items.setdefault(user_id, {})
             for item in items:
                 bucket.setdefault(item.id, item)
+
+    def _expire_unrated(self, user_id: str, keep: int) -> int:
+        with self._lock:
+            bucket = self._items.get(user_id, {})
+            if len(bucket) <= keep:
+                return 0
+            named = {i for event in self._events.get(user_id, []) for i in event_item_ids(event)}
+            unrated = [item_id for item_id in bucket if item_id not in named]
+            expired = unrated[: max(0, len(unrated) - keep)]
+            for item_id in expired:
+                del bucket[item_id]
+            return len(expired)
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         with self._lock:

@@ -101,6 +101,43 @@ return {1}
 """
 )
 
+# KEYS: items, sources, order, events. ARGV: keep. Forgets the oldest items no event names
+# beyond the newest `keep` of them; the order list is rebuilt in one pass (LREM per item would
+# cost a pass each). Returns how many were forgotten.
+_EXPIRE = """
+local keep = tonumber(ARGV[1])
+if redis.call('LLEN', KEYS[3]) <= keep then return 0 end
+local named = {}
+for _, body in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  local event = cjson.decode(body)
+  for _, field in ipairs({'item_id', 'preferred_id', 'other_id'}) do
+    if type(event[field]) == 'string' then named[event[field]] = true end
+  end
+end
+local order = redis.call('LRANGE', KEYS[3], 0, -1)
+local unrated = 0
+for _, id in ipairs(order) do
+  if not named[id] then unrated = unrated + 1 end
+end
+local drop = unrated - keep
+if drop <= 0 then return 0 end
+local kept, dropped = {}, 0
+for _, id in ipairs(order) do
+  if dropped < drop and not named[id] then
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    dropped = dropped + 1
+  else
+    kept[#kept + 1] = id
+  end
+end
+redis.call('DEL', KEYS[3])
+for i = 1, #kept, 1000 do
+  redis.call('RPUSH', KEYS[3], unpack(kept, i, math.min(i + 999, #kept)))
+end
+return dropped
+"""
+
 # KEYS: tombstones, users, indexed. ARGV: user ids found in keys written before `plgl:users`.
 _INDEX = """
 for i = 1, #ARGV do
@@ -149,6 +186,7 @@ class RedisStorage(BaseStorage):
         self._put_snapshot_script = self._client.register_script(_PUT_SNAPSHOT)
         self._put_settings_script = self._client.register_script(_PUT_SETTINGS)
         self._index_script = self._client.register_script(_INDEX)
+        self._expire_script = self._client.register_script(_EXPIRE)
         self._indexed = False
         self._delete_script = self._client.register_script(_DELETE)
 
@@ -269,6 +307,11 @@ class RedisStorage(BaseStorage):
             answer = self._put_items_script(keys=keys, args=args)
         if answer[0] == 0:
             raise self._deleted(user_id)
+
+    def _expire_unrated(self, user_id: str, keep: int) -> int:
+        keys = [_key(user_id, role) for role in ("items", "sources", "order", "events")]
+        with self._guard():
+            return int(self._expire_script(keys=keys, args=[keep]))
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         keys = [_TOMBSTONES, _USERS, _key(user_id, "snapshot")]

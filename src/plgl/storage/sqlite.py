@@ -30,6 +30,20 @@ from plgl.storage._codec import event_from_json, event_to_json, latent_from_byte
 from plgl.storage._sqlite_schema import SCHEMA_VERSION, initialize, inspect
 
 _USER_TABLES = ("events", "items", "snapshots", "settings", "users")
+# The items no event names, oldest first, beyond the newest :keep (events store JSON; a
+# feedback names `item_id`, a comparison `preferred_id` and `other_id`).
+_EXPIRE = """
+WITH named(id) AS (
+    SELECT json_extract(body, '$.item_id') FROM events WHERE user_id = :user
+    UNION SELECT json_extract(body, '$.preferred_id') FROM events WHERE user_id = :user
+    UNION SELECT json_extract(body, '$.other_id') FROM events WHERE user_id = :user
+)
+DELETE FROM items WHERE rowid IN (
+    SELECT rowid FROM items
+    WHERE user_id = :user AND item_id NOT IN (SELECT id FROM named WHERE id IS NOT NULL)
+    ORDER BY rowid DESC LIMIT -1 OFFSET :keep
+)
+"""
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's bound-parameter limit
 
 
@@ -179,6 +193,15 @@ class SQLiteStorage(BaseStorage):
                 "VALUES (?, ?, ?, ?)",
                 [(user_id, item.id, latent_to_bytes(item.latent), item.source) for item in items],
             )
+
+    def _expire_unrated(self, user_id: str, keep: int) -> int:
+        # The common case holds no more than `keep` items at all: one read, no write lock.
+        if self._read("SELECT COUNT(*) FROM items WHERE user_id = ?", (user_id,))[0][0] <= keep:
+            return 0
+        with self._write() as conn:
+            conn.execute(_EXPIRE, {"user": user_id, "keep": keep})
+            # sqlite3's rowcount stays -1 for a statement that opens with WITH
+            return int(conn.execute("SELECT changes()").fetchone()[0])
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         with self._write() as conn:

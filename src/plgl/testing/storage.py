@@ -278,6 +278,58 @@ class StorageConformance:
         assert storage.item_latents("v", ["i3"]) == {}
         assert len(storage.item_latents("u", [f"i{n}" for n in range(600)])) == 600
 
+    # -------------------------------------------------------- unrated items
+    def test_expire_unrated_forgets_the_oldest_unrated_items(self, storage: BaseStorage) -> None:
+        storage.put_items("u", [_item(f"i{n}", float(n)) for n in range(8)])
+        storage.put_items("v", [_item("i0")])
+        storage.append("u", Feedback("e1", "i0", "like"))
+        storage.append("u", Comparison("c1", "i3", "i1"))
+        assert storage.expire_unrated("u", 10) == 0
+        assert storage.expire_unrated("u", 3) == 2  # i2, i4 (i0, i1, i3 are named)
+        assert [item.id for item in storage.items("u")] == ["i0", "i1", "i3", "i5", "i6", "i7"]
+        assert storage.item_latent("u", "i2") is None
+        latent = storage.item_latent("u", "i5")
+        assert latent is not None and latent[0] == 5.0
+        assert storage.expire_unrated("u", 3) == 0
+        assert storage.expire_unrated("u", 0) == 3
+        assert [item.id for item in storage.items("u")] == ["i0", "i1", "i3"]
+        assert [item.id for item in storage.items("v")] == ["i0"]
+        storage.put_items("u", [_item("i2"), _item("i9")])  # an expired id may be served again
+        assert [item.id for item in storage.items("u")] == ["i0", "i1", "i3", "i2", "i9"]
+
+    def test_expire_unrated_never_forgets_a_rated_item(self, storage: BaseStorage) -> None:
+        storage.put_items("u", [_item(f"i{n}") for n in range(300)])
+        for n in range(0, 300, 3):
+            storage.append("u", Feedback(f"e{n}", f"i{n}", "dislike"))
+        assert storage.expire_unrated("u", 0) == 200
+        assert [item.id for item in storage.items("u")] == [f"i{n}" for n in range(0, 300, 3)]
+        assert len(storage.item_latents("u", [f"i{n}" for n in range(300)])) == 100
+
+    def test_expire_unrated_of_nobody_is_nothing(self, storage: BaseStorage) -> None:
+        assert storage.expire_unrated("nobody", 0) == 0
+        storage.put_items("u", [_item("a")])
+        storage.delete_user("u")
+        assert storage.expire_unrated("u", 0) == 0
+        with pytest.raises(InvalidInputError, match="keep"):
+            storage.expire_unrated("u", -1)
+
+    def test_expire_unrated_while_items_are_served(self, storage: BaseStorage) -> None:
+        storage.put_items("u", [_item(f"r{n}") for n in range(20)])
+        for n in range(20):
+            storage.append("u", Feedback(f"e{n}", f"r{n}", "like"))
+
+        def work(index: int) -> None:
+            for batch in range(10):
+                storage.put_items("u", [_item(f"t{index}-{batch}-{k}") for k in range(3)])
+                storage.expire_unrated("u", 10)
+
+        _in_threads(4, work)
+        storage.expire_unrated("u", 10)
+        ids = [item.id for item in storage.items("u")]
+        assert ids[:20] == [f"r{n}" for n in range(20)]  # rated: never forgotten
+        assert len(ids) == 30 and len(set(ids)) == 30
+        assert len(storage.item_latents("u", ids)) == 30
+
     # -------------------------------------------------------------- snapshots
     def test_snapshot_keeps_the_latest(self, storage: BaseStorage) -> None:
         blob = bytes(range(256)) * 100  # binary, not text

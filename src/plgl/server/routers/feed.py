@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from plgl.records import Item
 from plgl.samplers.cards import SWIPES_PER_PAIR
-from plgl.server.deps import Services, ServicesDep, SessionDep, SettingsDep
+from plgl.server.deps import ServicesDep, SessionDep, SettingsDep
 from plgl.server.errors import ERROR_RESPONSES
-from plgl.server.quotas import GenerationsDep, RatingsDep, serve_items, unrated_items
+from plgl.server.quotas import GenerationsDep, RatingsDep, make_room
 from plgl.server.schemas import (
     CardOut,
     CardsOut,
@@ -20,8 +19,6 @@ from plgl.server.schemas import (
     ItemsOut,
     item_out,
 )
-from plgl.server.settings import Settings
-from plgl.session import Session
 
 router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
 
@@ -36,10 +33,12 @@ def next_items(
 ) -> ItemsOut:
     """The next `n` items: mostly likely likes, some that teach the model most.
 
-    A user holding `max_unrated_items` shown-but-unrated items gets the oldest of those again.
+    A user holds at most `max_unrated_items` shown-but-unrated items: the oldest of those
+    expire (they can no longer be rated) to make room for new ones.
     """
     with allowance.refund_on_error():
-        items = serve_items(session, services, n, settings.max_unrated_items)
+        n = make_room(services, session.user_id, n, settings.max_unrated_items)
+        items = session.ask(n)
     return ItemsOut(items=[item_out(item, services.generator) for item in items])
 
 
@@ -54,16 +53,15 @@ def next_cards(
     """The next `n` cards of the swipe feed: one item to rate, or, where a comparison teaches
     more than a swipe, two likely likes to choose between (unless pair cards are off).
 
-    A user holding `max_unrated_items` shown-but-unrated items gets the oldest of those again,
-    as swipe cards.
+    A user holds at most `max_unrated_items` shown-but-unrated items: the oldest of those
+    expire to make room (room for fewer than two items gives swipe cards only).
     """
-    swipes = SWIPES_PER_PAIR if settings.pair_cards else None
     with allowance.refund_on_error():
-        cards: list[tuple[Item, ...]]
-        if _at_cap(session, services, settings):
-            cards = [(item,) for item in serve_items(session, services, n, 0)]
-        else:
-            cards = session.next_cards(n, swipes=swipes)
+        room = make_room(services, session.user_id, 2 * n, settings.max_unrated_items)
+        pairs = settings.pair_cards and room >= 2
+        swipes = SWIPES_PER_PAIR if pairs else None
+        count = max(1, room // 2) if pairs else min(n, room)
+        cards = session.next_cards(count, swipes=swipes)
     return CardsOut(
         cards=[
             CardOut(
@@ -81,18 +79,12 @@ def next_pair(
 ) -> ItemsOut:
     """The two items whose comparison teaches most now, both likely liked (likelier first).
 
-    A user holding `max_unrated_items` shown-but-unrated items gets the oldest two of those.
+    The user's oldest shown-but-unrated items expire to make room for them (see `/feed`).
     """
     with allowance.refund_on_error():
-        items = serve_items(session, services, 2, 0) if _at_cap(session, services, settings) else []
-        if len(items) < 2:  # under the cap, or a cap of one
-            items = list(session.ask_pair())
+        make_room(services, session.user_id, 2, max(2, settings.max_unrated_items))
+        items = list(session.ask_pair())
     return ItemsOut(items=[item_out(item, services.generator) for item in items])
-
-
-def _at_cap(session: Session, services: Services, settings: Settings) -> bool:
-    """Whether the user holds as many shown-but-unrated items as they may."""
-    return len(unrated_items(services, session.user_id)) >= settings.max_unrated_items
 
 
 @router.post("/feedback", response_model=EventOut)

@@ -1,0 +1,89 @@
+"""Token buckets in Redis, shared by every worker and machine that serves over one Redis.
+
+Each take (or refund) is one Lua script, which Redis runs atomically, on the server's clock
+(`TIME`), so workers with skewed clocks still agree. A bucket is a hash `plgl:limit:<key>` with
+`tokens` and `at`; it expires once it would be full again, so Redis holds only the buckets of
+keys active within their refill time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from plgl.errors import InvalidInputError, StorageError
+from plgl.server.ratelimit import BaseRateLimiter
+
+_PREFIX = "plgl:limit:"
+
+# KEYS: the bucket. ARGV: rate, burst, "take" | "refund". Returns the seconds to wait as text
+# (Redis would truncate a Lua number to an integer).
+_BUCKET = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+if ARGV[3] == 'refund' and not state[1] then return '0' end
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if ARGV[3] == 'refund' then
+  tokens = math.min(burst, tokens + 1)
+elseif tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at',
+  string.format('%.17g', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+return string.format('%.17g', wait)
+"""
+
+
+class RedisRateLimiter(BaseRateLimiter):
+    """Token buckets by key in a Redis database (`redis://host:port/db`).
+
+    Args:
+        url: the Redis server (the storage's: buckets live under `plgl:limit:`).
+        timeout: seconds to wait for a connection or an answer before raising StorageError.
+    """
+
+    def __init__(self, url: str, timeout: float = 2.0) -> None:
+        self._where = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
+        try:
+            self._client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+            )
+        except ValueError as error:
+            raise InvalidInputError(f"bad Redis URL {self._where!r}: {error}") from error
+        self._script = self._client.register_script(_BUCKET)
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        with self._guard():
+            return float(self._script(keys=[_PREFIX + key], args=[rate, burst, "take"]))
+
+    def refund(self, key: str, rate: float, burst: int) -> None:
+        with self._guard():
+            self._script(keys=[_PREFIX + key], args=[rate, burst, "refund"])
+
+    def close(self) -> None:
+        self._client.close()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except redis.RedisError as error:
+            raise StorageError(
+                f"the rate limits in Redis at {self._where!r} cannot be read ({error})"
+            ) from error

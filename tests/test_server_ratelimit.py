@@ -1,0 +1,128 @@
+"""Rate limits: in-process buckets forget full ones; over Redis, workers share the buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from plgl.server import Settings, create_app
+from plgl.server.ratelimit import RateLimiter
+from plgl.testing import RedisServer
+
+SECRET = "test-secret-" + "x" * 32
+needs_redis = pytest.mark.skipif(
+    not RedisServer.available(), reason="redis-server is not installed (apt install redis-server)"
+)
+
+
+def test_buckets_are_forgotten_once_full() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    for user in range(1000):
+        assert limiter.take(f"u{user}", rate=1.0, burst=3) == 0.0
+    assert len(limiter) == 1000
+    now[0] = 0.5
+    assert [limiter.take("hot", rate=1.0, burst=1) for _ in range(2)] == [0.0, 1.0]
+    now[0] = 1.5  # every u-bucket is full again (2 of 3 tokens plus 1.5 s at 1 per second)
+    assert limiter.take("hot", rate=1.0, burst=1) == 0.0
+    assert len(limiter) == 1  # only "hot", which is not full
+    assert limiter.take("hot", rate=1.0, burst=1) == 1.0  # a forgotten bucket starts full: fine
+
+
+def test_refund_gives_the_token_back() -> None:
+    limiter = RateLimiter(clock=lambda: 0.0)
+    assert limiter.take("k", rate=0.01, burst=1) == 0.0
+    assert limiter.take("k", rate=0.01, burst=1) > 0
+    limiter.refund("k", 0.01, 1)
+    assert limiter.take("k", rate=0.01, burst=1) == 0.0
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed (apt install redis-server)")
+    with RedisServer(appendfsync="no") as server:
+        yield server.url
+
+
+@pytest.fixture
+def fresh_redis(redis_url: str) -> str:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    return redis_url
+
+
+@needs_redis
+def test_redis_buckets_are_shared_and_expire(fresh_redis: str) -> None:
+    from plgl.server.ratelimit_redis import RedisRateLimiter
+
+    one, two = RedisRateLimiter(fresh_redis), RedisRateLimiter(fresh_redis)
+    try:
+        assert one.take("k", rate=0.01, burst=2) == 0.0
+        assert two.take("k", rate=0.01, burst=2) == 0.0
+        wait = one.take("k", rate=0.01, burst=2)
+        assert 90 < wait <= 100  # one token at 0.01 per second, less what refilled meanwhile
+        two.refund("k", 0.01, 2)
+        assert one.take("k", rate=0.01, burst=2) == 0.0
+        assert two.take("other", rate=0.01, burst=2) == 0.0  # keys are apart
+        client = redis.Redis.from_url(fresh_redis)
+        ttl = client.pttl("plgl:limit:k")
+        assert 100_000 < ttl <= 201_000  # gone once full again (2 tokens at 0.01/s) + 1 s
+        client.close()
+    finally:
+        one.close()
+        two.close()
+
+
+def _app(url: str, tmp_path: Path, **overrides: Any) -> Any:
+    values: dict[str, Any] = {
+        "domain": "identity",
+        "storage": url,
+        "secret": SECRET,
+        "data_dir": tmp_path,
+    }
+    return create_app(Settings(**(values | overrides)))
+
+
+@needs_redis
+def test_two_workers_over_redis_share_every_limit(fresh_redis: str, tmp_path: Path) -> None:
+    limits = {
+        "signups_per_minute": 3,
+        "generation_rate": 0.01,
+        "generation_burst": 3,
+        "feedback_rate": 0.01,
+        "feedback_burst": 2,
+    }
+    first = _app(fresh_redis, tmp_path / "a", **limits)
+    second = _app(fresh_redis, tmp_path / "b", **limits)
+    with TestClient(first) as a, TestClient(second) as b:
+        signups = [a.post("/api/users"), b.post("/api/users"), a.post("/api/users")]
+        assert [r.status_code for r in signups] == [201, 201, 201]
+        refused = b.post("/api/users")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        auth = {"Authorization": f"Bearer {signups[0].json()['token']}"}
+        items = a.post("/api/feed?n=3", headers=auth).json()["items"]
+        assert b.post("/api/feed?n=1", headers=auth).status_code == 200
+        assert a.post("/api/feed?n=1", headers=auth).status_code == 200
+        assert b.post("/api/feed?n=1", headers=auth).status_code == 429  # 3 across both
+        bad = {"item_id": "no-such-item", "signal": "like"}
+        assert b.post("/api/feedback", headers=auth, json=bad).status_code == 404  # refunded
+        for item, client in zip(items[:2], (a, b), strict=True):
+            rating = {"item_id": item["id"], "signal": "like"}
+            assert client.post("/api/feedback", headers=auth, json=rating).status_code == 200
+        rating = {"item_id": items[2]["id"], "signal": "like"}
+        assert a.post("/api/feedback", headers=auth, json=rating).status_code == 429
+        other = {"Authorization": f"Bearer {signups[1].json()['token']}"}
+        assert a.post("/api/feed?n=1", headers=other).status_code == 200  # others unaffected
+
+
+def test_sqlite_and_memory_storage_keep_limits_in_process(tmp_path: Path) -> None:
+    app = _app("memory://", tmp_path)
+    with TestClient(app):
+        assert isinstance(app.state.services.limiter, RateLimiter)

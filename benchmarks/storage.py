@@ -85,6 +85,24 @@ class HiddenSnapshots(BaseStorage):
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         pass  # hidden: the benchmark's replay engine must never store one
 
+    def _expire_unrated(self, user_id: str, keep: int) -> int:
+        return self.inner.expire_unrated(user_id, keep)
+
+    def _put_settings(self, user_id: str, changes: dict[str, str | None]) -> None:
+        self.inner._put_settings(user_id, changes)
+
+    def _settings(self, user_id: str) -> dict[str, str]:
+        return self.inner._settings(user_id)
+
+    def _put_shared(self, name: str, data: bytes) -> None:
+        self.inner.put_shared(name, data)
+
+    def _shared(self, name: str) -> bytes | None:
+        return self.inner.shared(name)
+
+    def _users(self, after: str | None, limit: int) -> list[str]:
+        return self.inner.users(after, limit)
+
 
 def timed_resumes(storage: BaseStorage, dim: int, user: str, repeats: int) -> list[float]:
     """Seconds of `engine.session(user)`, each in a new engine (built before the clock starts)."""

@@ -32,7 +32,7 @@ import numpy as np
 from plgl.errors import InvalidInputError, StorageError
 from plgl.history import replay
 from plgl.learner import Recipe
-from plgl.models import LinearPreference
+from plgl.models import LinearPreference, is_linear
 from plgl.models.priors import GaussianPrior
 from plgl.population.limits import MatchLimiter
 from plgl.population.matching import handle
@@ -137,10 +137,12 @@ class EnginePopulation:
             return None
         recipe, key = self.recipe_for(user_id)
         model = replay(recipe, self._storage, user_id, key)[0].model
-        covariance = model.weight_covariance()
-        coef = getattr(model, "coef_", None)
-        if covariance is None or coef is None:
+        if not is_linear(model):
             return None
+        covariance = model.weight_covariance()
+        if covariance is None:
+            return None
+        coef = model.coef_
         opted = self._storage.settings(user_id).get(MATCHING_SETTING, False) is True
         return UserTaste(user_id, np.asarray(coef), np.asarray(covariance), opted)
 

@@ -50,12 +50,13 @@ def test_results_are_json_lines_with_a_header(latent_run: Path) -> None:
     assert all(-1.5 <= r["value"] <= 1.0 + 1e-9 for r in top1)
 
 
-def test_floor_rows_come_from_the_research_formula(latent_run: Path) -> None:
+def test_floor_rows_come_from_the_information_bound(latent_run: Path) -> None:
     floor = [r for r in _records(latent_run) if r.get("method") == "floor"]
     assert len(floor) == 1
     assert floor[0]["seed"] is None and floor[0]["draw"] == "vline"
     assert floor[0]["step"] == 21 and floor[0]["value"] == 0.9
-    # learning-anchors.md section 4: one-bit bound 21 / 80 / 618, noise bound at 0.25 17 / 76 / 627
+    # The floor of docs/references.md (van Trees inequality, Gill & Levit 1995): one-bit bound
+    # 21 / 80 / 618 ratings at d = 16 / 64 / 512; noise bound at temperature 0.25: 17 / 76 / 627.
     assert [round(floor_ratings(d)[0]) for d in (16, 64, 512)] == [21, 80, 618]
     assert [round(floor_ratings(d)[1]) for d in (16, 64, 512)] == [17, 76, 627]
 

@@ -39,7 +39,8 @@ METRICS = {
 PROBLEMS = {"noiseless": "noiseless", "20% flips": "flips", "sigma 0.2": "sigma"}
 """Problem name in the report -> oracle of `plgl.bench.protocols.prefgen`."""
 
-# (problem, method, metric, value, note): PrefGen's numbers at 30 queries (peer-protocols.md 4.1).
+# (problem, method, metric, value, note): PrefGen's numbers at 30 queries
+# (Helbling et al. 2023; see docs/references.md).
 PUBLISHED = (
     ("noiseless", "published: MCMV", "squared_error", 1.7e-5, "PrefGen, MCMV, noiseless"),
     ("noiseless", "published: MCMV", "percentile", 0.003, "PrefGen, MCMV, noiseless"),

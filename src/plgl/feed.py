@@ -46,13 +46,7 @@ class Feed:
         self._refresh(model, n, n_ratings, sampler, rng)
         latents = np.array([item.latent for item in self._pool])
         picks, sources = sampler.select(model, latents, n, rng)
-        chosen = self._made(
-            [_with_source(self._pool[i], s) for i, s in zip(picks, sources, strict=True)]
-        )
-        taken = set(picks.tolist())
-        self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
-        self.engine.storage.put_items(self.user_id, chosen)
-        return chosen
+        return self._take(self._pool, picks.tolist(), list(sources))
 
     def cards(
         self,
@@ -78,14 +72,19 @@ class Feed:
         plan = plan_cards(model, latents, n, sampler, rng, swipes=swipes, min_swipes=due)
         rows = [row for card, _ in plan for row in card]
         sources = [source for card, source in plan for _ in card]
-        chosen = iter(
-            self._made([_with_source(candidates[i], s) for i, s in zip(rows, sources, strict=True)])
+        chosen = iter(self._take(candidates, rows, sources))
+        return [tuple(next(chosen) for _ in card) for card, _ in plan]
+
+    def _take(self, candidates: list[Item], rows: list[int], sources: list[str]) -> list[Item]:
+        """Serve `candidates[rows]` (the pool first, then any extras) with `sources`: content
+        made, stored as served, and gone from the pool."""
+        chosen = self._made(
+            [_with_source(candidates[i], s) for i, s in zip(rows, sources, strict=True)]
         )
-        cards = [tuple(next(chosen) for _ in card) for card, _ in plan]
         taken = set(rows)
         self._pool = [item for i, item in enumerate(self._pool) if i not in taken]
-        self.engine.storage.put_items(self.user_id, [item for card in cards for item in card])
-        return cards
+        self.engine.storage.put_items(self.user_id, chosen)
+        return chosen
 
     def clear(self) -> None:
         self._pool = []

@@ -175,3 +175,20 @@ def test_a_judge_can_prefer_one_kind_of_face() -> None:
     scores, prototype = ContentJudge(faces).compare(latents[1:], labels[1:], latents[:1])
     assert np.corrcoef(scores, -distance[1:])[0, 1] > 0.5
     assert prototype[0] > np.median(scores[labels[1:] > 0.5])  # unseen, and judged a top like
+
+
+def test_a_long_list_never_repeats_rated_items_nor_shows_dislikes(
+    generator: plgl.Generator,
+) -> None:
+    # A few new picks, too few for the list: the rest comes from the liked items only.
+    rng = np.random.default_rng(4)
+    rated = rng.standard_normal((6, D))
+    rated *= math.sqrt(D) / np.linalg.norm(rated, axis=1, keepdims=True)
+    labels = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    model = _model(rated, labels)
+    picks = grounded_best(
+        model, rated, labels, 20, generator, np.random.default_rng(4), 0.3, kappa=1.0
+    )
+    assert len(np.unique(picks, axis=0)) == len(picks) == 20
+    for disliked in rated[labels == 0]:
+        assert not np.any(np.all(picks == disliked, axis=1))

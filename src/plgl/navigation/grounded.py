@@ -88,11 +88,10 @@ def grounded_best(
         return _shell_tops(model, generator, n_out, rng)
     picks = new
     if len(picks) < n_out:  # nothing (or too little) predicted better: the rated best
-        rated = np.asarray(rated, dtype=np.float64)
-        picks = np.vstack([picks, anchors, rated])[:n_out] if len(picks) else anchors[:n_out]
+        picks = np.vstack([picks, anchors])[:n_out]  # anchors: liked items, best first
         if len(picks) < n_out:
             weights, cov = _posterior(model)
-            d = rated.shape[1]
+            d = anchors.shape[1]
             extra = _candidates(anchors[:1], weights, cov, generator, rng, trust_radius(d, 0.0))
             picks = np.vstack([picks, extra[: n_out - len(picks)]])
     return np.asarray(picks[:n_out])

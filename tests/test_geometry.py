@@ -7,11 +7,10 @@ import torch
 
 import plgl
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator, IdentityGenerator
+from plgl.generators import Generator, IdentityGenerator, config_digest
 from plgl.generators import geometry as geometry_module
 from plgl.generators._base import has_perceptual
 from plgl.generators.geometry import (
-    config_key,
     generator_metric,
     pullback_metric,
     shipped_path,
@@ -68,7 +67,7 @@ def test_the_metric_is_cached_by_config_digest(
 ) -> None:
     first = generator_metric(linear, tmp_path)
     assert first is not None
-    assert [p.name for p in tmp_path.iterdir()] == [f"geometry-{config_key(linear)}.npy"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"geometry-{config_digest(linear)}.npy"]
 
     def fail(*args: Any, **kwargs: Any) -> np.ndarray:
         raise AssertionError("a cached metric was computed again")

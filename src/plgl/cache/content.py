@@ -26,10 +26,10 @@ import numpy as np
 
 from plgl.cache._base import BaseCache
 from plgl.cache.codec import decode, decode_latents, encode, encode_latents
-from plgl.cache.pool import CandidatePool, config_digest, content_digest
+from plgl.cache.pool import CandidatePool, content_digest
 from plgl.cache.urls import from_url
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator
+from plgl.generators import Generator, config_digest
 from plgl.records import Item
 
 _LIKES = ("like", "superlike")

@@ -16,9 +16,9 @@ import numpy as np
 
 from plgl.cache._base import BaseCache
 from plgl.cache.codec import encode, encode_latents
-from plgl.cache.pool import CandidatePool, config_digest, content_digest
+from plgl.cache.pool import CandidatePool, content_digest
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator
+from plgl.generators import Generator, config_digest
 
 
 def pregenerate_groups(

@@ -19,15 +19,9 @@ import numpy as np
 from plgl.cache._base import BaseCache
 from plgl.cache.codec import decode_latents, encode, encode_latents
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator
+from plgl.generators import Generator, config_digest
 
 CHUNK = 1000
-
-
-def config_digest(generator: Generator) -> str:
-    """Hex digest of the generator's `config()`: what makes its content what it is."""
-    text = json.dumps(generator.config(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def content_digest(config: str, latents: np.ndarray) -> list[str]:

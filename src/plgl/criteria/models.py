@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,6 @@ class CriteriaModels:
         template: the preference model cloned (unfitted) for each criterion; it must learn
             online (`start`, `learn`, `learn_pair`).
         latent_dim: d, the generator's latent size.
-        allowed: the criteria an operator defined for the domain; None accepts any valid name.
 
     >>> criteria = CriteriaModels(LinearPreference(), latent_dim=2)
     >>> criteria.learn("energy", np.array([1.0, 0.0]), 1)
@@ -56,22 +55,16 @@ class CriteriaModels:
         self,
         template: BasePreferenceModel,
         latent_dim: int,
-        allowed: Sequence[str] | None = None,
     ) -> None:
         self.template = template
         self.latent_dim = latent_dim
-        self.allowed = None if allowed is None else [check_name("criterion", a) for a in allowed]
         self._models: dict[str, BasePreferenceModel] = {}
         self._counts: dict[str, int] = {}
 
     def check(self, criterion: Any) -> str:
-        """`criterion` if it is a valid name the operator allows; InvalidInputError otherwise."""
-        name = check_name("criterion", criterion)
-        if self.allowed is not None and name not in self.allowed:
-            raise InvalidInputError(
-                f"unknown criterion {name!r}: expected one of {', '.join(self.allowed)}"
-            )
-        return name
+        """`criterion` if it is a valid name; InvalidInputError otherwise (which names the engine
+        allows is the session's check, `Engine(criteria=)`)."""
+        return check_name("criterion", criterion)
 
     # ------------------------------------------------------------------ learning
     def learn(self, criterion: str, latent: np.ndarray, label: float, weight: float = 1.0) -> None:

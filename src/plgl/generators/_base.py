@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -154,3 +156,9 @@ def has_perceptual(generator: Any) -> bool:
     """Whether `generator` implements the differentiable `perceptual` map."""
     method = getattr(type(generator), "perceptual", None)
     return method is not None and method is not Generator.perceptual
+
+
+def config_digest(generator: Generator) -> str:
+    """Hex digest of the generator's `config()`: what makes its content what it is."""
+    text = json.dumps(generator.config(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

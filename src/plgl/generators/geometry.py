@@ -20,8 +20,6 @@ built-in domains (`plgl/weights/geometry-<digest>.npy`, made by scripts/compute_
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import warnings
 from importlib import resources
@@ -31,19 +29,12 @@ import numpy as np
 import torch
 
 from plgl.errors import InvalidInputError
-from plgl.generators._base import Generator, has_perceptual
+from plgl.generators._base import Generator, config_digest, has_perceptual
 
 SAMPLES = 256
 """Prior samples behind a metric (its relative error is a few percent at this count)."""
 SEED = 0
 _CHUNK = 16  # latents per forward-mode pass: bounds memory (chunk x m x d Jacobian)
-
-
-def config_key(generator: Generator) -> str:
-    """32 hex digits of the generator's `config()`: what makes its content what it is (the same
-    digest as the content cache's, `plgl.cache.pool.config_digest`)."""
-    text = json.dumps(generator.config(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def pullback_metric(generator: Generator, n_samples: int = SAMPLES, seed: int = SEED) -> np.ndarray:
@@ -90,7 +81,7 @@ def pullback_metric(generator: Generator, n_samples: int = SAMPLES, seed: int = 
 def shipped_path(generator: Generator) -> Path:
     """Where the package keeps (or would keep) the metric of this generator configuration."""
     folder = Path(str(resources.files("plgl") / "weights"))
-    return folder / f"geometry-{config_key(generator)}.npy"
+    return folder / f"geometry-{config_digest(generator)}.npy"
 
 
 def default_cache_dir() -> Path:

@@ -3,7 +3,8 @@
 `deploy` starts a Ray Serve application that wraps any registered generator (built by name on
 each replica, on a GPU when `num_gpus` > 0); `RemoteGenerator` is the Generator a worker process
 uses in its place: `generate` goes to the deployment, while sampling, rendering and metadata stay
-local (they need the generator's description, not its network).
+local (each worker builds the generator once for these, weights included; only `generate` runs
+on the replicas).
 
 Each replica merges concurrent requests with `@serve.batch`, counting latents, not requests
 (`batch_size_fn`), up to `max_batch_size` rows per call of the model. A request running on a

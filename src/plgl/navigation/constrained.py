@@ -24,7 +24,8 @@ import torch
 
 from plgl.errors import InfeasibleConstraintsError
 from plgl.models import is_linear
-from plgl.navigation.goal import PROBIT, Goal, lower_bound, variance
+from plgl.models.laplace import PROBIT
+from plgl.navigation.goal import Goal, lower_bound, variance
 from plgl.navigation.span import linear_latents
 
 _TOLERANCE = 1e-4  # log-odds slack accepted when checking a constraint

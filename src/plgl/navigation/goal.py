@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-PROBIT = math.pi / 8.0  # sigmoid(x) ~ Phi(sqrt(pi/8) x): moderates log-odds by their variance
+from plgl.models.laplace import PROBIT
 
 
 @dataclass(frozen=True)

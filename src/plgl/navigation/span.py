@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from plgl.navigation.goal import PROBIT, Goal, variance
+from plgl.models.laplace import PROBIT
+from plgl.navigation.goal import Goal, variance
 
 _INSIDE = 1e-3  # log-odds by which the convex program aims inside each bound
 _ROUNDS = 12  # at most this many fixed-point rounds for the posterior spreads

@@ -25,7 +25,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -311,9 +311,3 @@ def _encode_prior(prior: GaussianPrior) -> bytes:
 def _decode_prior(blob: bytes) -> GaussianPrior:
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
         return GaussianPrior(archive["mean"], archive["covariance"])
-
-
-def state_of(storage: BaseStorage) -> dict[str, Any] | None:
-    """The stored population state (`Population.get_state` form), or None before a refresh."""
-    stored = storage.shared(_STATE)
-    return None if stored is None else dict(json.loads(stored)["state"])

@@ -38,7 +38,7 @@ from plgl.generators import Generator
 from plgl.models import OnlinePreferenceModel, is_linear
 from plgl.models.folding import FoldedLaplace
 from plgl.models.laplace import PROBIT as _PROBIT  # sigmoid(f) ~ Phi(sqrt(PROBIT) f)
-from plgl.navigation import logit, reverse_linear, shell_top
+from plgl.navigation import logit, reverse_linear, top_of_shell
 
 _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), in bits
 
@@ -253,14 +253,12 @@ def pair_proposals(
         )
     m = len(directions)
     targets = rng.uniform(logit(like[0]), logit(like[1]), m)
-    radius = math.sqrt(d)
-    best = shell_top(model, radius, generator.reach, rng)
+    best, top = top_of_shell(model, generator, rng)
     if best is not None:  # targets above the reachable top would all land on it
-        top = float(model.decision_function(best[None, :])[0])
         targets = np.where(targets > top, top - rng.uniform(0.2, 1.5, m), targets)
     both = np.concatenate([targets, targets])
     return reverse_linear(
-        model, both, 2 * m, radius, rng, np.vstack([directions, -directions]), generator.reach
+        model, both, 2 * m, math.sqrt(d), rng, np.vstack([directions, -directions]), generator.reach
     )
 
 

@@ -295,7 +295,7 @@ def test_the_cache_hands_samplers_data_only() -> None:
     assert cache.served_rows("someone else", []).tolist() == []
 
 
-def test_served_rows_survive_expiry_and_release() -> None:
+def test_served_rows_survive_expiry_and_after_release_come_from_storage() -> None:
     engine = _pool_engine(n=500, d=4, seed=0, max_sessions=2)
     cache, storage = engine.cache, engine.storage
     session = engine.session("u")

@@ -219,8 +219,8 @@ class ContentCache:
 
     def release(self, user_id: str) -> None:
         """Drop what this object holds in memory about a user (which pool rows they were
-        served, their taste group); the store keeps everything, and both are read again on
-        demand."""
+        served, their taste group). Served rows are read again from the items storage still
+        holds: rows of items that expired before the release may be offered again."""
         with self._lock:
             self._seen.pop(_user(user_id), None)
             self._groups.pop(_user(user_id), None)

@@ -96,3 +96,14 @@ def test_engine_checks_its_parts() -> None:
         plgl.Engine(generator=gen, seed=-1)
     with pytest.raises(plgl.InvalidInputError, match="negatives"):
         plgl.Safety(negatives=[[np.nan, 0.0]])
+
+
+def test_reverse_gradient_refuses_settings_a_preference_model_ignores() -> None:
+    from plgl.navigation import reverse_gradient
+
+    rng = np.random.default_rng(0)
+    model = plgl.models.LinearPreference().fit(rng.standard_normal((20, 4)), np.arange(20) % 2)
+    starts = rng.standard_normal((3, 4))
+    with pytest.raises(plgl.InvalidInputError, match="steps, learning_rate apply to other"):
+        reverse_gradient(model, None, starts, 2.0, steps=5, learning_rate=0.1)
+    assert reverse_gradient(model, None, starts, 2.0).shape == (3, 4)

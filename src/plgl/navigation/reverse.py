@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from plgl.errors import InvalidInputError
 from plgl.models import BasePreferenceModel, LinearPreference
 from plgl.models.laplace import moderate
 from plgl.models.search import TorchScore, gradient_search
@@ -141,19 +142,31 @@ def reverse_gradient(
     target_logit: float | np.ndarray | None,
     starts: np.ndarray,
     radius: float,
-    steps: int = 150,
-    learning_rate: float = 0.05,
-    shell_penalty: float = 10.0,
+    steps: int | None = None,
+    learning_rate: float | None = None,
+    shell_penalty: float | None = None,
 ) -> np.ndarray:
     """(n, d) shell latents found by gradient search from `starts` (n, d).
 
     A preference model searches its own way (`BasePreferenceModel.reverse_search`: by default
     this gradient search; a model whose log-odds are costly to differentiate, such as
-    `FeaturePreference`, overrides it). Any other differentiable score is searched here:
-    minimizes (f(z) - target)^2 with f the score (or maximizes f when the target is None), plus
-    `shell_penalty` * (|z|/R - 1)^2, for `steps` Adam steps; the results are then put exactly on
-    the shell.
+    `FeaturePreference`, overrides it), so the search settings are refused for one. Any other
+    differentiable score is searched here: minimizes (f(z) - target)^2 with f the score (or
+    maximizes f when the target is None), plus `shell_penalty` (default 10) * (|z|/R - 1)^2,
+    for `steps` (default 150) Adam steps at `learning_rate` (default 0.05); the results are
+    then put exactly on the shell.
+
+    Raises:
+        InvalidInputError: search settings given for a preference model.
     """
+    settings = {"steps": steps, "learning_rate": learning_rate, "shell_penalty": shell_penalty}
     if isinstance(model, BasePreferenceModel):
+        given = [name for name, value in settings.items() if value is not None]
+        if given:
+            raise InvalidInputError(
+                f"{', '.join(given)} apply to other scores; {type(model).__name__} searches "
+                "its own way (reverse_search)"
+            )
         return np.asarray(model.reverse_search(target_logit, starts, radius))
-    return gradient_search(model, target_logit, starts, radius, steps, learning_rate, shell_penalty)
+    chosen: dict[str, Any] = {name: value for name, value in settings.items() if value is not None}
+    return gradient_search(model, target_logit, starts, radius, **chosen)

@@ -213,10 +213,42 @@ def test_partial_fit_one_by_one_ends_where_fit_does(seed: int) -> None:
     assert _cosine(online.coef_, batch.coef_) > 0.99
 
 
+def test_change_alarms_on_steady_tastes_are_rare() -> None:
+    """Regression pin: 13 of these 40 steady streams raised an alarm before the detector
+    asked the recent surprise to stand out of its own noise; 6 do now."""
+    alarmed = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        taste = _taste(rng)
+        X = rng.standard_normal((200, D))
+        y = (rng.random(200) < expit(4.0 * (X @ taste))).astype(int)
+        online = LinearPreference()
+        for row, label in zip(X, y, strict=True):
+            online.partial_fit(row[None, :], [label], classes=[0, 1])
+        alarmed += online.changes_detected_ > 0
+    assert alarmed <= 6
+
+
+def test_monitor_state_from_older_snapshots_loads() -> None:
+    from plgl.errors import InvalidInputError
+    from plgl.models.monitor import LAPSE_GRID, AnswerMonitor
+
+    monitor = AnswerMonitor(threshold=0.25, lapse=None)
+    for _ in range(30):
+        monitor.observe(0.8, 1.0, 1.0)
+    older = np.delete(monitor.to_array(), 4)  # written before the spread was kept
+    restored = AnswerMonitor(threshold=0.25, lapse=None)
+    restored.load_array(older)
+    assert restored.spread == 0.0 and restored.seen == 30
+    assert restored.lapse == monitor.lapse
+    with pytest.raises(InvalidInputError, match=f"{5 + len(LAPSE_GRID)} numbers"):
+        restored.load_array(np.zeros(3))
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="linear.py: the change detector fires on some stationary streams of 200 noisy "
-    "ratings (about 1 in 5), and refine() then discounts the ratings before it",
+    reason="monitor.py: the change detector still fires on some stationary streams of 200 noisy "
+    "ratings (13 in 100 at d=8), and refine() then discounts the ratings before it",
 )
 def test_a_steady_taste_raises_no_change_alarm() -> None:
     for seed in range(10):

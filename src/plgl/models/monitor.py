@@ -7,8 +7,11 @@ Both are read from the predictive probability of each answer before it is learne
   predictions are often contradicted at random gains a lapse; one whose surprises are explained
   by the taste's own uncertainty keeps it near zero;
 * a change of taste is a spike of the recent excess surprise (log-loss minus its expectation,
-  averaged over about 10 answers) over its long-run level (about 200 answers), looked for only
-  once 10 answers have been seen since the start or the last change.
+  averaged over about 10 answers) over its long-run level (about 200 answers), by more than the
+  threshold and by more than `Z` standard deviations of that average under the model (a run of
+  uncertain answers is noisy, a run of confident ones is not: the check cut false alarms on
+  steady users at the same recovery from a change), looked for only once 10 answers have been
+  seen since the start or the last change.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ LAPSE_GRID = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4])  # P(coin-toss answer); 0
 LAPSE_PRIOR = np.array([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])  # half the mass on a careful user
 _SHORT, _LONG = 0.1, 0.005  # rates of the recent and long-run averages of excess surprise
 _WARMUP = 10  # answers since the start, or the last change, before a change can be detected
+Z = 3.0  # the recent excess must also stand this many of its own standard deviations out
 
 
 class AnswerMonitor:
@@ -48,6 +52,7 @@ class AnswerMonitor:
         self.threshold = threshold
         self.fixed_lapse = lapse
         self.surprise = 0.0  # recent average excess surprise
+        self.spread = 0.0  # recent average of its variance under the model
         self.usual = 0.0  # its long-run average
         self.recent = 0  # answers since the start or the last change
         self.seen = 0  # answers in all
@@ -76,7 +81,9 @@ class AnswerMonitor:
         loss = -math.log(p if label else 1.0 - p)
         entropy = -(p * math.log(p) + (1 - p) * math.log(1 - p))
         excess = min(weight, 1.0) * (loss - entropy)
+        spread = min(weight, 1.0) ** 2 * p * (1 - p) * math.log(p / (1 - p)) ** 2
         self.surprise = (1.0 - _SHORT) * self.surprise + _SHORT * excess
+        self.spread = (1.0 - _SHORT) * self.spread + _SHORT * spread
         self.usual = (1.0 - _LONG) * self.usual + _LONG * excess
         self.recent += 1
         self.seen += 1
@@ -84,24 +91,29 @@ class AnswerMonitor:
         # shows as surprise well above the model's own long-run level.
         if self.recent < _WARMUP:
             return False
-        if self.surprise - max(self.usual, 0.0) > self.threshold:
+        excess_now = self.surprise - max(self.usual, 0.0)
+        noise = math.sqrt(self.spread * _SHORT / (2.0 - _SHORT))
+        if excess_now > self.threshold and excess_now > Z * noise:
             self.surprise, self.recent = 0.0, 0
             return True
         return False
 
     def to_array(self) -> np.ndarray:
-        """(4 + len(LAPSE_GRID),) the running state, for snapshots."""
-        head = [self.surprise, self.usual, float(self.recent), float(self.seen)]
+        """(5 + len(LAPSE_GRID),) the running state, for snapshots."""
+        head = [self.surprise, self.usual, float(self.recent), float(self.seen), self.spread]
         return np.concatenate([head, self.log_weights])
 
     def load_array(self, values: np.ndarray) -> None:
-        """Restore what `to_array` returned."""
+        """Restore what `to_array` returned (or, from snapshots written before the spread was
+        kept, the same without it: the spread then restarts at 0)."""
         values = np.asarray(values, dtype=np.float64)
-        if values.shape != (4 + len(LAPSE_GRID),):
-            raise InvalidInputError(f"monitor state must have {4 + len(LAPSE_GRID)} numbers")
+        lapses = len(LAPSE_GRID)
+        if values.shape not in ((5 + lapses,), (4 + lapses,)):
+            raise InvalidInputError(f"monitor state must have {5 + lapses} numbers")
         self.surprise, self.usual = float(values[0]), float(values[1])
         self.recent, self.seen = int(values[2]), int(values[3])
-        self.log_weights = values[4:].copy()
+        self.spread = float(values[4]) if len(values) == 5 + lapses else 0.0
+        self.log_weights = values[-lapses:].copy()
 
 
 __all__ = ["LAPSE_GRID", "LAPSE_PRIOR", "AnswerMonitor"]

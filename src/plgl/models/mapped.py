@@ -130,14 +130,17 @@ class MappedPreference(OnlinePreferenceModel):
 
     # --------------------------------------------------------------- prediction
     def decision_function(self, X: Any) -> np.ndarray:
-        return np.asarray(self.base_.decision_function(self._features(self._check_x(X))))
+        features = self._features(self._check_x(X))  # checks first: fitted, shape
+        return np.asarray(self.base_.decision_function(features))
 
     def predictive_covariance(self, X: Any) -> np.ndarray:
-        return np.asarray(self.base_.predictive_covariance(self._features(self._check_x(X))))
+        features = self._features(self._check_x(X))  # checks first: fitted, shape
+        return np.asarray(self.base_.predictive_covariance(features))
 
     def uncertainty(self, X: Any) -> np.ndarray:
         """(n,) predictive variance of the log-odds (the base's, O(n k^2))."""
-        return np.asarray(self.base_.uncertainty(self._features(self._check_x(X))))
+        features = self._features(self._check_x(X))  # checks first: fitted, shape
+        return np.asarray(self.base_.uncertainty(features))
 
     def torch_decision(self, z: torch.Tensor) -> torch.Tensor:
         """Log-odds (n,) of latents z (n, d), differentiable through the feature map."""

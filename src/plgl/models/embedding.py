@@ -115,6 +115,23 @@ class ContentEmbedding:
         width = self.mean.shape[0] if hasattr(self, "mean") else 0
         return np.vstack(parts) if parts else np.empty((0, width))
 
+    def positions(self, keys: set[bytes]) -> np.ndarray:
+        """(m,) bank positions of the latents whose float64 bytes are `keys` (others ignored)."""
+        index = self._index()
+        return np.array([index[key] for key in keys if key in index], dtype=int)
+
+    def lookup(self, latents: np.ndarray) -> np.ndarray:
+        """(n, width) `transform` of latents (n, d), read from the bank for its own items."""
+        index = self._index()
+        rows = np.ascontiguousarray(latents, dtype=np.float64)
+        found = [index.get(row.tobytes(), -1) for row in rows]
+        out = np.empty((len(rows), self.width))
+        known = np.array([i >= 0 for i in found], dtype=bool)
+        out[known] = self.features[[i for i in found if i >= 0]]
+        if not known.all():
+            out[~known] = self.transform(rows[~known])
+        return out
+
     def transform(self, latents: np.ndarray) -> np.ndarray:
         """(n, width) the embedding of latents (n, d): components, then the squared norm."""
         return self._embed(self.maps(latents), self._norm)
@@ -126,6 +143,14 @@ class ContentEmbedding:
         coords = (self.generator.perceptual(latents).to(latents.dtype) - mean) @ components.T
         squared = (coords**2).sum(dim=1, keepdim=True)
         return torch.cat([coords, (squared - self._norm[0]) / self._norm[1]], dim=1)
+
+    def _index(self) -> dict[bytes, int]:
+        """Bank position by latent bytes (made once)."""
+        index: dict[bytes, int] | None = self.__dict__.get("_positions")
+        if index is None:
+            index = {row.tobytes(): i for i, row in enumerate(self.latents)}
+            self._positions = index
+        return index
 
     def _embed(self, maps: np.ndarray, norm: tuple[float, float] | None) -> np.ndarray:
         coords = (maps - self.mean) @ self.components.T

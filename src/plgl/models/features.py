@@ -201,3 +201,6 @@ class _InRange:
         scaled = model._torch_features(z)
         out: torch.Tensor = model.base_.torch_decision(scaled)
         return out - _PENALTY * model.range_.torch_excess(scaled) ** 2
+
+
+__all__ = ["FeaturePreference", "FeatureRange"]

@@ -245,3 +245,15 @@ def test_the_engine_serves_and_resumes_it(painted: Painted) -> None:
         # A replay refits where the live session refined between batches: close, not equal
         # (as for the linear model, tests/test_session.py).
         np.testing.assert_allclose(resumed.score(probe), before, atol=0.05)
+
+
+def test_explains_the_taste_in_the_generators_words(painted: Painted) -> None:
+    model = _model(painted).start(painted.latent_dim)
+    bank = model.embedding_.latents
+    for row in bank[:80]:
+        model.learn(row, float(row[0] > 0))  # likes a large first coordinate
+    model.refine()
+    weights = dict(model.feature_weights())
+    assert set(weights) == {"first", "mean"}
+    assert weights["first"] > abs(weights["mean"]) and weights["first"] > 0
+    assert np.isclose(np.linalg.norm(list(weights.values())), 1.0)

@@ -23,6 +23,7 @@ import os
 import numpy as np
 import torch
 from scipy.linalg import block_diag
+from sklearn.utils.validation import check_is_fitted
 
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator, has_perceptual
@@ -92,6 +93,26 @@ class ContentPreference(MappedPreference):
             )
         super().start(n_features)
         return self
+
+    def feature_weights(self) -> list[tuple[str, float]]:
+        """(trait, weight) of the generator's named traits (`feature_names`), strongest first,
+        weights of unit norm: least-squares slopes of the learned log-odds on the standardized
+        traits over the generator's prior sample (`feature_sample`, the bank's first items:
+        nothing is decoded again). Empty for a generator without named traits."""
+        check_is_fitted(self, "base_")
+        generator = self._generator()
+        if not generator.feature_names:
+            return []
+        latents, traits = generator.feature_sample()
+        scores = self.base_.decision_function(self._features(latents))
+        scaled = (traits - traits.mean(axis=0)) / np.maximum(traits.std(axis=0), 1e-12)
+        design = np.column_stack([scaled, np.ones(len(scaled))])
+        slopes = np.linalg.lstsq(design, scores - scores.mean(), rcond=None)[0][:-1]
+        norm = float(np.linalg.norm(slopes))
+        if norm == 0:
+            return []
+        order = np.argsort(-np.abs(slopes), kind="stable")
+        return [(generator.feature_names[i], float(slopes[i] / norm)) for i in order]
 
     # --------------------------------------------------------------- navigation
     def reverse_search(

@@ -257,3 +257,18 @@ def test_explains_the_taste_in_the_generators_words(painted: Painted) -> None:
     assert set(weights) == {"first", "mean"}
     assert weights["first"] > abs(weights["mean"]) and weights["first"] > 0
     assert np.isclose(np.linalg.norm(list(weights.values())), 1.0)
+
+
+def test_climbing_steps_past_the_bank(painted: Painted) -> None:
+    bank_only = _model(painted).start(painted.latent_dim)
+    climber = _model(painted, local_step=0.3).start(painted.latent_dim)
+    for row in bank_only.embedding_.latents[:60]:
+        for model in (bank_only, climber):
+            model.learn(row, float(row[0] > 1.0))
+    radius = np.sqrt(painted.latent_dim)
+    starts = painted.sample(4, np.random.default_rng(9))
+    top = bank_only.reverse_search(None, starts, radius)
+    climbed = climber.reverse_search(None, starts, radius)
+    assert np.allclose(np.linalg.norm(climbed, axis=1), radius)
+    assert climber.decision_function(climbed)[0] >= bank_only.decision_function(top)[0]
+    assert not {latent_key(row) for row in climbed} & climber.rated_

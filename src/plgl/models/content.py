@@ -35,6 +35,7 @@ from plgl.models.mapped import MappedPreference, assign
 from plgl.models.priors import GaussianPrior, geometry_prior
 
 _NORM_SHARE = 0.5  # prior scale of the squared-norm feature, relative to `content_scale`
+_LOCAL_TOPS = 8  # best bank items that climbing steps away from
 
 
 class ContentPreference(MappedPreference):
@@ -53,6 +54,9 @@ class ContentPreference(MappedPreference):
         base: the model over features, a `LinearPreference` (drift, change detection, lapse);
             its `prior` is set here. None is LinearPreference().
         cache_dir: folder where the bank's embedding is saved (None: memory only).
+        local_step: when climbing (`reverse_search` without a target: "For you"), also score
+            new latents this share of the shell's radius away from the best bank items, towards
+            the caller's random starts (their content is decoded and embedded); 0: bank only.
 
     >>> from plgl.generators import get
     >>> gen = get("melodies")
@@ -75,6 +79,7 @@ class ContentPreference(MappedPreference):
         latent_scale: float = 0.0,
         base: LinearPreference | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        local_step: float = 0.0,
     ) -> None:
         self.generator = generator
         self.n_components = n_components
@@ -83,6 +88,7 @@ class ContentPreference(MappedPreference):
         self.latent_scale = latent_scale
         self.base = base
         self.cache_dir = cache_dir
+        self.local_step = local_step
 
     def start(self, n_features: int) -> ContentPreference:
         """The prior over latents of dimension `n_features`, ready for online updates."""
@@ -128,6 +134,8 @@ class ContentPreference(MappedPreference):
         if len(bank) - len(rated) >= n:
             scores[rated] = np.nan
         found = bank[assign(scores, target_logit, n)]
+        if target_logit is None and self.local_step > 0:
+            found = self._climb(bank[assign(scores, None, _LOCAL_TOPS)], starts, n)
         norms = np.linalg.norm(found, axis=1, keepdims=True)
         if np.any(np.abs(norms - radius) > 1e-9 * radius):  # bank items already lie there
             found = found * (radius / norms)
@@ -143,7 +151,7 @@ class ContentPreference(MappedPreference):
 
     def _prepare(self, n_features: int) -> tuple[BasePreferenceModel, int]:
         generator = self._generator()
-        for name in ("content_scale", "latent_scale"):
+        for name in ("content_scale", "latent_scale", "local_step"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -189,6 +197,18 @@ class ContentPreference(MappedPreference):
             features = embedding.features
             held[hybrid] = np.hstack([features, embedding.latents]) if hybrid else features
         return held[hybrid]
+
+    def _climb(self, tops: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+        """(n, d) the best of the bank's top items (m, d) and of new latents a step from each
+        towards each start (m * n of them, on the shell): new content, embedded (decoded) and
+        scored by the model, so a pick may go past the bank's best."""
+        generator = self._generator()
+        d = tops.shape[1]
+        unit = starts / np.maximum(np.linalg.norm(starts, axis=1, keepdims=True), 1e-12)
+        steps = tops[:, None, :] + self.local_step * np.sqrt(d) * unit[None, :, :]
+        pool = np.vstack([tops, generator.project(steps.reshape(-1, d))])
+        scores = self.base_.decision_function(self._features(pool))
+        return np.asarray(pool[np.argsort(-scores, kind="stable")[:n]])
 
     def _bank_scores(self) -> np.ndarray:
         """(n_bank,) moderated log-odds of the bank's items (the base's `decision_function`

@@ -16,6 +16,7 @@ from scipy.stats import spearmanr
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import plgl
+from plgl.engine import DEFAULT_MODEL, model_named
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator, IdentityGenerator
 from plgl.models import ContentPreference, FeaturePreference, LinearPreference
@@ -164,7 +165,7 @@ def test_ratings_of_shown_items_decode_nothing(
 
 # ------------------------------------------------------------------------ navigation
 def test_search_draws_unrated_bank_items_near_their_targets(painted: Painted) -> None:
-    model = _model(painted).start(painted.latent_dim)
+    model = _model(painted, local_step=0.0).start(painted.latent_dim)
     bank = model.embedding_.latents
     for row in bank[:40]:
         model.learn(row, float(row[0] > 0))
@@ -260,7 +261,7 @@ def test_explains_the_taste_in_the_generators_words(painted: Painted) -> None:
 
 
 def test_climbing_steps_past_the_bank(painted: Painted) -> None:
-    bank_only = _model(painted).start(painted.latent_dim)
+    bank_only = _model(painted, local_step=0.0).start(painted.latent_dim)
     climber = _model(painted, local_step=0.3).start(painted.latent_dim)
     for row in bank_only.embedding_.latents[:60]:
         for model in (bank_only, climber):
@@ -272,3 +273,30 @@ def test_climbing_steps_past_the_bank(painted: Painted) -> None:
     assert np.allclose(np.linalg.norm(climbed, axis=1), radius)
     assert climber.decision_function(climbed)[0] >= bank_only.decision_function(top)[0]
     assert not {latent_key(row) for row in climbed} & climber.rated_
+
+
+def test_the_engine_picks_each_domains_model() -> None:
+    faces, melodies = plgl.generators.get("faces"), plgl.generators.get("melodies")
+    assert DEFAULT_MODEL == {"faces": "content"}
+    assert isinstance(plgl.Engine(faces).model, ContentPreference)
+    assert isinstance(plgl.Engine(melodies).model, LinearPreference)
+    with_population = plgl.Engine(faces, population=plgl.Population())
+    assert isinstance(with_population.model, LinearPreference)  # its prior is over latents
+    assert isinstance(model_named("latent", faces), LinearPreference)
+    with pytest.raises(InvalidInputError, match="latent, content"):
+        model_named("kernel", faces)
+
+
+def test_reading_never_changes_the_next_batch(painted: Painted) -> None:
+    def run(read: bool) -> np.ndarray:
+        engine = plgl.Engine(painted, seed=1, model=_model(painted))
+        session = engine.session("u")
+        for _ in range(2):
+            for item in session.ask(10):
+                session.tell(item.id, "like" if item.latent[0] > 0 else "dislike")
+        if read:
+            session.recommend(3)  # climbs: decodes new latents near the best bank items
+            session.reverse(0.9, 2)
+        return np.array([item.latent for item in session.ask(10)])
+
+    np.testing.assert_array_equal(run(False), run(True))

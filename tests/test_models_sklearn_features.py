@@ -42,9 +42,6 @@ EXPECTED_FAILURES = {
     # Online learning starts from the generator's prior over latent_dim coordinates; the check
     # partial-fits data of another width, which no generator-bound model can accept.
     "check_n_features_in_after_fitting": "online start needs latents of the generator's width",
-    # Defects of FeaturePreference found by this suite, left to the models' owner:
-    "check_estimators_unfitted": "decision_function before fit does not raise NotFittedError",
-    "check_estimators_pickle": "the feature cache's threading.Lock is pickled with the model",
 }
 
 

@@ -1,10 +1,11 @@
-"""The product's grounded navigation: the default model's geometry prior, For-you grounded in
+"""The product's grounded navigation: the latent model's geometry prior, For-you grounded in
 the best-rated items (with a content judge), reverse within the evidence, read-only reading."""
 
 import numpy as np
 import pytest
 
 import plgl
+from plgl.engine import model_named
 from plgl.errors import InvalidInputError
 from plgl.grounding import FOR_YOU, for_you_mode
 from plgl.models import LinearPreference, confidence
@@ -32,9 +33,9 @@ def rate_faces(session: plgl.Session, n: int) -> None:
             session.tell(item.id, "like" if value > np.median(light) else "dislike")
 
 
-def test_the_default_model_takes_the_shipped_geometry_of_faces() -> None:
+def test_the_latent_model_takes_the_shipped_geometry_of_faces() -> None:
     faces = plgl.generators.get("faces")
-    prior = plgl.Engine(faces).model.prior
+    prior = plgl.Engine(faces, model=model_named("latent", faces)).model.prior
     assert isinstance(prior, plgl.models.GaussianPrior)
     eigen = np.linalg.eigvalsh(prior.covariance)
     assert eigen[-1] > 10 * np.median(eigen)  # anisotropic: the metric's shape
@@ -102,7 +103,8 @@ def test_new_picks_are_confidently_better_than_the_favourite() -> None:
 
 def test_reading_never_changes_the_next_batch() -> None:
     def run(read: bool) -> np.ndarray:
-        engine = plgl.Engine(plgl.generators.get("faces"), seed=1)
+        faces = plgl.generators.get("faces")
+        engine = plgl.Engine(faces, seed=1, model=model_named("latent", faces))
         session = engine.session("u")
         rate_faces(session, 20)
         if read:
@@ -115,7 +117,8 @@ def test_reading_never_changes_the_next_batch() -> None:
 
 
 def test_faces_for_you_comes_from_the_grounded_path_with_the_judge() -> None:
-    engine = plgl.Engine(plgl.generators.get("faces"), seed=0)
+    faces = plgl.generators.get("faces")
+    engine = plgl.Engine(faces, seed=0, model=model_named("latent", faces))
     session = engine.session("u")
     rate_faces(session, 30)
     picks = session.recommend(2)

@@ -21,10 +21,11 @@ from plgl.cache import BaseCache, ContentCache
 from plgl.criteria import check_name
 from plgl.errors import InvalidInputError, UserDeletedError
 from plgl.feedback import FeedbackPolicy
-from plgl.generators import Generator
+from plgl.generators import Generator, has_perceptual
 from plgl.grounding import for_you_mode
 from plgl.learner import Recipe
-from plgl.models import BasePreferenceModel, LinearPreference
+from plgl.models import BasePreferenceModel, ContentPreference, LinearPreference
+from plgl.models.embedding import default_cache_dir as content_cache_dir
 from plgl.models.priors import geometry_prior
 from plgl.population.population import Population
 from plgl.population.service import EnginePopulation
@@ -59,9 +60,10 @@ class Engine:
         generator: makes content from latents (see `plgl.generators`).
         storage: a URL ("memory://") or a BaseStorage; None keeps everything in memory.
         seed: makes every session's choices reproducible.
-        model: the preference model template, cloned per user; None is `LinearPreference`
-            with the generator's geometry prior where its metric is shipped or cached
-            (`plgl.models.priors.geometry_prior`), else with the isotropic prior.
+        model: the preference model template, cloned per user; None is the domain's
+            (`DEFAULT_MODEL`, `model_named`): `LinearPreference` with the generator's geometry
+            prior where its metric is shipped or cached (`plgl.models.priors.geometry_prior`),
+            else with the isotropic prior, or `ContentPreference`.
         sampler: None is MixtureSampler() (70% exploit, 30% explore).
         safety: never-show region; None shows anything the generator makes.
         feedback: how signals become labels and weights; None is FeedbackPolicy().
@@ -119,7 +121,7 @@ class Engine:
         self.generator = generator
         self.criteria = None if criteria is None else [check_name("criterion", c) for c in criteria]
         self.seed = check.integer("seed", seed, minimum=0)
-        self.model = model if model is not None else _default_model(generator)
+        self.model = model if model is not None else _default_model(generator, population)
         self.for_you = for_you_mode(generator, for_you)
         self.sampler = sampler if sampler is not None else MixtureSampler()
         self.safety = safety if safety is not None else Safety()
@@ -215,10 +217,31 @@ class Engine:
         self.close()
 
 
-def _default_model(generator: Generator) -> LinearPreference:
-    """The linear model with the generator's geometry prior: shipped or cached, never computed
-    here (an engine starts in milliseconds); isotropic where there is none."""
+MODELS = ("latent", "content")
+DEFAULT_MODEL: dict[str, str] = {"faces": "content"}
+"""The model of each built-in domain where it is not "latent", chosen by the `swipers`
+benchmark suite (README)."""
+
+
+def model_named(name: str, generator: Generator) -> BasePreferenceModel:
+    """ "latent": the linear model with the generator's geometry prior (shipped or cached, never
+    computed here: an engine starts in milliseconds; isotropic where there is none).
+    "content": `ContentPreference` over the generator's perceptual map, its bank of embedded
+    items saved in the plgl cache folder (made on the first user's start where not shipped)."""
+    if name == "content":
+        return ContentPreference(generator, cache_dir=content_cache_dir())
+    if name != "latent":
+        raise InvalidInputError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
     return LinearPreference(prior=geometry_prior(generator, compute=False))
+
+
+def _default_model(generator: Generator, population: Population | None) -> BasePreferenceModel:
+    """The domain's model (`DEFAULT_MODEL`); the latent one with a population (whose prior is
+    over latents) or a generator without a perceptual map."""
+    name = DEFAULT_MODEL.get(str(getattr(generator, "name", "")), "latent")
+    if population is not None or not has_perceptual(generator):
+        name = "latent"
+    return model_named(name, generator)
 
 
 class HotSessions:

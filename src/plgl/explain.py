@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from plgl.generators import Generator
-from plgl.models import BasePreferenceModel, FeaturePreference, LinearPreference
+from plgl.models import BasePreferenceModel, ContentPreference, FeaturePreference, LinearPreference
 from plgl.navigation import is_linear
 
 _TRAITS = 5  # traits listed
@@ -45,7 +45,7 @@ def summary(traits: list[dict[str, Any]], ratings: int) -> str:
 def _named_weights(model: BasePreferenceModel, generator: Generator) -> list[tuple[str, float]]:
     """The strongest (trait, weight) pairs: named content features for a taste over features,
     the generator's description of the taste direction for a model linear in latents."""
-    if isinstance(model, FeaturePreference):
+    if isinstance(model, FeaturePreference | ContentPreference):
         return model.feature_weights()[:_TRAITS]
     if is_linear(model):
         coef = np.asarray(model.coef_)
@@ -56,5 +56,7 @@ def _named_weights(model: BasePreferenceModel, generator: Generator) -> list[tup
 
 
 def _changes(model: BasePreferenceModel) -> int:
-    """How many changes of taste the model detected (only the linear model detects them)."""
-    return int(model.changes_detected_) if isinstance(model, LinearPreference) else 0
+    """How many changes of taste the model detected (only the linear model detects them, also
+    as the base of a model over content)."""
+    base = getattr(model, "base_", None) if isinstance(model, ContentPreference) else model
+    return int(base.changes_detected_) if isinstance(base, LinearPreference) else 0

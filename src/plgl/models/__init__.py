@@ -2,6 +2,7 @@
 
 from plgl.models._base import BasePreferenceModel
 from plgl.models.confidence import confidence, is_linear
+from plgl.models.content import ContentPreference
 from plgl.models.features import FeaturePreference
 from plgl.models.kernel import KernelPreference
 from plgl.models.linear import LinearPreference
@@ -12,6 +13,7 @@ from plgl.models.priors import GaussianPrior
 __all__ = [
     "REFINE_BUDGET",
     "BasePreferenceModel",
+    "ContentPreference",
     "FeaturePreference",
     "GaussianPrior",
     "KernelPreference",

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
-from collections import OrderedDict
 from typing import Any, cast
 
 import numpy as np
@@ -36,16 +34,17 @@ from plgl.errors import InvalidInputError
 from plgl.generators import Generator, has_torch_features
 from plgl.models._base import BasePreferenceModel
 from plgl.models.confidence import is_linear
+from plgl.models.feature_range import FeatureRange
 from plgl.models.linear import LinearPreference
-from plgl.models.online import REFINE_BUDGET, OnlinePreferenceModel
+from plgl.models.mapped import MappedPreference, assign, latent_key
+from plgl.models.online import OnlinePreferenceModel
 from plgl.models.search import gradient_search
 
-_CACHE_SIZE = 50_000  # latents whose features are remembered (8 floats each for faces)
 _TOLERANCE = 0.25  # log-odds within which a prior sample meets its target without refinement
 _PENALTY = 1.0  # log-odds lost per squared unit of Mahalanobis distance beyond the content range
 
 
-class FeaturePreference(OnlinePreferenceModel):
+class FeaturePreference(MappedPreference):
     """A preference model over a generator's standardized content features.
 
     Args:
@@ -67,8 +66,6 @@ class FeaturePreference(OnlinePreferenceModel):
     (True, True)
     """
 
-    base_: BasePreferenceModel  # the fitted model over standardized features
-    rated_: set[bytes]  # the latents learned from, so that proposals never repeat them
     range_: FeatureRange  # standardization and range of the generator's prior content
 
     def __init__(
@@ -85,11 +82,6 @@ class FeaturePreference(OnlinePreferenceModel):
         self.gradient_steps = gradient_steps
         self.max_move = max_move
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False  # "liked" or not
-        return tags
-
     # ------------------------------------------------------------------ fitting
     @property
     def online(self) -> bool:
@@ -103,92 +95,20 @@ class FeaturePreference(OnlinePreferenceModel):
             raise InvalidInputError(
                 f"{generator.name} latents have {generator.latent_dim} dimensions"
             )
-        template = self._template()
-        if not isinstance(template, OnlinePreferenceModel):
-            raise InvalidInputError(f"{type(template).__name__} cannot learn online")
-        self._standardize_from(generator)
-        self.n_features_in_ = n_features
-        self.classes_ = np.array([0, 1])
-        self.base_ = template.start(len(generator.feature_names))
-        self.rated_ = set()
+        super().start(n_features)
         return self
 
-    def _fit(
-        self,
-        X: np.ndarray,
-        y01: np.ndarray,
-        weights: np.ndarray,
-        preferred: np.ndarray,
-        other: np.ndarray,
-    ) -> None:
-        self._standardize_from(self._generator())
-        pairs = (self._features(preferred), self._features(other)) if len(preferred) else None
-        self.base_ = self._template().fit(self._features(X), y01, weights, pairs=pairs)
-        self.rated_ = {_key(row) for row in np.vstack([X, preferred, other])}
+    def _prepare(self, n_features: int) -> tuple[BasePreferenceModel, int]:
+        generator = self._generator()
+        self.range_ = FeatureRange(generator.feature_sample()[1])
+        return self._template(), len(generator.feature_names)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
-        """Online update with labelled latents X (n, d), y (n,), in order."""
-        if "base_" not in vars(self):
-            self.start(np.shape(X)[1])
-        X = self._check_x(X)
-        self.base_.partial_fit(self._features(X), y, classes=classes, sample_weight=sample_weight)
-        self.rated_.update(_key(row) for row in X)
-        return self
-
-    def learn(self, latent: np.ndarray, label: float, weight: float = 1.0) -> None:
-        """Online update with one labelled latent (d,)."""
-        self._online_base().learn(self._features(latent[None, :])[0], label, weight)
-        self.rated_.add(_key(latent))
-
-    def learn_pair(self, preferred: np.ndarray, other: np.ndarray, weight: float = 1.0) -> None:
-        """Online update with one comparison: latent `preferred` (d,) won over `other` (d,)."""
-        both = self._features(np.stack([preferred, other]))
-        self._online_base().learn_pair(both[0], both[1], weight)
-        self.rated_.update((_key(preferred), _key(other)))
-
-    def refine(self, budget: float | None = REFINE_BUDGET) -> bool:
-        """Let the base recompute its posterior exactly (see LinearPreference.refine)."""
-        return self._online_base().refine(budget)
-
-    def weight_covariance(self) -> None:
-        """None: the model is linear in content features, not in latents."""
-        return None
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        """The base model's state (keys prefixed "base.") and the latents learned from."""
-        check_is_fitted(self, "base_")
-        state = {f"base.{key}": value for key, value in self._online_base().get_state().items()}
-        rated = [np.frombuffer(key, dtype=np.float64) for key in sorted(self.rated_)]
-        state["rated"] = np.array(rated).reshape(len(rated), self.n_features_in_)
-        return state
-
-    def set_state(self, state: dict[str, np.ndarray]) -> FeaturePreference:
-        """Restore what `get_state` returned (feature standardization comes from the generator)."""
-        if "rated" not in state:
-            raise InvalidInputError("state lacks the rated latents ('rated')")
-        rated = np.asarray(state["rated"], dtype=np.float64)
-        self.start(rated.shape[1])
-        base = {key[5:]: value for key, value in state.items() if key.startswith("base.")}
-        unknown = set(state) - {"rated"} - {f"base.{key}" for key in base}
-        if unknown:
-            raise InvalidInputError(f"state keys {sorted(unknown)} are not FeaturePreference's")
-        self._online_base().set_state(base)
-        self.rated_ = {_key(row) for row in rated}
-        return self
+    def _compute(self, latents: np.ndarray) -> np.ndarray:
+        generator = self._generator()
+        raw = np.asarray(generator.features(generator.generate(latents)), dtype=np.float64)
+        return self.range_.standardize(raw.reshape(len(latents), -1))
 
     # --------------------------------------------------------------- prediction
-    def decision_function(self, X: Any) -> np.ndarray:
-        return np.asarray(self.base_.decision_function(self._features(self._check_x(X))))
-
-    def predictive_covariance(self, X: Any) -> np.ndarray:
-        return np.asarray(self.base_.predictive_covariance(self._features(self._check_x(X))))
-
-    def torch_decision(self, z: torch.Tensor) -> torch.Tensor:
-        """Log-odds (n,) of latents z (n, d), differentiable through the generator."""
-        check_is_fitted(self, "base_")
-        out: torch.Tensor = self.base_.torch_decision(self._torch_scaled(z))
-        return out
-
     def feature_weights(self) -> list[tuple[str, float]]:
         """(feature name, weight) of a linear base, strongest first, weights of unit norm."""
         check_is_fitted(self, "base_")
@@ -220,9 +140,9 @@ class FeaturePreference(OnlinePreferenceModel):
         scaled = self._features(pool)
         scores = self.base_.decision_function(scaled) - _PENALTY * self.range_.excess(scaled) ** 2
         if target_logit is not None:  # proposals to rate: never an item rated before
-            rated = np.array([_key(row) in self.rated_ for row in pool])
+            rated = np.array([latent_key(row) in self.rated_ for row in pool])
             scores = np.where(rated & (np.arange(len(pool)) >= n), np.nan, scores)
-        picks = _assign(scores, target_logit, n)
+        picks = assign(scores, target_logit, n)
         found = pool[picks]
         if target_logit is None:  # climbing: refine the best picks
             refine = np.arange(n)[: self.gradient_starts]
@@ -246,7 +166,7 @@ class FeaturePreference(OnlinePreferenceModel):
         if target_logit is not None:
             # A refinement from a prior sample picked before may retrace an item already rated
             # (Adam's steps barely depend on a far target): such a row takes its fresh start.
-            again = np.array([_key(row) in self.rated_ for row in found], dtype=bool)
+            again = np.array([latent_key(row) in self.rated_ for row in found], dtype=bool)
             found[again] = pool[:n][again]
         return np.asarray(found)
 
@@ -258,116 +178,15 @@ class FeaturePreference(OnlinePreferenceModel):
             )
         return self.generator
 
-    def _online_base(self) -> OnlinePreferenceModel:
-        """The fitted base, which must learn online for the online methods."""
-        check_is_fitted(self, "base_")
-        if not isinstance(self.base_, OnlinePreferenceModel):
-            raise InvalidInputError(f"{type(self.base_).__name__} cannot learn online")
-        return self.base_
-
     def _template(self) -> BasePreferenceModel:
         return copy.deepcopy(self.base) if self.base is not None else LinearPreference()
 
-    def _standardize_from(self, generator: Generator) -> None:
-        self.range_ = FeatureRange(generator.feature_sample()[1])
-
-    def _torch_scaled(self, z: torch.Tensor) -> torch.Tensor:
+    def _torch_features(self, z: torch.Tensor) -> torch.Tensor:
         """(n, k) standardized features of latents z (n, d), differentiable."""
         mean = torch.as_tensor(self.range_.mean, dtype=z.dtype)
         scale = torch.as_tensor(self.range_.scale, dtype=z.dtype)
         out: torch.Tensor = (self._generator().torch_features(z) - mean) / scale
         return out
-
-    def _features(self, latents: np.ndarray) -> np.ndarray:
-        """(n, k) standardized features of latents (n, d), decoded once per distinct latent."""
-        cache = self._cache()
-        keys = [_key(row) for row in latents]
-        rows = cache.get(keys)
-        missing = [i for i, key in enumerate(keys) if key not in rows]
-        if missing:
-            generator = self._generator()
-            values = np.asarray(generator.features(generator.generate(latents[missing])), float)
-            fresh = {keys[i]: row for i, row in zip(missing, values, strict=True)}
-            cache.put(fresh)
-            rows.update(fresh)
-        raw = np.array([rows[key] for key in keys]).reshape(len(keys), -1)
-        return self.range_.standardize(raw)
-
-    def _cache(self) -> _FeatureCache:
-        cache: _FeatureCache = self.__dict__.setdefault("_feature_cache", _FeatureCache())
-        return cache
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FeaturePreference:
-        # Content is a pure function of the latent: copies (every user's model is one of the
-        # engine's template) share the generator (its weights) and one feature cache, and copy
-        # only what they learn.
-        self._cache()
-        clone = copy.copy(self)
-        for name, value in self.__dict__.items():
-            if name not in ("generator", "_feature_cache"):
-                setattr(clone, name, copy.deepcopy(value, memo))
-        return clone
-
-
-class _FeatureCache:
-    """Features by latent bytes, the oldest dropped beyond `_CACHE_SIZE`; thread-safe."""
-
-    def __init__(self) -> None:
-        self._rows: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
-        with self._lock:
-            return {key: self._rows[key] for key in keys if key in self._rows}
-
-    def put(self, rows: dict[bytes, np.ndarray]) -> None:
-        with self._lock:
-            self._rows.update(rows)
-            while len(self._rows) > _CACHE_SIZE:
-                self._rows.popitem(last=False)
-
-
-class FeatureRange:
-    """The range of content a generator makes, measured on its features.
-
-    Features are standardized over a prior sample (n, k); the Mahalanobis distance of a
-    standardized row under the sample's correlation says how unusual the content is, and
-    `excess` is how far beyond the sample's 95th percentile of that distance it lies (0 inside).
-    Pushing a score past that range gives content the generator does not make well (for the
-    face DCGAN: washed-out yellow ghosts instead of faces).
-
-    >>> rng = np.random.default_rng(0)
-    >>> bounds = FeatureRange(rng.standard_normal((500, 3)))
-    >>> float(bounds.excess(bounds.standardize(np.zeros((1, 3))))[0])
-    0.0
-    >>> bool(bounds.excess(np.full((1, 3), 10.0))[0] > 10)
-    True
-    """
-
-    def __init__(self, sample: np.ndarray, quantile: float = 0.95) -> None:
-        self.mean = sample.mean(axis=0)
-        self.scale = np.maximum(sample.std(axis=0), 1e-12)
-        scaled = (sample - self.mean) / self.scale
-        k = scaled.shape[1]
-        self.precision = np.linalg.inv(np.cov(scaled.T).reshape(k, k) + 1e-6 * np.eye(k))
-        self.limit = float(np.quantile(self._distance(scaled), quantile))
-
-    def standardize(self, features: np.ndarray) -> np.ndarray:
-        """(n, k) features in standard deviations of the sample."""
-        return np.asarray((features - self.mean) / self.scale)
-
-    def excess(self, scaled: np.ndarray) -> np.ndarray:
-        """(n,) Mahalanobis distance of standardized rows beyond the limit (0 inside)."""
-        return np.asarray(np.maximum(self._distance(scaled) - self.limit, 0.0))
-
-    def torch_excess(self, scaled: torch.Tensor) -> torch.Tensor:
-        """(n,) `excess`, differentiable."""
-        precision = torch.as_tensor(self.precision, dtype=scaled.dtype)
-        distance = torch.sqrt(((scaled @ precision) * scaled).sum(dim=1) + 1e-12)
-        return torch.relu(distance - self.limit)
-
-    def _distance(self, scaled: np.ndarray) -> np.ndarray:
-        return np.asarray(np.sqrt(np.maximum(((scaled @ self.precision) * scaled).sum(axis=1), 0)))
 
 
 class _InRange:
@@ -379,25 +198,9 @@ class _InRange:
 
     def torch_decision(self, z: torch.Tensor) -> torch.Tensor:
         model = self.model
-        scaled = model._torch_scaled(z)
+        scaled = model._torch_features(z)
         out: torch.Tensor = model.base_.torch_decision(scaled)
         return out - _PENALTY * model.range_.torch_excess(scaled) ** 2
 
 
-def _key(latent: np.ndarray) -> bytes:
-    return np.ascontiguousarray(latent, dtype=np.float64).tobytes()
-
-
-def _assign(scores: np.ndarray, target: float | np.ndarray | None, n: int) -> np.ndarray:
-    """(n,) distinct indices into `scores`: the n best (target None) or, per target, the
-    unused score closest to it (never a NaN score)."""
-    if target is None:
-        return np.argsort(-scores, kind="stable")[:n]
-    targets = np.broadcast_to(np.asarray(target, dtype=np.float64), (n,))
-    free = ~np.isnan(scores)
-    picks = np.empty(n, dtype=int)
-    for i, t in enumerate(targets):
-        pick = int(np.argmin(np.where(free, np.abs(scores - t), np.inf)))
-        picks[i] = pick
-        free[pick] = False
-    return picks
+__all__ = ["FeaturePreference", "FeatureRange"]

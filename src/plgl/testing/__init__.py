@@ -8,6 +8,7 @@ class TestMyStorage(StorageConformance):
 
 from plgl.testing.cache import CacheConformance
 from plgl.testing.generators import GeneratorConformance
+from plgl.testing.models import OnlineModelConformance
 from plgl.testing.redis_server import RedisServer
 from plgl.testing.samplers import SamplerConformance
 from plgl.testing.storage import StorageConformance
@@ -15,6 +16,7 @@ from plgl.testing.storage import StorageConformance
 __all__ = [
     "CacheConformance",
     "GeneratorConformance",
+    "OnlineModelConformance",
     "RedisServer",
     "SamplerConformance",
     "StorageConformance",

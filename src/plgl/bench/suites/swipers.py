@@ -14,6 +14,9 @@ Engines (the task's "method"), each `Session.recommend(1)` of its own engine:
   ships one, and the domain's For-you mode (`plgl.grounding.FOR_YOU`).
 * "grounded" / "judged": the default engine with the other For-you mode (the measurement
   behind each domain's choice).
+* "latent" / "content": the default engine with the other model (`plgl.engine.MODELS`: the
+  geometry-prior `LinearPreference` or `ContentPreference`; the measurement behind each
+  domain's default model).
 
 Metrics per batch: `for_you` (normalized utility of the pick), `favourite` (the best item the
 swiper liked so far), `gap` (for_you - favourite: the target is >= 0 at every checkpoint),
@@ -43,7 +46,7 @@ METRICS = {
     "below": Metric("share of runs below the favourite", higher_is_better=False, steps=_STEPS),
     "new": Metric("share of picks that are new content", steps=_STEPS),
 }
-ENGINES = ("before", "default", "other")  # "other": the For-you mode the domain does not use
+ENGINES = ("before", "default", "other", "other model")  # the For-you mode / model not used
 RATINGS = {"faces": 100, "melodies": 100, "molecules": 100}
 SEEDS = {"faces": (0, 1, 2, 3, 4), "melodies": (0, 1, 2), "molecules": (0, 1, 2)}
 _BATCH = 10
@@ -61,8 +64,9 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
         small = quick or is_tiny()
         chosen = tuple(seeds) if seeds else SEEDS[domain][:1] if small else SEEDS[domain]
         engines = [_other(domain) if e == "other" else e for e in ENGINES]
+        engines = [_other_model(domain) if e == "other model" else e for e in engines]
         if domain == "faces" and not small:
-            engines = engines[:2]
+            engines = [e for e in engines if e != _other(domain)]
         params = {
             "domain": domain,
             "ratings": 20 if is_tiny() else 30 if quick else RATINGS[domain],
@@ -81,7 +85,7 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
 def run_task(task: Task) -> list[Row]:
     """Swipe one swiper through one engine, batches of 10; rows for its For-you pick."""
     from plgl.bench.swipers import swiper
-    from plgl.engine import Engine
+    from plgl.engine import MODELS, Engine, model_named
     from plgl.generators import available, get
     from plgl.models import LinearPreference
 
@@ -98,6 +102,8 @@ def run_task(task: Task) -> list[Row]:
     for method in task.params["engines"]:
         if method == "before":
             engine = Engine(generator, seed=seed, model=LinearPreference(), for_you="top")
+        elif method in MODELS:
+            engine = Engine(generator, seed=seed, model=model_named(method, generator))
         else:
             engine = Engine(generator, seed=seed, for_you=None if method == "default" else method)
         with engine:
@@ -138,3 +144,10 @@ def _other(domain: str) -> str:
     from plgl.grounding import FOR_YOU
 
     return "judged" if FOR_YOU.get(domain, "grounded") == "grounded" else "grounded"
+
+
+def _other_model(domain: str) -> str:
+    """The model (`plgl.engine.MODELS`) a built-in domain does not use by default."""
+    from plgl.engine import DEFAULT_MODEL
+
+    return "latent" if DEFAULT_MODEL.get(domain, "latent") == "content" else "content"

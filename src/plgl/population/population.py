@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -174,14 +175,19 @@ class Population:
         asker's own current taste (their posterior mean)."""
         if not (isinstance(k, int) and k >= 1):
             raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
+        return [match for _, match in itertools.islice(self.ranked(user_id, taste), k)]
+
+    def ranked(self, user_id: str, taste: np.ndarray) -> Iterator[tuple[str, Match]]:
+        """Every other opted-in user, best match for `taste` (d,) first, lazily: (user id,
+        match); the id is for the caller's own checks, never to show."""
         if self.index_ is None:
-            return []
+            return iter(())
         taste = np.asarray(taste, dtype=float)
         if taste.shape != (self.index_.subspace.shape[0],):
             raise InvalidInputError(
                 f"taste must have shape ({self.index_.subspace.shape[0]},), got {taste.shape}"
             )
-        return self.index_.query(user_id, taste, k)
+        return self.index_.ranked(user_id, taste)
 
     def exclude(self, user_id: str) -> None:
         """Take `user_id` out of matching at once (opt-out or deletion); the next refresh leaves

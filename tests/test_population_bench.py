@@ -17,7 +17,8 @@ def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_kind_of_task_runs_and_reports_its_metrics() -> None:
     tasks = suite.plan(quick=True, seeds=None)
     methods = {task.method for task in tasks}
-    assert methods == {"population prior", "scratch", "dp", "matching, match epsilon=1", "stream"}
+    matching = {"gaussian vectors (before)", "cluster response", "bound (any mechanism)"}
+    assert methods == {"population prior", "scratch", "dp", "stream", *matching}
     chosen = [next(t for t in tasks if t.method == m) for m in sorted(methods)]
     chosen.append(next(t for t in tasks if t.params.get("kind") == "unrelated"))
     metrics = set()
@@ -41,3 +42,12 @@ def test_the_laplace_shortcut_points_towards_the_taste() -> None:
     taste = laplace_posterior("u", direction, 300, np.random.default_rng(0))
     cosine = taste.mean @ direction / np.linalg.norm(taste.mean)
     assert cosine > 0.8 and taste.covariance.shape == (8, 8)
+
+
+def test_the_matching_rows_stand_side_by_side_with_the_bound() -> None:
+    tasks = [t for t in suite.plan(quick=True, seeds=None) if "matching" in t.problem]
+    assert len({t.problem for t in tasks}) == 1  # tiny: match epsilon 1 only
+    bound = next(t for t in tasks if t.method == "bound (any mechanism)")
+    assert bound.seed is None
+    [row] = suite.run_task(bound)
+    assert row["value"] == pytest.approx(0.4754, abs=1e-3)  # e / (e + 3), delta negligible

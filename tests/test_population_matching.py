@@ -9,7 +9,7 @@ import pytest
 import plgl
 from plgl.errors import InvalidInputError, NotOptedInError, RateLimitedError
 from plgl.population import Population
-from plgl.population.limits import MatchLimiter
+from plgl.population.limits import MatchLimiter, SharedMatchLimiter
 from plgl.population.matching import handle
 
 D = 6
@@ -126,3 +126,57 @@ def test_before_any_refresh_there_are_no_matches() -> None:
     s = eng.session("alice")
     s.set_matching(True)
     assert s.matches(3) == []
+
+
+def test_opting_out_rewrites_no_state_and_opting_in_again_waits_for_a_refresh(
+    engine: plgl.Engine,
+) -> None:
+    assert engine.population is not None
+    engine.population.limiter = MatchLimiter(limit=100)
+    asker = engine.session("u00")
+    top = asker.matches(1)[0].handle
+    target = next(f"u{u:02d}" for u in range(30) if handle(b"k" * 32, f"u{u:02d}") == top)
+    stored = engine.storage.shared("population/state")
+    engine.session(target).set_matching(False)
+    assert engine.storage.shared("population/state") == stored  # not rewritten
+    assert top not in [m.handle for m in asker.matches(20)]
+    engine.session(target).set_matching(True)
+    assert engine.session(target).matching is True
+    assert top not in [m.handle for m in asker.matches(20)]  # not from this refresh's report
+    engine.population.refresh()
+    assert top in [m.handle for m in asker.matches(20)]
+
+
+def test_a_question_computes_no_handle(
+    engine: plgl.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import plgl.population.matching as matching
+
+    assert engine.population is not None
+    engine.population.limiter = MatchLimiter(limit=100)
+    calls = []
+    monkeypatch.setattr(matching, "handle", lambda *args: calls.append(args) or "x")
+    asker = engine.session("u00")
+    assert len(asker.matches(5)) == 5
+    assert len(asker.matches(5)) == 5
+    assert calls == []  # computed once, when the index was built
+
+
+def test_a_shared_limiter_spends_from_the_servers_token_buckets(engine: plgl.Engine) -> None:
+    from plgl.server.ratelimit import RateLimiter
+
+    times = iter([0.0, 1.0, 2.0, 3.0, 40.0]).__next__
+    buckets = RateLimiter(clock=times)
+    assert engine.population is not None
+    # Two workers' engines would share `buckets` (Redis in production): one allowance.
+    engine.population.limiter = SharedMatchLimiter(buckets, limit=2, window=60.0)
+    asker, other = engine.session("u00"), engine.session("u02")
+    asker.matches(2)
+    asker.matches(2)
+    with pytest.raises(RateLimitedError, match="at most 2") as caught:
+        asker.matches(2)
+    assert caught.value.retry_after == pytest.approx(28.0)  # one token per 30 s
+    other.matches(2)
+    asker.matches(2)  # refilled
+    with pytest.raises(InvalidInputError, match="limit"):
+        SharedMatchLimiter(buckets, limit=0)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 import plgl
 from plgl.cli import main
 from plgl.generators import IdentityGenerator
+from plgl.population.limits import SharedMatchLimiter
 from plgl.population.matching import handle
 from plgl.server import Settings, create_app
 
@@ -127,6 +128,11 @@ def test_matches_are_rate_limited_with_retry_after(client: TestClient) -> None:
     other = _user(client)
     client.put("/api/me/matching", headers=other, json={"enabled": True})
     assert client.get("/api/me/matches", headers=other).status_code == 200
+    # The allowance lives in the server's own rate limiter (Redis-backed over Redis storage:
+    # shared by every worker), not in a per-process window.
+    services = client.app.state.services  # type: ignore[attr-defined]
+    limiter = services.engine.population.limiter
+    assert isinstance(limiter, SharedMatchLimiter) and limiter.buckets is services.limiter
 
 
 def test_matching_needs_a_token(client: TestClient) -> None:

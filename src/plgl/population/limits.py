@@ -1,7 +1,10 @@
-"""How often a user may ask for matches: a sliding window per user, in memory.
+"""How often a user may ask for matches: a small interface, an in-memory window and an adapter
+to shared token buckets (the server backs matching with its own rate limiter, so the limit holds
+across workers when its buckets live in Redis).
 
-Each question reveals a little more about the others' released vectors, so questions are
-rationed (per process: several processes each allow their own window).
+Answers are deterministic post-processing of what a refresh released, so repeated questions
+reveal nothing new about anyone's taste; the limit stops a client from paging through everyone's
+handles and from loading the service.
 
 >>> times = iter([0.0, 1.0, 2.0, 61.0]).__next__
 >>> limiter = MatchLimiter(limit=2, window=60.0, clock=times)
@@ -18,14 +21,44 @@ from __future__ import annotations
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 from plgl.errors import InvalidInputError, RateLimitedError
 
 
-class MatchLimiter:
-    """At most `limit` match questions per user in any `window` seconds.
+class BaseMatchLimiter(ABC):
+    """At most `limit` match questions per user in `window` seconds.
+
+    Args:
+        limit: questions allowed per window (>= 1).
+        window: the window in seconds (> 0).
+    """
+
+    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError(f"limit must be an integer >= 1, got {limit!r}")
+        if not (isinstance(window, int | float) and 0 < window < math.inf):
+            raise InvalidInputError(f"window must be a number of seconds > 0, got {window!r}")
+        self.limit = limit
+        self.window = float(window)
+
+    @abstractmethod
+    def take(self, user_id: str) -> None:
+        """Count one question of `user_id`; RateLimitedError (nothing counted) when over."""
+
+    def _refuse(self, wait: float) -> RateLimitedError:
+        return RateLimitedError(
+            f"at most {self.limit} match questions per {self.window:g} s; retry in "
+            f"{math.ceil(wait)} s",
+            retry_after=wait,
+        )
+
+
+class MatchLimiter(BaseMatchLimiter):
+    """A sliding window per user in this process (the library's default).
 
     Args:
         limit: questions allowed per window (>= 1).
@@ -41,19 +74,13 @@ class MatchLimiter:
         clock: Callable[[], float] = time.monotonic,
         max_users: int = 100_000,
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidInputError(f"limit must be an integer >= 1, got {limit!r}")
-        if not (isinstance(window, int | float) and 0 < window < math.inf):
-            raise InvalidInputError(f"window must be a number of seconds > 0, got {window!r}")
-        self.limit = limit
-        self.window = float(window)
+        super().__init__(limit, window)
         self._clock = clock
         self._max_users = max_users
         self._asked: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, user_id: str) -> None:
-        """Count one question of `user_id`; RateLimitedError (nothing counted) when over."""
         with self._lock:
             now = self._clock()
             asked = self._asked.pop(user_id, deque())
@@ -61,12 +88,38 @@ class MatchLimiter:
                 asked.popleft()
             self._asked[user_id] = asked
             if len(asked) >= self.limit:
-                wait = asked[0] + self.window - now
-                raise RateLimitedError(
-                    f"at most {self.limit} match questions per {self.window:g} s; retry in "
-                    f"{math.ceil(wait)} s",
-                    retry_after=wait,
-                )
+                raise self._refuse(asked[0] + self.window - now)
             asked.append(now)
             while len(self._asked) > self._max_users:
                 self._asked.popitem(last=False)
+
+
+class TokenBuckets(Protocol):
+    """Token buckets by key (`plgl.server.ratelimit.BaseRateLimiter` is one)."""
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        """Spend one token of `key`: 0.0 if allowed, else seconds until one is available."""
+        ...
+
+
+class SharedMatchLimiter(BaseMatchLimiter):
+    """Match questions spent from shared token buckets: `limit` at once, refilled at `limit`
+    per `window` (key "match:<user id>").
+
+    >>> class Empty:
+    ...     def take(self, key: str, rate: float, burst: int) -> float:
+    ...         return 4.5
+    >>> SharedMatchLimiter(Empty()).take("bob")
+    Traceback (most recent call last):
+    ...
+    plgl.errors.RateLimitedError: at most 10 match questions per 60 s; retry in 5 s
+    """
+
+    def __init__(self, buckets: TokenBuckets, limit: int = 10, window: float = 60.0) -> None:
+        super().__init__(limit, window)
+        self.buckets = buckets
+
+    def take(self, user_id: str) -> None:
+        wait = self.buckets.take("match:" + user_id, self.limit / self.window, self.limit)
+        if wait > 0:
+            raise self._refuse(wait)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from plgl import validation as check
 from plgl.errors import InvalidInputError, NotOptedInError
 from plgl.population.records import Match
-from plgl.population.service import MATCHING_SETTING
+from plgl.population.service import MATCHING_OUT_SETTING, MATCHING_SETTING
 from plgl.session_core import SessionCore
 
 
@@ -28,9 +28,13 @@ class Matching:
             raise InvalidInputError(f"enabled must be True or False, got {enabled!r}")
         with self._lock:
             self._check_alive()
-            self.engine.storage.put_settings(self.user_id, {MATCHING_SETTING: enabled})
-            if not enabled and self.engine.population is not None:
-                self.engine.population.exclude(self.user_id)
+            population = self.engine.population
+            settings: dict[str, object] = {MATCHING_SETTING: enabled}
+            if not enabled and population is not None:
+                population.exclude(self.user_id)
+                # Out of the report released under this refresh, even if opted in again.
+                settings[MATCHING_OUT_SETTING] = population.refresh_id
+            self.engine.storage.put_settings(self.user_id, settings)
 
     def matches(self: SessionCore, k: int = 5) -> list[Match]:
         """Up to `k` other opted-in users with the closest taste: pseudonymous handles and a

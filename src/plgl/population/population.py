@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,8 @@ from plgl.models.priors import GaussianPrior
 from plgl.population import state
 from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, initial_centers
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
-from plgl.population.matching import SENSITIVITY, MatchIndex
+from plgl.population.match_release import Charge, ClusterResponse, MatchRelease
+from plgl.population.matching import MatchIndex
 from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.population.stats import Sums, chunks, stack
@@ -46,7 +48,9 @@ class Population:
         noise_tolerance: the largest DP spectral noise on the directions' covariance at which a
             full covariance is released; above it, a diagonal in `basis`.
         basis: (d, d) orthonormal public basis for the diagonal fallback (None: the latent axes).
-        match_epsilon: epsilon of each opted-in user's match vector per refresh (None: epsilon).
+        match_epsilon: epsilon of each opted-in user's match report per refresh (None: epsilon).
+        match_release: how the match reports are released (None: `ClusterResponse()`, randomized
+            response over the released clusters; see `plgl.population.match_release`).
         secret: key of the pseudonymous handles (None: a random one; pass the engine's).
         min_cluster_share: clusters smaller than this share of the users are dropped.
 
@@ -74,6 +78,7 @@ class Population:
         match_epsilon: float | None = None,
         secret: bytes | None = None,
         min_cluster_share: float = 0.02,
+        match_release: MatchRelease | None = None,
     ) -> None:
         for value in (epsilon, match_epsilon):
             if value is not None:
@@ -98,12 +103,18 @@ class Population:
         self.match_epsilon = epsilon if match_epsilon is None else match_epsilon
         self.secret = secrets.token_bytes(32) if secret is None else secret
         self.min_cluster_share = min_cluster_share
+        if match_release is not None and not isinstance(match_release, MatchRelease):
+            raise InvalidInputError(
+                f"match_release must be a MatchRelease, got {type(match_release).__name__}"
+            )
+        self.match_release = ClusterResponse() if match_release is None else match_release
         self.accountant = Accountant(delta)
         self.fitted_: Fitted | None = None
         self.clusters_: list[Cluster] = []
         self.summary_: PopulationSummary | None = None
         self.index_: MatchIndex | None = None
         self._releases: list[Release] = []
+        self._match_charge: Charge | None = None
 
     # ------------------------------------------------------------------ public
     def refresh(self, tastes: Tastes, now: dt.datetime | None = None) -> PopulationSummary:
@@ -127,12 +138,14 @@ class Population:
         sums = self._sum(stream())
         if sums is None:
             raise InvalidInputError("refresh needs at least one user with a nonzero taste")
-        self._releases = []
+        self._releases, self._match_charge = [], None
         try:
             fitted, clusters, index, n = self._fit(sums, stream)
         finally:
             # Whatever was released is charged, even when a later step fails.
             self.accountant.charge(self._releases)
+            if self._match_charge is not None:
+                self.accountant.charge_matching(*self._match_charge)
         self.fitted_, self.clusters_, self.index_ = fitted, clusters, index
         self.summary_ = self._summary(n, sums.d, now)
         return self.summary_
@@ -162,14 +175,19 @@ class Population:
         asker's own current taste (their posterior mean)."""
         if not (isinstance(k, int) and k >= 1):
             raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
+        return [match for _, match in itertools.islice(self.ranked(user_id, taste), k)]
+
+    def ranked(self, user_id: str, taste: np.ndarray) -> Iterator[tuple[str, Match]]:
+        """Every other opted-in user, best match for `taste` (d,) first, lazily: (user id,
+        match); the id is for the caller's own checks, never to show."""
         if self.index_ is None:
-            return []
+            return iter(())
         taste = np.asarray(taste, dtype=float)
         if taste.shape != (self.index_.subspace.shape[0],):
             raise InvalidInputError(
                 f"taste must have shape ({self.index_.subspace.shape[0]},), got {taste.shape}"
             )
-        return self.index_.query(user_id, taste, k)
+        return self.index_.ranked(user_id, taste)
 
     def exclude(self, user_id: str) -> None:
         """Take `user_id` out of matching at once (opt-out or deletion); the next refresh leaves
@@ -272,13 +290,12 @@ class Population:
         clusters = self._cluster(fitted, np.vstack(parts).astype(float), rho, n)
         index = MatchIndex(self.secret, subspace)
         if ids:
-            vectors = np.vstack(opted)
-            if self.match_epsilon is not None:
-                # Each user's block is their own: parallel composition, rho per user.
-                flat, _, _ = gaussian_release(
-                    vectors.ravel(), rho_for(self.match_epsilon, self.delta), SENSITIVITY
-                )
-                vectors = flat.reshape(vectors.shape)
+            # Released values only: the clusters' directions (as `assign`) and noisy sizes.
+            centers = np.array([subspace.T @ c.direction for c in clusters])
+            sizes = np.array([c.size for c in clusters], dtype=float)
+            vectors, self._match_charge = self.match_release.release(
+                np.vstack(opted), centers, sizes, self.match_epsilon, self.delta
+            )
             index.extend(ids, vectors)
         return clusters, index
 

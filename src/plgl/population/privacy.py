@@ -116,10 +116,29 @@ class Accountant:
 
     delta: float
     refreshes: list[float] = field(default_factory=list)
+    matching: list[tuple[float, float]] = field(default_factory=list)
+    """(epsilon, delta) of each refresh's match reports: each concerns one opted-in user only."""
 
     def charge(self, releases: list[Release]) -> None:
         """Record one refresh made of `releases`."""
         self.refreshes.append(sum(release.rho for release in releases))
+
+    def charge_matching(self, epsilon: float, delta: float) -> None:
+        """Record one refresh's match reports, (epsilon, delta)-DP for each opted-in user."""
+        self.matching.append((epsilon, delta))
+
+    @property
+    def opted_in(self) -> tuple[float, float]:
+        """(epsilon, delta) of everything released so far about a user opted in to matching at
+        every refresh: the aggregates' total plus each match report (basic composition).
+
+        >>> a = Accountant(delta=1e-6, refreshes=[0.125])
+        >>> a.charge_matching(1.0, 0.0)
+        >>> round(a.opted_in[0], 3), a.opted_in[1]
+        (3.419, 1e-06)
+        """
+        epsilon, delta = self.total_epsilon, self.delta
+        return epsilon + sum(e for e, _ in self.matching), delta + sum(d for _, d in self.matching)
 
     @property
     def total_rho(self) -> float:

@@ -34,8 +34,7 @@ from plgl.history import replay
 from plgl.learner import Recipe
 from plgl.models import LinearPreference, is_linear
 from plgl.models.priors import GaussianPrior
-from plgl.population.limits import MatchLimiter
-from plgl.population.matching import handle
+from plgl.population.limits import BaseMatchLimiter, MatchLimiter
 from plgl.population.population import Population
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.storage import BaseStorage
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
 
 PRIOR_SETTING = "population_prior"
 MATCHING_SETTING = "matching"
+MATCHING_OUT_SETTING = "matching_out"  # the refresh a user opted out of matching under
 PAGE = 500  # users read per storage page during a refresh
 _STATE, _CURRENT, _PRIOR, _SECRET = (
     "population/state",
@@ -70,7 +70,7 @@ class EnginePopulation:
     """
 
     def __init__(
-        self, population: Population, engine: Engine, limiter: MatchLimiter | None = None
+        self, population: Population, engine: Engine, limiter: BaseMatchLimiter | None = None
     ) -> None:
         if not isinstance(population, Population):
             raise InvalidInputError(
@@ -82,7 +82,7 @@ class EnginePopulation:
                 f"got {type(engine.model).__name__}"
             )
         self.population = population
-        self.limiter = limiter if limiter is not None else MatchLimiter()
+        self.limiter: BaseMatchLimiter = limiter if limiter is not None else MatchLimiter()
         self.refresh_id: str | None = None
         self._engine = engine
         self._storage: BaseStorage = engine.storage
@@ -251,14 +251,10 @@ class EnginePopulation:
         self.limiter.take(user_id)
         self.sync()
         found: list[Match] = []
-        index = self.population.index_
-        if index is None:
-            return found
-        handles = {handle(self.population.secret, other): other for other in index.ids}
-        for match in self.population.matches(user_id, taste, max(len(index), 1)):
-            other = handles[match.handle]
+        for other, match in self.population.ranked(user_id, taste):
             if not self._opted_in(other):
-                self.exclude(other)
+                # Storage already says so, and every process checks it: forget them here only.
+                self.population.exclude(other)
                 continue
             found.append(match)
             if len(found) == k:
@@ -266,26 +262,24 @@ class EnginePopulation:
         return found
 
     def _opted_in(self, user_id: str) -> bool:
+        """Opted in now, and not opted out since the loaded refresh (opting in again counts
+        from the next refresh)."""
         storage = self._storage
         if storage.is_deleted(user_id):
             return False
-        return storage.settings(user_id).get(MATCHING_SETTING, False) is True
+        settings = storage.settings(user_id)
+        return (
+            settings.get(MATCHING_SETTING, False) is True
+            and settings.get(MATCHING_OUT_SETTING) != self.refresh_id
+        )
 
     def exclude(self, user_id: str) -> None:
-        """Take the user out of matching now and out of the stored index (opt-out, deletion)."""
+        """Take the user out of matching now (opt-out, deletion). The stored index is left as
+        it is (rewriting it costs the whole state): every process checks each candidate
+        against storage before answering, and the next refresh leaves the user out."""
         with self._lock:
             self.sync()
-            if not self.population.is_matchable(user_id):
-                return
             self.population.exclude(user_id)
-            stored = self._storage.shared(_STATE)
-            if stored is not None and json.loads(stored)["refresh"] == self.refresh_id:
-                record = {
-                    "refresh": self.refresh_id,
-                    "prior": self._prior_id,
-                    "state": self.population.get_state(),
-                }
-                self._storage.put_shared(_STATE, json.dumps(record).encode())
 
     def _secret(self) -> bytes:
         stored = self._storage.shared(_SECRET)

@@ -29,6 +29,7 @@ def dump(population: Population) -> dict[str, Any]:
     return {
         "version": VERSION,
         "refreshes": list(population.accountant.refreshes),
+        "match_charges": [list(charge) for charge in population.accountant.matching],
         "summary": None if population.summary_ is None else dataclasses.asdict(population.summary_),
         "fitted": None
         if fitted is None
@@ -80,11 +81,13 @@ def load(population: Population, state: dict[str, Any]) -> None:
             vectors = np.asarray(state["matching"]["vectors"], dtype=float)
             index.extend(list(state["matching"]["ids"]), vectors.reshape(-1, index.rank))
         refreshes = [float(r) for r in state["refreshes"]]
+        charges = [(float(e), float(d)) for e, d in state.get("match_charges", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidInputError(f"population state is malformed: {error}") from error
     population.fitted_, population.summary_, population.clusters_ = restored, summary, clusters
     population.index_ = index
     population.accountant.refreshes = refreshes
+    population.accountant.matching = charges
 
 
 def _array(value: Any) -> np.ndarray:

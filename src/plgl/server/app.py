@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import plgl
+from plgl.population.limits import SharedMatchLimiter
 from plgl.server import docs, errors, memory
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
@@ -136,9 +137,10 @@ def build_services(settings: Settings) -> Services:
         idle_seconds=settings.idle_seconds,
         population=plgl.Population(secret=handles),
     )
-    return Services(
-        engine=engine, tokens=Tokens(settings.secret_key()), limiter=build_limiter(settings)
-    )
+    limiter = build_limiter(settings)
+    if engine.population is not None:  # match questions spend from the server's own buckets
+        engine.population.limiter = SharedMatchLimiter(limiter)
+    return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=limiter)
 
 
 def build_limiter(settings: Settings) -> BaseRateLimiter:

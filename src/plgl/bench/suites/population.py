@@ -19,8 +19,12 @@ covers the luck of the DP draw too.
 Clusters: adjusted Rand index of the released clusters (each earlier user assigned to the
 nearest released centroid, for scoring only) against the true clusters; "clusters_found" is the
 number found; one row per independent refresh (three). Matching: share of each queried earlier
-user's top-5 matches from their own true cluster, over 100 queries, at match epsilon 1, 10, 30
-and 100 (per opted-in user and refresh; the aggregates at epsilon 1).
+user's top-5 matches from their own true cluster, over 100 queries, at match epsilon 1, 3, 10
+(and 30, 100 in the full run; per opted-in user and refresh; the aggregates at epsilon 1), for
+the match release before ("gaussian vectors (before)": the projected direction plus Gaussian
+noise), the one now ("cluster response": randomized response over the released clusters) and
+the most any mechanism can reach ("bound (any mechanism)", `own_cluster_bound`: whether a user
+is listed is DP in their data; docs/privacy.md). One refresh per row, three in the full run.
 
 Scale: one refresh over 100,000 synthetic users at d = 64 with full posterior covariances,
 streamed (generated as read, twice): wall seconds and peak traced memory (tracemalloc, second run).
@@ -54,6 +58,11 @@ METRICS = {
 }
 EARLIER_RATINGS = 150
 DRAWS = 4  # independent DP refreshes per noisy problem; new user s learns from draw s % 4
+BOUND = "bound (any mechanism)"
+MECHANISMS = {  # method -> the `plgl.population.match_release` class that releases the reports
+    "gaussian vectors (before)": "GaussianVectors",
+    "cluster response": "ClusterResponse",
+}
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
@@ -84,10 +93,7 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     name = f"clusters d={d}, {large:,} users, epsilon=1"
     draws = range(1 if is_tiny() or quick else 3)
     tasks += [Task("population", name, "dp", s, clusters, 20.0) for s in draws]
-    for match in (1.0,) if is_tiny() or quick else (1.0, 10.0, 30.0, 100.0):
-        matching = {**clusters, "match_epsilon": match}
-        method = f"matching, match epsilon={match:g}"
-        tasks.append(Task("population", name, method, 0, matching, 20.0))
+    tasks += _matching_tasks(d, large, quick)
     n_scale = 2_000 if is_tiny() or quick else 100_000
     scale = {"d": d, "n": n_scale}
     tasks.append(Task("population", f"refresh {n_scale:,} users d={d}", "stream", 0, scale, 20.0))
@@ -99,11 +105,13 @@ def run_task(task: Task) -> list[Row]:
     p = task.params
     if task.method == "stream":
         return _scale(task, int(p["d"]), int(p["n"]))
+    if task.method == BOUND:
+        return [task.row(None, "top5_own_cluster", _bound(float(p["match_epsilon"]), int(p["n"])))]
     if task.seed is None:
         raise ValueError(f"task {task.label} needs a seed")
     if task.method == "dp":
         return _clusters(task)
-    if task.method.startswith("matching"):
+    if task.method in MECHANISMS:
         return _matching(task)
     return _learn(task)
 
@@ -177,16 +185,37 @@ def _clusters(task: Task) -> list[Row]:
     ]
 
 
+def _matching_tasks(d: int, n: int, quick: bool) -> list[Task]:
+    """Per match epsilon: the mechanism before, the one now, and the bound on any mechanism."""
+    tiny = is_tiny()
+    epsilons = (1.0,) if tiny else (1.0, 3.0, 10.0) if quick else (1.0, 3.0, 10.0, 30.0, 100.0)
+    tasks = []
+    for match in epsilons:
+        params = {"kind": "clustered", "d": d, "n": n, "epsilon": 1.0, "match_epsilon": match}
+        name = f"matching d={d}, {n:,} users in 4 clusters, match epsilon={match:g}"
+        for method in MECHANISMS:
+            for draw in range(1 if tiny or quick else 3):
+                tasks.append(Task("population", name, method, draw, params, 10.0))
+        tasks.append(Task("population", name, BOUND, None, params, 0.0))
+    return tasks
+
+
 def _matching(task: Task) -> list[Row]:
-    """Share of own-cluster users among the top-5 matches of 100 earlier users."""
+    """Share of own-cluster users among the top-5 matches of 100 earlier users (all opted in),
+    after one refresh (aggregates at epsilon 1) releasing the match reports by `task.method`."""
     from plgl.bench.populations import earlier_users
-    from plgl.population import Population
+    from plgl.population import Population, match_release
     from plgl.population.matching import handle
 
     p = task.params
     d, n = int(p["d"]), int(p["n"])
     tastes, labels = earlier_users(_spec("clustered", d), n, EARLIER_RATINGS, 0)
-    population = Population(epsilon=1.0, match_epsilon=float(p["match_epsilon"]), secret=b"b")
+    population = Population(
+        epsilon=1.0,
+        match_epsilon=float(p["match_epsilon"]),
+        secret=b"b",
+        match_release=getattr(match_release, MECHANISMS[task.method])(),
+    )
     population.refresh(tastes)
     truth = {handle(b"b", t.user_id): label for t, label in zip(tastes, labels, strict=True)}
     shares = [
@@ -195,6 +224,14 @@ def _matching(task: Task) -> list[Row]:
     ]
     note = f"match epsilon {p['match_epsilon']:g} per opted-in user and refresh"
     return [task.row(None, "top5_own_cluster", float(np.mean(shares)), note=note)]
+
+
+def _bound(epsilon: float, n: int) -> float:
+    """The most any mechanism can reach: whether a user is listed is DP in their data, with 4
+    equally likely clusters (`own_cluster_bound`, docs/privacy.md)."""
+    from plgl.population.match_release import own_cluster_bound
+
+    return own_cluster_bound(epsilon, 4, delta=1e-6, candidates=n - 1, listed=5)
 
 
 def _scale(task: Task, d: int, n: int) -> list[Row]:

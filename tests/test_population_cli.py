@@ -58,7 +58,13 @@ def test_a_private_refresh_spends_epsilon(
     copy.write_bytes(Path(storage.removeprefix("sqlite:///")).read_bytes())
     args = ["population", "refresh", "--storage", f"sqlite:///{copy}", "--latent-dim", str(D)]
     assert main([*args, "--epsilon", "1", "--min-users", "10"]) == 0
-    assert "epsilon 1 this refresh" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # 24 users: the noisy count (OpenDP, unseeded) may fall below 10, and then only the
+    # count's share of the budget is spent and nothing else is fitted.
+    spent = re.search(r"epsilon ([0-9.]+) this refresh, ([0-9.]+) in total", out)
+    assert spent is not None, out
+    assert spent[1] == spent[2]
+    assert spent[1] == "1" or ("0 clusters" in out and 0 < float(spent[1]) < 1)
 
 
 def test_pregenerate_by_cluster_fills_a_pool_per_cluster(

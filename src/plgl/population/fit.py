@@ -4,13 +4,18 @@ The released sums give the mean taste direction, the second moment of the direct
 users' mean posterior variance. The covariance of the directions is split into a low-rank part
 (the eigen-directions standing out of the noise: the Marchenko-Pastur edge of the sampling noise
 plus the spectral norm of the DP noise, so k is chosen by the data) and a diagonal; the users' own
-posterior variance is subtracted from the diagonal (it is estimation noise, not spread of tastes),
-and every part is widened by the estimate's own error (Bastani, Simchi-Levi & Zhu 2022). This is
-the hierarchical Gaussian prior of Birlutiu, Groot & Heskes (2013) and the meta-learned priors of
-Kveton et al. (2021, Meta-TS), Basu et al. (2021, AdaTS) and Hong et al. (2022, hierTS); a prior
-concentrated on a shared subspace lets a new user cost about k dimensions instead of d (Yang et
-al. 2021, Hu et al. 2021). Too few users for the noise of a full covariance: a diagonal in a
-fixed public basis, whose error is about sqrt(d) smaller.
+posterior variance (shrunk towards its average by the share of its spread the DP noise explains,
+James & Stein 1961) is subtracted from the diagonal (it is estimation noise, not spread of
+tastes). A spike seen above the DP noise is inflated by it and its direction is only partly right
+(the spiked Wigner model, Benaych-Georges & Nadakuditi 2011): the inflation is removed and only
+the share of the spike its noisy direction holds stays on that direction. Every part is widened
+by the estimate's own error (Bastani, Simchi-Levi & Zhu 2022), where the guard's share of the
+from-scratch variance does not already cover it. This is the hierarchical Gaussian prior of
+Birlutiu, Groot & Heskes (2013) and the meta-learned priors of Kveton et al. (2021, Meta-TS),
+Basu et al. (2021, AdaTS) and Hong et al. (2022, hierTS); a prior concentrated on a shared
+subspace lets a new user cost about k dimensions instead of d (Yang et al. 2021, Hu et al. 2021).
+Too few users for the noise of a full covariance: a diagonal in a fixed public basis, whose error
+is about sqrt(d) smaller. References: docs/references.md.
 """
 
 from __future__ import annotations

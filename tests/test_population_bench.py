@@ -41,3 +41,12 @@ def test_the_laplace_shortcut_points_towards_the_taste() -> None:
     taste = laplace_posterior("u", direction, 300, np.random.default_rng(0))
     cosine = taste.mean @ direction / np.linalg.norm(taste.mean)
     assert cosine > 0.8 and taste.covariance.shape == (8, 8)
+
+
+def test_every_population_kind_of_the_full_plan_learns() -> None:
+    tasks = suite.plan(quick=False, seeds=[0])
+    kinds = {t.params["kind"]: t for t in tasks if t.method == "population prior"}
+    assert set(kinds) == {"clustered", "unrelated", "subspace", "many"}
+    for task in kinds.values():
+        rows = suite.run_task(task)
+        assert rows and {row["metric"] for row in rows} == {"top1"}

@@ -116,7 +116,7 @@ def _spec(kind: str, d: int) -> PopulationSpec:
     if kind == "subspace":
         return PopulationSpec(kind, d, subspace=4, clusters=1, spread=1.0)
     if kind == "many":
-        return PopulationSpec(kind, d, subspace=12, clusters=8, spread=0.4)
+        return PopulationSpec(kind, d, subspace=min(12, d), clusters=8, spread=0.4)
     return PopulationSpec(kind, d, subspace=8, clusters=4, spread=0.5)
 
 

@@ -47,7 +47,7 @@ def test_no_noise_prior_finds_the_subspace_and_clusters() -> None:
     top = np.linalg.eigh(cov)[1][:, -3:]
     assert np.linalg.svd(top.T @ basis)[1].min() > 0.95  # the top directions span the subspace
     # Off the subspace the prior keeps the guard rail's share of the from-scratch variance.
-    assert np.linalg.eigvalsh(cov)[0] == pytest.approx(0.5 * 16 / 16, rel=0.05)
+    assert np.linalg.eigvalsh(cov)[0] == pytest.approx(pop.guard * 16 / 16, rel=0.05)
     # k is chosen by the data; the merge rule errs towards splitting a cluster over merging two.
     assert summary.clusters in (3, 4)
     ari = adjusted_rand_score(labels, pop.assign(np.array([t.mean for t in tastes])))

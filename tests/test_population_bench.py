@@ -51,3 +51,12 @@ def test_the_matching_rows_stand_side_by_side_with_the_bound() -> None:
     assert bound.seed is None
     [row] = suite.run_task(bound)
     assert row["value"] == pytest.approx(0.4754, abs=1e-3)  # e / (e + 3), delta negligible
+
+
+def test_every_population_kind_of_the_full_plan_learns() -> None:
+    tasks = suite.plan(quick=False, seeds=[0])
+    kinds = {t.params["kind"]: t for t in tasks if t.method == "population prior"}
+    assert set(kinds) == {"clustered", "unrelated", "subspace", "many"}
+    for task in kinds.values():
+        rows = suite.run_task(task)
+        assert rows and {row["metric"] for row in rows} == {"top1"}

@@ -4,13 +4,18 @@ The released sums give the mean taste direction, the second moment of the direct
 users' mean posterior variance. The covariance of the directions is split into a low-rank part
 (the eigen-directions standing out of the noise: the Marchenko-Pastur edge of the sampling noise
 plus the spectral norm of the DP noise, so k is chosen by the data) and a diagonal; the users' own
-posterior variance is subtracted from the diagonal (it is estimation noise, not spread of tastes),
-and every part is widened by the estimate's own error (Bastani, Simchi-Levi & Zhu 2022). This is
-the hierarchical Gaussian prior of Birlutiu, Groot & Heskes (2013) and the meta-learned priors of
-Kveton et al. (2021, Meta-TS), Basu et al. (2021, AdaTS) and Hong et al. (2022, hierTS); a prior
-concentrated on a shared subspace lets a new user cost about k dimensions instead of d (Yang et
-al. 2021, Hu et al. 2021). Too few users for the noise of a full covariance: a diagonal in a
-fixed public basis, whose error is about sqrt(d) smaller.
+posterior variance (shrunk towards its average by the share of its spread the DP noise explains,
+James & Stein 1961) is subtracted from the diagonal (it is estimation noise, not spread of
+tastes). A spike seen above the DP noise is inflated by it and its direction is only partly right
+(the spiked Wigner model, Benaych-Georges & Nadakuditi 2011): the inflation is removed and only
+the share of the spike its noisy direction holds stays on that direction. Every part is widened
+by the estimate's own error (Bastani, Simchi-Levi & Zhu 2022), where the guard's share of the
+from-scratch variance does not already cover it. This is the hierarchical Gaussian prior of
+Birlutiu, Groot & Heskes (2013) and the meta-learned priors of Kveton et al. (2021, Meta-TS),
+Basu et al. (2021, AdaTS) and Hong et al. (2022, hierTS); a prior concentrated on a shared
+subspace lets a new user cost about k dimensions instead of d (Yang et al. 2021, Hu et al. 2021).
+Too few users for the noise of a full covariance: a diagonal in a fixed public basis, whose error
+is about sqrt(d) smaller. References: docs/references.md.
 """
 
 from __future__ import annotations
@@ -97,22 +102,27 @@ def fit_prior(
     xbar = stage2[:d] / a / n
     xbar = xbar / max(1.0, float(np.linalg.norm(xbar)))
     moment = stage2[d : d + size] / b / n
-    posterior = np.maximum(stage2[d + size :] / c / n, 0.0)
+    posterior = _shrunk(stage2[d + size :] / c / n, scale / (c * n))
     entry = scale / (b * n)  # standard deviation of the DP noise on each moment entry
+    floor = guard * isotropic_variance / norm**2  # the guard's variance, in direction units
     if basis is None:
         kind: PriorKind = "low-rank"
         cov = unvech(moment, d) - np.outer(xbar, xbar)
         values, vectors = np.linalg.eigh(cov)
         values, vectors = values[::-1], vectors[:, ::-1]
         bulk = max(float(np.median(values)), 0.0)
-        edge = bulk * (1.0 + np.sqrt(d / n)) ** 2 + spectral_noise(scale, n, d)
+        noise = spectral_noise(scale, n, d)
+        edge = bulk * (1.0 + np.sqrt(d / n)) ** 2 + noise
         rank = min(int(np.sum(values > edge)), max_rank)
         top, v = values[:rank], vectors[:, :rank]
-        # A sample eigenvalue's standard error is about lambda sqrt(2 / n): widen by it.
-        low = np.maximum(top - bulk, 0.0) + top * np.sqrt(2.0 / n)
+        signal, overlap = _spikes(top - bulk, noise)
+        # A sample eigenvalue's standard error is about lambda sqrt(2 / n): widen by it. Only
+        # the part of a spike its noisy direction holds stays on that direction.
+        low = signal * overlap + top * np.sqrt(2.0 / n)
         residual = np.diagonal(cov) - (v**2) @ top
-        # The noise along one fixed direction has standard deviation ~entry: widen by one.
-        diag = np.maximum(residual - posterior, 0.0) + entry
+        # The DP noise along one fixed direction has standard deviation ~entry; the guard's
+        # variance already covers that much error, so widen only by what it does not cover.
+        diag = np.maximum(residual - posterior, 0.0) + max(entry - floor, 0.0)
         cov_x = (v * low) @ v.T + np.diag(diag)
         directions, spread = v, np.sqrt(np.maximum(top, 0.0))
         raw = cov
@@ -145,6 +155,35 @@ def fit_prior(
         spread=spread,
         variance=max(float(np.trace(subspace.T @ raw @ subspace)), 0.0),
     )
+
+
+def _shrunk(noisy: np.ndarray, noise: float) -> np.ndarray:
+    """Per-coordinate values (d,) released with Gaussian noise of standard deviation `noise`,
+    shrunk towards their average by the share of their spread the noise explains (James-Stein),
+    and clipped at 0 (they are variances).
+
+    >>> _shrunk(np.array([1.0, 3.0]), 0.0).tolist(), _shrunk(np.array([1.0, 3.0]), 2.0).tolist()
+    ([1.0, 3.0], [2.0, 2.0])
+    """
+    center = float(np.mean(noisy))
+    spread = float(np.mean((noisy - center) ** 2))
+    keep = max(0.0, 1.0 - noise**2 / spread) if spread > 0 else 0.0
+    return np.maximum(center + keep * (noisy - center), 0.0)
+
+
+def _spikes(observed: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """(variance, squared cosine with its true direction) of each spike seen at `observed` (k,)
+    eigenvalues over symmetric noise of spectral norm `noise`: a spike lambda is seen at
+    lambda + noise^2 / (4 lambda) with squared cosine 1 - noise^2 / (4 lambda^2) (the spiked
+    Wigner model; Benaych-Georges & Nadakuditi 2011), inverted here.
+
+    >>> [x.round(3).tolist() for x in _spikes(np.array([0.5, 0.04]), 0.4)]
+    [[0.4, 0.02], [0.75, 0.0]]
+    """
+    seen = np.maximum(observed, 0.0)
+    signal = 0.5 * (seen + np.sqrt(np.maximum(seen**2 - noise**2, 0.0)))
+    overlap = 1.0 - noise**2 / np.maximum(4.0 * signal**2, 1e-300)
+    return signal, np.clip(overlap, 0.0, 1.0)
 
 
 def _with_mean(

@@ -26,7 +26,7 @@ Tastes = Callable[[], Iterable[UserTaste]] | Sequence[UserTaste]
 """Users' fitted tastes: a sequence, or a function returning a fresh stream (read twice)."""
 
 # Shares of one refresh's rho: the count and norm, the prior's shape, the clusters' Lloyd steps.
-SHARES = {"count": 0.05, "shape": 0.7, "clusters": 0.25}
+SHARES = {"count": 0.04, "shape": 0.81, "clusters": 0.15}
 
 
 class Population:
@@ -70,7 +70,7 @@ class Population:
         *,
         norm_bound: float = 8.0,
         isotropic_scale: float | None = None,
-        guard: float = 0.5,
+        guard: float = 0.4,
         mean_share: float = 0.5,
         max_rank: int | None = None,
         noise_tolerance: float = 0.15,

@@ -19,7 +19,7 @@ CHUNK = 1024  # users summed per matrix product: bounded memory, vectorised spee
 
 # Weights of the parts of a user's contribution (sums of squares <= 1 per release).
 COUNT_WEIGHTS = (0.8, 0.6)  # stage 1: (count, norm)
-SHAPE_WEIGHTS = (0.5, 0.8, 0.33)  # stage 2: (direction, second moment, posterior variance)
+SHAPE_WEIGHTS = (0.4, 0.9, 0.17)  # stage 2: (direction, second moment, posterior variance)
 
 
 def vech(matrix: np.ndarray) -> np.ndarray:
@@ -92,11 +92,16 @@ class Sums:
         moment (as `vech`) and variance along the axes, or both along the public basis."""
         a, b, c = SHAPE_WEIGHTS
         if diagonal:
-            moment = np.einsum("ji,jk,ki->i", self.basis, self.moment, self.basis)
+            moment = self.along(self.basis)
             variance = self.basis_variance
         else:
             moment, variance = vech(self.moment), self.variance
         return np.concatenate([a * self.direction, b * moment, c * variance])
+
+    def along(self, basis: np.ndarray) -> np.ndarray:
+        """(d,) sums of (basis^T x)^2 over the users, for an orthonormal basis (d, d): one
+        user's part has L2 norm (sum_i (b_i . x)^4)^(1/2) <= sum_i (b_i . x)^2 = 1."""
+        return np.asarray(np.einsum("ji,jk,ki->i", basis, self.moment, basis))
 
 
 def _relative(diagonals: np.ndarray, norms: np.ndarray) -> np.ndarray:

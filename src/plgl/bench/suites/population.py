@@ -1,7 +1,9 @@
 """What earlier users teach the next one: a population prior, taste clusters, private matching.
 
 Simulated populations (`plgl.bench.populations`): linear users whose taste directions lie near a
-k-dimensional subspace of the d = 64 latent space, in a few clusters. Earlier users' posteriors
+k-dimensional subspace of the d = 64 latent space, of three kinds: "clustered" (4 clusters in
+k = 8, spread 0.5), "subspace" (one cloud spread over k = 4) and "many" (8 tight clusters in
+k = 12, spread 0.4). Earlier users' posteriors
 are `LinearPreference` Laplace posteriors after 150 passive ratings each (the shortcut documented
 in that module). `plgl.Population` is refreshed from them (no noise, or (1, 1e-6)-DP per refresh
 through OpenDP). Held-back new users (never among the earlier ones) then learn through the
@@ -80,7 +82,7 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
         ("unrelated", d, small, None, 400),
     ]
     if not quick:
-        problems.append(("subspace", d, large, 1.0, 200))
+        problems += [("subspace", d, large, 1.0, 200), ("many", d, large, 1.0, 200)]
     tasks: list[Task] = []
     for kind, dim, n, epsilon, horizon in problems:
         noise = "no noise" if epsilon is None else f"epsilon={epsilon:g}"
@@ -121,6 +123,8 @@ def _spec(kind: str, d: int) -> PopulationSpec:
 
     if kind == "subspace":
         return PopulationSpec(kind, d, subspace=4, clusters=1, spread=1.0)
+    if kind == "many":
+        return PopulationSpec(kind, d, subspace=min(12, d), clusters=8, spread=0.4)
     return PopulationSpec(kind, d, subspace=8, clusters=4, spread=0.5)
 
 

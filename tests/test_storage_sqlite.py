@@ -215,3 +215,22 @@ def test_a_version_2_database_is_migrated(tmp_path: Path) -> None:
     reopened = SQLiteStorage(path)
     assert reopened.shared("population/state") == b"state"
     reopened.close()
+
+
+def test_migration_marks_the_items_events_name(tmp_path: Path) -> None:
+    path = tmp_path / "plgl.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_SCHEMA_1)  # ann rated item "a" (a version 1 database)
+    conn.executescript(
+        "INSERT INTO items VALUES ('ann', 'old', x'000000000000f03f', 'explore');"
+        "INSERT INTO items VALUES ('ann', 'a', x'000000000000f03f', 'explore');"
+        "INSERT INTO items VALUES ('ann', 'new', x'000000000000f03f', 'explore');"
+    )
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.expire_unrated("ann", 1) == 1
+    assert [item.id for item in storage.items("ann")] == ["a", "new"]
+    storage.append("ann", Feedback("e2", "new", "like"))
+    assert storage.expire_unrated("ann", 0) == 0
+    assert storage.expire_unrated("bob", 0) == 1  # bob's "a" was never rated
+    storage.close()

@@ -8,6 +8,10 @@ collide with another user's keys):
 - `events`: list of event JSON, oldest first; `ids`: hash event id -> event JSON;
 - `items`: hash item id -> latent (little-endian float64); `sources`: hash item id -> source;
   `order`: list of item ids, oldest first;
+- `named`: set of the item ids events name; `unrated`: sorted set of the served items no event
+  names, scored by `useq` (a counter of items served), so expiring never reads the events.
+  Users written before these existed get them from their events and items once, on their next
+  write or expiry (a missing `useq` says so);
 - `snapshot`: hash with `position` and `blob`; `settings`: hash key -> JSON value;
 - and one set `plgl:tombstones` of deleted user ids, one sorted set `plgl:users` of live user
   ids (all with score 0, so Redis orders them by their bytes: code point order). Users of data
@@ -34,7 +38,7 @@ from redis.retry import Retry
 
 from plgl.errors import InvalidInputError, StorageError
 from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
 _TOMBSTONES = "plgl:tombstones"
@@ -49,28 +53,62 @@ if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {0} end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 """
 
-# KEYS: tombstones, users, ids, events. ARGV: user id, event id, event JSON.
+# Defines index_unrated(order, events, named, unrated, useq): for a user whose data predates
+# `named`/`unrated` (no `useq`), builds them from the events and the served items, once.
+_INDEX_UNRATED = """
+local function index_unrated(order, events, named, unrated, useq)
+  if redis.call('EXISTS', useq) == 1 then return end
+  redis.call('DEL', named, unrated)
+  for _, body in ipairs(redis.call('LRANGE', events, 0, -1)) do
+    local event = cjson.decode(body)
+    for _, field in ipairs({'item_id', 'preferred_id', 'other_id'}) do
+      if type(event[field]) == 'string' then redis.call('SADD', named, event[field]) end
+    end
+  end
+  local ids = redis.call('LRANGE', order, 0, -1)
+  for i, id in ipairs(ids) do
+    if redis.call('SISMEMBER', named, id) == 0 then redis.call('ZADD', unrated, i, id) end
+  end
+  redis.call('SET', useq, #ids)
+end
+"""
+_UNRATED_ROLES = ("order", "events", "named", "unrated", "useq")
+
+# KEYS: tombstones, users, ids, then _UNRATED_ROLES. ARGV: user id, event id, event JSON, then
+# the ids of the items the event names.
 # Returns {0} if the user was deleted, {1, stored JSON} if the id is taken, {2} if appended.
 _APPEND = (
-    _LIVE
+    _INDEX_UNRATED
+    + _LIVE
     + """
 local stored = redis.call('HGET', KEYS[3], ARGV[2])
 if stored then return {1, stored} end
+index_unrated(KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
-redis.call('RPUSH', KEYS[4], ARGV[3])
+redis.call('RPUSH', KEYS[5], ARGV[3])
+for i = 4, #ARGV do
+  redis.call('SADD', KEYS[6], ARGV[i])
+  redis.call('ZREM', KEYS[7], ARGV[i])
+end
 return {2}
 """
 )
 
-# KEYS: tombstones, users, items, sources, order. ARGV: user id, then (id, latent, source)
-# triples. Returns {0} if the user was deleted, else {1}.
+# KEYS: tombstones, users, items, sources, then _UNRATED_ROLES. ARGV: user id, then (id,
+# latent, source) triples. Returns {0} if the user was deleted, else {1}.
 _PUT_ITEMS = (
-    _LIVE
+    _INDEX_UNRATED
+    + _LIVE
     + """
+index_unrated(KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 for i = 2, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1]) == 1 then
     redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2])
     redis.call('RPUSH', KEYS[5], ARGV[i])
+    local seq = redis.call('INCR', KEYS[9])
+    if redis.call('SISMEMBER', KEYS[7], ARGV[i]) == 0 then
+      redis.call('ZADD', KEYS[8], seq, ARGV[i])
+    end
   end
 end
 return {1}
@@ -101,42 +139,26 @@ return {1}
 """
 )
 
-# KEYS: items, sources, order, events. ARGV: keep. Forgets the oldest items no event names
-# beyond the newest `keep` of them; the order list is rebuilt in one pass (LREM per item would
-# cost a pass each). Returns how many were forgotten.
-_EXPIRE = """
+# KEYS: items, sources, then _UNRATED_ROLES. ARGV: keep. Forgets the oldest unrated items
+# beyond the newest `keep` of them (the common case, no more than `keep`, reads two counts).
+# Returns how many were forgotten.
+_EXPIRE = (
+    _INDEX_UNRATED
+    + """
 local keep = tonumber(ARGV[1])
 if redis.call('LLEN', KEYS[3]) <= keep then return 0 end
-local named = {}
-for _, body in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-  local event = cjson.decode(body)
-  for _, field in ipairs({'item_id', 'preferred_id', 'other_id'}) do
-    if type(event[field]) == 'string' then named[event[field]] = true end
-  end
-end
-local order = redis.call('LRANGE', KEYS[3], 0, -1)
-local unrated = 0
-for _, id in ipairs(order) do
-  if not named[id] then unrated = unrated + 1 end
-end
-local drop = unrated - keep
+index_unrated(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+local drop = redis.call('ZCARD', KEYS[6]) - keep
 if drop <= 0 then return 0 end
-local kept, dropped = {}, 0
-for _, id in ipairs(order) do
-  if dropped < drop and not named[id] then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-    dropped = dropped + 1
-  else
-    kept[#kept + 1] = id
-  end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, drop - 1)) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('LREM', KEYS[3], 1, id)
 end
-redis.call('DEL', KEYS[3])
-for i = 1, #kept, 1000 do
-  redis.call('RPUSH', KEYS[3], unpack(kept, i, math.min(i + 999, #kept)))
-end
-return dropped
+redis.call('ZREMRANGEBYRANK', KEYS[6], 0, drop - 1)
+return drop
 """
+)
 
 # KEYS: tombstones, users, indexed. ARGV: user ids found in keys written before `plgl:users`.
 _INDEX = """
@@ -154,7 +176,18 @@ for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 """
 
-_ROLES = ("events", "ids", "items", "sources", "order", "snapshot", "settings")
+_ROLES = (
+    "events",
+    "ids",
+    "items",
+    "sources",
+    "order",
+    "named",
+    "unrated",
+    "useq",
+    "snapshot",
+    "settings",
+)
 
 
 class RedisStorage(BaseStorage):
@@ -289,11 +322,10 @@ class RedisStorage(BaseStorage):
             self._delete_script(keys=keys, args=[user_id])
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
-        keys = [_TOMBSTONES, _USERS, _key(user_id, "ids"), _key(user_id, "events")]
+        keys = [_TOMBSTONES, _USERS, _key(user_id, "ids"), *_keys(user_id, _UNRATED_ROLES)]
+        args = [user_id, event.event_id, event_to_json(event), *event_item_ids(event)]
         with self._guard():
-            answer = self._append_script(
-                keys=keys, args=[user_id, event.event_id, event_to_json(event)]
-            )
+            answer = self._append_script(keys=keys, args=args)
         if answer[0] == 0:
             raise self._deleted(user_id)
         return event_from_json(answer[1]) if answer[0] == 1 else None
@@ -302,14 +334,14 @@ class RedisStorage(BaseStorage):
         args: list[Any] = [user_id]
         for item in items:
             args += [item.id, latent_to_bytes(item.latent), item.source]
-        keys = [_TOMBSTONES, _USERS, *(_key(user_id, r) for r in ("items", "sources", "order"))]
+        keys = [_TOMBSTONES, _USERS, *_keys(user_id, ("items", "sources", *_UNRATED_ROLES))]
         with self._guard():
             answer = self._put_items_script(keys=keys, args=args)
         if answer[0] == 0:
             raise self._deleted(user_id)
 
     def _expire_unrated(self, user_id: str, keep: int) -> int:
-        keys = [_key(user_id, role) for role in ("items", "sources", "order", "events")]
+        keys = _keys(user_id, ("items", "sources", *_UNRATED_ROLES))
         with self._guard():
             return int(self._expire_script(keys=keys, args=[keep]))
 
@@ -354,3 +386,7 @@ def _bytes(value: bytes | str) -> bytes:
 
 def _key(user_id: str, role: str) -> str:
     return f"plgl:u:{user_id}:{role}"
+
+
+def _keys(user_id: str, roles: Sequence[str]) -> list[str]:
+    return [_key(user_id, role) for role in roles]

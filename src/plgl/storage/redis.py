@@ -201,19 +201,10 @@ class RedisStorage(BaseStorage):
 
     def __init__(self, url: str, connect_timeout: float = 2.0, timeout: float = 10.0) -> None:
         self.url = url
-        self._where = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
-        try:
-            self._client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=connect_timeout,
-                socket_timeout=timeout,
-                # Every write is idempotent (event ids, HSETNX), so a retry after a dropped
-                # connection cannot store anything twice; keep retries short so an outage is
-                # reported within seconds.
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-            )
-        except ValueError as error:
-            raise InvalidInputError(f"bad Redis URL {self._where!r}: {error}") from error
+        # Every write is idempotent (event ids, HSETNX), so a retry after a dropped connection
+        # cannot store anything twice; retries are short so an outage is reported within
+        # seconds.
+        self._client, self._where = connect(url, connect_timeout, timeout, retries=3, cap=0.5)
         self._append_script = self._client.register_script(_APPEND)
         self._put_items_script = self._client.register_script(_PUT_ITEMS)
         self._put_snapshot_script = self._client.register_script(_PUT_SNAPSHOT)
@@ -365,18 +356,53 @@ class RedisStorage(BaseStorage):
     def close(self) -> None:
         self._client.close()
 
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn redis-py's failures into StorageError that say what to check."""
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StorageError(
-                f"Redis at {self._where!r} is unreachable ({error}); this call was not "
-                "acknowledged: retry it (with the same event id) once the server is back"
-            ) from error
-        except redis.RedisError as error:
-            raise StorageError(f"Redis at {self._where!r} failed: {error}") from error
+    @property
+    def client(self) -> redis.Redis:
+        """The connection pool's client: others may share it (the server's rate limits do)."""
+        return self._client
+
+    def _guard(self) -> contextlib.AbstractContextManager[None]:
+        return guard(
+            self._where,
+            "this call was not acknowledged: retry it (with the same event id) once the server "
+            "is back",
+        )
+
+
+def connect(
+    url: str, connect_timeout: float, timeout: float, retries: int, cap: float
+) -> tuple[redis.Redis, str]:
+    """(a client of the Redis at `url`, the URL to print): answers within `timeout` seconds,
+    `retries` retries after a dropped connection, backing off up to `cap` seconds.
+    InvalidInputError for a URL redis-py cannot read."""
+    where = redacted(url)
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=timeout,
+            retry=Retry(ExponentialBackoff(cap=cap, base=cap / 10), retries),
+        )
+    except ValueError as error:
+        raise InvalidInputError(f"bad Redis URL {where!r}: {error}") from error
+    return client, where
+
+
+def redacted(url: str) -> str:
+    """`url` with its password hidden, to print."""
+    return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+@contextlib.contextmanager
+def guard(where: str, unreachable: str) -> Iterator[None]:
+    """Turn redis-py's failures into StorageError that say what to check (`unreachable`: what
+    the caller should know when the server cannot be reached)."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        raise StorageError(f"Redis at {where!r} is unreachable ({error}); {unreachable}") from error
+    except redis.RedisError as error:
+        raise StorageError(f"Redis at {where!r} failed: {error}") from error
 
 
 def _bytes(value: bytes | str) -> bytes:

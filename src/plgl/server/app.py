@@ -138,7 +138,9 @@ def build_services(settings: Settings) -> Services:
         population=plgl.Population(secret=handles),
     )
     return Services(
-        engine=engine, tokens=Tokens(settings.secret_key()), limiter=build_limiter(settings, engine.storage)
+        engine=engine,
+        tokens=Tokens(settings.secret_key()),
+        limiter=build_limiter(settings, engine.storage),
     )
 
 

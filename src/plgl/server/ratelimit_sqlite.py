@@ -81,7 +81,7 @@ class SQLiteRateLimiter(BaseRateLimiter):
         row = conn.execute("SELECT tokens, at FROM rate_limits WHERE key = ?", (key,)).fetchone()
         if row is None:
             return float(burst)
-        return min(float(burst), row[0] + max(0.0, now - row[1]) * rate)
+        return min(float(burst), float(row[0]) + max(0.0, now - float(row[1])) * rate)
 
     @staticmethod
     def _store(

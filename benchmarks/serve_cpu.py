@@ -112,7 +112,7 @@ def py_spy(pid: int, out: Path) -> Iterator[None]:
         "--format",
         "raw",
     ]
-    command += ["--rate", "200", "--nonblocking"]
+    command += ["--rate", "200", "--nonblocking", "--gil"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield

@@ -3,7 +3,9 @@
 Each take (or refund) is one Lua script, which Redis runs atomically, on the server's clock
 (`TIME`), so workers with skewed clocks still agree. A bucket is a hash `plgl:limit:<key>` with
 `tokens` and `at`; it expires once it would be full again, so Redis holds only the buckets of
-keys active within their refill time.
+keys active within their refill time. The server runs it over the storage's own client
+(`RedisRateLimiter.sharing`): one connection pool per worker, one way to connect and to report
+failures (`plgl.storage.redis.connect` and `guard`).
 """
 
 from __future__ import annotations

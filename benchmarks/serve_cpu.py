@@ -14,9 +14,12 @@ reads the worker's user+system CPU time from /proc before and after:
 - me: GET /api/me.
 
 Medians of `--repeats` rounds; the servers take turns within each round, so slow drift of the
-shared machine's load hits both alike. CPU time is what the worker spends, whatever the load;
-the load average is printed anyway. `--profile DIR` also records each server with py-spy
-(sampled, `--format raw` collapsed stacks) while the phases run.
+shared machine's load hits both alike. CPU time is what the worker spends, and depends far less
+on the load than latency does (a busy machine still inflates it some: caches, switches); the
+load average is printed. The rate limits are raised so that no phase is refused (each request
+still spends from its bucket). `--profile DIR` also records each server with py-spy (installed
+on its own: `pip install py-spy`; samples of threads holding the GIL, `--format raw` collapsed
+stacks) while the phases run.
 
     python benchmarks/serve_cpu.py --src /tmp/base/src --src src [--users 40] [--repeats 3]
 """

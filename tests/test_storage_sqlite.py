@@ -234,3 +234,22 @@ def test_migration_marks_the_items_events_name(tmp_path: Path) -> None:
     assert storage.expire_unrated("ann", 0) == 0
     assert storage.expire_unrated("bob", 0) == 1  # bob's "a" was never rated
     storage.close()
+
+
+def test_expire_unrated_under_the_cap_takes_no_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "plgl.db"
+    storage = SQLiteStorage(path, timeout=0.0)  # a lock wait would raise at once
+    storage.put_items("u", [Item(f"i{n}", np.zeros(3), None) for n in range(300)])
+    for n in range(295):  # far more rated items than the cap: only 5 unrated
+        storage.append("u", Feedback(f"e{n}", f"i{n}", "like"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert storage.expire_unrated("u", 10) == 0
+        with pytest.raises(StorageError):
+            storage.expire_unrated("u", 2)  # over the cap: it must write
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert storage.expire_unrated("u", 2) == 3
+    storage.close()

@@ -29,7 +29,7 @@ _TABLES = {
         "shared",
     },
 }
-_TABLES[4] = _TABLES[3] | {"named", "rate_limits"}
+_TABLES[4] = _TABLES[3] | {"named", "rate_limits"}  # the version 4 schema below
 # Version 4: the item ids each user's events name (written with the event), and on each served
 # item whether an event names it; a partial index holds the unrated ones, so counting them
 # reads at most the cap's worth of index entries. And the server's rate-limit token buckets

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             read_timeout=settings.read_timeout,
             max_head_bytes=settings.max_header_bytes,
         ),
-        loop="uvloop",  # libuv's event loop: less CPU per request than asyncio's own
+        loop="auto",  # uvloop (libuv: less CPU per request than asyncio's own) where installed
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
     )

@@ -1,6 +1,9 @@
 """Simulated swipers for locust: each signs up, then swipes its feed like a quick human would,
 now and then opening "For you", "Perfect match", a which-of-two question or its status.
 
+The users are `FastHttpUser`s (geventhttpclient, keep-alive): they take a fraction of the CPU
+that requests-based users take, and the load generator shares the server's cores.
+
     locust -f benchmarks/locustfile.py --host http://127.0.0.1:8000   (see serve_load.py)
 """
 
@@ -11,30 +14,30 @@ import time
 import uuid
 from typing import Any
 
-from locust import HttpUser, between, task
+from locust import FastHttpUser, between, task
 
 SIGNALS = ["like", "dislike", "dislike", "skip", "superlike"]
 
 
-class Swiper(HttpUser):
+class Swiper(FastHttpUser):
     """One person: a bearer token and the batch of cards their client holds."""
 
     wait_time = between(0.3, 1.2)  # a quick swiper; the server allows 10 ratings a second
 
     def on_start(self) -> None:
         token = self.client.post("/api/users", name="/api/users").json()["token"]
-        self.client.headers["Authorization"] = f"Bearer {token}"
+        self.auth = {"Authorization": f"Bearer {token}"}
         self.queue: list[dict[str, Any]] = []
         self.client.get("/api/domain", name="/api/domain")
 
     def _items(self, n: int) -> list[dict[str, Any]]:
-        response = self.client.post(f"/api/feed?n={n}", name="/api/feed")
+        response = self.client.post(f"/api/feed?n={n}", name="/api/feed", headers=self.auth)
         items: list[dict[str, Any]] = response.json()["items"] if response.ok else []
         return items
 
     def _content(self, item: dict[str, Any]) -> None:
         url = next(iter(item["content"].values()))
-        self.client.get(url, name="/api/items/[id]/content")
+        self.client.get(url, name="/api/items/[id]/content", headers=self.auth)
 
     @task(12)
     def swipe(self) -> None:
@@ -55,7 +58,9 @@ class Swiper(HttpUser):
             "event_id": uuid.uuid4().hex,
         }
         start = time.perf_counter()
-        rated = self.client.post("/api/feedback", json=body, name="/api/feedback")
+        rated = self.client.post(
+            "/api/feedback", json=body, name="/api/feedback", headers=self.auth
+        )
         self._content(self.queue[0])
         self.environment.events.request.fire(
             request_type="FLOW",
@@ -73,19 +78,21 @@ class Swiper(HttpUser):
             for item in pair:
                 self._content(item)
             body = {"preferred_id": pair[0]["id"], "other_id": pair[1]["id"]}
-            self.client.post("/api/compare", json=body, name="/api/compare")
+            self.client.post("/api/compare", json=body, name="/api/compare", headers=self.auth)
 
     @task(1)
     def for_you(self) -> None:
-        response = self.client.get("/api/recommendations?k=6", name="/api/recommendations")
+        response = self.client.get(
+            "/api/recommendations?k=6", name="/api/recommendations", headers=self.auth
+        )
         for item in response.json()["items"][:3] if response.ok else []:
             self._content(item)
 
     @task(1)
     def perfect_match(self) -> None:
         target = random.choice([0.3, 0.5, 0.7, 0.9])
-        self.client.get(f"/api/reverse?target={target}&n=4", name="/api/reverse")
+        self.client.get(f"/api/reverse?target={target}&n=4", name="/api/reverse", headers=self.auth)
 
     @task(1)
     def status(self) -> None:
-        self.client.get("/api/me", name="/api/me")
+        self.client.get("/api/me", name="/api/me", headers=self.auth)

@@ -3,8 +3,9 @@
 Starts Redis (storage on db 0, the pregenerated content pool on db 1) and, for each worker
 count, a fresh `plgl serve` on loopback; runs benchmarks/locustfile.py; prints requests/s, errors
 and p50/p95/p99 per endpoint and for the flow "rate, then next card" (a rating and the next
-card's content, what a person waits for), and the RSS of each worker sampled over the run.
-The load generator runs on the same machine and cores as the server. Exits 1 on any error.
+card's content, what a person waits for), the RSS of each worker and the machine's 1-minute load
+average sampled over the run, and the CPU time of the workers and of locust. The load generator
+runs on the same machine and cores as the server. Exits 1 on any error.
 
     python benchmarks/serve_load.py [--domain faces] [--users 200] [--seconds 120]
         [--workers 1,2] [--storage redis|sqlite] [--json out.json]
@@ -16,6 +17,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -143,6 +145,7 @@ def cpu_seconds(pid: int) -> float:
 
 def run_locust(base: str, supervisor: int, args: argparse.Namespace, prefix: str) -> dict[str, Any]:
     rss: list[tuple[float, list[float]]] = []
+    load: list[float] = []
     done = threading.Event()
     start = time.monotonic()
 
@@ -151,6 +154,7 @@ def run_locust(base: str, supervisor: int, args: argparse.Namespace, prefix: str
             try:
                 pids = worker_pids(supervisor)
                 rss.append((time.monotonic() - start, [rss_mib(pid) for pid in pids]))
+                load.append(os.getloadavg()[0])
             except OSError:
                 pass
 
@@ -162,8 +166,11 @@ def run_locust(base: str, supervisor: int, args: argparse.Namespace, prefix: str
     command += ["--users", str(args.users), "--spawn-rate", str(args.spawn_rate)]
     command += ["--run-time", f"{args.seconds}s", "--host", base, "--csv", prefix]
     command += ["--only-summary", "--loglevel", "ERROR"]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(command, check=False, capture_output=True, text=True)
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # locust's, once it has exited
+    locust_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     done.set()
     sampler.join()
     if not Path(f"{prefix}_stats.csv").exists():
@@ -188,6 +195,9 @@ def run_locust(base: str, supervisor: int, args: argparse.Namespace, prefix: str
         "worker_cpu_ms_per_request": 1000
         * cpu
         / max(1, sum(int(r["Request Count"]) for r in requests)),
+        "worker_cpu_share": cpu / args.seconds / (os.cpu_count() or 1),
+        "locust_cpu_share": locust_cpu / args.seconds / (os.cpu_count() or 1),
+        "load_average": load,
         "rss_mib": rss,
     }
 
@@ -208,6 +218,13 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"FAILED {failure['Method']} {failure['Name']}: {failure['Error']}")
     print(f"throughput {result['rps']:.0f} requests/s; errors {result['errors']}")
     print(f"worker CPU per request: {result['worker_cpu_ms_per_request']:.1f} ms")
+    print(
+        f"share of the machine's CPU: workers {result['worker_cpu_share']:.0%}, "
+        f"locust {result['locust_cpu_share']:.0%}"
+    )
+    if result["load_average"]:
+        load = result["load_average"]
+        print(f"1-minute load average during the run: {min(load):.1f} to {max(load):.1f}")
     series = "; ".join(
         f"{t:.0f}s " + "/".join(f"{m:.0f}" for m in mib) for t, mib in result["rss_mib"][::4]
     )

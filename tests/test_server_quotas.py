@@ -309,11 +309,32 @@ def test_idle_keep_alive_connections_are_closed(server: str) -> None:
         assert _closed_by_server(sock, within=3.0)
 
 
+def test_pipelined_requests_are_all_answered(server: str) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    request = b"GET /api/domain HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request * 3)  # three at once: none is cut off by the read deadline
+        sock.settimeout(5.0)
+        assert _answers(sock, 3).count(b"200 OK") == 3
+        sock.sendall(request)  # the connection still serves
+        assert b"200 OK" in _answers(sock, 1)
+
+
+def _answers(sock: socket.socket, n: int) -> bytes:
+    """What the server sends until `n` whole answers of /api/domain (their bodies end them)."""
+    received = b""
+    while received.count(b'"latent_dim"') < n:
+        data = sock.recv(65536)
+        assert data, f"closed before {n} answers"
+        received += data
+    return received
+
+
 def test_an_oversized_request_head_is_refused(server: str) -> None:
     whole = httpx.get(server + "/api/domain", headers={"X-Big": "a" * 40_000})
     assert whole.status_code == 431 and whole.json()["error"] == "headers_too_large"
     port = int(server.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as sock:  # in pieces: h11's limit
+    with socket.create_connection(("127.0.0.1", port)) as sock:  # in pieces: the protocol's limit
         sock.sendall(b"GET /api/domain HTTP/1.1\r\nHost: x\r\nX-Big: ")
         for _ in range(5):  # 20 kB in reads of 4 kB: over the 16 kB limit on the last one
             sock.sendall(b"a" * 4000)

@@ -1,7 +1,9 @@
-"""Rate limits: in-process buckets forget full ones; over Redis, workers share the buckets."""
+"""Rate limits: in-process buckets forget full ones; over SQLite and Redis, workers share the
+buckets."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from plgl.server import Settings, create_app
 from plgl.server.ratelimit import RateLimiter
+from plgl.server.ratelimit_sqlite import SQLiteRateLimiter
+from plgl.storage import SQLiteStorage
 from plgl.testing import RedisServer
 
 SECRET = "test-secret-" + "x" * 32
@@ -90,8 +94,42 @@ def _app(url: str, tmp_path: Path, **overrides: Any) -> Any:
     return create_app(Settings(**(values | overrides)))
 
 
-@needs_redis
-def test_two_workers_over_redis_share_every_limit(fresh_redis: str, tmp_path: Path) -> None:
+def test_sqlite_buckets_are_shared_and_swept(tmp_path: Path) -> None:
+    path = str(tmp_path / "plgl.db")
+    SQLiteStorage(path).close()  # the storage makes the table
+    now = [100.0]
+    one = SQLiteRateLimiter(path, clock=lambda: now[0], sweep_every=4)
+    two = SQLiteRateLimiter(path, clock=lambda: now[0])
+    try:
+        assert one.take("k", rate=0.01, burst=2) == 0.0
+        assert two.take("k", rate=0.01, burst=2) == 0.0
+        assert one.take("k", rate=0.01, burst=2) == pytest.approx(100.0)
+        two.refund("k", 0.01, 2)
+        two.refund("never-taken", 0.01, 2)  # nothing to give back: nothing stored
+        assert one.take("k", rate=0.01, burst=2) == 0.0
+        assert two.take("other", rate=0.01, burst=2) == 0.0  # keys are apart
+        now[0] = 99.0  # the clock stepped back: no time passed, nothing refills
+        assert two.take("k", rate=0.01, burst=2) == pytest.approx(100.0)
+        now[0] = 400.0  # the buckets are full again; the fourth take of `one` sweeps them
+        assert one.take("new", rate=0.01, burst=2) == 0.0
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT key FROM rate_limits").fetchall() == [("new",)]
+        conn.close()
+    finally:
+        one.close()
+        two.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'plgl.db'}"
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed (apt install redis-server)")
+    return str(request.getfixturevalue("fresh_redis"))
+
+
+def test_two_workers_share_every_limit(shared_storage: str, tmp_path: Path) -> None:
     limits = {
         "signups_per_minute": 3,
         "generation_rate": 0.01,
@@ -99,8 +137,8 @@ def test_two_workers_over_redis_share_every_limit(fresh_redis: str, tmp_path: Pa
         "feedback_rate": 0.01,
         "feedback_burst": 2,
     }
-    first = _app(fresh_redis, tmp_path / "a", **limits)
-    second = _app(fresh_redis, tmp_path / "b", **limits)
+    first = _app(shared_storage, tmp_path / "a", **limits)
+    second = _app(shared_storage, tmp_path / "b", **limits)
     with TestClient(first) as a, TestClient(second) as b:
         signups = [a.post("/api/users"), b.post("/api/users"), a.post("/api/users")]
         assert [r.status_code for r in signups] == [201, 201, 201]
@@ -122,7 +160,8 @@ def test_two_workers_over_redis_share_every_limit(fresh_redis: str, tmp_path: Pa
         assert a.post("/api/feed?n=1", headers=other).status_code == 200  # others unaffected
 
 
-def test_sqlite_and_memory_storage_keep_limits_in_process(tmp_path: Path) -> None:
-    app = _app("memory://", tmp_path)
-    with TestClient(app):
-        assert isinstance(app.state.services.limiter, RateLimiter)
+def test_memory_storage_keeps_limits_in_process(tmp_path: Path) -> None:
+    for url in ("memory://", "sqlite:///:memory:"):
+        app = _app(url, tmp_path)
+        with TestClient(app):
+            assert isinstance(app.state.services.limiter, RateLimiter)

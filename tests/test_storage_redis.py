@@ -95,3 +95,25 @@ def test_users_of_data_written_before_the_index_are_listed(redis_url: str) -> No
     assert fresh.users() == ["old-two", "old:one"]
     storage.close()
     fresh.close()
+
+
+def test_data_written_before_the_unrated_index_expires_alike(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    latent = np.arange(3.0).astype("<f8").tobytes()
+    for item_id in ("old", "a", "p", "new"):  # the keys an earlier plgl wrote, nothing more
+        client.hset("plgl:u:ann:items", item_id, latent)
+        client.hset("plgl:u:ann:sources", item_id, "explore")
+        client.rpush("plgl:u:ann:order", item_id)
+    for body in (
+        '{"event_id": "e1", "item_id": "a", "kind": "feedback", "signal": "like"}',
+        '{"event_id": "c1", "kind": "comparison", "other_id": "x", "preferred_id": "p"}',
+    ):
+        client.rpush("plgl:u:ann:events", body)
+    storage = RedisStorage(redis_url)
+    assert storage.expire_unrated("ann", 1) == 1
+    assert [item.id for item in storage.items("ann")] == ["a", "p", "new"]
+    storage.put_items("ann", [Item("x", np.zeros(3), None), Item("y", np.zeros(3), None)])
+    assert storage.expire_unrated("ann", 0) == 2  # "new" and "y"; "x" is named by c1
+    assert [item.id for item in storage.items("ann")] == ["a", "p", "x"]
+    storage.close()
+    client.close()

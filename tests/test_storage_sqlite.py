@@ -215,3 +215,41 @@ def test_a_version_2_database_is_migrated(tmp_path: Path) -> None:
     reopened = SQLiteStorage(path)
     assert reopened.shared("population/state") == b"state"
     reopened.close()
+
+
+def test_migration_marks_the_items_events_name(tmp_path: Path) -> None:
+    path = tmp_path / "plgl.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_SCHEMA_1)  # ann rated item "a" (a version 1 database)
+    conn.executescript(
+        "INSERT INTO items VALUES ('ann', 'old', x'000000000000f03f', 'explore');"
+        "INSERT INTO items VALUES ('ann', 'a', x'000000000000f03f', 'explore');"
+        "INSERT INTO items VALUES ('ann', 'new', x'000000000000f03f', 'explore');"
+    )
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.expire_unrated("ann", 1) == 1
+    assert [item.id for item in storage.items("ann")] == ["a", "new"]
+    storage.append("ann", Feedback("e2", "new", "like"))
+    assert storage.expire_unrated("ann", 0) == 0
+    assert storage.expire_unrated("bob", 0) == 1  # bob's "a" was never rated
+    storage.close()
+
+
+def test_expire_unrated_under_the_cap_takes_no_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "plgl.db"
+    storage = SQLiteStorage(path, timeout=0.0)  # a lock wait would raise at once
+    storage.put_items("u", [Item(f"i{n}", np.zeros(3), None) for n in range(300)])
+    for n in range(295):  # far more rated items than the cap: only 5 unrated
+        storage.append("u", Feedback(f"e{n}", f"i{n}", "like"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert storage.expire_unrated("u", 10) == 0
+        with pytest.raises(StorageError):
+            storage.expire_unrated("u", 2)  # over the cap: it must write
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert storage.expire_unrated("u", 2) == 3
+    storage.close()

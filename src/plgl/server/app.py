@@ -32,6 +32,7 @@ from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
 from plgl.server.routers import content, criteria, discover, feed, matching, users
 from plgl.server.settings import Settings
+from plgl.storage import BaseStorage, SQLiteStorage
 
 log = logging.getLogger("plgl.server")
 
@@ -137,18 +138,24 @@ def build_services(settings: Settings) -> Services:
         idle_seconds=settings.idle_seconds,
         population=plgl.Population(secret=handles),
     )
-    limiter = build_limiter(settings)
+    limiter = build_limiter(settings, engine.storage)
     if engine.population is not None:  # match questions spend from the server's own buckets
         engine.population.limiter = SharedMatchLimiter(limiter)
     return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=limiter)
 
 
-def build_limiter(settings: Settings) -> BaseRateLimiter:
-    """Buckets in Redis when the storage is Redis (so that limits hold across workers and
-    machines), else in the worker process."""
-    url = settings.storage_url()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from plgl.server.ratelimit_redis import RedisRateLimiter
+def build_limiter(settings: Settings, storage: BaseStorage) -> BaseRateLimiter:
+    """Buckets where the storage is, so that every worker spends from the same ones: in Redis
+    (over the storage's connections: limits hold across workers and machines), in a SQLite
+    file (across the workers of one machine), else in the worker process (memory storage)."""
+    if isinstance(storage, SQLiteStorage) and storage.path != ":memory:":
+        from plgl.server.ratelimit_sqlite import SQLiteRateLimiter
 
-        return RedisRateLimiter(url)
+        return SQLiteRateLimiter(storage.path, timeout=storage.timeout)
+    if settings.storage_url().startswith(("redis://", "rediss://", "unix://")):
+        from plgl.server.ratelimit_redis import RedisRateLimiter  # needs redis-py
+        from plgl.storage.redis import RedisStorage
+
+        if isinstance(storage, RedisStorage):
+            return RedisRateLimiter.sharing(storage)
     return RateLimiter()

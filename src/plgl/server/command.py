@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from plgl.server import Settings
-    from plgl.server.protocol import DeadlineH11Protocol
+    from plgl.server.protocol import DeadlineHttpToolsProtocol
 
     settings = Settings.from_env(
         host=args.host,
@@ -102,10 +102,14 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level=args.log_level,
-        # uvicorn calls `http` like a protocol class; a partial carries the timeout with it.
-        http=functools.partial(DeadlineH11Protocol, read_timeout=settings.read_timeout),  # type: ignore[arg-type]
+        # uvicorn calls `http` like a protocol class; a partial carries the limits with it.
+        http=functools.partial(  # type: ignore[arg-type]
+            DeadlineHttpToolsProtocol,
+            read_timeout=settings.read_timeout,
+            max_head_bytes=settings.max_header_bytes,
+        ),
+        loop="auto",  # uvloop (libuv: less CPU per request than asyncio's own) where installed
         timeout_keep_alive=settings.keep_alive_seconds,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_worker_healthcheck=_WORKER_HEALTHCHECK_S,
     )
     return 0

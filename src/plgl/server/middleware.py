@@ -58,8 +58,8 @@ class BodyLimit:
 class HeadLimit:
     """Refuse requests whose headers (and target) add up to more than `max_bytes` with 431.
 
-    h11 bounds only a head still arriving in pieces; one that comes whole in a single read is
-    parsed whatever its size, so the total is checked here too.
+    The protocol (`plgl.server.protocol`) bounds only a head still arriving in pieces; one that
+    comes whole in a single read is parsed whatever its size, so the total is checked here too.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:

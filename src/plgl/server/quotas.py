@@ -17,8 +17,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from plgl.errors import PlglError
-from plgl.server.deps import Services, ServicesDep, SettingsDep, current_user
+from plgl.server.deps import ServicesDep, SettingsDep, current_user
 from plgl.server.ratelimit import BaseRateLimiter
+from plgl.storage import BaseStorage
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,32 @@ async def signup_allowance(request: Request, services: ServicesDep, settings: Se
     ).check()
 
 
-def make_room(services: Services, user_id: str, n: int, cap: int) -> int:
-    """Before `n` new items are stored for the user: forget their oldest shown-but-unrated
-    items so that, with the new ones, they hold at most `cap` (`n` <= `cap`). Rated items are
-    never forgotten. Returns the number of `n` that may be served (at most `cap`)."""
-    n = min(n, cap)
-    services.engine.storage.expire_unrated(user_id, cap - n)
-    return n
+@dataclass(frozen=True)
+class Room:
+    """Room for new items among a user's shown-but-unrated ones, of which they hold at most
+    `cap` (`Settings.max_unrated_items`)."""
+
+    storage: BaseStorage
+    user_id: str
+    cap: int
+
+    def make(self, n: int, cap: int | None = None) -> int:
+        """Before `n` new items are stored for the user: forget their oldest shown-but-unrated
+        items so that, with the new ones, they hold at most `cap` (None: `self.cap`). Rated
+        items are never forgotten. Returns how many of the `n` may be served (at most `cap`)."""
+        cap = self.cap if cap is None else cap
+        n = min(n, cap)
+        self.storage.expire_unrated(self.user_id, cap - n)
+        return n
+
+
+async def room(
+    user_id: Annotated[str, Depends(current_user)], services: ServicesDep, settings: SettingsDep
+) -> Room:
+    """The caller's room for new items (call `make` in the handler, under its allowance)."""
+    return Room(services.engine.storage, user_id, settings.max_unrated_items)
 
 
 RatingsDep = Annotated[Allowance, Depends(ratings)]
 GenerationsDep = Annotated[Allowance, Depends(generations)]
+RoomDep = Annotated[Room, Depends(room)]

@@ -5,10 +5,11 @@
 >>> [limiter.take("alice", rate=2.0, burst=2) for _ in range(4)]
 [0.0, 0.0, 0.5, 0.0]
 
-`RateLimiter` keeps its buckets in the worker process: with `plgl serve --workers N` a key may
-spend up to N times its allowance (a client's requests spread over the workers). Over Redis
-storage the server uses `plgl.server.ratelimit_redis.RedisRateLimiter` instead, whose buckets
-all workers share.
+`RateLimiter` keeps its buckets in the worker process: with several workers a key could spend
+its allowance once per worker. The server uses it over memory storage only (one process); over
+SQLite storage it keeps the buckets in the database file
+(`plgl.server.ratelimit_sqlite.SQLiteRateLimiter`, shared by the workers of one machine), over
+Redis in Redis (`plgl.server.ratelimit_redis.RedisRateLimiter`, shared by every machine).
 """
 
 from __future__ import annotations

@@ -3,23 +3,20 @@
 Each take (or refund) is one Lua script, which Redis runs atomically, on the server's clock
 (`TIME`), so workers with skewed clocks still agree. A bucket is a hash `plgl:limit:<key>` with
 `tokens` and `at`; it expires once it would be full again, so Redis holds only the buckets of
-keys active within their refill time.
+keys active within their refill time. The server runs it over the storage's own client
+(`RedisRateLimiter.sharing`): one connection pool per worker, one way to connect and to report
+failures (`plgl.storage.redis.connect` and `guard`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
-from collections.abc import Iterator
-
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
-from plgl.errors import InvalidInputError, StorageError
 from plgl.server.ratelimit import BaseRateLimiter
+from plgl.storage.redis import RedisStorage, connect, guard, redacted
 
 _PREFIX = "plgl:limit:"
+_UNREACHABLE = "the rate limits cannot be read, so the request is refused"
 
 # KEYS: the bucket. ARGV: rate, burst, "take" | "refund". Returns the seconds to wait as text
 # (Redis would truncate a Lua number to an integer).
@@ -53,37 +50,32 @@ class RedisRateLimiter(BaseRateLimiter):
     Args:
         url: the Redis server (the storage's: buckets live under `plgl:limit:`).
         timeout: seconds to wait for a connection or an answer before raising StorageError.
+        client: a client to share (the storage's, `RedisStorage.client`: one connection pool
+            per worker); None connects to `url`. A shared client is not closed here.
     """
 
-    def __init__(self, url: str, timeout: float = 2.0) -> None:
-        self._where = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
-        try:
-            self._client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=timeout,
-                socket_timeout=timeout,
-                retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
-            )
-        except ValueError as error:
-            raise InvalidInputError(f"bad Redis URL {self._where!r}: {error}") from error
+    def __init__(self, url: str, timeout: float = 2.0, client: redis.Redis | None = None) -> None:
+        self._owned = client is None
+        if client is None:
+            client, self._where = connect(url, timeout, timeout, retries=2, cap=0.2)
+        else:
+            self._where = redacted(url)
+        self._client = client
         self._script = self._client.register_script(_BUCKET)
 
+    @classmethod
+    def sharing(cls, storage: RedisStorage) -> RedisRateLimiter:
+        """Buckets in the storage's Redis, over the storage's connection pool."""
+        return cls(storage.url, client=storage.client)
+
     def take(self, key: str, rate: float, burst: int) -> float:
-        with self._guard():
+        with guard(self._where, _UNREACHABLE):
             return float(self._script(keys=[_PREFIX + key], args=[rate, burst, "take"]))
 
     def refund(self, key: str, rate: float, burst: int) -> None:
-        with self._guard():
+        with guard(self._where, _UNREACHABLE):
             self._script(keys=[_PREFIX + key], args=[rate, burst, "refund"])
 
     def close(self) -> None:
-        self._client.close()
-
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.RedisError as error:
-            raise StorageError(
-                f"the rate limits in Redis at {self._where!r} cannot be read ({error})"
-            ) from error
+        if self._owned:
+            self._client.close()

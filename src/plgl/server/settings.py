@@ -47,8 +47,8 @@ class Settings:
         keep_alive_seconds: an idle keep-alive connection is closed after this long.
         read_timeout: seconds a client has to send a whole request (headers and body) once it
             starts one or opens the connection; slower connections are dropped.
-        max_header_bytes: request heads larger than this are refused (h11's incomplete event
-            size).
+        max_header_bytes: request heads larger than this are refused (400 while still
+            arriving, 431 when whole).
         max_sessions, idle_seconds: each worker keeps at most this many users' sessions in
             memory, each for at most this long after its last request (the rest are loaded
             from storage when they come back), so its memory is bounded whatever the users.

@@ -1,7 +1,9 @@
 """plgl's SQLite schema: created in an empty file, checked read-only in an existing one,
 migrated from older versions in one transaction (version 1 -> 2 adds the `users` index and the
-`settings` table, 2 -> 3 the `shared` table of engine-wide state). A file that is not SQLite, or
-not a plgl database, or of a newer schema, is left exactly as it was.
+`settings` table, 2 -> 3 the `shared` table of engine-wide state, 3 -> 4 the `named` item ids
+with the `rated` mark on items, so that expiring unrated items never reads the events, and the
+`rate_limits` buckets that the server's workers share). A file that is not SQLite, or not a plgl
+database, or of a newer schema, is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from plgl.errors import StorageError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _HEADER = b"SQLite format 3\x00"
 _TABLES = {
     1: {"schema_version", "events", "items", "snapshots", "tombstones"},
@@ -27,6 +29,35 @@ _TABLES = {
         "shared",
     },
 }
+_TABLES[4] = _TABLES[3] | {"named", "rate_limits"}  # the version 4 schema below
+# Version 4: the item ids each user's events name (written with the event), and on each served
+# item whether an event names it; a partial index holds the unrated ones, so counting them
+# reads at most the cap's worth of index entries. And the server's rate-limit token buckets
+# (`plgl.server.ratelimit_sqlite`): one row per key, gone once the bucket is full again.
+_SCHEMA_4 = """
+CREATE TABLE named (
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, item_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO named (user_id, item_id)
+    SELECT user_id, json_extract(body, '$.item_id') FROM events
+    UNION SELECT user_id, json_extract(body, '$.preferred_id') FROM events
+    UNION SELECT user_id, json_extract(body, '$.other_id') FROM events;
+DELETE FROM named WHERE item_id IS NULL;
+ALTER TABLE items ADD COLUMN rated INTEGER NOT NULL DEFAULT 0;
+UPDATE items SET rated = 1 WHERE EXISTS (
+    SELECT 1 FROM named WHERE named.user_id = items.user_id AND named.item_id = items.item_id
+);
+CREATE INDEX items_unrated ON items (user_id) WHERE rated = 0;
+CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    at REAL NOT NULL,
+    full REAL NOT NULL
+);
+CREATE INDEX rate_limits_full ON rate_limits (full);
+"""
 # Version 3: engine-wide state that belongs to no user (a population's released aggregates).
 _SCHEMA_3 = """
 CREATE TABLE shared (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -121,10 +152,11 @@ def initialize(conn: sqlite3.Connection, path: str) -> None:
     try:
         version = _check_schema(conn, path, allow_empty=True)
         if version == 0:
-            _run(conn, _SCHEMA + _SCHEMA_2 + _SCHEMA_3)
+            _run(conn, _SCHEMA + _SCHEMA_2 + _SCHEMA_3 + _SCHEMA_4)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         elif version < SCHEMA_VERSION:
-            _run(conn, (_SCHEMA_2 if version == 1 else "") + _SCHEMA_3)
+            steps = {1: _SCHEMA_2, 2: _SCHEMA_3, 3: _SCHEMA_4}
+            _run(conn, "".join(steps[v] for v in range(version, SCHEMA_VERSION)))
             conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
     except BaseException:
         conn.execute("ROLLBACK")

@@ -26,6 +26,10 @@ class MemoryStorage(BaseStorage):
         self._events: dict[str, list[Event]] = {}
         self._event_ids: dict[str, dict[str, Event]] = {}
         self._items: dict[str, dict[str, Item]] = {}
+        # Per user: the ids any event names, and the served items none names, oldest first
+        # (a dict keeps insertion order), so that expiring never reads the events.
+        self._named: dict[str, set[str]] = {}
+        self._unrated: dict[str, dict[str, None]] = {}
         self._snapshots: dict[str, Snapshot] = {}
         self._settings_of: dict[str, dict[str, str]] = {}
         self._tombstones: set[str] = set()
@@ -80,7 +84,15 @@ class MemoryStorage(BaseStorage):
         return sorted(user for user in users if after is None or user > after)[:limit]
 
     def _tables(self) -> tuple[dict[str, Any], ...]:
-        return (self._events, self._event_ids, self._items, self._snapshots, self._settings_of)
+        return (
+            self._events,
+            self._event_ids,
+            self._items,
+            self._named,
+            self._unrated,
+            self._snapshots,
+            self._settings_of,
+        )
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
         with self._lock:
@@ -91,6 +103,10 @@ class MemoryStorage(BaseStorage):
                 return ids[event.event_id]
             ids[event.event_id] = event
             self._events.setdefault(user_id, []).append(event)
+            unrated = self._unrated.get(user_id, {})
+            for item_id in event_item_ids(event):
+                self._named.setdefault(user_id, set()).add(item_id)
+                unrated.pop(item_id, None)
             return None
 
     def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
@@ -98,19 +114,24 @@ class MemoryStorage(BaseStorage):
             if user_id in self._tombstones:
                 raise self._deleted(user_id)
             bucket = self._items.setdefault(user_id, {})
+            named = self._named.get(user_id, set())
+            unrated = self._unrated.setdefault(user_id, {})
             for item in items:
-                bucket.setdefault(item.id, item)
+                if item.id not in bucket:
+                    bucket[item.id] = item
+                    if item.id not in named:
+                        unrated[item.id] = None
 
     def _expire_unrated(self, user_id: str, keep: int) -> int:
         with self._lock:
-            bucket = self._items.get(user_id, {})
-            if len(bucket) <= keep:
+            unrated = self._unrated.get(user_id, {})
+            if len(unrated) <= keep:
                 return 0
-            named = {i for event in self._events.get(user_id, []) for i in event_item_ids(event)}
-            unrated = [item_id for item_id in bucket if item_id not in named]
-            expired = unrated[: max(0, len(unrated) - keep)]
+            expired = list(unrated)[: len(unrated) - keep]
+            bucket = self._items[user_id]
             for item_id in expired:
                 del bucket[item_id]
+                del unrated[item_id]
             return len(expired)
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:

@@ -8,6 +8,10 @@ collide with another user's keys):
 - `events`: list of event JSON, oldest first; `ids`: hash event id -> event JSON;
 - `items`: hash item id -> latent (little-endian float64); `sources`: hash item id -> source;
   `order`: list of item ids, oldest first;
+- `named`: set of the item ids events name; `unrated`: sorted set of the served items no event
+  names, scored by `useq` (a counter of items served), so expiring never reads the events.
+  Users written before these existed get them from their events and items once, on their next
+  write or expiry (a missing `useq` says so);
 - `snapshot`: hash with `position` and `blob`; `settings`: hash key -> JSON value;
 - and one set `plgl:tombstones` of deleted user ids, one sorted set `plgl:users` of live user
   ids (all with score 0, so Redis orders them by their bytes: code point order). Users of data
@@ -34,7 +38,8 @@ from redis.retry import Retry
 
 from plgl.errors import InvalidInputError, StorageError
 from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage import _redis_scripts as scripts
+from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
 _TOMBSTONES = "plgl:tombstones"
@@ -42,119 +47,18 @@ _USERS = "plgl:users"
 _SHARED = "plgl:shared:"
 _INDEXED = "plgl:users-indexed"  # set once `plgl:users` lists the users of older data too
 
-# Every write script takes KEYS[1] = tombstones, KEYS[2] = users, ARGV[1] = user id, and starts
-# with this: nothing is written for a deleted user, and a user written to is live.
-_LIVE = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {0} end
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-"""
-
-# KEYS: tombstones, users, ids, events. ARGV: user id, event id, event JSON.
-# Returns {0} if the user was deleted, {1, stored JSON} if the id is taken, {2} if appended.
-_APPEND = (
-    _LIVE
-    + """
-local stored = redis.call('HGET', KEYS[3], ARGV[2])
-if stored then return {1, stored} end
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
-redis.call('RPUSH', KEYS[4], ARGV[3])
-return {2}
-"""
+_ROLES = (
+    "events",
+    "ids",
+    "items",
+    "sources",
+    "order",
+    "named",
+    "unrated",
+    "useq",
+    "snapshot",
+    "settings",
 )
-
-# KEYS: tombstones, users, items, sources, order. ARGV: user id, then (id, latent, source)
-# triples. Returns {0} if the user was deleted, else {1}.
-_PUT_ITEMS = (
-    _LIVE
-    + """
-for i = 2, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1]) == 1 then
-    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2])
-    redis.call('RPUSH', KEYS[5], ARGV[i])
-  end
-end
-return {1}
-"""
-)
-
-# KEYS: tombstones, users, snapshot. ARGV: user id, position, blob.
-_PUT_SNAPSHOT = (
-    _LIVE
-    + """
-redis.call('HSET', KEYS[3], 'position', ARGV[2], 'blob', ARGV[3])
-return {1}
-"""
-)
-
-# KEYS: tombstones, users, settings. ARGV: user id, then (key, "set" | "del", JSON) triples.
-_PUT_SETTINGS = (
-    _LIVE
-    + """
-for i = 2, #ARGV, 3 do
-  if ARGV[i + 1] == 'del' then
-    redis.call('HDEL', KEYS[3], ARGV[i])
-  else
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
-  end
-end
-return {1}
-"""
-)
-
-# KEYS: items, sources, order, events. ARGV: keep. Forgets the oldest items no event names
-# beyond the newest `keep` of them; the order list is rebuilt in one pass (LREM per item would
-# cost a pass each). Returns how many were forgotten.
-_EXPIRE = """
-local keep = tonumber(ARGV[1])
-if redis.call('LLEN', KEYS[3]) <= keep then return 0 end
-local named = {}
-for _, body in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-  local event = cjson.decode(body)
-  for _, field in ipairs({'item_id', 'preferred_id', 'other_id'}) do
-    if type(event[field]) == 'string' then named[event[field]] = true end
-  end
-end
-local order = redis.call('LRANGE', KEYS[3], 0, -1)
-local unrated = 0
-for _, id in ipairs(order) do
-  if not named[id] then unrated = unrated + 1 end
-end
-local drop = unrated - keep
-if drop <= 0 then return 0 end
-local kept, dropped = {}, 0
-for _, id in ipairs(order) do
-  if dropped < drop and not named[id] then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-    dropped = dropped + 1
-  else
-    kept[#kept + 1] = id
-  end
-end
-redis.call('DEL', KEYS[3])
-for i = 1, #kept, 1000 do
-  redis.call('RPUSH', KEYS[3], unpack(kept, i, math.min(i + 999, #kept)))
-end
-return dropped
-"""
-
-# KEYS: tombstones, users, indexed. ARGV: user ids found in keys written before `plgl:users`.
-_INDEX = """
-for i = 1, #ARGV do
-  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
-end
-return 1
-"""
-
-# KEYS: tombstones, users, then every key of the user. ARGV: user id.
-_DELETE = """
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-return 1
-"""
-
-_ROLES = ("events", "ids", "items", "sources", "order", "snapshot", "settings")
 
 
 class RedisStorage(BaseStorage):
@@ -168,27 +72,18 @@ class RedisStorage(BaseStorage):
 
     def __init__(self, url: str, connect_timeout: float = 2.0, timeout: float = 10.0) -> None:
         self.url = url
-        self._where = re.sub(r"//[^@/]*@", "//***@", url)  # never print a password
-        try:
-            self._client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=connect_timeout,
-                socket_timeout=timeout,
-                # Every write is idempotent (event ids, HSETNX), so a retry after a dropped
-                # connection cannot store anything twice; keep retries short so an outage is
-                # reported within seconds.
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-            )
-        except ValueError as error:
-            raise InvalidInputError(f"bad Redis URL {self._where!r}: {error}") from error
-        self._append_script = self._client.register_script(_APPEND)
-        self._put_items_script = self._client.register_script(_PUT_ITEMS)
-        self._put_snapshot_script = self._client.register_script(_PUT_SNAPSHOT)
-        self._put_settings_script = self._client.register_script(_PUT_SETTINGS)
-        self._index_script = self._client.register_script(_INDEX)
-        self._expire_script = self._client.register_script(_EXPIRE)
+        # Every write is idempotent (event ids, HSETNX), so a retry after a dropped connection
+        # cannot store anything twice; retries are short so an outage is reported within
+        # seconds.
+        self._client, self._where = connect(url, connect_timeout, timeout, retries=3, cap=0.5)
+        self._append_script = self._client.register_script(scripts.APPEND)
+        self._put_items_script = self._client.register_script(scripts.PUT_ITEMS)
+        self._put_snapshot_script = self._client.register_script(scripts.PUT_SNAPSHOT)
+        self._put_settings_script = self._client.register_script(scripts.PUT_SETTINGS)
+        self._index_script = self._client.register_script(scripts.INDEX)
+        self._expire_script = self._client.register_script(scripts.EXPIRE)
         self._indexed = False
-        self._delete_script = self._client.register_script(_DELETE)
+        self._delete_script = self._client.register_script(scripts.DELETE)
 
     # ------------------------------------------------------------------ reads
     def events(self, user_id: str, start: int = 0) -> list[Event]:
@@ -289,11 +184,10 @@ class RedisStorage(BaseStorage):
             self._delete_script(keys=keys, args=[user_id])
 
     def _append_new(self, user_id: str, event: Event) -> Event | None:
-        keys = [_TOMBSTONES, _USERS, _key(user_id, "ids"), _key(user_id, "events")]
+        keys = [_TOMBSTONES, _USERS, _key(user_id, "ids"), *_keys(user_id, scripts.UNRATED_ROLES)]
+        args = [user_id, event.event_id, event_to_json(event), *event_item_ids(event)]
         with self._guard():
-            answer = self._append_script(
-                keys=keys, args=[user_id, event.event_id, event_to_json(event)]
-            )
+            answer = self._append_script(keys=keys, args=args)
         if answer[0] == 0:
             raise self._deleted(user_id)
         return event_from_json(answer[1]) if answer[0] == 1 else None
@@ -302,14 +196,14 @@ class RedisStorage(BaseStorage):
         args: list[Any] = [user_id]
         for item in items:
             args += [item.id, latent_to_bytes(item.latent), item.source]
-        keys = [_TOMBSTONES, _USERS, *(_key(user_id, r) for r in ("items", "sources", "order"))]
+        keys = [_TOMBSTONES, _USERS, *_keys(user_id, ("items", "sources", *scripts.UNRATED_ROLES))]
         with self._guard():
             answer = self._put_items_script(keys=keys, args=args)
         if answer[0] == 0:
             raise self._deleted(user_id)
 
     def _expire_unrated(self, user_id: str, keep: int) -> int:
-        keys = [_key(user_id, role) for role in ("items", "sources", "order", "events")]
+        keys = _keys(user_id, ("items", "sources", *scripts.UNRATED_ROLES))
         with self._guard():
             return int(self._expire_script(keys=keys, args=[keep]))
 
@@ -333,18 +227,53 @@ class RedisStorage(BaseStorage):
     def close(self) -> None:
         self._client.close()
 
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn redis-py's failures into StorageError that say what to check."""
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise StorageError(
-                f"Redis at {self._where!r} is unreachable ({error}); this call was not "
-                "acknowledged: retry it (with the same event id) once the server is back"
-            ) from error
-        except redis.RedisError as error:
-            raise StorageError(f"Redis at {self._where!r} failed: {error}") from error
+    @property
+    def client(self) -> redis.Redis:
+        """The connection pool's client: others may share it (the server's rate limits do)."""
+        return self._client
+
+    def _guard(self) -> contextlib.AbstractContextManager[None]:
+        return guard(
+            self._where,
+            "this call was not acknowledged: retry it (with the same event id) once the server "
+            "is back",
+        )
+
+
+def connect(
+    url: str, connect_timeout: float, timeout: float, retries: int, cap: float
+) -> tuple[redis.Redis, str]:
+    """(a client of the Redis at `url`, the URL to print): answers within `timeout` seconds,
+    `retries` retries after a dropped connection, backing off up to `cap` seconds.
+    InvalidInputError for a URL redis-py cannot read."""
+    where = redacted(url)
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=timeout,
+            retry=Retry(ExponentialBackoff(cap=cap, base=cap / 10), retries),
+        )
+    except ValueError as error:
+        raise InvalidInputError(f"bad Redis URL {where!r}: {error}") from error
+    return client, where
+
+
+def redacted(url: str) -> str:
+    """`url` with its password hidden, to print."""
+    return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+@contextlib.contextmanager
+def guard(where: str, unreachable: str) -> Iterator[None]:
+    """Turn redis-py's failures into StorageError that say what to check (`unreachable`: what
+    the caller should know when the server cannot be reached)."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        raise StorageError(f"Redis at {where!r} is unreachable ({error}); {unreachable}") from error
+    except redis.RedisError as error:
+        raise StorageError(f"Redis at {where!r} failed: {error}") from error
 
 
 def _bytes(value: bytes | str) -> bytes:
@@ -354,3 +283,7 @@ def _bytes(value: bytes | str) -> bytes:
 
 def _key(user_id: str, role: str) -> str:
     return f"plgl:u:{user_id}:{role}"
+
+
+def _keys(user_id: str, roles: Sequence[str]) -> list[str]:
+    return [_key(user_id, role) for role in roles]

@@ -25,22 +25,16 @@ import numpy as np
 
 from plgl.errors import InvalidInputError, StorageError
 from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 from plgl.storage._sqlite_schema import SCHEMA_VERSION, initialize, inspect
 
-_USER_TABLES = ("events", "items", "snapshots", "settings", "users")
-# The items no event names, oldest first, beyond the newest :keep (events store JSON; a
-# feedback names `item_id`, a comparison `preferred_id` and `other_id`).
+_USER_TABLES = ("events", "named", "items", "snapshots", "settings", "users")
+# The oldest unrated items beyond the newest :keep (the partial index `items_unrated` holds
+# exactly the unrated rows, in rowid order within a user).
 _EXPIRE = """
-WITH named(id) AS (
-    SELECT json_extract(body, '$.item_id') FROM events WHERE user_id = :user
-    UNION SELECT json_extract(body, '$.preferred_id') FROM events WHERE user_id = :user
-    UNION SELECT json_extract(body, '$.other_id') FROM events WHERE user_id = :user
-)
 DELETE FROM items WHERE rowid IN (
-    SELECT rowid FROM items
-    WHERE user_id = :user AND item_id NOT IN (SELECT id FROM named WHERE id IS NOT NULL)
+    SELECT rowid FROM items WHERE user_id = :user AND rated = 0
     ORDER BY rowid DESC LIMIT -1 OFFSET :keep
 )
 """
@@ -183,25 +177,35 @@ class SQLiteStorage(BaseStorage):
                 "(SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE user_id = ?), ?, ?)",
                 (user_id, user_id, event.event_id, event_to_json(event)),
             )
+            for item_id in event_item_ids(event):
+                conn.execute(
+                    "INSERT OR IGNORE INTO named (user_id, item_id) VALUES (?, ?)",
+                    (user_id, item_id),
+                )
+                conn.execute(
+                    "UPDATE items SET rated = 1 WHERE user_id = ? AND item_id = ? AND rated = 0",
+                    (user_id, item_id),
+                )
             return None
 
     def _put_items(self, user_id: str, items: Sequence[Item]) -> None:
         with self._write() as conn:
             self._writable(conn, user_id)
             conn.executemany(
-                "INSERT OR IGNORE INTO items (user_id, item_id, latent, source) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO items (user_id, item_id, latent, source, rated) "
+                "VALUES (?, ?, ?, ?, EXISTS "
+                "(SELECT 1 FROM named WHERE user_id = ?1 AND item_id = ?2))",
                 [(user_id, item.id, latent_to_bytes(item.latent), item.source) for item in items],
             )
 
     def _expire_unrated(self, user_id: str, keep: int) -> int:
-        # The common case holds no more than `keep` items at all: one read, no write lock.
-        if self._read("SELECT COUNT(*) FROM items WHERE user_id = ?", (user_id,))[0][0] <= keep:
+        # The common case holds no more than `keep` unrated items: one read of the partial
+        # index (at most the cap's worth of entries), no write lock.
+        count = "SELECT COUNT(*) FROM items WHERE user_id = ? AND rated = 0"
+        if self._read(count, (user_id,))[0][0] <= keep:
             return 0
         with self._write() as conn:
-            conn.execute(_EXPIRE, {"user": user_id, "keep": keep})
-            # sqlite3's rowcount stays -1 for a statement that opens with WITH
-            return int(conn.execute("SELECT changes()").fetchone()[0])
+            return int(conn.execute(_EXPIRE, {"user": user_id, "keep": keep}).rowcount)
 
     def _put_snapshot(self, user_id: str, position: int, blob: bytes) -> None:
         with self._write() as conn:

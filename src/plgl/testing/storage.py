@@ -305,6 +305,26 @@ class StorageConformance:
         assert [item.id for item in storage.items("u")] == [f"i{n}" for n in range(0, 300, 3)]
         assert len(storage.item_latents("u", [f"i{n}" for n in range(300)])) == 100
 
+    def test_an_item_named_before_it_is_stored_never_expires(self, storage: BaseStorage) -> None:
+        storage.append("u", Feedback("e1", "late", "like"))  # its latent arrives afterwards
+        storage.append("u", Comparison("c1", "p", "q"))
+        storage.put_items("u", [_item("a"), _item("late"), _item("q"), _item("b")])
+        assert storage.expire_unrated("u", 0) == 2
+        assert [item.id for item in storage.items("u")] == ["late", "q"]
+
+    def test_expire_unrated_follows_ratings_as_they_come(self, storage: BaseStorage) -> None:
+        for batch in range(30):  # a feed: 10 served, 7 rated, the cap at 20 unrated
+            storage.put_items("u", [_item(f"i{batch}-{k}") for k in range(10)])
+            for k in range(7):
+                storage.append("u", Feedback(f"e{batch}-{k}", f"i{batch}-{k}", "like"))
+            storage.expire_unrated("u", 20)
+        ids = [item.id for item in storage.items("u")]
+        assert len(ids) == 30 * 7 + 20
+        unrated = [i for i in ids if int(i.rpartition("-")[2]) >= 7]
+        assert unrated == [f"i{b}-{k}" for b in range(30) for k in range(7, 10)][-20:]
+        assert storage.expire_unrated("u", 0) == 20
+        assert storage.expire_unrated("u", 0) == 0
+
     def test_expire_unrated_of_nobody_is_nothing(self, storage: BaseStorage) -> None:
         assert storage.expire_unrated("nobody", 0) == 0
         storage.put_items("u", [_item("a")])

@@ -50,7 +50,7 @@ def content(
     """One of the caller's items as bytes of `type` (default: the domain's first media type)."""
     generator = services.generator
     media_type = media_type or generator.media_types[0]
-    tag = _etag(item_id, media_type, generator.config())
+    tag = _etag(item_id, media_type, services.engine.cache.config)
     if _matches(request.headers.get("if-none-match"), tag) and _owns(
         services, session.user_id, item_id
     ):
@@ -61,8 +61,10 @@ def content(
     )
 
 
-def _etag(item_id: str, media_type: str, config: dict[str, object]) -> str:
-    key = json.dumps([item_id, media_type, config], sort_keys=True, default=str)
+def _etag(item_id: str, media_type: str, config: str) -> str:
+    """A strong tag of an item's bytes as `media_type` from the generator of `config` (its
+    digest, `plgl.generators.config_digest`, computed once by the content cache)."""
+    key = json.dumps([item_id, media_type, config])
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 

@@ -8,9 +8,9 @@ import numpy as np
 from fastapi import APIRouter, Query
 
 from plgl.records import Item
-from plgl.server.deps import Services, ServicesDep, SessionDep, SettingsDep
+from plgl.server.deps import Services, ServicesDep, SessionDep
 from plgl.server.errors import ERROR_RESPONSES
-from plgl.server.quotas import GenerationsDep, make_room
+from plgl.server.quotas import GenerationsDep, RoomDep
 from plgl.server.schemas import ItemsOut, item_out
 from plgl.session import Session
 
@@ -22,12 +22,12 @@ def recommendations(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
-    settings: SettingsDep,
+    room: RoomDep,
     k: Annotated[int, Query(ge=1, le=50)] = 12,
 ) -> ItemsOut:
     """The `k` best items for the user, diverse, best first."""
     with allowance.refund_on_error():
-        k = make_room(services, session.user_id, k, settings.max_unrated_items)
+        k = room.make(k)
         items = session.recommend(k)
     return _scored(session, services, items)
 
@@ -37,13 +37,13 @@ def reverse(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
-    settings: SettingsDep,
+    room: RoomDep,
     target: Annotated[float, Query(gt=0.0, lt=1.0, description="wanted like-probability")],
     n: Annotated[int, Query(ge=1, le=50)] = 6,
 ) -> ItemsOut:
     """`n` diverse items the model predicts the user likes with probability `target`."""
     with allowance.refund_on_error():
-        n = make_room(services, session.user_id, n, settings.max_unrated_items)
+        n = room.make(n)
         items = session.reverse_items(target, n)
     return _scored(session, services, items)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from plgl.samplers.cards import SWIPES_PER_PAIR
 from plgl.server.deps import ServicesDep, SessionDep, SettingsDep
 from plgl.server.errors import ERROR_RESPONSES
-from plgl.server.quotas import GenerationsDep, RatingsDep, make_room
+from plgl.server.quotas import GenerationsDep, RatingsDep, RoomDep
 from plgl.server.schemas import (
     CardOut,
     CardsOut,
@@ -28,7 +28,7 @@ def next_items(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
     services: ServicesDep,
-    settings: SettingsDep,
+    room: RoomDep,
     n: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> ItemsOut:
     """The next `n` items: mostly likely likes, some that teach the model most.
@@ -37,7 +37,7 @@ def next_items(
     expire (they can no longer be rated) to make room for new ones.
     """
     with allowance.refund_on_error():
-        n = make_room(services, session.user_id, n, settings.max_unrated_items)
+        n = room.make(n)
         items = session.ask(n)
     return ItemsOut(items=[item_out(item, services.generator) for item in items])
 
@@ -48,6 +48,7 @@ def next_cards(
     session: SessionDep,
     services: ServicesDep,
     settings: SettingsDep,
+    room: RoomDep,
     n: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> CardsOut:
     """The next `n` cards of the swipe feed: one item to rate, or, where a comparison teaches
@@ -57,10 +58,10 @@ def next_cards(
     expire to make room (room for fewer than two items gives swipe cards only).
     """
     with allowance.refund_on_error():
-        room = make_room(services, session.user_id, 2 * n, settings.max_unrated_items)
-        pairs = settings.pair_cards and room >= 2
+        space = room.make(2 * n)
+        pairs = settings.pair_cards and space >= 2
         swipes = SWIPES_PER_PAIR if pairs else None
-        count = max(1, room // 2) if pairs else min(n, room)
+        count = max(1, space // 2) if pairs else min(n, space)
         cards = session.next_cards(count, swipes=swipes)
     return CardsOut(
         cards=[
@@ -75,14 +76,14 @@ def next_cards(
 
 @router.post("/pair", response_model=ItemsOut)
 def next_pair(
-    allowance: GenerationsDep, session: SessionDep, services: ServicesDep, settings: SettingsDep
+    allowance: GenerationsDep, session: SessionDep, services: ServicesDep, room: RoomDep
 ) -> ItemsOut:
     """The two items whose comparison teaches most now, both likely liked (likelier first).
 
     The user's oldest shown-but-unrated items expire to make room for them (see `/feed`).
     """
     with allowance.refund_on_error():
-        make_room(services, session.user_id, 2, max(2, settings.max_unrated_items))
+        room.make(2, cap=max(2, room.cap))
         items = list(session.ask_pair())
     return ItemsOut(items=[item_out(item, services.generator) for item in items])
 

@@ -81,10 +81,10 @@ def test_pregenerate_by_cluster_fills_a_pool_per_cluster(
     for cluster in clusters:
         rows = pool.group_pool_rows(f"{refresh}:{cluster.id}")
         assert len(rows) == 40
-        # The cluster's rows lie along its centroid.
+        # The cluster's rows lean along its centroid, at angles from near to far.
         latents = pool.pool_latents()[rows]
         cosines = latents @ cluster.direction / np.linalg.norm(latents, axis=1)
-        assert np.median(cosines) > 0.8
+        assert np.median(cosines) > 0.2 and cosines.max() > 0.8 and cosines.min() < 0.5
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 PRIOR_SETTING = "population_prior"
 MATCHING_SETTING = "matching"
 PAGE = 500  # users read per storage page during a refresh
+GROUP_AFTER = 10  # ratings (a first batch) before a user is placed in their taste cluster
 _STATE, _CURRENT, _PRIOR, _SECRET = (
     "population/state",
     "population/current",
@@ -200,9 +201,11 @@ class EnginePopulation:
         self.sync()
         return self.population.prior()
 
-    def group_of(self, taste: np.ndarray) -> str | None:
-        """The cluster of a taste (d,) as "<refresh id>:<cluster id>"; None without clusters."""
-        if self.refresh_id is None or not self.population.clusters_:
+    def group_of(self, taste: np.ndarray, ratings: int) -> str | None:
+        """The cluster of a user's taste (d,) after `ratings` ratings, as "<refresh id>:<cluster
+        id>"; None without clusters, and before `GROUP_AFTER` ratings: until then the taste is
+        mostly the prior's mean, which would name the same cluster for every new user."""
+        if self.refresh_id is None or not self.population.clusters_ or ratings < GROUP_AFTER:
             return None
         cluster = int(self.population.assign(np.asarray(taste, dtype=float)[None, :])[0])
         return None if cluster < 0 else f"{self.refresh_id}:{cluster}"

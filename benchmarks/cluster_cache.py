@@ -34,7 +34,7 @@ from plgl.population import Population
 from plgl.population.pools import cluster_candidates
 from plgl.storage import MemoryStorage
 
-STEPS = (10, 20, 40, 60)
+STEPS = (10, 20, 30, 40, 60)
 _NO_EVICTION = 2**40
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import plgl
-from plgl.history import replay
+from plgl.history import Job, latest_taste, replay
 from plgl.population import Population, UserTaste
 from plgl.storage import BaseStorage, MemoryStorage
 from plgl.storage.snapshot import decode_taste, encode_snapshot
@@ -140,3 +140,17 @@ def test_the_taste_section_is_read_only_for_its_key() -> None:
     assert decode_taste(encode_snapshot({"array:x": np.zeros(2)}, "k", 3), "k") is None
     assert decode_taste(blob[:40], "k") is None
     assert decode_taste(b"not a snapshot", "k") is None
+
+
+def test_a_saved_snapshot_never_replaces_a_newer_one(eng: plgl.Engine) -> None:
+    assert eng.population is not None
+    recipe, key = eng.population.recipe_for("u13")
+    jobs: list[Job] = []
+    assert latest_taste(recipe, eng.storage, "u13", key, jobs.append) is not None
+    assert len(jobs) == 1  # 85 ratings, a snapshot at 50: replayed from it, one to save
+    session = eng.session("u13")
+    _rate(session, np.eye(D)[1], 3)
+    assert session.snapshot()
+    jobs[0]()
+    snapshot = eng.storage.snapshot("u13")
+    assert snapshot is not None and snapshot.position == 88

@@ -189,7 +189,8 @@ def latest_taste(
 
     Read from the taste section of the latest snapshot when it covers every stored event (no
     model is built); otherwise replayed from that snapshot (`replay`), and `save` is given the
-    job that stores a snapshot of the replayed state, so that the next read is direct.
+    job that stores a snapshot of the replayed state (unless a newer one is stored by then), so
+    that the next read is direct.
     `version` is the user's number of stored events if the caller has just read it.
     """
     version = storage.version(user_id) if version is None else version
@@ -205,7 +206,13 @@ def latest_taste(
     taste = taste_of(learner)
     if save is not None and replayed and isinstance(learner, OnlineLearner):
         blob = _encode(learner, key)
-        save(lambda: storage.put_snapshot(user_id, position, blob))
+
+        def put() -> None:
+            stored = storage.snapshot(user_id)
+            if stored is None or stored.position < position:  # never over a newer one
+                storage.put_snapshot(user_id, position, blob)
+
+        save(put)
     return taste
 
 

@@ -12,7 +12,7 @@ import plgl
 from plgl.history import Job, latest_taste, replay
 from plgl.population import Population, UserTaste
 from plgl.storage import BaseStorage, MemoryStorage
-from plgl.storage.snapshot import decode_taste, encode_snapshot
+from plgl.storage.snapshot import decode_snapshot, decode_taste, encode_snapshot
 
 D = 6
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -154,3 +154,23 @@ def test_a_saved_snapshot_never_replaces_a_newer_one(eng: plgl.Engine) -> None:
     jobs[0]()
     snapshot = eng.storage.snapshot("u13")
     assert snapshot is not None and snapshot.position == 88
+
+
+def test_snapshot_arrays_round_trip_and_a_damaged_blob_is_unreadable() -> None:
+    state = {
+        "scalar": np.array(3),
+        "text": np.array(["x", "yy"]),
+        "empty": np.zeros((0, 3)),
+        "transposed": np.arange(6.0).reshape(2, 3).T,
+        "flags": np.array([True, False]),
+    }
+    blob = encode_snapshot(state, "k", 5, taste=(np.ones(2), np.eye(2)))
+    decoded = decode_snapshot(blob, "k")
+    assert decoded is not None and decoded[1] == 5 and decoded[0].keys() == state.keys()
+    for name, array in state.items():
+        assert decoded[0][name].dtype == array.dtype
+        np.testing.assert_array_equal(decoded[0][name], array)
+    assert decode_snapshot(blob[:-1], "k") is None
+    assert decode_snapshot(blob, "other") is None
+    with pytest.raises(ValueError, match="plain"):
+        encode_snapshot({"objects": np.array([{}], dtype=object)}, "k", 1)

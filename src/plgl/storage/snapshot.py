@@ -1,4 +1,4 @@
-"""Snapshots of a user's derived model state: named arrays in an .npz, never pickle.
+"""Snapshots of a user's derived model state: named arrays as raw bytes, never pickle.
 
 A snapshot is valid only for the model settings it was made with: its key hashes the model's
 class and parameters, the feedback policy, the latent size, the engine's negatives and the plgl
@@ -6,10 +6,11 @@ version. A snapshot with another key, or one that cannot be read, is ignored (th
 truth; the snapshot only saves replaying them).
 
 Layout: a magic line, a little-endian uint32 length and a JSON header (format, key, ratings,
-and the dimension of the taste section or null), then the taste section, then the .npz. The
-taste section is a linear model's posterior over its weights, the mean (d,) and the upper
-triangle of the covariance (d, d), as raw float64: what a population refresh reads of every
-user (`decode_taste`) without opening the archive.
+the dimension of the taste section or null, and the name, dtype and shape of each array), then
+the taste section, then each array's bytes in C order. The taste section is a linear model's
+posterior over its weights, the mean (d,) and the upper triangle of the covariance (d, d), as
+float64: what a population refresh reads of every user (`decode_taste`) without the rest.
+Only plain dtypes (bool, numbers, fixed-width strings) are written or read.
 
 >>> state = {"array:mean_": np.zeros(3)}
 >>> blob = encode_snapshot(state, key="k", ratings=7)
@@ -25,22 +26,22 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import io
 import json
+import math
 import re
 import struct
-import zipfile
 from typing import Any
 
 import numpy as np
 
 from plgl._version import __version__
 
-# 2: LinearPreference state is the folded posterior (no observation list); 3: a header and
-# the taste section before the archive.
+# 2: LinearPreference state is the folded posterior (no observation list); 3: a header, the
+# taste section and raw arrays (an .npz before).
 FORMAT = "plgl.snapshot/3"
 _MAGIC = b"plgl.snapshot\n"
 _LENGTH = struct.Struct("<I")
+_KINDS = "biufcUS"  # plain dtypes: no objects (pickle), no structured records
 
 
 def snapshot_key(model: Any, feedback: Any, latent_dim: int, negatives: np.ndarray) -> str:
@@ -87,7 +88,8 @@ def encode_snapshot(
     ratings: int,
     taste: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bytes:
-    """A header (the key and the ratings covered), the taste section and an .npz of `state`.
+    """A header (the key, the ratings covered, the arrays' layout), the taste section and the
+    bytes of every array of `state`.
 
     Args:
         state: the learner's named arrays.
@@ -104,13 +106,16 @@ def encode_snapshot(
             raise ValueError(f"taste must be (d,) and (d, d), got {mean.shape}, {covariance.shape}")
         upper = covariance[np.triu_indices(dimension)]
         section = mean.tobytes() + np.ascontiguousarray(upper).tobytes()
+    arrays = {name: np.asarray(value, order="C") for name, value in state.items()}
+    for name, array in arrays.items():
+        if array.dtype.kind not in _KINDS:
+            raise ValueError(f"state array {name!r} has dtype {array.dtype}, not a plain one")
+    layout = [[name, a.dtype.str, list(a.shape)] for name, a in arrays.items()]
     header = json.dumps(
-        {"format": FORMAT, "key": key, "ratings": ratings, "taste": dimension}
+        {"format": FORMAT, "key": key, "ratings": ratings, "taste": dimension, "arrays": layout}
     ).encode()
-    arrays: dict[str, Any] = dict(state)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return _MAGIC + _LENGTH.pack(len(header)) + header + section + buffer.getvalue()
+    body = b"".join(array.tobytes() for array in arrays.values())
+    return _MAGIC + _LENGTH.pack(len(header)) + header + section + body
 
 
 def decode_snapshot(blob: bytes, key: str) -> tuple[dict[str, np.ndarray], int] | None:
@@ -123,17 +128,24 @@ def decode_snapshot(blob: bytes, key: str) -> tuple[dict[str, np.ndarray], int] 
     dimension = header["taste"]
     if dimension is not None:
         start += 8 * (dimension + dimension * (dimension + 1) // 2)
+    arrays: dict[str, np.ndarray] = {}
     try:
-        with np.load(io.BytesIO(blob[start:]), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        for name, dtype_text, shape in header["arrays"]:
+            dtype = np.dtype(dtype_text)
+            count = math.prod(shape)
+            if dtype.kind not in _KINDS or count < 0 or start + count * dtype.itemsize > len(blob):
+                return None
+            flat = np.frombuffer(blob, dtype, count, start) if count else np.empty(0, dtype)
+            arrays[str(name)] = flat.reshape(tuple(shape)).copy()
+            start += count * dtype.itemsize
+    except (KeyError, TypeError, ValueError):
         return None
     return arrays, int(header["ratings"])
 
 
 def decode_taste(blob: bytes, key: str) -> tuple[np.ndarray, np.ndarray] | None:
     """The posterior mean (d,) and covariance (d, d) in the snapshot's taste section, without
-    opening the archive; None if it has none, was made for another key or is unreadable."""
+    reading the state; None if it has none, was made for another key or is unreadable."""
     opened = _open(blob, key)
     if opened is None or opened[0]["taste"] is None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,12 @@ def test_a_private_refresh_spends_epsilon(
     storage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "copy.db"
-    copy.write_bytes(Path(storage.removeprefix("sqlite:///")).read_bytes())
+    # The backup API copies what is committed, also what still sits in the write-ahead log.
+    source = sqlite3.connect(storage.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
     args = ["population", "refresh", "--storage", f"sqlite:///{copy}", "--latent-dim", str(D)]
     assert main([*args, "--epsilon", "1", "--min-users", "10"]) == 0
     assert "epsilon 1 this refresh" in capsys.readouterr().out

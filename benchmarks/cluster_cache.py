@@ -2,15 +2,18 @@
 
 - "pools": from scratch, with the generator's pregenerated pool (the cache suite's best set-up);
 - "prior+pools": the same pool, the new user starting from the population prior;
-- "prior+cluster-pools": also a pool pregenerated along each cluster's centroid
-  (`plgl pregenerate --by-cluster`), offered to the cluster's members first.
+- "prior+cluster-pools": also a pool pregenerated for each cluster's members
+  (`plgl pregenerate --by-cluster`: what the sampler proposes to a member,
+  `plgl.population.pools`), among a member's candidates once they are placed in their cluster
+  (after their first batch).
 
 Earlier users (a clustered simulated population, `plgl.bench.populations`) rate through their
 own sessions; the population is refreshed from that storage (no noise: the wiring is measured
 here, the DP cost is the population suite's). Each held-back new user then rates `batch` items
 per round; every shown item is rendered, as a feed does. Reported per set-up, medians over the
-new users: generator calls for the user's feed so far, the share of shown items that came from
-a pool, and the normalized utility of the top recommendation (0 random, 1 best).
+new users: generator calls for the user's feed so far (the saving of the cluster pools is the
+difference between the last two columns), the share of shown items that came from a pool, and
+the normalized utility of the top recommendation (0 random, 1 best).
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/cluster_cache.py --new 10
 """
@@ -28,9 +31,10 @@ from plgl.cache import ContentCache, MemoryCache, pregenerate, pregenerate_group
 from plgl.engine import Engine
 from plgl.generators import get
 from plgl.population import Population
+from plgl.population.pools import cluster_candidates
 from plgl.storage import MemoryStorage
 
-STEPS = (10, 20, 40, 60)
+STEPS = (10, 20, 30, 40, 60)
 _NO_EVICTION = 2**40
 
 
@@ -59,10 +63,7 @@ def main() -> None:
     assert earlier.population is not None
     summary = earlier.population.refresh()
     print(f"population: {summary.users} users, {summary.kind} prior, {summary.clusters} clusters")
-    groups = {
-        f"{earlier.population.refresh_id}:{c.id}": base.project(c.exemplars(args.per_cluster, rng))
-        for c in earlier.population.clusters()
-    }
+    groups = cluster_candidates(earlier, args.per_cluster, rng)
 
     new_users = population.draw(args.new, np.random.default_rng(70_000 + args.seed))[0]
     table: dict[str, dict[str, list[float]]] = {}

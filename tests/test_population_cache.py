@@ -1,5 +1,6 @@
 """Cluster caches: likes within a taste group warm its members' candidates, and pools
-pregenerated along each cluster's centroid are offered to its members first."""
+pregenerated for each cluster's members are among their candidates (never unsafe or served
+rows), so that what is shown from them costs no generator call."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import numpy as np
 import pytest
 
 import plgl
+from plgl.bench.cache import CountingGenerator
 from plgl.cache import ContentCache, MemoryCache, pregenerate, pregenerate_groups
 from plgl.errors import InvalidInputError
+from plgl.models import LinearPreference
 from plgl.population import Population
+from plgl.population.pools import cluster_candidates
+from plgl.population.service import GROUP_AFTER
+from plgl.records import Item
+from plgl.samplers import MixtureSampler, next_candidates
 
 D = 4
 
@@ -47,7 +54,7 @@ def test_a_group_needs_enough_likes_and_counts_each_member_once() -> None:
     assert cache.shared_rows("a1").tolist() == []
 
 
-def test_a_row_both_liked_and_pregenerated_for_a_group_is_offered_once() -> None:
+def test_a_groups_pool_rows_are_not_shared_positives() -> None:
     cache = cache_with_pool()
     pregenerate_groups(
         cache.generator, cache.store, {"g": np.arange(1.0, 4.0)[:, None] * np.ones(D)}
@@ -56,7 +63,45 @@ def test_a_row_both_liked_and_pregenerated_for_a_group_is_offered_once() -> None
     for user in ("a1", "a2"):
         cache.join(user, "g")
         cache.note_feedback(user, liked, "like")
-    assert cache.shared_rows("a1").tolist() == [51, 50, 52]
+    assert cache.shared_rows("a1").tolist() == [51]
+    assert cache.group_rows("a1").tolist() == [50, 51, 52]
+    assert cache.group_rows("nobody").tolist() == []
+
+
+def test_group_rows_are_candidates_never_unsafe_served_or_repeated() -> None:
+    cache = cache_with_pool()
+    generator = cache.generator
+    rng = np.random.default_rng(5)  # not the seed of the pool's own latents
+    pregenerate_groups(
+        generator, cache.store, {"g": generator.project(rng.standard_normal((40, D)))}
+    )
+    latents = cache.pool_latents()
+    unsafe, served = latents[50:60], [Item(f"s{i}", latents[i], None) for i in range(60, 70)]
+    safety = plgl.Safety(negatives=unsafe, radius=1e-6)
+    model = LinearPreference().start(D)
+
+    def candidates(user: str) -> np.ndarray:
+        return next_candidates(
+            MixtureSampler(n_candidates=20),
+            model,
+            generator,
+            cache,
+            user,
+            np.random.default_rng(1),
+            safety=safety,
+            served=lambda: served,
+            confidence=0.5,
+        )
+
+    assert len(candidates("outsider")) == 20
+    cache.join("member", "g")
+    found = candidates("member")
+    assert 20 < len(found) <= 40
+    group = {row.tobytes() for row in latents[50:90]}
+    assert sum(row.tobytes() in group for row in found) >= len(found) - 20
+    barred = {row.tobytes() for row in np.vstack([unsafe, latents[60:70]])}
+    assert not any(row.tobytes() in barred for row in found)
+    assert len({row.tobytes() for row in found}) == len(found)
 
 
 def test_forgetting_a_user_leaves_their_group() -> None:
@@ -80,7 +125,7 @@ def test_group_pools_are_pregenerated_once_and_offered_to_members() -> None:
     assert len(cache.pool_latents()) == 60  # a rerun adds nothing
     assert cache.group_pool_rows("r:1").tolist() == [56, 57, 58, 59]
     cache.join("m", "r:1")
-    assert cache.shared_rows("m").tolist() == [56, 57, 58, 59]
+    assert cache.group_rows("m").tolist() == [56, 57, 58, 59]
     before = generator_calls = cache.stats["generated"]
     cache.contents(cache.pool_latents()[56:60])
     assert cache.stats["generated"] == before == generator_calls  # content was pregenerated
@@ -97,13 +142,15 @@ def test_bad_groups_are_rejected(groups: dict[str, np.ndarray]) -> None:
     assert len(cache.pool_latents()) == 50
 
 
-def test_a_new_member_is_shown_their_clusters_pool() -> None:
-    """End to end: after a refresh, a user leaning to a cluster gets its centroid pool rows."""
+def test_a_new_member_is_served_from_their_clusters_pool() -> None:
+    """End to end: after a refresh and `cluster_candidates`, a newcomer placed in their cluster
+    (after a first batch) is shown rows of its pool, whose content was made beforehand."""
     store = MemoryCache()
-    generator = plgl.generators.get("identity", latent_dim=D)
-    pregenerate(generator, store, n=200)
+    base = plgl.generators.get("identity", latent_dim=D)
+    pregenerate(base, store, n=200)
+    counting = CountingGenerator(base)
     engine = plgl.Engine(
-        generator=generator,
+        generator=counting,
         seed=0,
         cache=ContentCache(store),
         population=Population(epsilon=None, min_users=10),
@@ -115,23 +162,27 @@ def test_a_new_member_is_shown_their_clusters_pool() -> None:
             s.tell(item.id, "like" if item.latent @ axes[user % 2] > 0 else "dislike")
     assert engine.population is not None
     engine.population.refresh()
-    refresh = engine.population.refresh_id
-    rng = np.random.default_rng(0)
-    groups = {f"{refresh}:{c.id}": c.exemplars(30, rng) for c in engine.population.clusters()}
-    pregenerate_groups(generator, store, groups)
+    groups = cluster_candidates(engine, 60, np.random.default_rng(0))
+    assert len(groups) == len(engine.population.clusters())
+    pregenerate_groups(base, store, groups)
     newcomer = engine.session("new")
-    for item in newcomer.ask(10):
-        newcomer.tell(item.id, "like" if item.latent @ axes[0] > 0 else "dislike")
-    group = engine.population.group_of(newcomer.model.coef_)  # type: ignore[attr-defined]
+    coef = newcomer.model.coef_  # type: ignore[attr-defined]
+    assert engine.population.group_of(coef, 0) is None  # the prior's mean names no one's cluster
+    shown: list[plgl.Item] = []
+    before = counting.calls
+    while newcomer.n_ratings < 40:
+        for item in newcomer.ask(10):
+            shown.append(item)
+            newcomer.tell(item.id, "like" if item.latent @ axes[0] > 0 else "dislike")
+    group = engine.population.group_of(newcomer.model.coef_, GROUP_AFTER)  # type: ignore[attr-defined]
     assert group is not None
-    rows = engine.cache.group_pool_rows(group)
-    assert len(rows) == 30
-    # The newcomer's candidates are offered their cluster's rows before anything else.
-    assert engine.cache.shared_rows("new")[:30].tolist() == rows.tolist()
-    # The centroid rows lean the newcomer's way: predicted liked far more than the pool.
-    model = newcomer.model
-    pool = engine.cache.pool_latents()
-    assert (
-        model.predict_proba(pool[rows])[:, 1].mean()
-        > model.predict_proba(pool[:200])[:, 1].mean() + 0.2
-    )
+    cluster = engine.population.clusters()[int(group.split(":")[1])]
+    assert cluster.direction @ axes[0] > 0.9  # the newcomer's own cluster
+    rows = set(engine.cache.group_pool_rows(group).tolist())
+    digests = engine.cache.digests(np.array([item.latent for item in shown]))
+    assert len(set(digests)) == len(digests)  # nothing shown twice
+    from_group = sum(engine.cache.pool.rows.get(d) in rows for d in digests)
+    assert from_group >= 5
+    # Their content was made beforehand: the feed generated only what no pool held.
+    fresh = sum(d not in engine.cache.pool.rows for d in digests)
+    assert counting.calls - before == fresh

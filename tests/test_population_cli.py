@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,12 @@ def test_a_private_refresh_spends_epsilon(
     storage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "copy.db"
-    copy.write_bytes(Path(storage.removeprefix("sqlite:///")).read_bytes())
+    # The backup API copies what is committed, also what still sits in the write-ahead log.
+    source = sqlite3.connect(storage.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
     args = ["population", "refresh", "--storage", f"sqlite:///{copy}", "--latent-dim", str(D)]
     assert main([*args, "--epsilon", "1", "--min-users", "10"]) == 0
     out = capsys.readouterr().out
@@ -87,10 +93,10 @@ def test_pregenerate_by_cluster_fills_a_pool_per_cluster(
     for cluster in clusters:
         rows = pool.group_pool_rows(f"{refresh}:{cluster.id}")
         assert len(rows) == 40
-        # The cluster's rows lie along its centroid.
+        # The cluster's rows lean along its centroid, at angles from near to far.
         latents = pool.pool_latents()[rows]
         cosines = latents @ cluster.direction / np.linalg.norm(latents, axis=1)
-        assert np.median(cosines) > 0.8
+        assert np.median(cosines) > 0.2 and cosines.max() > 0.8 and cosines.min() < 0.5
 
 
 @pytest.mark.parametrize(

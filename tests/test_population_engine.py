@@ -4,6 +4,7 @@ deletion, and a new user learning faster through the public Engine/Session API."
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def copy_of(db: str, tmp_path: Path) -> str:
     target = tmp_path / "copy.db"
-    target.write_bytes(Path(db.removeprefix("sqlite:///")).read_bytes())
+    # The backup API copies what is committed, also what still sits in the write-ahead log.
+    source, copy = sqlite3.connect(db.removeprefix("sqlite:///")), sqlite3.connect(target)
+    source.backup(copy)
+    source.close()
+    copy.close()
     return f"sqlite:///{target}"
 
 

@@ -3,6 +3,7 @@ and a deleted user gone from the answers at once."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,11 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def client(stored: str, tmp_path: Path) -> Iterator[TestClient]:
     copy = tmp_path / "plgl.db"
-    copy.write_bytes(Path(stored.removeprefix("sqlite:///")).read_bytes())
+    # The backup API copies what is committed, also what still sits in the write-ahead log.
+    source, target = sqlite3.connect(stored.removeprefix("sqlite:///")), sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
     settings = Settings(
         domain="identity", storage=f"sqlite:///{copy}", secret=SECRET, data_dir=tmp_path
     )

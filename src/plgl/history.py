@@ -19,9 +19,10 @@ import numpy as np
 from plgl.criteria.contexts import context_start
 from plgl.errors import UserDeletedError
 from plgl.learner import Learner, OnlineLearner, Recipe, new_learner, prior_model
+from plgl.models import is_linear
 from plgl.records import Event, Feedback
 from plgl.storage import BaseStorage, Snapshot
-from plgl.storage.snapshot import decode_snapshot, encode_snapshot
+from plgl.storage.snapshot import decode_snapshot, decode_taste, encode_snapshot
 
 SNAPSHOT_EVERY = 50  # events between snapshots of an online model's state
 
@@ -97,9 +98,10 @@ class History:
         learner = self.learner
         if learner.exact and isinstance(learner, OnlineLearner):
             state, ratings, position = learner.get_state(), learner.n_events, self.position
+            taste = taste_of(learner)
             storage, user_id, key = self.storage, self.user_id, self.key
             return lambda: storage.put_snapshot(
-                user_id, position, encode_snapshot(state, key, ratings)
+                user_id, position, encode_snapshot(state, key, ratings, taste)
             )
         recipe, storage, user_id, key, position = (
             self.recipe,
@@ -170,9 +172,63 @@ def save_snapshot(
     ):
         return True
     _, position, _ = _replay_onto(learner, snapshot, recipe, storage, user_id, key, upto)
-    blob = encode_snapshot(learner.get_state(), key, learner.n_events)
-    storage.put_snapshot(user_id, position, blob)
+    storage.put_snapshot(user_id, position, _encode(learner, key))
     return True
+
+
+def latest_taste(
+    recipe: Recipe,
+    storage: BaseStorage,
+    user_id: str,
+    key: str,
+    save: Callable[[Job], None] | None = None,
+    version: int | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The posterior mean (d,) and covariance (d, d) of the weights of the user's linear model
+    as their stored events make it (None for other models).
+
+    Read from the taste section of the latest snapshot when it covers every stored event (no
+    model is built); otherwise replayed from that snapshot (`replay`), and `save` is given the
+    job that stores a snapshot of the replayed state (unless a newer one is stored by then), so
+    that the next read is direct.
+    `version` is the user's number of stored events if the caller has just read it.
+    """
+    version = storage.version(user_id) if version is None else version
+    snapshot = storage.snapshot(user_id)
+    if snapshot is not None and snapshot.position == version:
+        taste = decode_taste(snapshot.blob, key)
+        if taste is not None:
+            return taste
+    learner = new_learner(recipe)
+    if not learner.stateful:
+        snapshot = None
+    _, position, replayed = _replay_onto(learner, snapshot, recipe, storage, user_id, key, None)
+    taste = taste_of(learner)
+    if save is not None and replayed and isinstance(learner, OnlineLearner):
+        blob = _encode(learner, key)
+
+        def put() -> None:
+            stored = storage.snapshot(user_id)
+            if stored is None or stored.position < position:  # never over a newer one
+                storage.put_snapshot(user_id, position, blob)
+
+        save(put)
+    return taste
+
+
+def taste_of(learner: Learner) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean (d,), covariance (d, d)) of a linear model's weights, else None."""
+    model = learner.model
+    if not is_linear(model):
+        return None
+    covariance = model.weight_covariance()
+    if covariance is None:
+        return None
+    return np.array(model.coef_, dtype=float), np.array(covariance, dtype=float)
+
+
+def _encode(learner: OnlineLearner, key: str) -> bytes:
+    return encode_snapshot(learner.get_state(), key, learner.n_events, taste_of(learner))
 
 
 def _replay_onto(

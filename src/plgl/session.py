@@ -357,7 +357,7 @@ class Session(SeveralTastes, Matching):
         """Place the user in their taste cluster's group of the content cache (cluster caches)."""
         population = self.engine.population
         if population is not None:
-            group = population.group_of(self.model.coef_)
+            group = population.group_of(self.model.coef_, self._history.n_events)
             self.engine.cache.join(self.user_id, group)
 
     def _follow(self, recipe: Recipe, key: str) -> None:

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--by-cluster",
         action="store_true",
-        help="instead, add --n latents along each population cluster's centroid (needs --storage)",
+        help="instead, add --n latents for each population cluster's members (needs --storage)",
     )
     parser.add_argument("--storage", help="storage URL holding the refreshed population")
 
@@ -83,25 +83,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _by_cluster(args: argparse.Namespace, generator: Any, store: Any, console: Any) -> int:
-    """Add `args.n` latents along each cluster's centroid of the population stored at
-    `args.storage` to the generator's pool (`plgl.cache.groups`)."""
+    """Add `args.n` latents for each cluster of the population stored at `args.storage` to the
+    generator's pool: what the sampler proposes to a new member (`plgl.population.pools`)."""
     import numpy as np
 
     import plgl
     from plgl.cache import pregenerate_groups
     from plgl.errors import PlglError
+    from plgl.population.pools import cluster_candidates
 
     try:
         with plgl.Engine(generator, storage=args.storage, population=plgl.Population()) as engine:
-            population = engine.population
-            assert population is not None
-            clusters, refresh = population.clusters(), population.refresh_id
-        if not clusters:
-            raise ValueError("the storage holds no population clusters: refresh it first")
-        rng = np.random.default_rng(args.seed)
-        groups = {
-            f"{refresh}:{c.id}": generator.project(c.exemplars(args.n, rng)) for c in clusters
-        }
+            groups = cluster_candidates(engine, args.n, np.random.default_rng(args.seed))
         sizes = pregenerate_groups(generator, store, groups, batch=args.batch)
     except PlglError as error:
         raise ValueError(str(error)) from None

@@ -8,7 +8,7 @@ and what each user kept. Everything lives in one `BaseCache` store, under these 
   `shared:<config>:<n>`: the n-th pool item to reach `min_shared_likes` (shared positives).
   The same per taste group (a population's cluster, `join`) under `likes:<config>:group:<g>:`
   and `shared:<config>:group:<g>:`; `group-pool:<config>:<g>`: the pool rows pregenerated
-  along the group's centroid (`plgl.cache.groups`).
+  for the group's members (`plgl.cache.groups`).
 - `user:<user hash>:...`: one user's data (kept likes, which pool items they liked, which content
   was made for them), removed by `forget_user`; `deleted:<user hash>` keeps it from coming back.
 """
@@ -26,6 +26,7 @@ import numpy as np
 
 from plgl.cache._base import BaseCache
 from plgl.cache.codec import decode, decode_latents, encode, encode_latents
+from plgl.cache.groups import group_key
 from plgl.cache.pool import CandidatePool, content_digest
 from plgl.cache.urls import from_url
 from plgl.errors import InvalidInputError
@@ -181,8 +182,9 @@ class ContentCache:
 
     def join(self, user_id: str, group: str | None) -> None:
         """Place the user in a taste group (a population's cluster; None: none): their likes
-        of pool items count towards the group's shared positives too, and their candidates
-        are warmed by the group's (`shared_rows`). Kept in memory, for the latest users."""
+        of pool items count towards the group's shared positives too (`shared_rows`), and
+        the rows pregenerated for the group are among their candidates (`group_rows`). Kept
+        in memory, for the latest users."""
         user = _user(user_id)
         with self._lock:
             self._groups.pop(user, None)
@@ -237,21 +239,26 @@ class ContentCache:
     # ------------------------------------------------------------------ pools
     def shared_rows(self, user_id: str | None = None) -> np.ndarray:
         """Pool rows that at least `min_shared_likes` users liked, in the order they got there;
-        for a user in a taste group (`join`), the group's liked rows and the rows pregenerated
-        along its centroid come first."""
+        for a user in a taste group (`join`), the group's liked rows come first."""
         with self._lock:
             group = None if user_id is None else self._groups.get(_user(user_id))
         rows = self._liked_rows(self.config)
         if group is None:
             return rows
-        scope = _group_scope(self.config, group)
-        ordered = np.concatenate([self._liked_rows(scope), self.group_pool_rows(group), rows])
+        ordered = np.concatenate([self._liked_rows(_group_scope(self.config, group)), rows])
         _, first = np.unique(ordered, return_index=True)  # each row once, where it came first
         return ordered[np.sort(first)].astype(int)
 
+    def group_rows(self, user_id: str) -> np.ndarray:
+        """(k,) pool rows pregenerated for the members of the user's taste group (`join`);
+        empty when the user is in none or the group has no pool."""
+        with self._lock:
+            group = self._groups.get(_user(user_id))
+        return np.empty(0, dtype=int) if group is None else self.group_pool_rows(group)
+
     def group_pool_rows(self, group: str) -> np.ndarray:
-        """(k,) pool rows pregenerated along a taste group's centroid (`plgl.cache.groups`)."""
-        blob = self.store.get(f"group-pool:{self.config}:{group}")
+        """(k,) pool rows pregenerated for a taste group's members (`plgl.cache.groups`)."""
+        blob = self.store.get(group_key(self.config, group))
         if blob is None:
             return np.empty(0, dtype=int)
         start, stop = json.loads(blob)["rows"]

@@ -1,10 +1,11 @@
-"""Pools per taste group: latents along each population cluster's centroid, pregenerated into the
-shared candidate pool, so that a new member's first candidates already lean towards what their
-group likes (`ContentCache.shared_rows` offers them first).
+"""Pools per taste group: latents made for each population cluster's members, pregenerated
+into the shared candidate pool, so that a new member's candidates include items already made
+for their group (`ContentCache.group_rows`, offered beside the sampler's fresh proposals).
 
-The rows are appended to the generator's pool like any chunk (content first, then the chunk,
-then the manifest), and `group-pool:<config>:<group>` records which rows are the group's. A
-group already filled is skipped, so a rerun adds nothing.
+The rows are appended to the generator's pool like any chunk (`plgl.cache.pool.append_chunk`),
+and `group-pool:<config>:<group>` records which rows are the group's. A group already filled is
+skipped, so a rerun adds nothing. Which latents a group gets is the caller's choice
+(`plgl.population.pools.cluster_candidates`: what the sampler proposes to a member).
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from plgl.cache._base import BaseCache
-from plgl.cache.codec import encode, encode_latents
-from plgl.cache.pool import CandidatePool, content_digest
+from plgl.cache.pool import CandidatePool, append_chunk, check_batch
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator, config_digest
 
@@ -37,8 +37,7 @@ def pregenerate_groups(
     >>> pregenerate_groups(get("identity", latent_dim=2), store, {"r1:0": np.ones((3, 2))})
     {'r1:0': 3}
     """
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise InvalidInputError(f"batch must be a positive int, got {batch!r}")
+    check_batch(batch)
     for group, latents in groups.items():
         if not isinstance(group, str) or not group:
             raise InvalidInputError(f"group names must be non-empty strings, got {group!r}")
@@ -52,29 +51,24 @@ def pregenerate_groups(
     total = sum(len(latents) for latents in groups.values())
     done, sizes = 0, {}
     for group, latents in groups.items():
-        key = f"group-pool:{config}:{group}"
+        key = group_key(config, group)
         stored = store.get(key)
-        if stored is not None:
-            start, stop = json.loads(stored)["rows"]
-            sizes[group] = stop - start
-            done += len(latents)
-            continue
-        latents = np.asarray(latents, dtype=float)
-        keys = content_digest(config, latents)
-        for begin in range(0, len(latents), batch):
-            made = generator.generate(latents[begin : begin + batch])
-            store.put_many(
-                {f"content:{k}": encode(c) for k, c in zip(keys[begin:], made, strict=False)}
-            )
-            done += len(made)
-            if progress is not None:
-                progress(done, total)
-        meta = pool.manifest()
-        chunks, items = int(meta["chunks"]), int(meta["items"])
-        store[f"{pool.prefix}{chunks:06d}"] = encode_latents(latents)
-        store[pool.prefix + "meta"] = json.dumps(
-            {"chunks": chunks + 1, "items": items + len(latents)}
-        ).encode()
-        store[key] = json.dumps({"rows": [items, items + len(latents)]}).encode()
-        sizes[group] = len(latents)
+        if stored is None:
+            before = done
+
+            def report(made: int, before: int = before) -> None:
+                if progress is not None:
+                    progress(before + made, total)
+
+            rows = append_chunk(generator, pool, np.asarray(latents, dtype=float), batch, report)
+            store[key] = json.dumps({"rows": list(rows)}).encode()
+        else:
+            rows = json.loads(stored)["rows"]
+        sizes[group] = rows[1] - rows[0]
+        done += len(latents)
     return sizes
+
+
+def group_key(config: str, group: str) -> str:
+    """The key that names a group's pool rows."""
+    return f"group-pool:{config}:{group}"

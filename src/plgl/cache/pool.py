@@ -82,6 +82,37 @@ class CandidatePool:
         return len(self.keys)
 
 
+def append_chunk(
+    generator: Generator,
+    pool: CandidatePool,
+    latents: np.ndarray,
+    batch: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Make the content of latents (n, latent_dim) in batches of `batch` and append them to
+    `pool` as one chunk; returns the (start, stop) rows they got.
+
+    Content first, then the chunk, then the manifest: a chunk never names content that is
+    missing. `progress(done)` is called after each batch with the latents made so far.
+    """
+    store = pool.store
+    keys = content_digest(pool.config, latents)
+    for begin in range(0, len(latents), batch):
+        made = generator.generate(latents[begin : begin + batch])
+        store.put_many(
+            {f"content:{k}": encode(c) for k, c in zip(keys[begin:], made, strict=False)}
+        )
+        if progress is not None:
+            progress(begin + len(made))
+    meta = pool.manifest()
+    chunks, items = int(meta["chunks"]), int(meta["items"])
+    store[f"{pool.prefix}{chunks:06d}"] = encode_latents(latents)
+    store[pool.prefix + "meta"] = json.dumps(
+        {"chunks": chunks + 1, "items": items + len(latents)}
+    ).encode()
+    return items, items + len(latents)
+
+
 def pregenerate(
     generator: Generator,
     store: BaseCache,
@@ -102,10 +133,8 @@ def pregenerate(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidInputError(f"n must be a positive int, got {n!r}")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise InvalidInputError(f"batch must be a positive int, got {batch!r}")
-    config = config_digest(generator)
-    pool = CandidatePool(store, config, generator.latent_dim)
+    check_batch(batch)
+    pool = CandidatePool(store, config_digest(generator), generator.latent_dim)
     meta = pool.manifest()
     chunks, items = int(meta["chunks"]), int(meta["items"])
     while items < n:
@@ -114,16 +143,18 @@ def pregenerate(
         # renders well, and the norm the sampler's candidates have, so neither source is
         # favoured by its length alone.
         latents = generator.project(generator.sample(min(CHUNK, n - items), rng))
-        keys = content_digest(config, latents)
-        for start in range(0, len(latents), batch):
-            part = latents[start : start + batch]
-            made = generator.generate(part)
-            store.put_many(
-                {f"content:{k}": encode(c) for k, c in zip(keys[start:], made, strict=False)}
-            )
+        done = items
+
+        def report(made: int, done: int = done) -> None:
             if progress is not None:
-                progress(items + start + len(part), n)
-        store[f"{pool.prefix}{chunks:06d}"] = encode_latents(latents)
-        chunks, items = chunks + 1, items + len(latents)
-        store[pool.prefix + "meta"] = json.dumps({"chunks": chunks, "items": items}).encode()
+                progress(done + made, n)
+
+        items = append_chunk(generator, pool, latents, batch, report)[1]
+        chunks += 1
     return items
+
+
+def check_batch(batch: object) -> None:
+    """InvalidInputError unless `batch` (latents per generator call) is a positive int."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InvalidInputError(f"batch must be a positive int, got {batch!r}")

@@ -17,6 +17,7 @@ with events and no pin started from scratch), and `matching`, their opt-in.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -24,15 +25,15 @@ import io
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from plgl.errors import InvalidInputError, StorageError
-from plgl.history import replay
+from plgl.errors import InvalidInputError, StorageError, UserDeletedError
+from plgl.history import Job, latest_taste
 from plgl.learner import Recipe
-from plgl.models import LinearPreference, is_linear
+from plgl.models import LinearPreference
 from plgl.models.priors import GaussianPrior
 from plgl.population.limits import BaseMatchLimiter, MatchLimiter
 from plgl.population.population import Population
@@ -47,6 +48,7 @@ PRIOR_SETTING = "population_prior"
 MATCHING_SETTING = "matching"
 MATCHING_OUT_SETTING = "matching_out"  # the refresh a user opted out of matching under
 PAGE = 500  # users read per storage page during a refresh
+GROUP_AFTER = 10  # ratings (a first batch) before a user is placed in their taste cluster
 _STATE, _CURRENT, _PRIOR, _SECRET = (
     "population/state",
     "population/current",
@@ -100,7 +102,8 @@ class EnginePopulation:
         (users used, prior kind, clusters, epsilon spent, when).
 
         Each user contributes their model's posterior (as their events and pinned prior make
-        it); deleted users are no longer in storage, so nothing refreshed depends on them.
+        it), read from their latest snapshot when it covers every event (`taste`); deleted
+        users are no longer in storage, so nothing refreshed depends on them.
         """
         with self._refreshing:
             self.sync()  # continue the accountant's totals of every earlier refresh
@@ -132,19 +135,37 @@ class EnginePopulation:
             after = page[-1]
 
     def taste(self, user_id: str) -> UserTaste | None:
-        """The user's fitted taste as their stored events make it (None without events)."""
-        if self._storage.n_events(user_id) == 0:
+        """The user's fitted taste as their stored events make it (None without events).
+
+        Read from the taste section of their latest snapshot when it covers every event;
+        otherwise replayed from that snapshot, and a snapshot of the result saved (through
+        the engine's writer, in order with the user's other snapshots), so the next refresh
+        reads it directly: a refresh replays only what users rated since the one before.
+        """
+        storage = self._storage
+        settings = storage.settings(user_id)
+        version = storage.version(user_id)
+        if version == 0:
             return None
-        recipe, key = self.recipe_for(user_id)
-        model = replay(recipe, self._storage, user_id, key)[0].model
-        if not is_linear(model):
+        recipe, key = self._recipe_from(settings.get(PRIOR_SETTING), version)
+        try:
+            posterior = latest_taste(recipe, storage, user_id, key, self._save(user_id), version)
+        except UserDeletedError:
+            return None  # deleted meanwhile: no longer part of the population
+        if posterior is None:
             return None
-        covariance = model.weight_covariance()
-        if covariance is None:
-            return None
-        coef = model.coef_
-        opted = self._storage.settings(user_id).get(MATCHING_SETTING, False) is True
-        return UserTaste(user_id, np.asarray(coef), np.asarray(covariance), opted)
+        opted = settings.get(MATCHING_SETTING, False) is True
+        return UserTaste(user_id, posterior[0], posterior[1], opted)
+
+    def _save(self, user_id: str) -> Callable[[Job], None]:
+        writer = self._engine.writer
+
+        def save(job: Job) -> None:
+            # Deleted meanwhile: nothing of theirs may be written, and nothing is lost.
+            with contextlib.suppress(UserDeletedError):
+                writer.run(user_id, job)
+
+        return save
 
     # -------------------------------------------------------------- state
     def sync(self) -> bool:
@@ -180,9 +201,11 @@ class EnginePopulation:
         self.sync()
         return self.population.prior()
 
-    def group_of(self, taste: np.ndarray) -> str | None:
-        """The cluster of a taste (d,) as "<refresh id>:<cluster id>"; None without clusters."""
-        if self.refresh_id is None or not self.population.clusters_:
+    def group_of(self, taste: np.ndarray, ratings: int) -> str | None:
+        """The cluster of a user's taste (d,) after `ratings` ratings, as "<refresh id>:<cluster
+        id>"; None without clusters, and before `GROUP_AFTER` ratings: until then the taste is
+        mostly the prior's mean, which would name the same cluster for every new user."""
+        if self.refresh_id is None or not self.population.clusters_ or ratings < GROUP_AFTER:
             return None
         cluster = int(self.population.assign(np.asarray(taste, dtype=float)[None, :])[0])
         return None if cluster < 0 else f"{self.refresh_id}:{cluster}"
@@ -192,9 +215,15 @@ class EnginePopulation:
         """(recipe, snapshot key) of the user's model: the prior they started from, pinned in
         their settings; a user without a pin starts from the current prior when they have no
         events yet and keeps the from-scratch prior when they rated before any refresh."""
-        pinned = self.pinned(user_id)
-        if pinned is None:
-            pinned = self.current_prior_id() if self._storage.version(user_id) == 0 else ""
+        storage = self._storage
+        return self._recipe_from(
+            storage.settings(user_id).get(PRIOR_SETTING), storage.version(user_id)
+        )
+
+    def _recipe_from(self, pinned: object, version: int) -> tuple[Recipe, str]:
+        """`recipe_for` given the user's stored `population_prior` setting and version."""
+        if not isinstance(pinned, str):
+            pinned = self.current_prior_id() if version == 0 else ""
         return self.recipe_of(pinned)
 
     def pinned(self, user_id: str) -> str | None:

@@ -51,6 +51,9 @@ def next_candidates(
     (content made only if shown); the other slots go to pool rows the user was never served
     that lie outside the marked balls of `safety`: shared positives first (a share
     `cache.shared_fraction(confidence)`, for new users), then what `sampler.pool_rows` picks.
+    For a user in a taste group with a pool (`cache.group_rows`), up to m of the group's
+    unserved, safe rows that `sampler.pool_rows` picks are added: made for the group's
+    members, they are shown instead of fresh proposals where `select` judges them as good.
     Without a cache or a pool the proposals come back untouched. A content predicate of
     `safety` is not applied here: the caller checks every returned candidate's content.
 
@@ -66,7 +69,8 @@ def next_candidates(
         confidence: how well the model knows the user, in [0, 1].
 
     Returns:
-        (m, d) candidate latents, m = the number the sampler proposed.
+        (m + k, d) candidate latents, m = the number the sampler proposed, k <= m rows of
+        the user's group pool.
     """
     proposals = np.asarray(sampler.propose(model, generator, rng))
     if proposals.ndim != 2 or not len(proposals) or proposals.shape[1] != generator.latent_dim:
@@ -81,11 +85,14 @@ def next_candidates(
         return proposals  # no pool: the sampler's candidates, untouched
     m = len(proposals)
     n_pool = min(m - round(cache.fresh_share(confidence) * m), len(latents))
-    rows = np.empty(0, dtype=int)
-    if n_pool > 0:
+    group = cache.group_rows(user_id)
+    group = group[group < len(latents)]
+    rows = extra = np.empty(0, dtype=int)
+    if n_pool > 0 or len(group):
         allowed = ~safety.unsafe_latents_mask(latents)
         done = cache.served_rows(user_id, served())
         allowed[done[done < len(latents)]] = False  # rows added since `latents` was read
+    if n_pool > 0:
         n_shared = round(cache.shared_fraction(confidence) * n_pool)
         shared = cache.shared_rows(user_id)
         shared = shared[shared < len(latents)]
@@ -93,8 +100,17 @@ def next_candidates(
             shared = shared[np.argsort(-model.decision_function(latents[shared]))]
         picked = sampler.pool_rows(model, latents, allowed, n_pool, rng, first=shared[:n_shared])
         rows = _checked_rows(sampler, picked, allowed, n_pool)
+    if len(group):
+        # Made for the user's taste group: up to m more candidates, judged as the sampler
+        # judges the pool, that compete with the fresh proposals in `select`.
+        mine = np.zeros(len(latents), dtype=bool)
+        mine[group] = True
+        mine &= allowed
+        mine[rows] = False
+        picked = sampler.pool_rows(model, latents, mine, m, rng)
+        extra = _checked_rows(sampler, picked, mine, m)
     fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
-    mixed = np.vstack([latents[rows], proposals[fresh]])
+    mixed = np.vstack([latents[rows], latents[extra], proposals[fresh]])
     return mixed[rng.permutation(len(mixed))]  # no source wins a tie by its position
 
 

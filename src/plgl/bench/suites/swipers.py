@@ -33,6 +33,8 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 if TYPE_CHECKING:
     from plgl.bench.swipers import ContentSwiper
     from plgl.engine import Engine
+    from plgl.records import Item
+    from plgl.session import Session
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
@@ -43,7 +45,9 @@ METRICS = {
     "below": Metric("share of runs below the favourite", higher_is_better=False, steps=_STEPS),
     "new": Metric("share of picks that are new content", steps=_STEPS),
 }
-ENGINES = ("before", "default", "other")  # "other": the For-you mode the domain does not use
+ENGINES = ("before", "default", "default-ask", "other")
+"""Engines run: "other" is the For-you mode the domain does not use by default."""
+ASK = "-ask"  # an engine answered through `ask` (swipes only) rather than the feed's cards
 RATINGS = {"faces": 100, "melodies": 100, "molecules": 100}
 SEEDS = {"faces": (0, 1, 2, 3, 4), "melodies": (0, 1, 2), "molecules": (0, 1, 2)}
 _BATCH = 10
@@ -62,7 +66,7 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
         chosen = tuple(seeds) if seeds else SEEDS[domain][:1] if small else SEEDS[domain]
         engines = [_other(domain) if e == "other" else e for e in ENGINES]
         if domain == "faces" and not small:
-            engines = engines[:2]
+            engines = engines[:3]
         params = {
             "domain": domain,
             "ratings": 20 if is_tiny() else 30 if quick else RATINGS[domain],
@@ -99,26 +103,29 @@ def run_task(task: Task) -> list[Row]:
         if method == "before":
             engine = Engine(generator, seed=seed, model=LinearPreference(), for_you="top")
         else:
-            engine = Engine(generator, seed=seed, for_you=None if method == "default" else method)
+            mode = None if method.startswith("default") else method
+            engine = Engine(generator, seed=seed, for_you=mode)
         with engine:
             rows += _swipe(task, method, engine, user, seed)
     return rows
 
 
 def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: int) -> list[Row]:
-    """Rows of one swiper rating batches through one engine, the For-you pick after each."""
+    """Rows of one swiper answering batches of 10 through one engine, the For-you pick after
+    each: the web app's cards (swipes and pair cards, each one answer) or, for "before" and
+    the "-ask" engines, swipes of `ask` only."""
     session = engine.session(f"swiper-{seed}")
     answers = np.random.default_rng(20_000 + seed)
+    cards = method != "before" and not method.endswith(ASK)
     favourite = -np.inf
     rows: list[Row] = []
     while session.n_ratings < int(task.params["ratings"]):
-        items = session.ask(_BATCH)
-        latents = np.array([item.latent for item in items])
-        liked = user.likes(latents, answers)
-        for item, like in zip(items, liked, strict=True):
-            session.tell(item.id, "like" if like else "dislike")
-        if liked.any():
-            favourite = max(favourite, float(user.normalized(latents[liked]).max()))
+        n = _BATCH - session.n_ratings % _BATCH  # checkpoints at multiples of the batch
+        batch = session.next_cards(n) if cards else [(item,) for item in session.ask(n)]
+        answered = [_answer(session, user, card, answers) for card in batch]
+        positive = [latent for latent in answered if latent is not None]
+        if positive:
+            favourite = max(favourite, float(user.normalized(np.array(positive)).max()))
         pick = session.recommend(1)[0]
         value = float(user.normalized(pick.latent[None])[0])
         step = session.n_ratings
@@ -131,6 +138,22 @@ def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: i
         ):
             rows.append(task.row(step, metric, number, method=method))
     return rows
+
+
+def _answer(
+    session: Session, user: ContentSwiper, card: tuple[Item, ...], rng: np.random.Generator
+) -> np.ndarray | None:
+    """Answer one card as the swiper (a like or dislike of one item; of two, the one it
+    prefers, by the same noise model): the latent (d,) it rated positively, if any."""
+    if len(card) == 1:
+        liked = bool(user.likes(card[0].latent[None], rng)[0])
+        session.tell(card[0].id, "like" if liked else "dislike")
+        return card[0].latent if liked else None
+    first, second = card
+    if not user.prefers(first.latent[None], second.latent[None], rng)[0]:
+        first, second = second, first
+    session.compare(first.id, second.id)
+    return first.latent
 
 
 def _other(domain: str) -> str:

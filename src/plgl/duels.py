@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DUEL_SHARE = 0.3
+DUEL_SHARE = 0.5
 """Share of the cards of a feed batch that are champion duels, once the user has a like."""
 DUEL_RADIUS = 0.25
 """Share of the trust radius (`plgl.navigation.trust_radius`) within which a challenger is

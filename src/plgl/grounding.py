@@ -136,8 +136,8 @@ class Grounding:
             return None
         positives = np.array(self.ladder.positives)
         judged = np.zeros(len(positives))
-        if self.judge is not None and scores is not None and np.any(scores):
-            judged = self.judge.compare(rated, labels, positives)[1]
+        if self.judge is not None:
+            judged = self.judge.compare(rated, labels, positives, self._pairs())[1]
         if not np.any(judged):
             judged = positives @ np.asarray(model.coef_)
         return np.asarray(positives[int(np.argmax(judged))])
@@ -151,7 +151,7 @@ class Grounding:
         other than the champion's, diverse."""
         rated, labels = self.evidence()
         d = self.engine.generator.latent_dim
-        scores = self.judge.scores(rated, labels) if self.judge is not None else None
+        scores = self.judge.scores(rated, labels, self._pairs()) if self.judge is not None else None
         champion = self.champion(model, rated, labels, scores)
         if champion is None:
             return None, np.empty((0, d))
@@ -162,24 +162,40 @@ class Grounding:
         )
         pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
         if self.judge is not None:
-            _, judged = self.judge.compare(rated, labels, pool)
+            _, judged = self.judge.compare(rated, labels, pool, self._pairs())
         else:
             judged = pool @ np.asarray(model.coef_)
         ranked = pool[np.argsort(-judged, kind="stable")][: 4 * n]
         picks = ranked[self._distinct(ranked, champion[None])]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
-        rival = self._rival(model, champion)
-        return champion, picks if rival is None else np.vstack([rival, picks])[:n]
+        rivals = self._rivals(model, champion, (n + 1) // 2)
+        return champion, np.vstack([rivals, picks])[:n]
 
-    def _rival(self, model: Any, champion: np.ndarray) -> np.ndarray | None:
-        """(d,) the positively rated item that never took part in a duel and that the posterior
-        rates highest (None when every one has): the champion must beat what the user already
+    def _rivals(self, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
+        """(m <= k, d) positively rated items that never took part in a duel, best first by
+        the content judge (or, without an opinion, the posterior mean): those it rates above
+        the champion, else the single best. The champion must beat what the user already
         chose, not only what is made near it."""
         contenders = [z for z in self.ladder.contenders() if not np.array_equal(z, champion)]
         if not contenders:
+            return np.empty((0, len(champion)))
+        rated, labels = self.evidence()
+        found = np.vstack([champion, contenders])
+        judged = np.zeros(len(found))
+        if self.judge is not None:
+            judged = self.judge.compare(rated, labels, found, self._pairs())[1]
+        if not np.any(judged):
+            judged = found @ np.asarray(model.coef_)
+        order = np.argsort(-judged[1:], kind="stable")
+        above = int(np.sum(judged[1:] > judged[0]))
+        return np.asarray(found[1:][order[: min(max(above, 1), k)]])
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The user's comparisons as (winners (p, d), losers (p, d)), None before the first."""
+        if not self.ladder.compared:
             return None
-        mean = np.array(contenders) @ np.asarray(model.coef_)
-        return contenders[int(np.argmax(mean))]
+        won, lost = zip(*self.ladder.compared, strict=True)
+        return np.array(won), np.array(lost)
 
     def best(
         self, model: Any, n: int, n_ratings: int, rng: np.random.Generator
@@ -190,7 +206,7 @@ class Grounding:
         rated, labels = self.evidence()
         generator = self.engine.generator
         sure = confidence(model, n_ratings)
-        scores = self.judge.scores(rated, labels) if self.judge is not None else None
+        scores = self.judge.scores(rated, labels, self._pairs()) if self.judge is not None else None
         champion = self.champion(model, rated, labels, scores)
         if self.mode == "judged" and scores is not None and champion is not None:
             picks = self._judged(model, rated, labels, scores, champion, n, rng, sure)
@@ -242,14 +258,14 @@ class Grounding:
         generator = self.engine.generator
         pool = trust_candidates(model, champion[None], generator, rng, radius)
         pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
-        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]))
+        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self._pairs())
         better = judged[1:] > judged[0]
         ranked = pool[better][np.argsort(-judged[1:][better], kind="stable")][: 4 * n]
         known = np.vstack([champion, rated[order[:_KNOWN]]])
         picks = ranked[self._distinct(ranked, known)]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
         if len(picks) >= n:
-            return picks
+            return np.asarray(picks)
         return np.vstack([picks, _without(np.vstack([champion, rated[order]]), champion)])[:n]
 
     def _sources(

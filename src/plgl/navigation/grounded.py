@@ -181,7 +181,9 @@ def _grounded(
     if champion is not None:
         champion = np.asarray(champion, dtype=np.float64)
         if champion.shape != (d,) or not np.all(np.isfinite(champion)):
-            raise InvalidInputError(f"champion must be a finite ({d},) latent, got {champion.shape}")
+            raise InvalidInputError(
+                f"champion must be a finite ({d},) latent, got {champion.shape}"
+            )
     if not np.any(labels > 0.5) and champion is None:
         return np.empty((0, d)), None
     anchors = _anchors(rated, labels, model, scores, champion)

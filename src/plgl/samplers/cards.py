@@ -12,7 +12,6 @@ them.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np

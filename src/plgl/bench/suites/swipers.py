@@ -65,8 +65,8 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
         small = quick or is_tiny()
         chosen = tuple(seeds) if seeds else SEEDS[domain][:1] if small else SEEDS[domain]
         engines = [_other(domain) if e == "other" else e for e in ENGINES]
-        if domain == "faces" and not small:
-            engines = engines[:3]
+        if domain == "faces" and not small:  # faces cost most: the two default feeds only
+            engines = ["default", "default" + ASK]
         params = {
             "domain": domain,
             "ratings": 20 if is_tiny() else 30 if quick else RATINGS[domain],

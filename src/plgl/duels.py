@@ -19,7 +19,15 @@ the champion. Until the first duel the best positively rated item stands in for 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+from plgl.models import confidence
+from plgl.navigation import farthest_points, trust_candidates, trust_radius
+
+if TYPE_CHECKING:
+    from plgl.grounding import Grounding
 
 DUEL_SHARE = 0.5
 """Share of the cards of a feed batch that are champion duels, once the user has a like."""
@@ -30,6 +38,8 @@ SHRINK = 0.7
 """The duel radius is multiplied by this for each duel the champion has won in a row (a
 failed step is a sign the next one should be smaller), down to `SHRINK ** MAX_SHRINK`."""
 MAX_SHRINK = 4
+CANDIDATES = 256
+"""Latents near the champion that the judge looks at per batch (perceptual maps are costly)."""
 
 
 def duels_due(n: int, rng: np.random.Generator, share: float = DUEL_SHARE) -> int:
@@ -98,6 +108,57 @@ class Ladder:
         if found not in self._positive:
             self._positive.add(found)
             self.positives.append(np.asarray(latent, dtype=np.float64))
+
+
+def duel(
+    grounding: Grounding, model: Any, n: int, n_ratings: int, rng: np.random.Generator
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The champion (d,) of a user's `grounding` (None before anything was rated positively)
+    and (m <= n, d) challengers for it: rivals (`rivals`) in up to half the duels, and new
+    latents near the champion that the content judge (or, without one, the posterior mean)
+    rates highest, within a radius that shrinks while the champion keeps winning, each of
+    content other than the champion's, diverse."""
+    rated, labels = grounding.evidence()
+    d = grounding.engine.generator.latent_dim
+    judge = grounding.judge
+    scores = judge.scores(rated, labels, grounding.pairs()) if judge is not None else None
+    champion = grounding.champion(model, rated, labels, scores)
+    if champion is None:
+        return None, np.empty((0, d))
+    share = DUEL_RADIUS if grounding.mode == "judged" else 1.0
+    full = share * trust_radius(d, confidence(model, n_ratings))
+    generator = grounding.engine.generator
+    pool = trust_candidates(model, champion[None], generator, rng, grounding.ladder.radius(full))
+    pool = pool[rng.permutation(len(pool))[:CANDIDATES]]
+    if judge is not None:
+        _, judged = judge.compare(rated, labels, pool, grounding.pairs())
+    else:
+        judged = pool @ np.asarray(model.coef_)
+    ranked = pool[np.argsort(-judged, kind="stable")][: 4 * n]
+    picks = ranked[grounding.distinct(ranked, champion[None])]
+    picks = picks[farthest_points(picks, n)] if len(picks) else picks
+    found = rivals(grounding, model, champion, (n + 1) // 2)
+    return champion, np.vstack([found, picks])[:n]
+
+
+def rivals(grounding: Grounding, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
+    """(m <= k, d) positively rated items that never took part in a duel, best first by the
+    content judge (or, without an opinion, the posterior mean): those it rates above the
+    champion (d,), else the single best. The champion must beat what the user already chose,
+    not only what is made near it."""
+    contenders = [z for z in grounding.ladder.contenders() if not np.array_equal(z, champion)]
+    if not contenders:
+        return np.empty((0, len(champion)))
+    rated, labels = grounding.evidence()
+    found = np.vstack([champion, contenders])
+    judged = np.zeros(len(found))
+    if grounding.judge is not None:
+        judged = grounding.judge.compare(rated, labels, found, grounding.pairs())[1]
+    if not np.any(judged):
+        judged = found @ np.asarray(model.coef_)
+    order = np.argsort(-judged[1:], kind="stable")
+    above = int(np.sum(judged[1:] > judged[0]))
+    return np.asarray(found[1:][order[: min(max(above, 1), k)]])
 
 
 def key(latent: np.ndarray) -> bytes:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import duels_due
+from plgl.duels import duel, duels_due
 from plgl.errors import UnsafeRegionError
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import best_latents, farthest_points, latents_at
@@ -91,7 +91,7 @@ class Feed:
         due = duels_due(n, rng)
         if not due:
             return []
-        champion, challengers = self.grounding.duel(model, due, n_ratings, rng)
+        champion, challengers = duel(self.grounding, model, due, n_ratings, rng)
         if champion is None or not len(challengers):
             return []
         both = np.vstack([champion, challengers])

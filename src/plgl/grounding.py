@@ -17,8 +17,11 @@ generator with a perceptual map and "top" for one without):
   judge rates them above the favourite (for decoders whose content jumps: a latent step lands
   on another item, which the latent model cannot foresee but the judge can look at).
 
-Either grounded mode returns the favourite itself, marked `source="favourite"` (other rated
-items "liked"), when nothing new is better.
+Both grounded modes start from the champion (`plgl.duels`): the item the user's own
+comparisons found best (the winner of their latest champion duel), or before the first duel
+the best item they rated positively (liked, or chosen in a comparison) by the content judge,
+which learns from likes, dislikes and comparisons alike. Either returns the champion itself,
+marked `source="favourite"` (other rated items "liked"), when nothing new is better.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import DUEL_RADIUS, Ladder, key
+from plgl.duels import Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
 from plgl.models import OnlinePreferenceModel, confidence, is_linear
@@ -137,60 +140,12 @@ class Grounding:
         positives = np.array(self.ladder.positives)
         judged = np.zeros(len(positives))
         if self.judge is not None:
-            judged = self.judge.compare(rated, labels, positives, self._pairs())[1]
+            judged = self.judge.compare(rated, labels, positives, self.pairs())[1]
         if not np.any(judged):
             judged = positives @ np.asarray(model.coef_)
         return np.asarray(positives[int(np.argmax(judged))])
 
-    def duel(
-        self, model: Any, n: int, n_ratings: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray | None, np.ndarray]:
-        """The champion (d,) (None before any like) and (m <= n, d) challengers for it: new
-        latents near it that the content judge (or, without one, the posterior mean) rates
-        highest, within a radius that shrinks while the champion keeps winning, each of content
-        other than the champion's, diverse."""
-        rated, labels = self.evidence()
-        d = self.engine.generator.latent_dim
-        scores = self.judge.scores(rated, labels, self._pairs()) if self.judge is not None else None
-        champion = self.champion(model, rated, labels, scores)
-        if champion is None:
-            return None, np.empty((0, d))
-        share = DUEL_RADIUS if self.mode == "judged" else 1.0
-        full = share * trust_radius(d, confidence(model, n_ratings))
-        pool = trust_candidates(
-            model, champion[None], self.engine.generator, rng, self.ladder.radius(full)
-        )
-        pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
-        if self.judge is not None:
-            _, judged = self.judge.compare(rated, labels, pool, self._pairs())
-        else:
-            judged = pool @ np.asarray(model.coef_)
-        ranked = pool[np.argsort(-judged, kind="stable")][: 4 * n]
-        picks = ranked[self._distinct(ranked, champion[None])]
-        picks = picks[farthest_points(picks, n)] if len(picks) else picks
-        rivals = self._rivals(model, champion, (n + 1) // 2)
-        return champion, np.vstack([rivals, picks])[:n]
-
-    def _rivals(self, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
-        """(m <= k, d) positively rated items that never took part in a duel, best first by
-        the content judge (or, without an opinion, the posterior mean): those it rates above
-        the champion, else the single best. The champion must beat what the user already
-        chose, not only what is made near it."""
-        contenders = [z for z in self.ladder.contenders() if not np.array_equal(z, champion)]
-        if not contenders:
-            return np.empty((0, len(champion)))
-        rated, labels = self.evidence()
-        found = np.vstack([champion, contenders])
-        judged = np.zeros(len(found))
-        if self.judge is not None:
-            judged = self.judge.compare(rated, labels, found, self._pairs())[1]
-        if not np.any(judged):
-            judged = found @ np.asarray(model.coef_)
-        order = np.argsort(-judged[1:], kind="stable")
-        above = int(np.sum(judged[1:] > judged[0]))
-        return np.asarray(found[1:][order[: min(max(above, 1), k)]])
-
-    def _pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+    def pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The user's comparisons as (winners (p, d), losers (p, d)), None before the first."""
         if not self.ladder.compared:
             return None
@@ -206,7 +161,7 @@ class Grounding:
         rated, labels = self.evidence()
         generator = self.engine.generator
         sure = confidence(model, n_ratings)
-        scores = self.judge.scores(rated, labels, self._pairs()) if self.judge is not None else None
+        scores = self.judge.scores(rated, labels, self.pairs()) if self.judge is not None else None
         champion = self.champion(model, rated, labels, scores)
         if self.mode == "judged" and scores is not None and champion is not None:
             picks = self._judged(model, rated, labels, scores, champion, n, rng, sure)
@@ -258,11 +213,11 @@ class Grounding:
         generator = self.engine.generator
         pool = trust_candidates(model, champion[None], generator, rng, radius)
         pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
-        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self._pairs())
+        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
         better = judged[1:] > judged[0]
         ranked = pool[better][np.argsort(-judged[1:][better], kind="stable")][: 4 * n]
         known = np.vstack([champion, rated[order[:_KNOWN]]])
-        picks = ranked[self._distinct(ranked, known)]
+        picks = ranked[self.distinct(ranked, known)]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
         if len(picks) >= n:
             return np.asarray(picks)
@@ -284,7 +239,7 @@ class Grounding:
             )
         return out
 
-    def _distinct(self, latents: np.ndarray, known: np.ndarray) -> np.ndarray:
+    def distinct(self, latents: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Indices of the latents (m, d) whose content differs from that of `known` (k, d) and
         of the latents before them: a step in the latent of a decoder that jumps often lands on
         the same item."""

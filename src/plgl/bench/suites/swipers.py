@@ -1,24 +1,31 @@
 """Content swipers on the real generators: is "For you" at least as good as the favourite?
 
 Simulated swipers whose taste is a smooth function of the content (`plgl.bench.swipers`: faces,
-melodies, molecules, several kinds each) rate batches of 10 through the public API, the way
-`plgl serve` uses it (`plgl.Engine(generator)` with its defaults). After every batch the
-For-you pick is scored with the swiper's true utility, normalized: 0 = an average prior item,
-1 = the best of 4,000 prior items.
+melodies, molecules, several kinds each) answer batches of 10 cards through the public API, the
+way `plgl serve` and its web app use it: `Session.next_cards` (swipes, pair cards and champion
+duels, each one answer; a pair is answered with the swiper's own taste and noise model,
+`SimulatedUser.prefers`). After every batch the For-you pick is scored with the swiper's true
+utility, normalized: 0 = an average prior item, 1 = the best of 4,000 prior items.
 
 Engines (the task's "method"), each `Session.recommend(1)` of its own engine:
 
-* "before": the engine as it shipped before grounding: the isotropic linear model and the
-  closed-form top of the model (`Engine(generator, model=LinearPreference(), for_you="top")`).
-* "default": `Engine(generator)` as `plgl serve` builds it: the geometry prior where the domain
-  ships one, and the domain's For-you mode (`plgl.grounding.FOR_YOU`).
-* "grounded" / "judged": the default engine with the other For-you mode (the measurement
-  behind each domain's choice).
+* "before": the engine as it shipped before grounding, answered through `ask` (swipes only):
+  the isotropic linear model and the closed-form top of the model
+  (`Engine(generator, model=LinearPreference(), for_you="top")`).
+* "default": `Engine(generator)` as `plgl serve` builds it (the geometry prior where the
+  domain ships one, the domain's For-you mode, `plgl.grounding.FOR_YOU`), answered through the
+  feed's cards.
+* "default-ask": the same engine answered through `ask` (swipes only: no pair card, no duel).
+* "grounded" / "judged": the default engine with the other For-you mode, through the cards
+  (the measurement behind each domain's choice).
+
+Full runs of faces take "default" and "default-ask" only (faces cost most).
 
 Metrics per batch: `for_you` (normalized utility of the pick), `favourite` (the best item the
-swiper liked so far), `gap` (for_you - favourite: the target is >= 0 at every checkpoint),
-`below` (1 where the pick is below the favourite: its mean is the share of runs), `new` (1 where
-the pick is new content rather than a rated item shown again).
+swiper rated positively so far: liked in a swipe or chosen in a pair), `gap` (for_you -
+favourite: the target is >= 0 at every checkpoint), `below` (1 where the pick is below the
+favourite: its mean is the share of runs), `new` (1 where the pick is new content rather than
+an item shown before, a duel's winning challenger included).
 """
 
 from __future__ import annotations
@@ -55,9 +62,9 @@ _BATCH = 10
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     """One task per (domain, kind, seed), running every engine on the same swiper (its
-    normalization decodes `n_prior` items: the costliest part); faces skip the "other" mode
-    (its default is measured against today's). Quick (and tiny) runs take the first kind of
-    each domain, one seed and 30 (tiny: 20) swipes."""
+    normalization decodes `n_prior` items: the costliest part); full runs of faces take the
+    default engine's two feeds only. Quick (and tiny) runs take the first kind of
+    each domain, one seed and 30 (tiny: 20) answers."""
     from plgl.bench.swipers import KINDS
 
     tasks = []

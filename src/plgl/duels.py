@@ -38,7 +38,7 @@ SHRINK = 0.7
 """The duel radius is multiplied by this for each duel the champion has won in a row (a
 failed step is a sign the next one should be smaller), down to `SHRINK ** MAX_SHRINK`."""
 MAX_SHRINK = 4
-CANDIDATES = 256
+CANDIDATES = 64
 """Latents near the champion that the judge looks at per batch (perceptual maps are costly)."""
 
 

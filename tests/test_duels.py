@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import plgl
-from plgl.duels import MAX_SHRINK, SHRINK, Ladder, duels_due
+from plgl.duels import DUELS_FROM, MAX_SHRINK, SHRINK, Ladder, duels_due
 from plgl.navigation import ContentJudge
 
 
@@ -50,10 +50,14 @@ def test_contenders_are_positives_that_never_met_in_a_duel() -> None:
     assert ladder.is_positive(_z(2, 2)) and not ladder.is_positive(_z(9, 9))
 
 
-def test_duels_due_is_a_share_of_the_batch() -> None:
+def test_duels_due_is_a_share_of_the_batch_from_the_domains_first_duel() -> None:
     rng = np.random.default_rng(0)
-    assert np.mean([duels_due(10, rng, 0.3) for _ in range(2000)]) == pytest.approx(3.0, abs=0.1)
-    assert duels_due(10, rng, 0.0) == 0
+    due = [duels_due(10, rng, share=0.3) for _ in range(2000)]
+    assert np.mean(due) == pytest.approx(3.0, abs=0.1)
+    assert duels_due(10, rng, share=0.0) == 0
+    first = DUELS_FROM["faces"]
+    assert duels_due(10, rng, first - 1, "faces", share=1.0) == 0
+    assert duels_due(10, rng, first, "faces", share=1.0) == 10
 
 
 def _engine(d: int = 6, seed: int = 0) -> plgl.Engine:

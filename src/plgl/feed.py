@@ -85,10 +85,10 @@ class Feed:
     def _duels(
         self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
     ) -> list[tuple[Item, ...]]:
-        """Up to `duels_due(n)` champion duels (`plgl.duels`), served: the champion shown again
+        """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown again
         (source "champion") beside a challenger made near it ("challenger"), in random order;
         none before the first like or where the never-show region takes the challengers."""
-        due = duels_due(n, rng)
+        due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []
         champion, challengers = duel(self.grounding, model, due, n_ratings, rng)

@@ -58,10 +58,11 @@ class Feed:
         rng: np.random.Generator,
         swipes: int,
     ) -> list[tuple[Item, ...]]:
-        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first),
-        stored as served: champion duels (`plgl.duels`) where the user has liked something,
-        and `plgl.samplers.cards.plan_cards` among the pool and twin latents made to be
-        compared (`pair_proposals`) for the rest; all outside the never-show region."""
+        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first,
+        or a champion duel in random order), stored as served: duels (`plgl.duels`) once the
+        user has rated something positively, and `plgl.samplers.cards.plan_cards` among the
+        pool and twin latents made to be compared (`pair_proposals`) for the rest; all outside
+        the never-show region."""
         duels = self._duels(model, n, n_ratings, rng) if self.grounding.applies(model) else []
         if len(duels) == n:
             return duels
@@ -85,9 +86,10 @@ class Feed:
     def _duels(
         self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
     ) -> list[tuple[Item, ...]]:
-        """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown again
-        (source "champion") beside a challenger made near it ("challenger"), in random order;
-        none before the first like or where the never-show region takes the challengers."""
+        """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown
+        again (source "champion") beside a challenger ("challenger": a rival or a latent made
+        near it), in random order; none before anything was rated positively, nor where the
+        never-show region takes the champion or the challengers."""
         due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []

@@ -192,3 +192,16 @@ def test_a_long_list_never_repeats_rated_items_nor_shows_dislikes(
     assert len(np.unique(picks, axis=0)) == len(picks) == 20
     for disliked in rated[labels == 0]:
         assert not np.any(np.all(picks == disliked, axis=1))
+
+
+def test_one_favourite_for_the_anchors_and_the_for_you_label(generator: plgl.Generator) -> None:
+    from plgl.navigation import liked_order
+
+    rated, labels, _ = _rated(40, seed=2)
+    model = _model(rated, labels)
+    order = liked_order(model, rated, labels)
+    liked = rated[labels > 0.5]
+    np.testing.assert_array_equal(rated[order[0]], liked[np.argmax(liked @ model.coef_)])
+    scores = np.arange(len(rated), dtype=float)  # a judge that prefers the latest
+    assert order.tolist() != liked_order(model, rated, labels, scores).tolist()
+    assert liked_order(model, rated, labels, scores)[0] == np.flatnonzero(labels > 0.5)[-1]

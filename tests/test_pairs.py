@@ -145,3 +145,14 @@ def test_pair_proposals_are_equally_liked_twins_on_the_shell() -> None:
     assert abs(gap @ axis) / np.linalg.norm(gap) > 0.999
     again = pair_proposals(model, generator, 5, np.random.default_rng(0))
     np.testing.assert_array_equal(latents, again)
+
+
+def test_liked_probability_is_the_moderated_probit_of_the_model() -> None:
+    from plgl.models.laplace import PROBIT, moderate
+    from plgl.samplers.pairs import liked_probability
+
+    mean, variance = np.array([-2.0, 0.0, 1.5]), np.array([0.5, 3.0, 0.0])
+    expected = [
+        0.5 * (1 + math.erf(math.sqrt(PROBIT) * m / math.sqrt(2))) for m in moderate(mean, variance)
+    ]
+    np.testing.assert_allclose(liked_probability(mean, variance), expected)

@@ -101,3 +101,18 @@ def _ask_with_marked_pool_rows(sampler: BaseSampler) -> None:
     cache = ContentCache(store)
     marked = plgl.Safety(negatives=cache.attach(generator).pool_latents()[:5], radius=1e-6)
     plgl.Engine(generator, sampler=sampler, cache=cache, safety=marked).session("u").ask(10)
+
+
+def test_pool_judgement_matches_the_models_own_probability() -> None:
+    from plgl.samplers.pool import _judge
+
+    rng = np.random.default_rng(0)
+    model = LinearPreference().start(5)
+    for _ in range(20):
+        z = rng.standard_normal(5)
+        model.learn(z, float(z[0] > 0))
+    latents = rng.standard_normal((7, 5))
+    proba, information = _judge(model, latents)
+    expected = model.predict_proba(latents)[:, 1]
+    np.testing.assert_allclose(proba, expected)
+    np.testing.assert_allclose(information, expected * (1 - expected) * model.uncertainty(latents))

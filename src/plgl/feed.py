@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from plgl.duels import duel, duels_due
 from plgl.errors import UnsafeRegionError
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import best_latents, farthest_points, latents_at
@@ -57,23 +58,57 @@ class Feed:
         rng: np.random.Generator,
         swipes: int,
     ) -> list[tuple[Item, ...]]:
-        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first),
-        stored as served: `plgl.samplers.cards.plan_cards` among the pool and twin latents made
-        to be compared (`pair_proposals`, outside the never-show region)."""
-        self._refresh(model, n, n_ratings, sampler, rng)
-        twins = pair_proposals(model, self.engine.generator, n, rng)
+        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first,
+        or a champion duel in random order), stored as served: duels (`plgl.duels`) once the
+        user has rated something positively, and `plgl.samplers.cards.plan_cards` among the
+        pool and twin latents made to be compared (`pair_proposals`) for the rest; all outside
+        the never-show region."""
+        duels = self._duels(model, n, n_ratings, rng) if self.grounding.applies(model) else []
+        if len(duels) == n:
+            return duels
+        n_rest = n - len(duels)
+        self._refresh(model, n_rest, n_ratings, sampler, rng)
+        twins = pair_proposals(model, self.engine.generator, n_rest, rng)
         contents = self._contents(twins) if self.engine.safety.needs_content else None
         safe = np.flatnonzero(~self.engine.safety.unsafe_mask(twins, contents))
         candidates = self._pool + [
             Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
         ]
         latents = np.array([item.latent for item in candidates])
-        due = swipes_due(confidence(model, n_ratings), n, rng)
-        plan = plan_cards(model, latents, n, sampler, rng, swipes=swipes, min_swipes=due)
+        due = swipes_due(confidence(model, n_ratings), n_rest, rng)
+        plan = plan_cards(model, latents, n_rest, sampler, rng, swipes=swipes, min_swipes=due)
         rows = [row for card, _ in plan for row in card]
         sources = [source for card, source in plan for _ in card]
         chosen = iter(self._take(candidates, rows, sources))
-        return [tuple(next(chosen) for _ in card) for card, _ in plan]
+        cards = duels + [tuple(next(chosen) for _ in card) for card, _ in plan]
+        return [cards[i] for i in rng.permutation(len(cards))]
+
+    def _duels(
+        self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
+    ) -> list[tuple[Item, ...]]:
+        """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown
+        again (source "champion") beside a challenger ("challenger": a rival or a latent made
+        near it), in random order; none before anything was rated positively, nor where the
+        never-show region takes the champion or the challengers."""
+        due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
+        if not due:
+            return []
+        champion, challengers = duel(self.grounding, model, due, n_ratings, rng)
+        if champion is None or not len(challengers):
+            return []
+        both = np.vstack([champion, challengers])
+        contents = self._contents(both)
+        safety = self.engine.safety
+        safe = ~safety.unsafe_mask(both, contents if safety.needs_content else None)
+        if not safe[0]:
+            return []
+        cards: list[tuple[Item, ...]] = []
+        for i in np.flatnonzero(safe[1:]) + 1:
+            pair = [Item(_new_id(), champion, contents[0], "champion")]
+            pair.append(Item(_new_id(), both[i], contents[i], "challenger"))
+            self.engine.storage.put_items(self.user_id, pair)
+            cards.append(tuple(pair[:: 1 if rng.random() < 0.5 else -1]))
+        return cards
 
     def _take(self, candidates: list[Item], rows: list[int], sources: list[str]) -> list[Item]:
         """Serve `candidates[rows]` (the pool first, then any extras) with `sources`: content

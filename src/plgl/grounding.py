@@ -17,8 +17,11 @@ generator with a perceptual map and "top" for one without):
   judge rates them above the favourite (for decoders whose content jumps: a latent step lands
   on another item, which the latent model cannot foresee but the judge can look at).
 
-Either grounded mode returns the favourite itself, marked `source="favourite"` (other rated
-items "liked"), when nothing new is better.
+Both grounded modes start from the champion (`plgl.duels`): the item the user's own
+comparisons found best (the winner of their latest champion duel), or before the first duel
+the best item they rated positively (liked, or chosen in a comparison) by the content judge,
+which learns from likes, dislikes and comparisons alike. Either returns the champion itself,
+marked `source="favourite"` (other rated items "liked"), when nothing new is better.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from plgl.duels import Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
 from plgl.models import OnlinePreferenceModel, confidence, is_linear
@@ -36,10 +40,11 @@ from plgl.navigation import (
     grounded_at,
     grounded_best,
     grounded_new,
+    liked_order,
     trust_candidates,
     trust_radius,
 )
-from plgl.records import Feedback
+from plgl.records import Comparison, Feedback
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
@@ -83,6 +88,7 @@ class Grounding:
         self._read = 0  # events read so far
         self._rated: list[np.ndarray] = []
         self._labels: list[float] = []
+        self.ladder = Ladder()
 
     def applies(self, model: Any) -> bool:
         """Whether grounded navigation serves this model (an online linear posterior)."""
@@ -95,47 +101,84 @@ class Grounding:
 
     def evidence(self) -> tuple[np.ndarray, np.ndarray]:
         """(n, d) latents the user liked or disliked (this profile's overall taste) and their
-        (n,) labels, oldest first."""
+        (n,) labels, oldest first; comparisons go to the champion's `ladder`."""
         storage = self.engine.storage
         events = storage.events(self.user_id, self._read)
         self._read += len(events)
-        rated = [
+        mine = [
             e
             for e in events
-            if isinstance(e, Feedback)
+            if isinstance(e, Feedback | Comparison)
             and e.criterion is None
-            and e.signal in _LABELS
             and (self.context is None or e.context == self.context)
         ]
-        latents = storage.item_latents(self.user_id, [e.item_id for e in rated])
-        for event in rated:
-            if event.item_id in latents:
-                self._rated.append(latents[event.item_id])
-                self._labels.append(_LABELS[event.signal])
+        ids = [i for e in mine for i in _item_ids(e)]
+        latents = storage.item_latents(self.user_id, ids) if ids else {}
+        for event in mine:
+            if isinstance(event, Feedback):
+                if event.signal in _LABELS and event.item_id in latents:
+                    self._rated.append(latents[event.item_id])
+                    self._labels.append(_LABELS[event.signal])
+                    if _LABELS[event.signal] > 0.5:
+                        self.ladder.liked(latents[event.item_id])
+            elif event.preferred_id in latents and event.other_id in latents:
+                self.ladder.chose(latents[event.preferred_id], latents[event.other_id])
         d = self.engine.generator.latent_dim
         return np.array(self._rated).reshape(-1, d), np.array(self._labels)
+
+    def champion(
+        self, model: Any, rated: np.ndarray, labels: np.ndarray, scores: np.ndarray | None
+    ) -> np.ndarray | None:
+        """(d,) the champion (`plgl.duels`): the latest duel's winner; before the first duel
+        the favourite, the best item rated positively (liked, or chosen in a comparison) by
+        the content judge (or, while it has no opinion, the posterior mean log-odds); None
+        before anything was rated positively."""
+        if self.ladder.champion is not None:
+            return self.ladder.champion
+        if not self.ladder.positives:
+            return None
+        positives = np.array(self.ladder.positives)
+        judged = np.zeros(len(positives))
+        if self.judge is not None:
+            judged = self.judge.compare(rated, labels, positives, self.pairs())[1]
+        if not np.any(judged):
+            judged = positives @ np.asarray(model.coef_)
+        return np.asarray(positives[int(np.argmax(judged))])
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The user's comparisons as (winners (p, d), losers (p, d)), None before the first."""
+        if not self.ladder.compared:
+            return None
+        won, lost = zip(*self.ladder.compared, strict=True)
+        return np.array(won), np.array(lost)
 
     def best(
         self, model: Any, n: int, n_ratings: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, list[str]]:
         """(n, d) latents for "For you", best first, and each one's source ("recommend" for
-        new content, "favourite" / "liked" for rated items shown again)."""
+        new content, "favourite" / "liked" for rated items shown again), grounded at the
+        champion (`plgl.duels`)."""
         rated, labels = self.evidence()
         generator = self.engine.generator
         sure = confidence(model, n_ratings)
-        scores = self.judge.scores(rated, labels) if self.judge is not None else None
-        if self.mode == "judged" and scores is not None and np.any(labels > 0.5):
-            picks = self._judged(model, rated, labels, scores, n, rng, sure)
+        scores = self.judge.scores(rated, labels, self.pairs()) if self.judge is not None else None
+        champion = self.champion(model, rated, labels, scores)
+        if self.mode == "judged" and scores is not None and champion is not None:
+            picks = self._judged(model, rated, labels, scores, champion, n, rng, sure)
         else:
-            picks = grounded_best(model, rated, labels, n, generator, rng, sure, scores=scores)
-        return picks, _sources(picks, rated, labels, model, scores)
+            picks = grounded_best(
+                model, rated, labels, n, generator, rng, sure, scores=scores, champion=champion
+            )
+        return picks, self._sources(picks, rated, champion)
 
     def near_best(self, model: Any, n: int, n_ratings: int, rng: np.random.Generator) -> np.ndarray:
         """(m <= n, d) new latents confidently better than the favourite (by the posterior:
         no content judge on the rating path), for the exploit share of the feed."""
         rated, labels = self.evidence()
         sure = confidence(model, n_ratings)
-        return grounded_new(model, rated, labels, n, self.engine.generator, rng, sure)
+        champion = self.ladder.champion
+        generator = self.engine.generator
+        return grounded_new(model, rated, labels, n, generator, rng, sure, champion=champion)
 
     def at(
         self, model: Any, target_logit: float, n: int, n_ratings: int, rng: np.random.Generator
@@ -157,27 +200,46 @@ class Grounding:
         rated: np.ndarray,
         labels: np.ndarray,
         scores: np.ndarray,
+        champion: np.ndarray,
         n: int,
         rng: np.random.Generator,
         sure: float,
     ) -> np.ndarray:
-        """(n, d): latents near the judge's favourite that the judge rates above it, best first;
-        the favourite and the next best liked items fill the rest."""
+        """(n, d): latents near the champion (d,) that the judge rates above it, best first;
+        the champion and the next best liked items fill the rest."""
         assert self.judge is not None
-        liked = np.flatnonzero(labels > 0.5)
-        order = liked[np.argsort(-scores[liked], kind="stable")]
+        order = liked_order(model, rated, labels, scores)
         radius = JUDGED_RADIUS * trust_radius(rated.shape[1], sure)
         generator = self.engine.generator
-        pool = trust_candidates(model, rated[order[:1]], generator, rng, radius)
+        pool = trust_candidates(model, champion[None], generator, rng, radius)
         pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
-        _, judged = self.judge.compare(rated, labels, pool)
-        better = judged > scores[order[0]]
-        ranked = pool[better][np.argsort(-judged[better], kind="stable")][: 4 * n]
-        picks = ranked[self._distinct(ranked, rated[order[:_KNOWN]])]
+        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
+        better = judged[1:] > judged[0]
+        ranked = pool[better][np.argsort(-judged[1:][better], kind="stable")][: 4 * n]
+        known = np.vstack([champion, rated[order[:_KNOWN]]])
+        picks = ranked[self.distinct(ranked, known)]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
-        return np.vstack([picks, rated[order]])[:n] if len(picks) < n else picks
+        if len(picks) >= n:
+            return np.asarray(picks)
+        return np.vstack([picks, _without(np.vstack([champion, rated[order]]), champion)])[:n]
 
-    def _distinct(self, latents: np.ndarray, known: np.ndarray) -> np.ndarray:
+    def _sources(
+        self, picks: np.ndarray, rated: np.ndarray, champion: np.ndarray | None
+    ) -> list[str]:
+        """Why each pick is shown: "favourite" (the champion), "liked" (another item the user
+        rated or compared) or "recommend" (new content)."""
+        known = {key(latent) for latent in rated}
+        known |= {key(latent) for pair in self.ladder.compared for latent in pair}
+        favourite = None if champion is None else key(champion)
+        out = []
+        for pick in picks:
+            found = key(pick)
+            out.append(
+                "favourite" if found == favourite else "liked" if found in known else "recommend"
+            )
+        return out
+
+    def distinct(self, latents: np.ndarray, known: np.ndarray) -> np.ndarray:
         """Indices of the latents (m, d) whose content differs from that of `known` (k, d) and
         of the latents before them: a step in the latent of a decoder that jumps often lands on
         the same item."""
@@ -185,9 +247,9 @@ class Grounding:
         seen = {_content_key(c) for c in generator.generate(known)}
         keep = []
         for i, content in enumerate(generator.generate(latents) if len(latents) else []):
-            key = _content_key(content)
-            if key not in seen:
-                seen.add(key)
+            found = _content_key(content)
+            if found not in seen:
+                seen.add(found)
                 keep.append(i)
         return np.array(keep, dtype=int)
 
@@ -199,22 +261,13 @@ def _content_key(content: Any) -> bytes | str:
     return repr(content)
 
 
-def _sources(
-    picks: np.ndarray, rated: np.ndarray, labels: np.ndarray, model: Any, scores: Any
-) -> list[str]:
-    """Why each pick is shown: "recommend" (new), "favourite" (the best liked item, by the
-    judge's `scores` or the model), or "liked" (another rated item)."""
-    if not len(rated) or not np.any(labels > 0.5):
-        return ["recommend"] * len(picks)
-    liked = np.flatnonzero(labels > 0.5)
-    judged = scores if scores is not None else model.decision_function(rated)
-    favourite = rated[liked[int(np.argmax(judged[liked]))]]
-    out = []
-    for pick in picks:
-        if np.array_equal(pick, favourite):
-            out.append("favourite")
-        elif np.any(np.all(rated == pick, axis=1)):
-            out.append("liked")
-        else:
-            out.append("recommend")
-    return out
+def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:
+    if isinstance(event, Feedback):
+        return (event.item_id,)
+    return (event.preferred_id, event.other_id)
+
+
+def _without(latents: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """`latents` (k, d) whose first row is `first`, with later copies of it left out."""
+    again = np.all(latents[1:] == first, axis=1)
+    return np.asarray(np.vstack([latents[:1], latents[1:][~again]]))

@@ -9,6 +9,7 @@ from plgl.navigation.grounded import (
     grounded_best,
     grounded_new,
     improvement_bound,
+    liked_order,
     trust_candidates,
     trust_radius,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "improvement_bound",
     "is_linear",
     "latents_at",
+    "liked_order",
     "logit",
     "reverse_gradient",
     "reverse_linear",

@@ -28,6 +28,8 @@ a perceptual map has hundreds of dimensions and a user has rated tens of items."
 WINDOW = 256
 """The most recent rated items judged: bounds the cost of a judgement as ratings pile up."""
 _CHUNK = 256  # latents per perceptual pass
+_INTERCEPT = 10.0  # the swipes' intercept column: large, so that the L2 penalty barely binds it
+Pairs = tuple[np.ndarray, np.ndarray]
 
 
 class ContentJudge:
@@ -61,18 +63,29 @@ class ContentJudge:
         self._maps: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def scores(self, rated: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def scores(
+        self, rated: np.ndarray, labels: np.ndarray, pairs: Pairs | None = None
+    ) -> np.ndarray:
         """(n,) log-odds of a like for each rated latent (n, d) by an L2 logistic regression of
-        the labels (n,) (1 like, 0 dislike) on the items' perceptual maps; zeros (no opinion)
-        until the user has both liked and disliked something in the window."""
-        return self.compare(rated, labels, np.empty((0, self.generator.latent_dim)))[0]
+        the labels (n,) (1 like, 0 dislike) and of the comparisons `pairs` on the items'
+        perceptual maps; zeros (no opinion) until the user has both liked and disliked
+        something in the window, or compared two items."""
+        return self.compare(rated, labels, np.empty((0, self.generator.latent_dim)), pairs)[0]
 
     def compare(
-        self, rated: np.ndarray, labels: np.ndarray, candidates: np.ndarray
+        self,
+        rated: np.ndarray,
+        labels: np.ndarray,
+        candidates: np.ndarray,
+        pairs: Pairs | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n,) log-odds of the rated latents (as `scores`) and (m,) of candidate latents
         (m, d) by the same regression: whether a new latent looks better than the favourite
-        (zeros for both while the regression has no opinion)."""
+        (zeros for both while the regression has no opinion).
+
+        `pairs` (winners (p, d), losers (p, d)) are comparisons: a Bradley-Terry observation
+        of the difference of the two items' features each (the same weights as the swipes,
+        without their intercept), the latest `window` of them."""
         d = self.generator.latent_dim
         rated = np.asarray(rated, dtype=np.float64)
         labels = np.asarray(labels, dtype=np.float64).reshape(-1)
@@ -83,21 +96,32 @@ class ContentJudge:
             )
         if candidates.ndim != 2 or candidates.shape[1] != d:
             raise InvalidInputError(f"candidates must be (m, {d}), got {candidates.shape}")
+        won, lost = _checked_pairs(pairs, d, self.window)
         first = max(0, len(rated) - self.window)
         liked = labels[first:] > 0.5
-        if liked.all() or not liked.any():
+        swipes = bool(liked.any() and not liked.all())
+        if not swipes and not len(won):
             return np.zeros(len(rated)), np.zeros(len(candidates))
-        features = self._perceptual(rated[first:])
+        n = len(rated) - first
+        features = self._perceptual(np.vstack([rated[first:], won, lost]))
         center = features.mean(axis=0)
-        judge = LogisticRegression(C=self.strength, max_iter=1000)
-        judge.fit(_with_spread(features - center), liked.astype(int))
-        recent = judge.decision_function(_with_spread(features - center))
-        out = np.full(len(rated), float(recent.min()) - 1.0)  # outside the window: last
+        spread = _with_spread(features - center)
+        swiped = np.hstack([spread[:n], np.full((n, 1), _INTERCEPT)])
+        gap = spread[n : n + len(won)] - spread[n + len(won) :]
+        gap = np.hstack([gap, np.zeros((len(gap), 1))])
+        rows = np.vstack([swiped, gap, -gap]) if swipes else np.vstack([gap, -gap])
+        answers = np.concatenate([liked, np.ones(len(gap)), np.zeros(len(gap))])
+        answers = answers if swipes else answers[n:]
+        judge = LogisticRegression(C=self.strength, max_iter=1000, fit_intercept=False)
+        judge.fit(rows, answers.astype(int))
+        recent = judge.decision_function(swiped) if n else np.zeros(0)
+        out = np.full(len(rated), float(recent.min(initial=0.0)) - 1.0)  # outside the window
         out[first:] = recent
         if not len(candidates):
             return out, np.zeros(0)
         # Candidates' maps are not cached: they are seen once, and would evict the rated ones.
-        return out, judge.decision_function(_with_spread(self._maps_of(candidates) - center))
+        maps = _with_spread(self._maps_of(candidates) - center)
+        return out, judge.decision_function(np.hstack([maps, np.full((len(maps), 1), _INTERCEPT)]))
 
     def _maps_of(self, latents: np.ndarray) -> np.ndarray:
         """(n, m) float64 perceptual maps of latents (n, d), computed (no cache)."""
@@ -132,6 +156,19 @@ class ContentJudge:
             while len(self._maps) > self.cache_size:
                 self._maps.popitem(last=False)
         return np.array(found, dtype=np.float64)
+
+
+def _checked_pairs(pairs: Pairs | None, d: int, window: int) -> Pairs:
+    """The latest `window` comparisons (winners (p, d), losers (p, d)) as float64 arrays."""
+    if pairs is None:
+        return np.empty((0, d)), np.empty((0, d))
+    won = np.asarray(pairs[0], dtype=np.float64).reshape(-1, d)
+    lost = np.asarray(pairs[1], dtype=np.float64).reshape(-1, d)
+    if won.shape != lost.shape:
+        raise InvalidInputError(
+            f"pairs need winners and losers alike, got {won.shape}, {lost.shape}"
+        )
+    return won[-window:], lost[-window:]
 
 
 def _with_spread(centered: np.ndarray) -> np.ndarray:

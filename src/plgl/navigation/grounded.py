@@ -60,6 +60,7 @@ def grounded_best(
     confidence: float,
     kappa: float = KAPPA,
     scores: np.ndarray | None = None,
+    champion: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n_out, d) latents to recommend, best first, grounded in what the user rated.
 
@@ -77,13 +78,18 @@ def grounded_best(
         scores: (n,) how good each rated item is by a better judge than the linear posterior
             (a model of the content, `content_scores`); None ranks them by the posterior mean.
             Only the anchors (and so the favourite) are chosen by it.
+        champion: (d,) the favourite as the user's own comparisons found it (the winner of
+            their latest duel, `plgl.grounding`), ahead of every other anchor; None: the best
+            liked item by `liked_order`.
 
     Returns new latents whose improvement over the favourite has a positive lower bound; when
     fewer than `n_out` exist, the favourite and then the next best-rated items fill the rest.
     Before the first like there is nothing to stand on: the closed-form top of the shell
     (`shell_top`, as `Session.recommend` picks it).
     """
-    new, anchors = _grounded(model, rated, labels, n_out, generator, rng, confidence, kappa, scores)
+    new, anchors = _grounded(
+        model, rated, labels, n_out, generator, rng, confidence, kappa, scores, champion
+    )
     if anchors is None:  # no like to stand on: the closed-form top of the shell
         return _shell_tops(model, generator, n_out, rng)
     picks = new
@@ -107,12 +113,15 @@ def grounded_new(
     confidence: float,
     kappa: float = KAPPA,
     scores: np.ndarray | None = None,
+    champion: np.ndarray | None = None,
 ) -> np.ndarray:
     """(m, d), m <= n_out: only the new latents of `grounded_best` (arguments alike), those
     whose improvement over the favourite has a positive lower bound, best first; none before
     the first like or when nothing is confidently better. The exploit share of a feed mixes
     these in: likely likes that stay near what the user liked."""
-    new, _ = _grounded(model, rated, labels, n_out, generator, rng, confidence, kappa, scores)
+    new, _ = _grounded(
+        model, rated, labels, n_out, generator, rng, confidence, kappa, scores, champion
+    )
     return new
 
 
@@ -138,7 +147,7 @@ def grounded_at(
         raise InvalidInputError(f"target_logit must be finite, got {target_logit}")
     if not np.any(labels > 0.5):
         return None
-    anchors = _anchors(rated, labels, rated @ weights)
+    anchors = _anchors(rated, labels, model)
     radius = trust_radius(rated.shape[1], confidence)
     candidates = np.vstack([anchors, _candidates(anchors, weights, cov, generator, rng, radius)])
     value = float(anchors[0] @ weights) + _improvement_bound(
@@ -158,6 +167,7 @@ def _grounded(
     confidence: float,
     kappa: float,
     scores: np.ndarray | None,
+    champion: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(m <= n_out, d) new latents confidently better than the favourite, best first and
     diverse, and the (k, d) anchors (None before the first like)."""
@@ -168,9 +178,15 @@ def _grounded(
         if scores.shape != labels.shape or not np.all(np.isfinite(scores)):
             raise InvalidInputError(f"scores must be {labels.shape} finite numbers")
     d = rated.shape[1]
-    if not np.any(labels > 0.5):
+    if champion is not None:
+        champion = np.asarray(champion, dtype=np.float64)
+        if champion.shape != (d,) or not np.all(np.isfinite(champion)):
+            raise InvalidInputError(
+                f"champion must be a finite ({d},) latent, got {champion.shape}"
+            )
+    if not np.any(labels > 0.5) and champion is None:
         return np.empty((0, d)), None
-    anchors = _anchors(rated, labels, rated @ weights if scores is None else scores)
+    anchors = _anchors(rated, labels, model, scores, champion)
     candidates = _candidates(anchors, weights, cov, generator, rng, trust_radius(d, confidence))
     bound = _improvement_bound(candidates, anchors[0], weights, cov, kappa)
     # A candidate at a rated item is not new (its bound is 0 up to rounding).
@@ -239,11 +255,34 @@ def _shell_tops(model: Any, generator: Any, n: int, rng: np.random.Generator) ->
     return np.array(tops)
 
 
-def _anchors(rated: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """(k, d) the liked items, best first by their scores (n,)."""
-    pool = np.flatnonzero(labels > 0.5)
-    order = pool[np.argsort(-scores[pool], kind="stable")]
-    return np.asarray(rated[order[:_ANCHORS]])
+def liked_order(
+    model: Any, rated: np.ndarray, labels: np.ndarray, scores: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows of the liked items (labels (n,) > 0.5) of `rated` (n, d), best first: the one
+    definition of the favourite (its first row). By a content judge's `scores` (n,) where
+    given, else by the posterior mean log-odds (unmoderated: an item the model is unsure of is
+    not ranked down for that; the intercept, common to all, is left out)."""
+    if scores is None:
+        weights, _ = _posterior(model)
+        scores = np.asarray(rated, dtype=np.float64) @ weights
+    liked = np.flatnonzero(np.asarray(labels) > 0.5)
+    return np.asarray(liked[np.argsort(-np.asarray(scores)[liked], kind="stable")])
+
+
+def _anchors(
+    rated: np.ndarray,
+    labels: np.ndarray,
+    model: Any,
+    scores: np.ndarray | None = None,
+    champion: np.ndarray | None = None,
+) -> np.ndarray:
+    """(k, d) the liked items, best first (`liked_order`), the champion (d,) ahead of all."""
+    best = rated[liked_order(model, rated, labels, scores)]
+    if champion is None:
+        return np.asarray(best[:_ANCHORS])
+    champion = np.asarray(champion, dtype=np.float64).reshape(1, -1)
+    others = best[np.linalg.norm(best - champion, axis=1) >= _SAME]
+    return np.asarray(np.vstack([champion, others])[:_ANCHORS])
 
 
 def _candidates(

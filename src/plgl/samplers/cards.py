@@ -12,16 +12,13 @@ them.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
 from plgl.errors import InvalidInputError
-from plgl.models.laplace import PROBIT as _PROBIT
 from plgl.samplers._base import BaseSampler
-from plgl.samplers.pairs import WATCHABLE, beliefs, best_pair
+from plgl.samplers.pairs import WATCHABLE, beliefs, best_pair, liked_probability
 
 SWIPES_PER_PAIR = 1
 """A pair card is shown when its comparison teaches more than this many swipes would. One: a
@@ -87,9 +84,9 @@ def plan_cards(
     allowed = np.ones(len(latents), dtype=bool)
     if len(latents) >= 2:
         mean, cov, nuisance = beliefs(model, latents)
-        likely = mean / np.sqrt(1.0 + _PROBIT * np.diag(cov))  # as the model predicts it now
+        likely = liked_probability(mean, np.diag(cov))  # as the model predicts it now
         # Watchable as the model predicts now, not as the conditioned belief of a batch would.
-        watchable = ndtr(math.sqrt(_PROBIT) * likely) >= min_like
+        watchable = likely >= min_like
         while len(cards) < n - min_swipes and allowed.sum() >= 2:
             if (allowed & watchable).sum() >= 2:
                 choice = best_pair(
@@ -126,6 +123,6 @@ def _answered(mean: np.ndarray, cov: np.ndarray, first: int, second: int) -> np.
     column = cov @ u
     variance = float(u @ column)
     gap = float(mean[first] - mean[second])
-    p = float(ndtr(math.sqrt(_PROBIT) * gap / math.sqrt(1.0 + _PROBIT * variance)))
+    p = float(liked_probability(gap, variance))
     c = p * (1.0 - p)
     return np.asarray(cov - np.outer(column, column) * (c / (1.0 + c * variance)))

@@ -38,6 +38,7 @@ from plgl.generators import Generator
 from plgl.models import OnlinePreferenceModel, is_linear
 from plgl.models.folding import FoldedLaplace
 from plgl.models.laplace import PROBIT as _PROBIT  # sigmoid(f) ~ Phi(sqrt(PROBIT) f)
+from plgl.models.laplace import moderate
 from plgl.navigation import logit, reverse_linear, top_of_shell
 
 _HOULSBY = math.pi * math.log(2.0) / 2.0  # h(Phi(x)) ~ exp(-x^2 / (pi ln 2)), in bits
@@ -102,11 +103,22 @@ def answer_bits(mean: Any, variance: Any, nuisance: Any = 0.0) -> np.ndarray:
     m = np.sqrt(_PROBIT) * np.asarray(mean, dtype=float)
     s = _PROBIT * np.clip(np.asarray(variance, dtype=float), 0.0, None)
     n = np.minimum(_PROBIT * np.clip(np.asarray(nuisance, dtype=float), 0.0, None), s)
-    p = ndtr(m / np.sqrt(1.0 + s))
+    p = liked_probability(mean, variance)
     entropy = _binary_entropy(p)
     c2 = (1.0 + n) * _HOULSBY
     known = np.sqrt(c2 / (s - n + c2)) * np.exp(-(m**2) / (2.0 * (s - n + c2)))
     return np.asarray(np.clip(entropy - known, 0.0, 1.0))
+
+
+def liked_probability(mean: Any, variance: Any) -> np.ndarray:
+    """(...) predicted like-probability of answers whose log-odds f ~ N(mean, variance): the
+    probit form of E[sigmoid(f)], Phi(sqrt(PROBIT) * `moderate(mean, variance)`).
+
+    >>> float(liked_probability(0.0, 4.0))
+    0.5
+    """
+    moderated = moderate(np.asarray(mean, dtype=float), np.clip(variance, 0.0, None))
+    return np.asarray(ndtr(math.sqrt(_PROBIT) * moderated))
 
 
 def beliefs(model: Any, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -179,7 +191,7 @@ def best_pair(
     if allowed.shape != (m,) or allowed.sum() < 2:
         raise InvalidInputError(f"allowed must be (m,) = ({m},) bool with >= 2 True")
     variance = np.clip(np.diag(cov), 0.0, None)
-    proba = ndtr(np.sqrt(_PROBIT) * mean / np.sqrt(1.0 + _PROBIT * variance))
+    proba = liked_probability(mean, variance)
     watchable = allowed & (proba >= min_like)
     enough = bool(watchable.sum() >= 2)
     if not enough:
@@ -216,7 +228,7 @@ def swipe_bits(
         gains = answer_bits(mean, np.diag(cov), nuisance)
         pick = int(np.argmax(gains))
         total += float(gains[pick])
-        p = float(ndtr(math.sqrt(_PROBIT) * mean[pick] / math.sqrt(1 + _PROBIT * cov[pick, pick])))
+        p = float(liked_probability(mean[pick], cov[pick, pick]))
         c = p * (1.0 - p)  # the curvature of the logistic likelihood at the predicted answer
         column = cov[:, pick].copy()
         cov -= np.outer(column, column) * (c / (1.0 + c * cov[pick, pick]))

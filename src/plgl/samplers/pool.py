@@ -21,6 +21,7 @@ import numpy as np
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.models import OnlinePreferenceModel, is_linear
+from plgl.models.laplace import moderate, sigmoid
 from plgl.records import Item
 from plgl.safety import Safety
 
@@ -195,8 +196,12 @@ def _judge(model: Any, latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n,) predicted like probability of latents (n, d), and (n,) what a rating would teach:
     p(1 - p) x the variance of the log-odds where the model has a weight covariance (as the
     sampler's information gain), else p(1 - p)."""
-    proba = np.asarray(model.predict_proba(latents)[:, 1])
-    if not isinstance(model, OnlinePreferenceModel) or model.weight_covariance() is None:
+    linear = isinstance(model, OnlinePreferenceModel) and is_linear(model)
+    if not linear or model.weight_covariance() is None:
+        proba = np.asarray(model.predict_proba(latents)[:, 1])
         return proba, proba * (1.0 - proba)
+    # The variance once: a linear model's probability is its mean log-odds moderated by it.
     variance = model.uncertainty(latents)
+    mean = latents @ np.asarray(model.coef_) + float(model.intercept_)
+    proba = np.asarray(sigmoid(moderate(mean, variance)))
     return proba, np.asarray(proba * (1.0 - proba) * variance)

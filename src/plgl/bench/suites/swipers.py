@@ -1,27 +1,34 @@
 """Content swipers on the real generators: is "For you" at least as good as the favourite?
 
 Simulated swipers whose taste is a smooth function of the content (`plgl.bench.swipers`: faces,
-melodies, molecules, several kinds each) rate batches of 10 through the public API, the way
-`plgl serve` uses it (`plgl.Engine(generator)` with its defaults). After every batch the
-For-you pick is scored with the swiper's true utility, normalized: 0 = an average prior item,
-1 = the best of 4,000 prior items.
+melodies, molecules, several kinds each) answer batches of 10 cards through the public API, the
+way `plgl serve` and its web app use it: `Session.next_cards` (swipes, pair cards and champion
+duels, each one answer; a pair is answered with the swiper's own taste and noise model,
+`SimulatedUser.prefers`). After every batch the For-you pick is scored with the swiper's true
+utility, normalized: 0 = an average prior item, 1 = the best of 4,000 prior items.
 
 Engines (the task's "method"), each `Session.recommend(1)` of its own engine:
 
-* "before": the engine as it shipped before grounding: the isotropic linear model and the
-  closed-form top of the model (`Engine(generator, model=LinearPreference(), for_you="top")`).
-* "default": `Engine(generator)` as `plgl serve` builds it: the geometry prior where the domain
-  ships one, and the domain's For-you mode (`plgl.grounding.FOR_YOU`).
-* "grounded" / "judged": the default engine with the other For-you mode (the measurement
-  behind each domain's choice).
+* "before": the engine as it shipped before grounding, answered through `ask` (swipes only):
+  the isotropic linear model and the closed-form top of the model
+  (`Engine(generator, model=LinearPreference(), for_you="top")`).
+* "default": `Engine(generator)` as `plgl serve` builds it (the geometry prior where the
+  domain ships one, the domain's For-you mode, `plgl.grounding.FOR_YOU`), answered through the
+  feed's cards.
+* "default-ask": the same engine answered through `ask` (swipes only: no pair card, no duel).
+* "grounded" / "judged": the default engine with the other For-you mode, through the cards
+  (the measurement behind each domain's choice).
 * "latent" / "content": the default engine with the other model (`plgl.engine.MODELS`: the
-  geometry-prior `LinearPreference` or `ContentPreference`; the measurement behind each
-  domain's default model).
+  geometry-prior `LinearPreference` or `ContentPreference`), through the cards (the
+  measurement behind each domain's default model).
+
+Full runs of faces take "default", "default-ask" and the other model only (faces cost most).
 
 Metrics per batch: `for_you` (normalized utility of the pick), `favourite` (the best item the
-swiper liked so far), `gap` (for_you - favourite: the target is >= 0 at every checkpoint),
-`below` (1 where the pick is below the favourite: its mean is the share of runs), `new` (1 where
-the pick is new content rather than a rated item shown again).
+swiper rated positively so far: liked in a swipe or chosen in a pair), `gap` (for_you -
+favourite: the target is >= 0 at every checkpoint), `below` (1 where the pick is below the
+favourite: its mean is the share of runs), `new` (1 where the pick is new content rather than
+an item shown before, a duel's winning challenger included).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 if TYPE_CHECKING:
     from plgl.bench.swipers import ContentSwiper
     from plgl.engine import Engine
+    from plgl.records import Item
+    from plgl.session import Session
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
@@ -46,7 +55,10 @@ METRICS = {
     "below": Metric("share of runs below the favourite", higher_is_better=False, steps=_STEPS),
     "new": Metric("share of picks that are new content", steps=_STEPS),
 }
-ENGINES = ("before", "default", "other", "other model")  # the For-you mode / model not used
+ENGINES = ("before", "default", "default-ask", "other", "other model")
+"""Engines run: "other" is the For-you mode, "other model" the model, the domain does not use
+by default."""
+ASK = "-ask"  # an engine answered through `ask` (swipes only) rather than the feed's cards
 RATINGS = {"faces": 100, "melodies": 100, "molecules": 100}
 SEEDS = {"faces": (0, 1, 2, 3, 4), "melodies": (0, 1, 2), "molecules": (0, 1, 2)}
 _BATCH = 10
@@ -54,9 +66,9 @@ _BATCH = 10
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
     """One task per (domain, kind, seed), running every engine on the same swiper (its
-    normalization decodes `n_prior` items: the costliest part); faces skip the "other" mode
-    (its default is measured against today's). Quick (and tiny) runs take the first kind of
-    each domain, one seed and 30 (tiny: 20) swipes."""
+    normalization decodes `n_prior` items: the costliest part); full runs of faces take the
+    default engine's two feeds only. Quick (and tiny) runs take the first kind of
+    each domain, one seed and 30 (tiny: 20) answers."""
     from plgl.bench.swipers import KINDS
 
     tasks = []
@@ -65,8 +77,8 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
         chosen = tuple(seeds) if seeds else SEEDS[domain][:1] if small else SEEDS[domain]
         engines = [_other(domain) if e == "other" else e for e in ENGINES]
         engines = [_other_model(domain) if e == "other model" else e for e in engines]
-        if domain == "faces" and not small:
-            engines = [e for e in engines if e != _other(domain)]
+        if domain == "faces" and not small:  # faces cost most: the default feeds, other model
+            engines = ["default", "default" + ASK, _other_model(domain)]
         params = {
             "domain": domain,
             "ratings": 20 if is_tiny() else 30 if quick else RATINGS[domain],
@@ -105,26 +117,29 @@ def run_task(task: Task) -> list[Row]:
         elif method in MODELS:
             engine = Engine(generator, seed=seed, model=model_named(method, generator))
         else:
-            engine = Engine(generator, seed=seed, for_you=None if method == "default" else method)
+            mode = None if method.startswith("default") else method
+            engine = Engine(generator, seed=seed, for_you=mode)
         with engine:
             rows += _swipe(task, method, engine, user, seed)
     return rows
 
 
 def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: int) -> list[Row]:
-    """Rows of one swiper rating batches through one engine, the For-you pick after each."""
+    """Rows of one swiper answering batches of 10 through one engine, the For-you pick after
+    each: the web app's cards (swipes and pair cards, each one answer) or, for "before" and
+    the "-ask" engines, swipes of `ask` only."""
     session = engine.session(f"swiper-{seed}")
     answers = np.random.default_rng(20_000 + seed)
+    cards = method != "before" and not method.endswith(ASK)
     favourite = -np.inf
     rows: list[Row] = []
     while session.n_ratings < int(task.params["ratings"]):
-        items = session.ask(_BATCH)
-        latents = np.array([item.latent for item in items])
-        liked = user.likes(latents, answers)
-        for item, like in zip(items, liked, strict=True):
-            session.tell(item.id, "like" if like else "dislike")
-        if liked.any():
-            favourite = max(favourite, float(user.normalized(latents[liked]).max()))
+        n = _BATCH - session.n_ratings % _BATCH  # checkpoints at multiples of the batch
+        batch = session.next_cards(n) if cards else [(item,) for item in session.ask(n)]
+        answered = [_answer(session, user, card, answers) for card in batch]
+        positive = [latent for latent in answered if latent is not None]
+        if positive:
+            favourite = max(favourite, float(user.normalized(np.array(positive)).max()))
         pick = session.recommend(1)[0]
         value = float(user.normalized(pick.latent[None])[0])
         step = session.n_ratings
@@ -137,6 +152,22 @@ def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: i
         ):
             rows.append(task.row(step, metric, number, method=method))
     return rows
+
+
+def _answer(
+    session: Session, user: ContentSwiper, card: tuple[Item, ...], rng: np.random.Generator
+) -> np.ndarray | None:
+    """Answer one card as the swiper (a like or dislike of one item; of two, the one it
+    prefers, by the same noise model): the latent (d,) it rated positively, if any."""
+    if len(card) == 1:
+        liked = bool(user.likes(card[0].latent[None], rng)[0])
+        session.tell(card[0].id, "like" if liked else "dislike")
+        return card[0].latent if liked else None
+    first, second = card
+    if not user.prefers(first.latent[None], second.latent[None], rng)[0]:
+        first, second = second, first
+    session.compare(first.id, second.id)
+    return first.latent
 
 
 def _other(domain: str) -> str:

@@ -1,0 +1,179 @@
+"""Champion duels: the user's own comparisons find their favourite, and climb from it.
+
+From likes and dislikes alone neither a latent model nor a content judge can tell which of
+thirty liked items is the best. A comparison can: once the user has liked something, some
+pair cards of the feed (`plgl.feed.Feed.cards`) pit the champion (the best liked item, as the
+user's comparisons found it) against a challenger made for the user near it. The winner is the
+champion. This is the dueling-bandit hill climb of Yue & Joachims (2009, "Interactively
+optimizing information retrieval systems as a dueling bandits problem"): a candidate near the
+current point, kept when the user prefers it; here the candidate is not a random step but the
+best the posterior and the content judge see within a trust region, and the region shrinks
+while the champion keeps winning (as TuRBO's does after failures, Eriksson et al. 2019).
+
+The champion is derived from the stored events alone (replays agree): a comparison is a duel
+when one of its items was rated positively before (liked, or chosen in a comparison); the first
+duel's winner becomes the champion, and later a duel's winner does when the loser is (or was)
+the champion. Until the first duel the best positively rated item stands in for it
+(`plgl.grounding.Grounding.champion`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from plgl.models import confidence
+from plgl.navigation import farthest_points, trust_candidates, trust_radius
+
+if TYPE_CHECKING:
+    from plgl.grounding import Grounding
+
+DUEL_SHARE = 0.5
+"""Share of the cards of a feed batch that are champion duels, once the user has a like."""
+DUEL_RADIUS = 0.25
+"""Share of the trust radius (`plgl.navigation.trust_radius`) within which a challenger is
+made: near the champion, where the judge's and the posterior's view of the content holds."""
+SHRINK = 0.7
+"""The duel radius is multiplied by this for each duel the champion has won in a row (a
+failed step is a sign the next one should be smaller), down to `SHRINK ** MAX_SHRINK`."""
+MAX_SHRINK = 4
+DUELS_FROM: dict[str, int] = {"faces": 40}
+"""Answers a user gives before the first duel, per built-in domain (others: 0), chosen by the
+`swipers` benchmark suite: on faces the feed's pair cards find very good faces early, and duels
+from the start took those cards (For-you at 30 answers 0.38 against 0.77 when duels start at
+40, which was also ahead at 60 and 100: 0.96 and 1.07 against 0.76 and 0.89)."""
+CANDIDATES = 64
+"""Latents near the champion that the judge looks at per batch (perceptual maps are costly)."""
+
+
+def duels_due(
+    n: int,
+    rng: np.random.Generator,
+    n_ratings: int = 0,
+    domain: str = "",
+    share: float = DUEL_SHARE,
+) -> int:
+    """How many of the next `n` cards are champion duels (binomial: a batch of one card may
+    be a duel too); none before `DUELS_FROM[domain]` answers (`n_ratings`)."""
+    if n_ratings < DUELS_FROM.get(domain, 0):
+        return 0
+    return int(rng.binomial(n, share))
+
+
+class Ladder:
+    """The champion, replayed from a user's events in the order they were stored.
+
+    Attributes:
+        champion: (d,) latent of the champion, None before the first duel.
+        defences: duels the champion has won since it became champion.
+        positives: (d,) latents rated positively (liked, or chosen in a comparison), each once,
+            oldest first.
+        compared: (winner, loser) latents of every comparison, oldest first.
+    """
+
+    def __init__(self) -> None:
+        self.champion: np.ndarray | None = None
+        self.defences = 0
+        self.positives: list[np.ndarray] = []
+        self.compared: list[tuple[np.ndarray, np.ndarray]] = []
+        self._positive: set[bytes] = set()
+        self._champions: set[bytes] = set()  # every latent that has been champion
+        self._met: set[bytes] = set()  # every latent that took part in a duel
+
+    def liked(self, latent: np.ndarray) -> None:
+        """Note a like of `latent` (d,)."""
+        self._add(latent)
+
+    def chose(self, winner: np.ndarray, loser: np.ndarray) -> None:
+        """Note that `winner` (d,) was preferred over `loser` (d,). A duel's winner becomes the
+        champion where there was none or the loser has been champion (a batch may hold several
+        duels against the champion it was made for; the latest win counts)."""
+        won, lost = key(winner), key(loser)
+        self.compared.append((np.asarray(winner), np.asarray(loser)))
+        if won in self._positive or lost in self._positive:  # a duel
+            self._met |= {won, lost}
+            if self.champion is None or lost in self._champions:
+                if self.champion is not None and won == key(self.champion):
+                    self.defences += 1
+                else:
+                    self.champion, self.defences = np.array(winner, dtype=np.float64), 0
+                    self._champions |= {won, lost}
+            elif won == key(self.champion):
+                self.defences += 1
+        self._add(winner)
+
+    def is_positive(self, latent: np.ndarray) -> bool:
+        """Whether `latent` (d,) was liked or chosen."""
+        return key(latent) in self._positive
+
+    def contenders(self) -> list[np.ndarray]:
+        """(d,) positively rated latents that never took part in a duel, oldest first: each
+        may be better than the champion, which only a duel can tell."""
+        return [z for z in self.positives if key(z) not in self._met]
+
+    def radius(self, full: float) -> float:
+        """The challengers' radius: `full` shrunk by the champion's defences in a row."""
+        return full * SHRINK ** min(self.defences, MAX_SHRINK)
+
+    def _add(self, latent: np.ndarray) -> None:
+        found = key(latent)
+        if found not in self._positive:
+            self._positive.add(found)
+            self.positives.append(np.asarray(latent, dtype=np.float64))
+
+
+def duel(
+    grounding: Grounding, model: Any, n: int, n_ratings: int, rng: np.random.Generator
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The champion (d,) of a user's `grounding` (None before anything was rated positively)
+    and (m <= n, d) challengers for it: rivals (`rivals`) in up to half the duels, and new
+    latents near the champion that the content judge (or, without one, the posterior mean)
+    rates highest, within a radius that shrinks while the champion keeps winning, each of
+    content other than the champion's, diverse."""
+    rated, labels = grounding.evidence()
+    d = grounding.engine.generator.latent_dim
+    judge = grounding.judge
+    scores = judge.scores(rated, labels, grounding.pairs()) if judge is not None else None
+    champion = grounding.champion(model, rated, labels, scores)
+    if champion is None:
+        return None, np.empty((0, d))
+    share = DUEL_RADIUS if grounding.mode == "judged" else 1.0
+    full = share * trust_radius(d, confidence(model, n_ratings))
+    generator = grounding.engine.generator
+    pool = trust_candidates(model, champion[None], generator, rng, grounding.ladder.radius(full))
+    pool = pool[rng.permutation(len(pool))[:CANDIDATES]]
+    if judge is not None:
+        _, judged = judge.compare(rated, labels, pool, grounding.pairs())
+    else:
+        judged = pool @ np.asarray(model.coef_)
+    ranked = pool[np.argsort(-judged, kind="stable")][: 4 * n]
+    picks = ranked[grounding.distinct(ranked, champion[None])]
+    picks = picks[farthest_points(picks, n)] if len(picks) else picks
+    found = rivals(grounding, model, champion, (n + 1) // 2)
+    return champion, np.vstack([found, picks])[:n]
+
+
+def rivals(grounding: Grounding, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
+    """(m <= k, d) positively rated items that never took part in a duel, best first by the
+    content judge (or, without an opinion, the posterior mean): those it rates above the
+    champion (d,), else the single best. The champion must beat what the user already chose,
+    not only what is made near it."""
+    contenders = [z for z in grounding.ladder.contenders() if not np.array_equal(z, champion)]
+    if not contenders:
+        return np.empty((0, len(champion)))
+    rated, labels = grounding.evidence()
+    found = np.vstack([champion, contenders])
+    judged = np.zeros(len(found))
+    if grounding.judge is not None:
+        judged = grounding.judge.compare(rated, labels, found, grounding.pairs())[1]
+    if not np.any(judged):
+        judged = found @ np.asarray(model.coef_)
+    order = np.argsort(-judged[1:], kind="stable")
+    above = int(np.sum(judged[1:] > judged[0]))
+    return np.asarray(found[1:][order[: min(max(above, 1), k)]])
+
+
+def key(latent: np.ndarray) -> bytes:
+    """A hashable key equal for equal latents (float64 bytes)."""
+    return np.asarray(latent, dtype=np.float64).tobytes()

@@ -1,0 +1,139 @@
+"""Champion duels: the ladder replayed from events, duel cards in the feed, For-you at the
+champion, and the content judge learning from comparisons."""
+
+import numpy as np
+import pytest
+
+import plgl
+from plgl.duels import DUELS_FROM, MAX_SHRINK, SHRINK, Ladder, duels_due
+from plgl.navigation import ContentJudge
+
+
+def _z(*values: float) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+def test_the_first_duel_crowns_its_winner_and_later_ones_need_the_champion_to_lose() -> None:
+    ladder = Ladder()
+    liked, a, b, c = _z(1, 0), _z(0, 1), _z(2, 0), _z(0, 2)
+    ladder.chose(a, b)  # two new items: a pair card, not a duel
+    assert ladder.champion is None and ladder.positives[0] is a
+    ladder.liked(liked)
+    ladder.chose(c, liked)  # a duel against a liked item: its winner is the champion
+    np.testing.assert_array_equal(ladder.champion, c)
+    ladder.chose(c, _z(3, 3))  # the champion defends
+    assert ladder.defences == 1
+    ladder.chose(b, a)  # a duel (a was chosen before) the champion took no part in
+    np.testing.assert_array_equal(ladder.champion, c)
+    ladder.chose(_z(4, 4), liked)  # beats a former champion (the stand-in the batch was made for)
+    np.testing.assert_array_equal(ladder.champion, _z(4, 4))
+    assert ladder.defences == 0
+    assert ladder.radius(2.0) == 2.0
+
+
+def test_the_radius_shrinks_while_the_champion_keeps_winning() -> None:
+    ladder = Ladder()
+    ladder.liked(_z(1, 0))
+    ladder.chose(_z(1, 0), _z(0, 1))
+    for i in range(MAX_SHRINK + 3):
+        ladder.chose(_z(1, 0), _z(5, i))
+    assert ladder.defences == MAX_SHRINK + 3
+    assert ladder.radius(1.0) == pytest.approx(SHRINK**MAX_SHRINK)
+
+
+def test_contenders_are_positives_that_never_met_in_a_duel() -> None:
+    ladder = Ladder()
+    ladder.liked(_z(1, 0))
+    ladder.liked(_z(0, 1))
+    ladder.chose(_z(2, 2), _z(1, 0))
+    assert [z.tolist() for z in ladder.contenders()] == [[0.0, 1.0]]
+    assert ladder.is_positive(_z(2, 2)) and not ladder.is_positive(_z(9, 9))
+
+
+def test_duels_due_is_a_share_of_the_batch_from_the_domains_first_duel() -> None:
+    rng = np.random.default_rng(0)
+    due = [duels_due(10, rng, share=0.3) for _ in range(2000)]
+    assert np.mean(due) == pytest.approx(3.0, abs=0.1)
+    assert duels_due(10, rng, share=0.0) == 0
+    first = DUELS_FROM["faces"]
+    assert duels_due(10, rng, first - 1, "faces", share=1.0) == 0
+    assert duels_due(10, rng, first, "faces", share=1.0) == 10
+
+
+def _engine(d: int = 6, seed: int = 0) -> plgl.Engine:
+    return plgl.Engine(plgl.generators.get("identity", latent_dim=d), for_you="grounded", seed=seed)
+
+
+def _answer(session: plgl.Session, direction: np.ndarray, batches: int) -> list[tuple]:
+    """Answer `batches` of 10 cards as a linear user; returns every card served."""
+    served = []
+    for _ in range(batches):
+        for card in session.next_cards(10):
+            served.append(card)
+            if len(card) == 1:
+                like = card[0].latent @ direction > 0.5
+                session.tell(card[0].id, "like" if like else "dislike")
+            else:
+                first, second = sorted(card, key=lambda item: -float(item.latent @ direction))
+                session.compare(first.id, second.id)
+    return served
+
+
+def test_the_feed_duels_the_champion_and_for_you_grounds_at_the_winner() -> None:
+    direction = np.linspace(1.0, -1.0, 6)
+    session = _engine().session("u")
+    cards = _answer(session, direction, 6)
+    duels = [card for card in cards if {item.source for item in card} == {"champion", "challenger"}]
+    assert duels and all(len(card) == 2 for card in duels)
+    for card in duels:  # a challenger is new content, never the champion's latent again
+        champion = next(item for item in card if item.source == "champion")
+        challenger = next(item for item in card if item.source == "challenger")
+        assert not np.array_equal(champion.latent, challenger.latent)
+    ladder = session._grounding.ladder
+    assert ladder.champion is not None
+    # The champion is an item of a duel that the user chose.
+    assert ladder.is_positive(ladder.champion)
+    assert any(np.array_equal(ladder.champion, item.latent) for card in duels for item in card)
+    picks = session.recommend(2)
+    for pick in picks:
+        if pick.source == "favourite":
+            np.testing.assert_array_equal(pick.latent, ladder.champion)
+        else:
+            assert pick.source in {"recommend", "liked"}
+
+
+def test_duels_replay_the_same_champion() -> None:
+    direction = np.linspace(1.0, -1.0, 6)
+    engine = _engine(seed=4)
+    first = engine.session("u")
+    _answer(first, direction, 5)
+    first._grounding.evidence()
+    again = plgl.Engine(engine.generator, storage=engine.storage, for_you="grounded", seed=4)
+    replayed = again.session("u")
+    replayed._grounding.evidence()
+    np.testing.assert_array_equal(
+        replayed._grounding.ladder.champion, first._grounding.ladder.champion
+    )
+
+
+def test_a_new_user_gets_no_duel_before_anything_is_rated_positively() -> None:
+    session = _engine().session("new")
+    cards = session.next_cards(10)
+    assert not any(item.source in {"champion", "challenger"} for card in cards for item in card)
+
+
+def test_the_content_judge_learns_from_comparisons_alone() -> None:
+    faces = plgl.generators.get("faces")
+    rng = np.random.default_rng(0)
+    latents = faces.project(faces.sample(40, rng))
+    light = np.array([float(np.asarray(c).mean()) for c in faces.generate(latents)])
+    a, b = latents[:20], latents[20:]
+    brighter = light[:20] > light[20:]
+    won = np.where(brighter[:, None], a, b)
+    lost = np.where(brighter[:, None], b, a)
+    judge = ContentJudge(faces)
+    empty = np.empty((0, faces.latent_dim))
+    _, judged = judge.compare(empty, np.empty(0), latents, (won, lost))
+    assert np.corrcoef(judged, light)[0, 1] > 0.5  # it learned "brighter" from which won
+    _, none = judge.compare(empty, np.empty(0), latents)
+    assert not np.any(none)  # no swipes, no comparisons: no opinion

@@ -1,5 +1,7 @@
 """The population suite runs every path at its tiniest (the numbers mean nothing there)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -55,8 +57,10 @@ def test_the_matching_rows_stand_side_by_side_with_the_bound() -> None:
 
 def test_every_population_kind_of_the_full_plan_learns() -> None:
     tasks = suite.plan(quick=False, seeds=[0])
-    kinds = {t.params["kind"]: t for t in tasks if t.method == "population prior"}
-    assert set(kinds) == {"clustered", "unrelated", "subspace", "many"}
+    priors = [t for t in tasks if t.method == "population prior"]
+    assert {t.params["kind"] for t in priors} == {"clustered", "unrelated", "subspace", "many"}
+    # Run without noise: a private release of a tiny population may rightly release no prior.
+    kinds = {t.params["kind"]: replace(t, params={**t.params, "epsilon": None}) for t in priors}
     for task in kinds.values():
         rows = suite.run_task(task)
         assert rows and {row["metric"] for row in rows} == {"top1"}

@@ -26,7 +26,8 @@ class Item:
         latent: (latent_dim,) float64, read-only.
         content: what the generator made from the latent (for `identity`, the latent itself).
         source: why it was shown: "exploit", "explore", "recommend" or "reverse"; "favourite"
-            or "liked" for a rated item that `recommend` shows again (nothing new beat it).
+            or "liked" for a rated item that `recommend` shows again (nothing new beat it);
+            "champion" and "challenger" for the two items of a duel card (`plgl.duels`).
     """
 
     id: str

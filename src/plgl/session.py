@@ -112,9 +112,9 @@ class Session(SeveralTastes, Matching):
         self, n: int = 5, *, swipes: int | None = SWIPES_PER_PAIR
     ) -> list[tuple[Item, ...]]:
         """The feed's next `n` cards, each one answer: one item to like or dislike (`tell`), or
-        two, the likelier liked first, to choose between (`compare`), shown where the
-        comparison teaches more than `swipes` swipes would and both are likely liked (None:
-        swipes only, the cards of `ask`)."""
+        two to choose between (`compare`): the likelier liked first where the comparison
+        teaches more than `swipes` swipes would and both are likely liked, or a champion duel
+        in random order (`plgl.duels`). `swipes=None`: swipes only, the cards of `ask`."""
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
         if swipes is None:
             return [(item,) for item in self.ask(n)]

@@ -209,3 +209,28 @@ def test_grounded_recommendations_stay_out_of_the_marked_region() -> None:
     picks = session.recommend(3) + session.reverse_items(0.999, 2)
     assert len(picks) == 5
     assert not any(near_favourite(pick.latent) for pick in picks)
+
+
+def test_faces_for_you_is_new_content_and_a_variation_stays_near_the_champion() -> None:
+    from plgl.grounding import VARIATION
+
+    faces = plgl.generators.get("faces")
+    engine = plgl.Engine(faces, seed=0, model=model_named("latent", faces))
+    session = engine.session("u")
+    rate_faces(session, 30)
+    first = session.recommend(1)[0]
+    grounding = session._grounding
+    rated, labels = grounding.evidence()
+    assert first.source == "recommend"
+    assert not np.any(np.all(rated == first.latent, axis=1))
+    # What For-you shows when nothing new is predicted better than the champion:
+    champion = grounding.champion(session.model, rated, labels, None)
+    assert champion is not None
+    variation = grounding._variation(
+        session.model, rated, labels, champion, np.random.default_rng(0)
+    )
+    assert variation is not None and variation.shape == (1, 100)
+    gap = float(np.linalg.norm(variation[0] - champion))
+    assert 0 < gap <= VARIATION * trust_radius(100, 0.0) * 1.01
+    made = faces.generate(np.vstack([variation, champion[None]]))
+    assert not np.array_equal(np.asarray(made[0]), np.asarray(made[1]))

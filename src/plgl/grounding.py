@@ -55,6 +55,10 @@ FOR_YOU: dict[str, str] = {"faces": "grounded", "melodies": "judged", "molecules
 JUDGED_RADIUS = 0.25
 """Share of the trust radius that "judged" searches: near the favourite, where the judge's
 view of the content still holds."""
+VARIATION = 0.2
+"""Share of the least trust radius within which For-you makes a variation on the champion."""
+_VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
+_WIDENINGS = 3  # radii tried for a variation, each twice the last
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
 _KNOWN = 5  # best liked items whose content a "judged" pick must differ from
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
@@ -169,7 +173,39 @@ class Grounding:
             picks = grounded_best(
                 model, rated, labels, n, generator, rng, sure, scores=scores, champion=champion
             )
-        return picks, self._sources(picks, rated, champion)
+        sources = self._sources(picks, rated, champion)
+        if sources[0] != "recommend" and champion is not None and self.judge is not None:
+            variation = self._variation(model, rated, labels, champion, rng)
+            if variation is not None:  # new content first, what the user rated after it
+                picks = np.vstack([variation, picks])[:n]
+                sources = ["recommend", *sources][:n]
+        return picks, sources
+
+    def _variation(
+        self,
+        model: Any,
+        rated: np.ndarray,
+        labels: np.ndarray,
+        champion: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray | None:
+        """(1, d) new content made close to the champion (d,): the content judge's best of the
+        latents within `VARIATION` of the least trust radius (twice or four times that where
+        every one decodes to the champion's content), of content other than the champion's;
+        None where none is found. What For-you shows when nothing new is
+        predicted better: a variation on the user's favourite, not the favourite again."""
+        assert self.judge is not None
+        radius = VARIATION * trust_radius(len(champion), 0.0)
+        for _ in range(_WIDENINGS):  # a decoder that jumps may need a longer step
+            pool = trust_candidates(model, champion[None], self.engine.generator, rng, radius)
+            pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
+            _, judged = self.judge.compare(rated, labels, pool, self.pairs())
+            ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
+            kept = self.distinct(ranked, champion[None])
+            if len(kept):
+                return np.asarray(ranked[kept[:1]])
+            radius *= 2.0
+        return None
 
     def near_best(self, model: Any, n: int, n_ratings: int, rng: np.random.Generator) -> np.ndarray:
         """(m <= n, d) new latents confidently better than the favourite (by the posterior:

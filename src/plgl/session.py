@@ -215,8 +215,9 @@ class Session(SeveralTastes, Matching):
         """The `k` best items for this user, diverse, best first, never in the marked region.
 
         Without criteria they are grounded in the user's best-rated items (`plgl.grounding`):
-        new content the model is confident beats the favourite, or, when nothing is, the
-        favourite itself (its Item's `source` says "favourite"; other rated items "liked").
+        new content the model is confident beats the favourite, or, when nothing is, a
+        variation on it (where the generator has a content judge) and then the favourite itself
+        (its Item's `source` says "favourite"; other rated items "liked").
 
         `maximize="calm"` ranks by a criterion instead of the overall taste; `at_least=
         {"energy": 0.8}` keeps only latents predicted at least that likely liked on each

@@ -91,16 +91,6 @@ class ContentPreference(MappedPreference):
         self.cache_dir = cache_dir
         self.local_step = local_step
 
-    def start(self, n_features: int) -> ContentPreference:
-        """The prior over latents of dimension `n_features`, ready for online updates."""
-        generator = self._generator()
-        if n_features != generator.latent_dim:
-            raise InvalidInputError(
-                f"{generator.name} latents have {generator.latent_dim} dimensions"
-            )
-        super().start(n_features)
-        return self
-
     def feature_weights(self) -> list[tuple[str, float]]:
         """(trait, weight) of the generator's named traits (`feature_names`), strongest first,
         weights of unit norm: least-squares slopes of the learned log-odds on the standardized

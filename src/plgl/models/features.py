@@ -88,16 +88,6 @@ class FeaturePreference(MappedPreference):
         """Whether the base learns rating by rating (then so does this model)."""
         return isinstance(self._template(), OnlinePreferenceModel)
 
-    def start(self, n_features: int) -> FeaturePreference:
-        """The prior over latents of dimension `n_features`, ready for online updates."""
-        generator = self._generator()
-        if n_features != generator.latent_dim:
-            raise InvalidInputError(
-                f"{generator.name} latents have {generator.latent_dim} dimensions"
-            )
-        super().start(n_features)
-        return self
-
     def _prepare(self, n_features: int) -> tuple[BasePreferenceModel, int]:
         generator = self._generator()
         self.range_ = FeatureRange(generator.feature_sample()[1])

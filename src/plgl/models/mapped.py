@@ -12,7 +12,7 @@ import copy
 import threading
 from abc import abstractmethod
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 from plgl.errors import InvalidInputError
 from plgl.models._base import BasePreferenceModel
 from plgl.models.online import REFINE_BUDGET, OnlinePreferenceModel
+
+if TYPE_CHECKING:
+    from plgl.generators import Generator
 
 CACHE_SIZE = 50_000  # latents whose features are remembered
 
@@ -46,14 +49,24 @@ class MappedPreference(OnlinePreferenceModel):
     def _compute(self, latents: np.ndarray) -> np.ndarray:
         """(n, k) features of latents (n, d), computed (no cache)."""
 
+    @abstractmethod
+    def _generator(self) -> Generator:
+        """The generator whose latents this model reads (InvalidInputError where it lacks
+        what the features need)."""
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False  # "liked" or not
         return tags
 
     # ------------------------------------------------------------------ fitting
-    def start(self, n_features: int) -> Any:
+    def start(self, n_features: int) -> Self:
         """The prior over latents of dimension `n_features`, ready for online updates."""
+        generator = self._generator()
+        if n_features != generator.latent_dim:
+            raise InvalidInputError(
+                f"{generator.name} latents have {generator.latent_dim} dimensions"
+            )
         template, k = self._prepare(n_features)
         if not isinstance(template, OnlinePreferenceModel):
             raise InvalidInputError(f"{type(template).__name__} cannot learn online")

@@ -5,7 +5,14 @@ import importlib as _importlib
 import typing as _typing
 
 from plgl.errors import InvalidInputError as _InvalidInputError
-from plgl.generators._base import Generator, config_digest, has_perceptual, has_torch_features
+from plgl.generators._base import (
+    Generator,
+    cache_folder,
+    config_digest,
+    has_perceptual,
+    has_torch_features,
+    shipped_folder,
+)
 from plgl.generators.identity import IdentityGenerator
 from plgl.generators.torch_module import TorchGenerator  # torch only, which plgl imports anyway
 
@@ -23,10 +30,12 @@ __all__ = [
     "IdentityGenerator",
     "TorchGenerator",
     "available",
+    "cache_folder",
     "config_digest",
     "get",
     "has_perceptual",
     "has_torch_features",
+    "shipped_folder",
 ]
 
 

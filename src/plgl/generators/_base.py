@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -162,3 +165,18 @@ def config_digest(generator: Generator) -> str:
     """Hex digest of the generator's `config()`: what makes its content what it is."""
     text = json.dumps(generator.config(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def cache_folder(kind: str) -> Path:
+    """Where files of `kind` computed from a generator are cached: $PLGL_CACHE_DIR/kind, else
+    $XDG_CACHE_HOME/plgl/kind, else ~/.cache/plgl/kind."""
+    root = os.environ.get("PLGL_CACHE_DIR")
+    if root:
+        return Path(root) / kind
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "plgl" / kind
+
+
+def shipped_folder() -> Path:
+    """The package's folder of shipped weights and files computed from them."""
+    return Path(str(resources.files("plgl") / "weights"))

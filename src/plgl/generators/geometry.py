@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import os
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from plgl.errors import InvalidInputError
-from plgl.generators._base import Generator, config_digest, has_perceptual
+from plgl.generators._base import (
+    Generator,
+    cache_folder,
+    config_digest,
+    has_perceptual,
+    shipped_folder,
+)
 
 SAMPLES = 256
 """Prior samples behind a metric (its relative error is a few percent at this count)."""
@@ -80,17 +85,13 @@ def pullback_metric(generator: Generator, n_samples: int = SAMPLES, seed: int = 
 
 def shipped_path(generator: Generator) -> Path:
     """Where the package keeps (or would keep) the metric of this generator configuration."""
-    folder = Path(str(resources.files("plgl") / "weights"))
+    folder = shipped_folder()
     return folder / f"geometry-{config_digest(generator)}.npy"
 
 
 def default_cache_dir() -> Path:
     """$PLGL_CACHE_DIR/geometry, else $XDG_CACHE_HOME/plgl/geometry, else ~/.cache/plgl/..."""
-    root = os.environ.get("PLGL_CACHE_DIR")
-    if root:
-        return Path(root) / "geometry"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "plgl" / "geometry"
+    return cache_folder("geometry")
 
 
 def generator_metric(

@@ -19,14 +19,13 @@ default. Saved files hold float32: a loaded embedding agrees with a computed one
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from plgl.errors import InvalidInputError
-from plgl.generators import Generator, config_digest, has_perceptual
+from plgl.generators import Generator, cache_folder, config_digest, has_perceptual, shipped_folder
 
 _CHUNK = 256  # latents per perceptual pass
 _SEED = 0  # the bank's prior sample
@@ -168,17 +167,13 @@ class ContentEmbedding:
 
 def default_cache_dir() -> Path:
     """$PLGL_CACHE_DIR/content, else $XDG_CACHE_HOME/plgl/content, else ~/.cache/plgl/content."""
-    root = os.environ.get("PLGL_CACHE_DIR")
-    if root:
-        return Path(root) / "content"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "plgl" / "content"
+    return cache_folder("content")
 
 
 def shipped_path(generator: Generator, n_bank: int, n_components: int) -> Path:
     """Where the package keeps (or would keep) the embedding of this generator configuration
     (`scripts/compute_content.py` makes it for the built-in domains)."""
-    folder = Path(str(resources.files("plgl") / "weights"))
+    folder = shipped_folder()
     return folder / f"content-{config_digest(generator)}-{n_bank}-{n_components}.npz"
 
 

@@ -218,7 +218,7 @@ class Engine:
 
 
 MODELS = ("latent", "content")
-DEFAULT_MODEL: dict[str, str] = {"faces": "content"}
+DEFAULT_MODEL: dict[str, str] = {}
 """The model of each built-in domain where it is not "latent", chosen by the `swipers`
 benchmark suite (README)."""
 

@@ -124,15 +124,19 @@ class ContentJudge:
         return out, judge.decision_function(np.hstack([maps, np.full((len(maps), 1), _INTERCEPT)]))
 
     def _maps_of(self, latents: np.ndarray) -> np.ndarray:
-        """(n, m) float64 perceptual maps of latents (n, d), computed (no cache)."""
+        """(n, m) float64 perceptual maps of latents (n, d): read from the cache where it has
+        them (a rated item among the candidates), else computed and not cached."""
+        keys = [row.tobytes() for row in latents]
+        with self._lock:
+            found = {key: self._maps[key] for key in keys if key in self._maps}
+        todo = np.array([i for i, key in enumerate(keys) if key not in found], dtype=int)
         with torch.no_grad():
-            parts = [
-                self.generator.perceptual(
-                    torch.as_tensor(latents[i : i + _CHUNK], dtype=torch.float32)
-                ).numpy()
-                for i in range(0, len(latents), _CHUNK)
-            ]
-        return np.concatenate(parts).astype(np.float64)
+            for first in range(0, len(todo), _CHUNK):
+                rows = todo[first : first + _CHUNK]
+                batch = torch.as_tensor(latents[rows], dtype=torch.float32)
+                for i, value in zip(rows, self.generator.perceptual(batch).numpy(), strict=True):
+                    found[keys[i]] = value
+        return np.array([found[key] for key in keys], dtype=np.float64)
 
     def _perceptual(self, latents: np.ndarray) -> np.ndarray:
         """(n, m) float64 perceptual maps of latents (n, d), from the cache where it has them."""

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import Ladder, key
+from plgl.duels import CANDIDATES, Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
 from plgl.models import OnlinePreferenceModel, confidence, is_linear
@@ -198,9 +198,10 @@ class Grounding:
         predicted better: a variation on the user's favourite, not the favourite again."""
         assert self.judge is not None
         radius = VARIATION * trust_radius(len(champion), 0.0)
+        looked_at = _JUDGED_CANDIDATES if self.mode == "judged" else CANDIDATES  # faces: costly
         for _ in range(_WIDENINGS):  # a decoder that jumps may need a longer step
             pool = trust_candidates(model, champion[None], self.engine.generator, rng, radius)
-            pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
+            pool = pool[rng.permutation(len(pool))[:looked_at]]
             _, judged = self.judge.compare(rated, labels, pool, self.pairs())
             ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
             kept = self.distinct(ranked, champion[None])

@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,24 @@ def engine() -> plgl.Engine:
 @pytest.fixture
 def session(engine: plgl.Engine) -> plgl.Session:
     return engine.session("alice")
+
+
+@pytest.fixture
+def event_reads(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[int]]:
+    """`event_reads(storage)`: from then on, the `start` of every `storage.events` call."""
+
+    def spy_on(storage: Any) -> list[int]:
+        starts: list[int] = []
+        read = storage.events
+
+        def spy(user_id: str, start: int = 0) -> list[plgl.Feedback | plgl.Comparison]:
+            starts.append(start)
+            return list(read(user_id, start))
+
+        monkeypatch.setattr(storage, "events", spy)
+        return starts
+
+    return spy_on
 
 
 @pytest.fixture(scope="module")

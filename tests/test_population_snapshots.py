@@ -4,6 +4,8 @@ after it): the same tastes, and the same fitted population, as a full replay of 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,18 +63,6 @@ def _full_replay(engine: plgl.Engine, user_id: str) -> tuple[np.ndarray, np.ndar
     return np.asarray(model.coef_), np.asarray(model.weight_covariance())  # type: ignore[attr-defined]
 
 
-def _events_read(storage: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    starts: list[int] = []
-    read = storage.events
-
-    def spy(user_id: str, start: int = 0) -> list[plgl.Feedback | plgl.Comparison]:
-        starts.append(start)
-        return read(user_id, start)
-
-    monkeypatch.setattr(storage, "events", spy)
-    return starts
-
-
 def _assert_equal(a: list[UserTaste], b: list[UserTaste]) -> None:
     assert [t.user_id for t in a] == [t.user_id for t in b]
     for x, y in zip(a, b, strict=True):
@@ -81,7 +71,7 @@ def _assert_equal(a: list[UserTaste], b: list[UserTaste]) -> None:
 
 
 def test_tastes_and_refresh_equal_a_full_replay(
-    eng: plgl.Engine, monkeypatch: pytest.MonkeyPatch
+    eng: plgl.Engine, event_reads: Callable[[Any], list[int]]
 ) -> None:
     bound = eng.population
     assert bound is not None
@@ -91,7 +81,7 @@ def test_tastes_and_refresh_equal_a_full_replay(
     ]
     first = list(bound.tastes())  # from snapshots and the events after them
     _assert_equal(first, replayed)
-    starts = _events_read(eng.storage, monkeypatch)
+    starts = event_reads(eng.storage)
     second = list(bound.tastes())  # every snapshot now covers every event
     assert starts == []
     _assert_equal(second, replayed)
@@ -107,7 +97,7 @@ def test_tastes_and_refresh_equal_a_full_replay(
 
 
 def test_ratings_after_a_refresh_replay_only_the_new_events(
-    eng: plgl.Engine, monkeypatch: pytest.MonkeyPatch
+    eng: plgl.Engine, event_reads: Callable[[Any], list[int]]
 ) -> None:
     bound = eng.population
     assert bound is not None
@@ -115,7 +105,7 @@ def test_ratings_after_a_refresh_replay_only_the_new_events(
     before = eng.storage.version("u03")
     _rate(eng.session("u03"), np.eye(D)[0], 4)
     eng.flush()
-    starts = _events_read(eng.storage, monkeypatch)
+    starts = event_reads(eng.storage)
     taste = bound.taste("u03")
     assert taste is not None and starts == [before]
     mean, covariance = _full_replay(eng, "u03")

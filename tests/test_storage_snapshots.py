@@ -2,8 +2,9 @@
 and ends up exactly where a full replay of every event would."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,19 +30,6 @@ def _engine(storage: BaseStorage, model: LinearPreference | None = None) -> plgl
     return plgl.Engine(generator=generator, storage=storage, seed=3, model=model)
 
 
-def _replay_starts(storage: BaseStorage, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record the `start` of every events() call from now on."""
-    starts: list[int] = []
-    read = storage.events
-
-    def spy(user_id: str, start: int = 0) -> list[plgl.Feedback | plgl.Comparison]:
-        starts.append(start)
-        return read(user_id, start)
-
-    monkeypatch.setattr(storage, "events", spy)
-    return starts
-
-
 def _copy(source: BaseStorage, user_id: str) -> MemoryStorage:
     """The user's events and items, without any snapshot."""
     copy = MemoryStorage()
@@ -61,7 +49,7 @@ def _assert_same_model(a: plgl.Session, b: plgl.Session) -> None:
 
 
 def test_resume_from_snapshot_equals_a_full_replay(
-    storage: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
+    storage: SQLiteStorage, event_reads: Callable[[Any], list[int]]
 ) -> None:
     engine = _engine(storage)
     session = engine.session("u")
@@ -70,7 +58,7 @@ def test_resume_from_snapshot_equals_a_full_replay(
     snapshot = storage.snapshot("u")
     assert snapshot is not None and snapshot.position == 100
 
-    starts = _replay_starts(storage, monkeypatch)
+    starts = event_reads(storage)
     resumed = _engine(storage).session("u")  # a new process would do the same
     assert starts == [100]  # only the 30 later events were replayed
     assert resumed.n_ratings == 130
@@ -97,24 +85,26 @@ def test_a_resume_after_many_events_saves_a_snapshot(storage: SQLiteStorage) -> 
     assert snapshot is not None and snapshot.position == 80
 
 
-def test_snapshot_on_demand(storage: SQLiteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshot_on_demand(
+    storage: SQLiteStorage, event_reads: Callable[[Any], list[int]]
+) -> None:
     session = _engine(storage).session("u")
     rate(session, np.eye(DIM)[2], 20)
     assert storage.snapshot("u") is None
     assert session.snapshot()
     snapshot = storage.snapshot("u")
     assert snapshot is not None and snapshot.position == 20
-    starts = _replay_starts(storage, monkeypatch)
+    starts = event_reads(storage)
     _assert_same_model(_engine(storage).session("u"), _engine(_copy(storage, "u")).session("u"))
     assert starts[0] == 20
 
 
 def test_snapshot_of_other_model_settings_is_not_used(
-    storage: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
+    storage: SQLiteStorage, event_reads: Callable[[Any], list[int]]
 ) -> None:
     rate(_engine(storage).session("u"), np.eye(DIM)[0], 60)
     other = LinearPreference(drift=0.01)
-    starts = _replay_starts(storage, monkeypatch)
+    starts = event_reads(storage)
     resumed = _engine(storage, other).session("u")
     assert starts[0] == 0
     _assert_same_model(resumed, _engine(_copy(storage, "u"), other).session("u"))

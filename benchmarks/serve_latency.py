@@ -19,9 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +33,7 @@ from threadpoolctl import threadpool_limits
 import plgl
 from plgl.cache import from_url, pregenerate
 from plgl.server import Settings
+from plgl.testing import served
 
 torch.set_num_threads(1)
 # The server limits numpy's BLAS to one thread (Settings.threads); so does this process, or the
@@ -66,33 +64,14 @@ def server(domain: str, workdir: str, cache_url: str, rate_limit: bool = False) 
     Without `rate_limit` the per-user limits are lifted: a benchmark client rates and asks for
     fresh items faster than a person could.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "plgl.cli", "serve", "--port", str(port), "--domain", domain]
-    command += ["--storage", f"sqlite:///{workdir}/serve.db", "--cache", cache_url]
-    command += ["--data-dir", workdir, "--log-level", "warning"]
-    env = dict(os.environ)
+    args = ["--domain", domain, "--storage", f"sqlite:///{workdir}/serve.db", "--cache", cache_url]
+    env: dict[str, str] = {}
     if not rate_limit:
         env |= {"PLGL_FEEDBACK_RATE": "100000", "PLGL_FEEDBACK_BURST": "100000"}
         env |= {"PLGL_GENERATION_RATE": "100000", "PLGL_GENERATION_BURST": "100000"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/api/domain").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("plgl serve did not start")
-            time.sleep(0.1)
+    args += ["--data-dir", workdir, "--log-level", "warning"]
+    with served(args, env, timeout=60, quiet=False) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def http_flows(base: str, domain: str, swipes: int) -> dict[str, list[float]]:

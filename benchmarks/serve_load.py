@@ -18,7 +18,6 @@ import csv
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,11 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 import plgl
 from plgl.cache import from_url, pregenerate
-from plgl.testing import RedisServer
+from plgl.testing import RedisServer, served
 
 HERE = Path(__file__).resolve().parent
 SECRET = "load-test-secret-" + "x" * 32
@@ -85,33 +82,16 @@ def server(
 ) -> Iterator[tuple[str, int]]:
     """`plgl serve` on a free loopback port, `env` on top of the process's environment; yields
     (base URL, the supervisor's pid)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "plgl.cli", "serve", "--port", str(port), "--domain", domain]
-    command += ["--storage", storage, "--cache", cache, "--data-dir", workdir]
-    command += ["--workers", str(workers), "--log-level", "warning"]
+    args = ["--domain", domain, "--storage", storage, "--cache", cache, "--data-dir", workdir]
+    args += ["--workers", str(workers), "--log-level", "warning"]
     # One client address signs all simulated users up; every other quota stays as shipped.
     variables = {"PLGL_SIGNUPS_PER_MINUTE": "1000000", "PLGL_SECRET": SECRET} | (env or {})
-    process = subprocess.Popen(command, env=os.environ | variables, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while len(worker_pids(process.pid)) < workers or not _up(base):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("plgl serve did not start")
-            time.sleep(0.5)
+
+    def all_up(process: subprocess.Popen[bytes]) -> bool:
+        return len(worker_pids(process.pid)) >= workers
+
+    with served(args, variables, timeout=120, ready=all_up, quiet=False) as (base, process):
         yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/domain").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def worker_pids(supervisor: int) -> list[int]:

@@ -9,9 +9,7 @@ import collections
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,7 +21,7 @@ import httpx
 import pytest
 
 import plgl
-from plgl.testing import RedisServer
+from plgl.testing import RedisServer, served
 
 pytestmark = pytest.mark.slow
 
@@ -43,37 +41,9 @@ def serve(
     storage: str, workdir: Path, *extra: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`plgl serve` (identity generator) on a free port; yields (base URL, process)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "plgl.cli", "serve", "--port", str(port)]
-    command += ["--domain", "identity", "--storage", storage, "--data-dir", str(workdir)]
-    command += ["--log-level", "warning", *extra]
-    process = subprocess.Popen(
-        command, env=os.environ | UNLIMITED, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/api/domain").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("plgl serve did not start")
-            time.sleep(0.2)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            for pid in workers_of(process):
-                os.kill(pid, signal.SIGKILL)
-            process.kill()
-            process.wait()
+    args = ["--domain", "identity", "--storage", storage, "--data-dir", str(workdir)]
+    with served([*args, "--log-level", "warning", *extra], env=UNLIMITED) as running:
+        yield running
 
 
 def workers_of(process: subprocess.Popen[bytes]) -> list[int]:

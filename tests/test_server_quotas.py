@@ -7,8 +7,6 @@ import contextlib
 import os
 import socket
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plgl.server import Settings, create_app
-from plgl.testing import RedisServer
+from plgl.testing import RedisServer, served
 
 SECRET = "test-secret-" + "x" * 32
 
@@ -213,40 +211,14 @@ def test_database_and_cache_files_are_private_in_an_existing_directory(tmp_path:
 
 
 # ---------------------------------------------------------------- a real server, real sockets
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`plgl serve` with a 2-second read deadline and 1 s keep-alive; yields its base URL."""
     workdir = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    command = [sys.executable, "-m", "plgl.cli", "serve", "--port", str(port)]
-    command += ["--domain", "identity", "--storage", "memory://", "--data-dir", str(workdir)]
-    command += ["--read-timeout", "2", "--keep-alive", "1", "--log-level", "warning"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process)
+    args = ["--domain", "identity", "--storage", "memory://", "--data-dir", str(workdir)]
+    args += ["--read-timeout", "2", "--keep-alive", "1", "--log-level", "warning"]
+    with served(args, timeout=60) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(base + "/api/domain").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("plgl serve did not start")
 
 
 def _closed_by_server(sock: socket.socket, within: float) -> bool:

@@ -11,6 +11,7 @@ from plgl.testing.generators import GeneratorConformance
 from plgl.testing.models import OnlineModelConformance
 from plgl.testing.redis_server import RedisServer
 from plgl.testing.samplers import SamplerConformance
+from plgl.testing.serve import served
 from plgl.testing.storage import StorageConformance
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "RedisServer",
     "SamplerConformance",
     "StorageConformance",
+    "served",
 ]

@@ -1,5 +1,7 @@
 """Shared test helpers."""
 
+from pathlib import Path
+
 import numpy as np
 
 import plgl
@@ -10,3 +12,22 @@ def rate(session: plgl.Session, direction: np.ndarray, n: int, batch: int = 10) 
     while session.n_ratings < n:
         for item in session.ask(batch):
             session.tell(item.id, "like" if item.latent @ direction > 0 else "dislike")
+
+
+def two_taste_population(folder: Path) -> str:
+    """URL of a SQLite storage in `folder` with 24 users of two tastes (even ones opted in to
+    matching), refreshed without noise by `plgl population refresh`."""
+    from plgl.cli import main
+
+    url = f"sqlite:///{folder / 'plgl.db'}"
+    generator = plgl.generators.IdentityGenerator()
+    with plgl.Engine(generator=generator, storage=url, seed=0) as engine:
+        for user in range(24):
+            s = engine.session(f"u{user}")
+            s.set_matching(user % 2 == 0)
+            axis = np.eye(generator.latent_dim)[user % 2]
+            for item in s.ask(20):
+                s.tell(item.id, "like" if item.latent @ axis > 0 else "dislike")
+    args = ["population", "refresh", "--storage", url, "--epsilon", "none", "--min-users", "10"]
+    assert main(args) == 0
+    return url

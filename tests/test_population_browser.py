@@ -9,37 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from browser import ARTIFACTS, CHROMIUM, needs_chromium, serve
-
-import plgl
-from plgl.cli import main
-from plgl.generators import IdentityGenerator
+from helpers import two_taste_population
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _populated(tmp_path: Path) -> str:
-    """A SQLite storage with 24 users of two tastes (even ones opted in), refreshed."""
-    url = f"sqlite:///{tmp_path / 'plgl.db'}"
-    generator = IdentityGenerator()
-    with plgl.Engine(generator=generator, storage=url, seed=0) as engine:
-        for user in range(24):
-            s = engine.session(f"u{user}")
-            s.set_matching(user % 2 == 0)
-            axis = np.eye(generator.latent_dim)[user % 2]
-            for item in s.ask(20):
-                s.tell(item.id, "like" if item.latent @ axis > 0 else "dislike")
-    args = ["population", "refresh", "--storage", url, "--epsilon", "none", "--min-users", "10"]
-    assert main(args) == 0
-    return url
-
-
 def test_opt_in_shows_people_with_your_taste_and_opt_out_hides_them(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    storage = _populated(tmp_path)
+    storage = two_taste_population(tmp_path)
     with (
         serve(tmp_path, storage=storage) as base,
         sync_api.sync_playwright() as playwright,

@@ -8,13 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from helpers import two_taste_population
 
-import plgl
-from plgl.cli import main
-from plgl.generators import IdentityGenerator
 from plgl.population.limits import SharedMatchLimiter
 from plgl.population.matching import handle
 from plgl.server import Settings, create_app
@@ -25,18 +22,7 @@ SECRET = "test-secret-" + "x" * 32
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite file with 24 users of two tastes (even ones opted in), refreshed by the CLI."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('srv') / 'plgl.db'}"
-    generator = IdentityGenerator()
-    with plgl.Engine(generator=generator, storage=url, seed=0) as engine:
-        for user in range(24):
-            s = engine.session(f"u{user}")
-            s.set_matching(user % 2 == 0)
-            axis = np.eye(generator.latent_dim)[user % 2]
-            for item in s.ask(20):
-                s.tell(item.id, "like" if item.latent @ axis > 0 else "dislike")
-    args = ["population", "refresh", "--storage", url, "--epsilon", "none", "--min-users", "10"]
-    assert main(args) == 0
-    return url
+    return two_taste_population(tmp_path_factory.mktemp("srv"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
 
 import plgl
 from plgl.errors import InvalidInputError
@@ -151,6 +152,29 @@ def test_a_judge_computes_each_perceptual_map_once(monkeypatch: pytest.MonkeyPat
     assert np.all(first[:10] < first[10:].min())  # items before the window rank last
     judge.scores(rated, labels)
     assert sum(rows) == 31  # one new rating, one new map
+
+
+def test_the_judge_refits_only_for_new_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    melodies = plgl.generators.get("melodies")
+    fits: list[int] = []
+    fit = LogisticRegression.fit
+
+    def counting(self: LogisticRegression, X: np.ndarray, y: np.ndarray) -> LogisticRegression:
+        fits.append(len(X))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(LogisticRegression, "fit", counting)
+    judge = ContentJudge(melodies)
+    rated = melodies.project(melodies.sample(21, np.random.default_rng(1)))
+    labels = (np.arange(21) % 2).astype(float)
+    first = judge.scores(rated[:20], labels[:20])
+    again, _ = judge.compare(rated[:20], labels[:20], rated[20:])
+    assert fits == [20]  # the same evidence: the same regression
+    np.testing.assert_array_equal(first, again)
+    more = judge.scores(rated, labels)
+    assert fits == [20, 21]
+    # As a fresh judge sees it (its maps come in one batch: float rounding may differ).
+    np.testing.assert_allclose(more, ContentJudge(melodies).scores(rated, labels), atol=1e-6)
 
 
 def test_before_the_first_like_the_top_of_the_shell(generator: plgl.Generator) -> None:

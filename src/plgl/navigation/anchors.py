@@ -30,6 +30,7 @@ WINDOW = 256
 _CHUNK = 256  # latents per perceptual pass
 _INTERCEPT = 10.0  # the swipes' intercept column: large, so that the L2 penalty barely binds it
 Pairs = tuple[np.ndarray, np.ndarray]
+Fit = tuple[Any, np.ndarray, np.ndarray]  # the regression, the maps' centre, rated log-odds
 
 
 class ContentJudge:
@@ -61,6 +62,7 @@ class ContentJudge:
         self.window = window
         self.cache_size = cache_size
         self._maps: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._last: tuple[tuple[bytes, ...], Fit | None] | None = None  # evidence and `_fit` of it
         self._lock = threading.Lock()
 
     def scores(
@@ -98,23 +100,10 @@ class ContentJudge:
             raise InvalidInputError(f"candidates must be (m, {d}), got {candidates.shape}")
         won, lost = _checked_pairs(pairs, d, self.window)
         first = max(0, len(rated) - self.window)
-        liked = labels[first:] > 0.5
-        swipes = bool(liked.any() and not liked.all())
-        if not swipes and not len(won):
+        fitted = self._fit(rated[first:], labels[first:], won, lost)
+        if fitted is None:
             return np.zeros(len(rated)), np.zeros(len(candidates))
-        n = len(rated) - first
-        features = self._perceptual(np.vstack([rated[first:], won, lost]))
-        center = features.mean(axis=0)
-        spread = _with_spread(features - center)
-        swiped = np.hstack([spread[:n], np.full((n, 1), _INTERCEPT)])
-        gap = spread[n : n + len(won)] - spread[n + len(won) :]
-        gap = np.hstack([gap, np.zeros((len(gap), 1))])
-        rows = np.vstack([swiped, gap, -gap]) if swipes else np.vstack([gap, -gap])
-        answers = np.concatenate([liked, np.ones(len(gap)), np.zeros(len(gap))])
-        answers = answers if swipes else answers[n:]
-        judge = LogisticRegression(C=self.strength, max_iter=1000, fit_intercept=False)
-        judge.fit(rows, answers.astype(int))
-        recent = judge.decision_function(swiped) if n else np.zeros(0)
+        judge, center, recent = fitted
         out = np.full(len(rated), float(recent.min(initial=0.0)) - 1.0)  # outside the window
         out[first:] = recent
         if not len(candidates):
@@ -122,6 +111,39 @@ class ContentJudge:
         # Candidates' maps are not cached: they are seen once, and would evict the rated ones.
         maps = _with_spread(self._maps_of(candidates) - center)
         return out, judge.decision_function(np.hstack([maps, np.full((len(maps), 1), _INTERCEPT)]))
+
+    def _fit(
+        self, rated: np.ndarray, labels: np.ndarray, won: np.ndarray, lost: np.ndarray
+    ) -> Fit | None:
+        """The regression on the window's ratings (n, d), labels (n,) and comparisons, the
+        centre of their maps and the (n,) log-odds of the rated items; None without an opinion
+        to learn. The last fit is remembered: a feed batch judges the same evidence several
+        times (the champion, its challengers, its rivals)."""
+        evidence = tuple(np.ascontiguousarray(a).tobytes() for a in (rated, labels, won, lost))
+        with self._lock:
+            if self._last is not None and self._last[0] == evidence:
+                return self._last[1]
+        liked = labels > 0.5
+        swipes = bool(liked.any() and not liked.all())
+        fitted = None
+        if swipes or len(won):
+            n = len(rated)
+            features = self._perceptual(np.vstack([rated, won, lost]))
+            center = features.mean(axis=0)
+            spread = _with_spread(features - center)
+            swiped = np.hstack([spread[:n], np.full((n, 1), _INTERCEPT)])
+            gap = spread[n : n + len(won)] - spread[n + len(won) :]
+            gap = np.hstack([gap, np.zeros((len(gap), 1))])
+            rows = np.vstack([swiped, gap, -gap]) if swipes else np.vstack([gap, -gap])
+            answers = np.concatenate([liked, np.ones(len(gap)), np.zeros(len(gap))])
+            answers = answers if swipes else answers[n:]
+            judge = LogisticRegression(C=self.strength, max_iter=1000, fit_intercept=False)
+            judge.fit(rows, answers.astype(int))
+            recent = judge.decision_function(swiped) if n else np.zeros(0)
+            fitted = (judge, center, recent)
+        with self._lock:
+            self._last = (evidence, fitted)
+        return fitted
 
     def _maps_of(self, latents: np.ndarray) -> np.ndarray:
         """(n, m) float64 perceptual maps of latents (n, d): read from the cache where it has

@@ -69,8 +69,11 @@ def test_dp_refresh_spends_exactly_its_budget_and_the_accountant_adds_up() -> No
 
 
 def test_few_users_fall_back_to_the_diagonal_prior_and_too_few_to_none() -> None:
-    tastes, _, _ = clustered(120)
-    diagonal = Population(epsilon=1.0, min_users=50).refresh(tastes)
+    # At epsilon 1 the noisy count has a standard deviation of about 28 users, and the full
+    # covariance needs about 210 users at d = 16 (tolerance 0.15); with 300 users and a tolerance
+    # that needs about 630, both decisions are many standard deviations from their thresholds.
+    tastes, _, _ = clustered(300)
+    diagonal = Population(epsilon=1.0, min_users=50, noise_tolerance=0.05).refresh(tastes)
     assert diagonal.kind == "diagonal"
     none = Population(epsilon=1.0, min_users=1000)
     assert none.refresh(tastes).kind == "none"
@@ -78,9 +81,9 @@ def test_few_users_fall_back_to_the_diagonal_prior_and_too_few_to_none() -> None
 
 
 def test_a_public_basis_is_used_for_the_diagonal_prior() -> None:
-    tastes, _, _ = clustered(120)
+    tastes, _, _ = clustered(300)
     basis, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((16, 16)))
-    pop = Population(epsilon=1.0, basis=basis)
+    pop = Population(epsilon=1.0, basis=basis, noise_tolerance=0.05)  # as in the test above
     assert pop.refresh(tastes).kind == "diagonal"
     prior = pop.prior()
     assert prior is not None

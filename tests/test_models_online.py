@@ -81,6 +81,10 @@ def test_gaussian_prior_is_frozen_and_widens() -> None:
         prior.mean[0] = 1.0
     assert np.allclose(prior.widened(4.0).covariance, np.eye(3))
     assert np.allclose(prior.precision(), 4.0 * np.eye(3))
+    # Computed once (every session's model starts from it) and as frozen as the prior.
+    assert prior.precision() is prior.precision()
+    with pytest.raises(ValueError):
+        prior.precision()[0, 0] = 1.0
 
 
 def test_no_prior_is_the_isotropic_prior_exactly() -> None:

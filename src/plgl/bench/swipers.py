@@ -147,16 +147,30 @@ def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.nn.functional.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
+def smooth_map(rng: np.random.Generator) -> torch.Tensor:
+    """(3, 64, 64) a random smooth weight map over a face's colours, unit norm."""
+    noise = torch.from_numpy(rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
+    weights = _blur(noise, 8.0)[0]
+    return torch.as_tensor(weights / weights.norm())
+
+
+def blurred(contents: Sequence[Any]) -> torch.Tensor:
+    """(n, 3, 64, 64) the faces blurred as a "blur-linear" swiper sees them."""
+    return _blur(_images(contents), 2.0)
+
+
+def blur_linear(weights: torch.Tensor) -> Taste:
+    """The "blur-linear" taste of the weight map `weights` (3, 64, 64)."""
+
+    def linear(contents: list[Any]) -> np.ndarray:
+        return (blurred(contents) * weights).sum(dim=(1, 2, 3)).numpy()
+
+    return linear
+
+
 def _face_taste(kind: str, rng: np.random.Generator, target: np.ndarray) -> Taste:
     if kind == "blur-linear":
-        noise = torch.from_numpy(rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
-        weights = _blur(noise, 8.0)[0]
-        weights /= weights.norm()
-
-        def linear(contents: list[Any]) -> np.ndarray:
-            return (_blur(_images(contents), 2.0) * weights).sum(dim=(1, 2, 3)).numpy()
-
-        return linear
+        return blur_linear(smooth_map(rng))
     if kind == "target":
         goal = torch.nn.functional.avg_pool2d(_images([target]), 8).flatten()
 

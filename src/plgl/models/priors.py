@@ -93,8 +93,14 @@ class GaussianPrior:
         return GaussianPrior(self.mean, self.covariance * float(factor))
 
     def precision(self) -> np.ndarray:
-        """(d, d) the inverse covariance."""
-        return np.asarray(np.linalg.inv(self.covariance))
+        """(d, d) the inverse covariance, read-only (computed once: every session's model
+        starts from it)."""
+        cached = self.__dict__.get("_precision")
+        if cached is None:
+            cached = np.asarray(np.linalg.inv(self.covariance))
+            cached.setflags(write=False)
+            object.__setattr__(self, "_precision", cached)
+        return cached
 
 
 __all__ = ["GaussianPrior"]

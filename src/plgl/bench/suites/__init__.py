@@ -30,8 +30,9 @@ A suite that cannot run here (a missing optional dependency, a domain not built 
 command reports it as skipped with the reason and goes on. Any other exception in a task is
 recorded as an error row, the run goes on, and `plgl bench` exits 1 at the end.
 
->>> " ".join(sorted(SUITES))
-'cache criteria domains koyama latency latent pairs population prefgen qeubo swipers'
+>>> " ".join(sorted(SUITES))  # doctest: +NORMALIZE_WHITESPACE
+'cache criteria domains koyama latency latent pairs population population-faces prefgen qeubo
+swipers'
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ SUITES: dict[str, str] = {
     "criteria": "plgl.bench.suites.criteria",
     "population": "plgl.bench.suites.population",
     "swipers": "plgl.bench.suites.swipers",
+    "population-faces": "plgl.bench.suites.population_faces",
 }
 """Suite name -> module path, in the order `--suite all` runs them."""
 

@@ -120,11 +120,11 @@ def run_task(task: Task) -> list[Row]:
             mode = None if method.startswith("default") else method
             engine = Engine(generator, seed=seed, for_you=mode)
         with engine:
-            rows += _swipe(task, method, engine, user, seed)
+            rows += swipe(task, method, engine, user, seed)
     return rows
 
 
-def _swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: int) -> list[Row]:
+def swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: int) -> list[Row]:
     """Rows of one swiper answering batches of 10 through one engine, the For-you pick after
     each: the web app's cards (swipes and pair cards, each one answer) or, for "before" and
     the "-ask" engines, swipes of `ask` only."""

@@ -1,5 +1,8 @@
 """The pairs suite runs every path at its tiniest (the numbers mean nothing there)."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -7,6 +10,7 @@ import plgl
 from plgl.bench.cards import run_cards
 from plgl.bench.suites import pairs as suite
 from plgl.bench.users import make_user
+from plgl.samplers.cards import SWIPES_PER_PAIR
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +37,12 @@ def test_a_comparison_counts_as_one_answer() -> None:
     assert len(curve.best) == 7 and all(curve.pair)
     assert engine.session("simulated").n_ratings == 7
     assert np.all((np.array(curve.like_rate) >= 0) & (np.array(curve.like_rate) <= 1))
+
+
+def test_the_feed_method_asks_for_what_the_web_app_asks_for() -> None:
+    # The README reports "feed" as the feed as shipped: the web app's batch of cards per request
+    # and the pair-vs-swipe rule that the /api/cards route passes to Session.next_cards.
+    app = Path(plgl.__file__).parent / "server" / "static" / "app.js"
+    batch = re.search(r"^const BATCH = (\d+);", app.read_text(), re.MULTILINE)
+    assert batch is not None
+    assert suite.METHODS["feed"] == (int(batch.group(1)), SWIPES_PER_PAIR)

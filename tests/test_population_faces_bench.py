@@ -26,21 +26,25 @@ def test_both_engines_answer_the_same_swiper_and_report_every_batch() -> None:
     assert all(np.isfinite(row["value"]) for row in rows)
 
 
-def test_the_population_prior_points_where_members_like_the_faces() -> None:
-    import torch
+def test_earlier_swipers_tastes_rank_the_faces_as_their_true_tastes_do() -> None:
+    tastes, directions = suite._earlier(60, 300)
+    latents, embedding = suite._bank(300)
+    truth = embedding @ directions.T  # (bank, users)
+    learned = latents @ np.array([taste.mean for taste in tastes]).T
+    agreement = [np.corrcoef(truth[:, i], learned[:, i])[0, 1] for i in range(len(tastes))]
+    assert min(agreement) > 0.0 and np.median(agreement) > 0.3
 
-    from plgl.bench.swipers import blurred
+
+def test_a_swiper_takes_its_normalization_from_given_values() -> None:
+    from plgl.bench.swipers import ContentSwiper
+    from plgl.errors import InvalidInputError
     from plgl.generators import get
 
-    prior = suite._prior("no noise", 0.1, 0)
     generator = get("faces")
-    direction = prior.mean / np.linalg.norm(prior.mean)
-    faces = blurred(generator.generate(np.array([2.0 * direction, -2.0 * direction])))
-    rng = np.random.default_rng(5)
-    members = torch.stack([suite._member(suite._centres(), rng) for _ in range(50)])
-    utility = (faces.flatten(1) @ members.flatten(1).T).numpy()  # (2, members)
-    # Held-back members like the face along the prior's mean better than the opposite one.
-    assert np.mean(utility[0] > utility[1]) > 0.8
+    user = ContentSwiper(generator, lambda c: np.zeros(len(c)), prior_values=np.array([1.0, 3.0]))
+    assert (user.prior_mean, user.best_utility) == (2.0, 3.0)
+    with pytest.raises(InvalidInputError, match="prior_values"):
+        ContentSwiper(generator, lambda c: np.zeros(len(c)), prior_values=np.array([1.0]))
 
 
 def test_plans_cover_every_population_and_the_guard_rail(monkeypatch: pytest.MonkeyPatch) -> None:

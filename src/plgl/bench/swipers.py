@@ -55,6 +55,8 @@ class ContentSwiper(SimulatedUser):
         seed: draws the prior sample behind the normalization.
         noise, threshold: the answer model of `SimulatedUser`.
         n_prior: prior samples behind the normalization (mean and best).
+        prior_values: (m,) the taste of m prior samples measured already (shared by many
+            swipers): the normalization's, and nothing is decoded; None: `n_prior` are drawn.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class ContentSwiper(SimulatedUser):
         noise: float = 0.25,
         threshold: float = 0.5,
         n_prior: int = 4000,
+        prior_values: np.ndarray | None = None,
     ) -> None:
         # SimulatedUser's own initialization measures 50,000 prior samples: too many to decode.
         if not np.isfinite(noise) or noise < 0 or not np.isfinite(threshold):
@@ -77,10 +80,14 @@ class ContentSwiper(SimulatedUser):
         self.d = generator.latent_dim
         self.noise = noise
         self.threshold = threshold
-        prior = clip_to_ball(
-            np.random.default_rng(30_000 + seed).standard_normal((n_prior, self.d))
-        )
-        values = self.utility(prior)
+        if prior_values is None:
+            prior = clip_to_ball(
+                np.random.default_rng(30_000 + seed).standard_normal((n_prior, self.d))
+            )
+            prior_values = self.utility(prior)
+        values = np.asarray(prior_values, dtype=np.float64)
+        if values.ndim != 1 or len(values) < 2 or not np.all(np.isfinite(values)):
+            raise InvalidInputError("prior_values must be a finite (m,) array with m >= 2")
         self.prior_mean = float(values.mean())
         self.prior_std = float(max(values.std(), 1e-12))
         self._best = float(values.max())
@@ -147,30 +154,16 @@ def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.nn.functional.conv2d(rows, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
-def smooth_map(rng: np.random.Generator) -> torch.Tensor:
-    """(3, 64, 64) a random smooth weight map over a face's colours, unit norm."""
-    noise = torch.from_numpy(rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
-    weights = _blur(noise, 8.0)[0]
-    return torch.as_tensor(weights / weights.norm())
-
-
-def blurred(contents: Sequence[Any]) -> torch.Tensor:
-    """(n, 3, 64, 64) the faces blurred as a "blur-linear" swiper sees them."""
-    return _blur(_images(contents), 2.0)
-
-
-def blur_linear(weights: torch.Tensor) -> Taste:
-    """The "blur-linear" taste of the weight map `weights` (3, 64, 64)."""
-
-    def linear(contents: list[Any]) -> np.ndarray:
-        return (blurred(contents) * weights).sum(dim=(1, 2, 3)).numpy()
-
-    return linear
-
-
 def _face_taste(kind: str, rng: np.random.Generator, target: np.ndarray) -> Taste:
     if kind == "blur-linear":
-        return blur_linear(smooth_map(rng))
+        noise = torch.from_numpy(rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
+        weights = _blur(noise, 8.0)[0]
+        weights /= weights.norm()
+
+        def linear(contents: list[Any]) -> np.ndarray:
+            return (_blur(_images(contents), 2.0) * weights).sum(dim=(1, 2, 3)).numpy()
+
+        return linear
     if kind == "target":
         goal = torch.nn.functional.avg_pool2d(_images([target]), 8).flatten()
 
@@ -179,14 +172,27 @@ def _face_taste(kind: str, rng: np.random.Generator, target: np.ndarray) -> Tast
             return (-((thumbs - goal) ** 2).sum(dim=1)).numpy()
 
         return closeness
+    return random_features(conv_filters(rng), rng.standard_normal(16 * 16))
+
+
+def conv_filters(rng: np.random.Generator) -> torch.Tensor:
+    """(16, 3, 5, 5) random zero-mean filters: edges and textures, not brightness."""
     filters = torch.from_numpy(rng.standard_normal((16, 3, 5, 5)).astype(np.float32))
-    filters -= filters.mean(dim=(1, 2, 3), keepdim=True)  # edges and textures, not brightness
-    direction = rng.standard_normal(16 * 16)
+    return filters - filters.mean(dim=(1, 2, 3), keepdim=True)
+
+
+def conv_embedding(contents: Sequence[Any], filters: torch.Tensor) -> np.ndarray:
+    """(n, 256) the faces seen by a small untrained vision network: the rectified responses
+    to `filters` (16, 3, 5, 5), pooled over a 4x4 grid."""
+    maps = torch.relu(torch.nn.functional.conv2d(_images(contents), filters, stride=2))
+    return np.asarray(torch.nn.functional.adaptive_avg_pool2d(maps, 4).flatten(1).double())
+
+
+def random_features(filters: torch.Tensor, direction: np.ndarray) -> Taste:
+    """The "random-features" taste: `direction` (256,) in the embedding of `filters`."""
 
     def embedded(contents: list[Any]) -> np.ndarray:
-        maps = torch.relu(torch.nn.functional.conv2d(_images(contents), filters, stride=2))
-        pooled = torch.nn.functional.adaptive_avg_pool2d(maps, 4).flatten(1).double().numpy()
-        return np.asarray(pooled @ direction)
+        return np.asarray(conv_embedding(contents, filters) @ direction)
 
     return embedded
 

@@ -1,22 +1,22 @@
 """What earlier face swipers teach the next one: the population prior on faces (d = 100).
 
-A population of "blur-linear" face swipers (`plgl.bench.swipers`: a smooth weight map over the
-blurred image) whose tastes cluster: 4 centre maps, each swiper's map a centre plus 0.5 of a
-map of its own, normalized. Earlier swipers each rated 60 random faces (like or dislike, the
-swipers' noise model, standardized over the shared 3,000 faces they were drawn from); their
-tastes are what the default engine's model (`LinearPreference` with the faces geometry prior)
-learned from those answers, one rating at a time as a session does. `plgl.Population` is
-refreshed from them: 500 swipers without noise, or 2,000 at (1, 1e-6)-DP. Passive ratings make
-weaker posteriors than the feed's own questions would, so this is the harder case for the prior.
+A population of "random-features" face swipers (`plgl.bench.swipers`: a direction in the
+embedding of a small untrained vision network, the same network for everyone) whose tastes
+cluster: 4 centre directions, each swiper's a centre plus half a unit direction of its own,
+normalized. Earlier swipers each rated 60 random faces (like or dislike, the swipers' noise
+model) of a shared bank of 3,000; their tastes are what the default engine's model
+(`LinearPreference` with the faces geometry prior) learned from those answers. `plgl.Population`
+is refreshed from them: 500 swipers without noise, or 2,000 at (1, 1e-6)-DP. Passive ratings
+make weaker posteriors than the feed's own questions would: the harder case for the prior.
 
 Held-back new swipers of the same population (never among the earlier ones) then answer the web
 app's cards (`Session.next_cards`, batches of 10, as in the swipers suite) of two engines on the
 same answer stream: "scratch" (`Engine(faces)`, as `plgl serve` builds it) and "population
-prior" (the same engine whose model starts from the population's prior, the model
+prior" (the same engine whose model starts from the population's prior: the model
 `Engine(faces, population=...)` gives a new user). After each batch the For-you pick is scored
-as in the swipers suite (normalized: 0 = an average face, 1 = the best of the swiper's 4,000).
-Guard rail ("unrelated"): new swipers with a map unrelated to the population's centres, under
-the private population.
+as in the swipers suite, normalized over the bank (0 = an average face, 1 = the best of the
+3,000). Guard rail ("unrelated"): new swipers whose direction is unrelated to the population's
+centres, under the private population.
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 if TYPE_CHECKING:
     import torch
 
-    from plgl.generators import Generator
     from plgl.models.priors import GaussianPrior
 
 TITLE = "Population prior on faces: new face swipers with and without earlier swipers' prior"
-_STEPS = (10, 20, 30, 60)
+_STEPS = (10, 20, 30)
 METRICS = {
     "for_you": Metric("normalized utility of the For-you pick", summary="median", steps=_STEPS),
     "favourite": Metric("best liked so far (normalized)", summary="median", steps=_STEPS),
@@ -49,12 +48,12 @@ METHODS = ("scratch", "population prior")
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
-    """One task per (population setting, new swiper): both engines on the same swiper."""
+    """One task per (population setting, new swiper): both engines on the same swiper. Quick
+    (and tiny) runs take the noiseless population, one swiper and a smaller bank."""
     small = quick or is_tiny()
     chosen = tuple(seeds) if seeds else (0,) if small else tuple(range(20))
-    params: dict[str, Any] = {
-        "ratings": 20 if is_tiny() else 30 if quick else 60,
-        "n_prior": 50 if is_tiny() else 500 if quick else 4000,
+    params = {
+        "ratings": 20 if is_tiny() else 30,
         "scale": 0.1 if is_tiny() else 0.25 if quick else 1.0,  # of the earlier swipers, bank
     }
     problems = [*POPULATIONS, "unrelated"]
@@ -69,7 +68,7 @@ def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
 def run_task(task: Task) -> list[Row]:
     """One new swiper through both engines; rows for its For-you pick after every batch."""
     from plgl.bench.suites.swipers import swipe
-    from plgl.bench.swipers import ContentSwiper, blur_linear, smooth_map
+    from plgl.bench.swipers import ContentSwiper, random_features
     from plgl.engine import Engine
     from plgl.generators import available, get
     from plgl.models import LinearPreference
@@ -85,10 +84,10 @@ def run_task(task: Task) -> list[Row]:
     setting = "epsilon 1" if task.problem == "unrelated" else task.problem
     prior = _prior(setting, scale, seed % 4 if POPULATIONS[setting][1] else 0)
     rng = np.random.default_rng([80_000, seed])
-    weights = smooth_map(rng) if task.problem == "unrelated" else _member(_centres(), rng)
-    user = ContentSwiper(
-        generator, blur_linear(weights), seed=seed, n_prior=int(task.params["n_prior"])
-    )
+    direction = _unit(rng) if task.problem == "unrelated" else _member(rng)
+    _, embedding = _bank(_bank_size(scale))
+    taste = random_features(_filters(), direction)
+    user = ContentSwiper(generator, taste, seed=seed, prior_values=embedding @ direction)
     rows: list[Row] = []
     for method in METHODS:
         model = None if method == "scratch" else LinearPreference(prior=prior)
@@ -99,35 +98,62 @@ def run_task(task: Task) -> list[Row]:
     return rows
 
 
+def _unit(rng: np.random.Generator) -> np.ndarray:
+    """(256,) a random unit direction of the embedding."""
+    direction = rng.standard_normal(256)
+    return np.asarray(direction / np.linalg.norm(direction))
+
+
 @cache
-def _centres() -> torch.Tensor:
-    """(CENTRES, 3, 64, 64) the population's centre maps."""
-    import torch
+def _filters() -> torch.Tensor:
+    """The population's shared vision network (`conv_filters`)."""
+    from plgl.bench.swipers import conv_filters
 
-    from plgl.bench.swipers import smooth_map
-
-    rng = np.random.default_rng(81_000)
-    return torch.stack([smooth_map(rng) for _ in range(CENTRES)])
+    return conv_filters(np.random.default_rng(81_000))
 
 
-def _member(centres: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """(3, 64, 64) the weight map of one member: a centre plus SPREAD of a map of its own."""
-    import torch
+@cache
+def _centres() -> np.ndarray:
+    """(CENTRES, 256) the population's centre directions."""
+    rng = np.random.default_rng(81_001)
+    return np.array([_unit(rng) for _ in range(CENTRES)])
 
-    from plgl.bench.swipers import smooth_map
 
-    label = int(rng.integers(len(centres)))
-    weights = centres[label] + SPREAD * smooth_map(rng)
-    return torch.as_tensor(weights / weights.norm())
+def _member(rng: np.random.Generator) -> np.ndarray:
+    """(256,) one member's direction: a centre plus SPREAD of a unit direction of its own."""
+    centres = _centres()
+    direction = centres[int(rng.integers(len(centres)))] + SPREAD * _unit(rng)
+    return np.asarray(direction / np.linalg.norm(direction))
+
+
+def _bank_size(scale: float) -> int:
+    return max(200, round(BANK * scale))
+
+
+@cache
+def _bank(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`size` random faces: latents (size, 100) and their embedding (size, 256)."""
+    from plgl.bench.swipers import conv_embedding
+    from plgl.bench.users import clip_to_ball
+    from plgl.generators import get
+
+    generator = get("faces")
+    rng = np.random.default_rng(82_000)
+    latents = clip_to_ball(rng.standard_normal((size, generator.latent_dim)))
+    parts = [
+        conv_embedding(generator.generate(latents[first : first + 250]), _filters())
+        for first in range(0, size, 250)
+    ]
+    return latents, np.vstack(parts)
 
 
 @cache
 def _prior(setting: str, scale: float, draw: int) -> GaussianPrior:
-    """The population prior of `setting` (refresh `draw` when private)."""
+    """The population prior of `setting` (`draw`: which private refresh)."""
     from plgl.population import Population
 
     n, epsilon = POPULATIONS[setting]
-    tastes = _earlier(max(60, round(n * scale)), max(200, round(BANK * scale)))
+    tastes, _ = _earlier(max(60, round(n * scale)), _bank_size(scale))
     population = Population(epsilon=epsilon, delta=1e-6, min_users=50, secret=b"bench")
     population.refresh(list(tastes))
     prior = population.prior()
@@ -137,22 +163,20 @@ def _prior(setting: str, scale: float, draw: int) -> GaussianPrior:
 
 
 @cache
-def _earlier(n: int, bank: int) -> tuple[Any, ...]:
-    """`n` earlier swipers' tastes (`UserTaste`), each learned from EARLIER_RATINGS answers."""
-    import torch
+def _earlier(n: int, bank: int) -> tuple[tuple[Any, ...], np.ndarray]:
+    """`n` earlier swipers: the tastes (`UserTaste`) learned from EARLIER_RATINGS answers each
+    on random faces of the bank, and their true directions (n, 256)."""
     from sklearn.base import clone
 
-    from plgl.bench.users import clip_to_ball
     from plgl.engine import model_named
     from plgl.generators import get
     from plgl.population import UserTaste
 
     generator = get("faces")
-    rng = np.random.default_rng(82_000)
-    latents = clip_to_ball(rng.standard_normal((bank, generator.latent_dim)))
-    features = _features(generator, latents)  # (bank, 3 * 64 * 64)
-    maps = torch.stack([_member(_centres(), rng) for _ in range(n)]).flatten(1)
-    utility = (features @ maps.T).double().numpy()  # (bank, n)
+    latents, embedding = _bank(bank)
+    rng = np.random.default_rng(83_000)
+    directions = np.array([_member(rng) for _ in range(n)])
+    utility = embedding @ directions.T  # (bank, n)
     standard = (utility - utility.mean(axis=0)) / utility.std(axis=0)
     base = model_named("latent", generator)
     tastes = []
@@ -162,18 +186,5 @@ def _earlier(n: int, bank: int) -> tuple[Any, ...]:
         liked = rng.random(EARLIER_RATINGS) < 0.5 * (1.0 + np.tanh(0.5 * (s - 0.5) / 0.25))
         model = clone(base).partial_fit(latents[rows], liked.astype(int), classes=[0, 1])
         covariance = model.covariance_[:-1, :-1]
-        tastes.append(UserTaste(f"earlier-{user}", model.coef_, covariance, matching=False))
-    return tuple(tastes)
-
-
-def _features(generator: Generator, latents: np.ndarray) -> torch.Tensor:
-    """(n, 3 * 64 * 64) the blurred faces of latents (n, d), made 250 at a time."""
-    import torch
-
-    from plgl.bench.swipers import blurred
-
-    parts = [
-        blurred(generator.generate(latents[first : first + 250])).flatten(1)
-        for first in range(0, len(latents), 250)
-    ]
-    return torch.cat(parts)
+        tastes.append(UserTaste(f"earlier-{user}", model.coef_, covariance))
+    return tuple(tastes), directions

@@ -237,7 +237,9 @@ class ContentCache:
         if old is not None and old[:64].decode() != digest:
             self.store.pop(f"{user}content:{old[:64].decode()}", None)
         # The per-user mark makes a user count once per item; the count itself names no one.
-        if digest in self.pool.refresh().rows and f"{user}liked:{digest}" not in self.store:
+        # Pools only grow: a row loaded before needs no new read of the manifest.
+        in_pool = digest in self.pool.rows or digest in self.pool.refresh().rows
+        if in_pool and f"{user}liked:{digest}" not in self.store:
             self.store[f"{user}liked:{digest}"] = b"1"
             self._count_like(self.config, digest)
             with self._lock:

@@ -39,7 +39,7 @@ from redis.retry import Retry
 from plgl.errors import InvalidInputError, StorageError
 from plgl.records import Event, Item
 from plgl.storage import _redis_scripts as scripts
-from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
+from plgl.storage._base import BaseStorage, Snapshot, UserState, event_item_ids, settings_from
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
 _TOMBSTONES = "plgl:tombstones"
@@ -136,6 +136,16 @@ class RedisStorage(BaseStorage):
     def is_deleted(self, user_id: str) -> bool:
         with self._guard():
             return bool(self._client.sismember(_TOMBSTONES, user_id))
+
+    def state(self, user_id: str) -> UserState:
+        with self._guard():
+            pipe = self._client.pipeline(transaction=True)  # one round trip, one moment
+            pipe.llen(_key(user_id, "events"))
+            pipe.sismember(_TOMBSTONES, user_id)
+            pipe.hgetall(_key(user_id, "settings"))
+            count, deleted, rows = pipe.execute()
+        texts = {_bytes(key).decode(): _bytes(value).decode() for key, value in rows.items()}
+        return UserState(int(count), bool(deleted), settings_from(texts))
 
     def _settings(self, user_id: str) -> dict[str, str]:
         with self._guard():

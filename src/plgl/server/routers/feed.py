@@ -95,7 +95,7 @@ def feedback(body: FeedbackIn, session: SessionDep, allowance: RatingsDep) -> Ev
         event = session.tell(
             body.item_id, body.signal, body.dwell_seconds, body.event_id, body.criterion
         )
-    return EventOut(event=event.to_dict(), ratings=session.n_ratings)
+    return EventOut(event=event.to_dict(), ratings=session.n_learned)
 
 
 @router.post("/compare", response_model=EventOut)
@@ -103,4 +103,4 @@ def compare(body: CompareIn, session: SessionDep, allowance: RatingsDep) -> Even
     """Say which of two shown items the user prefers."""
     with allowance.spend():
         event = session.compare(body.preferred_id, body.other_id, body.event_id, body.criterion)
-    return EventOut(event=event.to_dict(), ratings=session.n_ratings)
+    return EventOut(event=event.to_dict(), ratings=session.n_learned)

@@ -1,6 +1,6 @@
 """What serving a request reads, counted on a real Redis (`INFO commandstats`): the content cache
 reads a batch in one round trip and keeps decoded pool content in memory; a session reads its
-version, tombstone and settings in one transaction, and still sees what other processes did."""
+version, tombstone and settings in one script, and still sees what other processes did."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def _engine(server: RedisServer) -> plgl.Engine:
     return plgl.Engine(generator, server.url, seed=0, cache=f"{server.url[:-2]}/1")
 
 
-def test_a_request_reads_version_tombstone_and_settings_in_one_transaction(
+def test_a_request_reads_version_tombstone_and_settings_in_one_script(
     server: RedisServer, calls: Calls
 ) -> None:
     engine = _engine(server)
@@ -141,7 +141,7 @@ def test_a_request_reads_version_tombstone_and_settings_in_one_transaction(
     assert engine.session("u") is session  # held in memory: no tombstone read
     assert calls() == {}
     assert session.n_ratings == 1
-    assert calls() == {"multi": 1, "llen": 1, "sismember": 1, "hgetall": 1, "exec": 1}
+    assert calls() == {"evalsha": 1, "llen": 1, "sismember": 1, "hgetall": 1}
     calls.reset()
     session.tell(items[1].id, "dislike")
     assert session.n_learned == 2

@@ -84,6 +84,7 @@ class RedisStorage(BaseStorage):
         self._expire_script = self._client.register_script(scripts.EXPIRE)
         self._indexed = False
         self._delete_script = self._client.register_script(scripts.DELETE)
+        self._state_script = self._client.register_script(scripts.STATE)
 
     # ------------------------------------------------------------------ reads
     def events(self, user_id: str, start: int = 0) -> list[Event]:
@@ -138,13 +139,11 @@ class RedisStorage(BaseStorage):
             return bool(self._client.sismember(_TOMBSTONES, user_id))
 
     def state(self, user_id: str) -> UserState:
-        with self._guard():
-            pipe = self._client.pipeline(transaction=True)  # one round trip, one moment
-            pipe.llen(_key(user_id, "events"))
-            pipe.sismember(_TOMBSTONES, user_id)
-            pipe.hgetall(_key(user_id, "settings"))
-            count, deleted, rows = pipe.execute()
-        texts = {_bytes(key).decode(): _bytes(value).decode() for key, value in rows.items()}
+        keys = [_key(user_id, "events"), _TOMBSTONES, _key(user_id, "settings")]
+        with self._guard():  # one script: half the client's work of three commands
+            count, deleted, flat = self._state_script(keys=keys, args=[user_id])
+        pairs = zip(flat[::2], flat[1::2], strict=True)
+        texts = {_bytes(k).decode(): _bytes(v).decode() for k, v in pairs}
         return UserState(int(count), bool(deleted), settings_from(texts))
 
     def _settings(self, user_id: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ version, tombstone and settings in one script, and still sees what other process
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -50,19 +50,28 @@ class Calls:
         return counts
 
 
-def _cache(server: RedisServer, decoded_items: int = 2048) -> ContentCache:
-    generator = IdentityGenerator(latent_dim=4)
-    store = from_url(f"{server.url[:-2]}/1")
-    pregenerate(generator, store, n=20)
-    cache = ContentCache(store, decoded_items=decoded_items).attach(generator)
-    cache.pool.refresh()
-    return cache
+@pytest.fixture
+def caches(server: RedisServer) -> Iterator[Callable[[int], ContentCache]]:
+    """Content caches (`decoded_items` given) over a pool of 20 pregenerated items in db 1."""
+    made: list[ContentCache] = []
+
+    def make(decoded_items: int = 2048) -> ContentCache:
+        generator = IdentityGenerator(latent_dim=4)
+        store = from_url(f"{server.url[:-2]}/1")
+        pregenerate(generator, store, n=20)
+        made.append(ContentCache(store, decoded_items=decoded_items).attach(generator))
+        made[-1].pool.refresh()
+        return made[-1]
+
+    yield make
+    for cache in made:
+        cache.store.close()
 
 
 def test_a_batch_of_content_is_one_read_then_pool_content_is_in_memory(
-    server: RedisServer, calls: Calls
+    caches: Callable[[int], ContentCache], calls: Calls
 ) -> None:
-    cache = _cache(server)
+    cache = caches(2048)
     pool = cache.pool_latents()[:10]
     calls.reset()
     first = cache.contents(pool, "u")
@@ -76,9 +85,9 @@ def test_a_batch_of_content_is_one_read_then_pool_content_is_in_memory(
 
 
 def test_content_made_for_a_user_is_read_from_the_store_every_time(
-    server: RedisServer, calls: Calls
+    caches: Callable[[int], ContentCache], calls: Calls
 ) -> None:
-    cache = _cache(server)
+    cache = caches(2048)
     fresh = np.arange(12.0).reshape(3, 4)
     calls.reset()
     cache.contents(fresh, "u")  # made: written in one round trip, and noted for the user
@@ -91,8 +100,10 @@ def test_content_made_for_a_user_is_read_from_the_store_every_time(
     assert cache.stats["generated"] == 4  # removed with the user, so made again
 
 
-def test_no_decoded_items_reads_the_store_every_time(server: RedisServer, calls: Calls) -> None:
-    cache = _cache(server, decoded_items=0)
+def test_no_decoded_items_reads_the_store_every_time(
+    caches: Callable[[int], ContentCache], calls: Calls
+) -> None:
+    cache = caches(0)
     pool = cache.pool_latents()[:3]
     cache.contents(pool)
     calls.reset()
@@ -100,8 +111,8 @@ def test_no_decoded_items_reads_the_store_every_time(server: RedisServer, calls:
     assert calls() == {"mget": 1}
 
 
-def test_metadata_of_pool_items_is_computed_once(server: RedisServer) -> None:
-    cache = _cache(server)
+def test_metadata_of_pool_items_is_computed_once(caches: Callable[[int], ContentCache]) -> None:
+    cache = caches(2048)
     latent = cache.pool_latents()[0]
     content = cache.contents(latent[None, :])[0]
     seen = []
@@ -190,3 +201,17 @@ def test_an_unknown_item_is_still_unknown_and_settings_from_elsewhere_apply(
     session.ask(2)
     assert shares == [0.9] and session.explore == 0.9
     here.close(), there.close()
+
+
+def test_held_session_is_only_a_session_in_memory(server: RedisServer, calls: Calls) -> None:
+    engine = _engine(server)
+    assert engine.held_session("u") is None  # not built: the server resumes it in a thread
+    session = engine.session("u")
+    calls.reset()
+    assert engine.held_session("u") is session and engine.held_session("u", "gym") is None
+    assert calls() == {}  # found without a storage read: safe on an event loop
+    session.delete()
+    assert engine.held_session("u") is None
+    engine.session("v")
+    engine.close()
+    assert engine.held_session("v") is None

@@ -171,6 +171,12 @@ class Engine:
             session = self._hot.put(key, Session(self, user_id, context))
         return session
 
+    def held_session(self, user_id: str, context: str | None = None) -> Session | None:
+        """The session `session(user_id, context)` returns if it is held in memory, else None.
+        Reads no storage, so an event loop may call it (the server does, and hands only the
+        resumption of a session to a thread)."""
+        return None if self._closed else self._hot.get(f"{user_id}{_CONTEXT}{context or ''}")
+
     def recipe_for(self, user_id: str) -> tuple[Recipe, str]:
         """(recipe, snapshot key) of the user's model: the engine's, or with the population
         prior the user started from (`plgl.population.service`)."""

@@ -1,6 +1,10 @@
 """Simulated swipers for locust: each signs up, then swipes its feed like a quick human would,
 now and then opening "For you", "Perfect match", a which-of-two question or its status.
 
+The feed is `POST /api/feed` (items to rate); with PLGL_LOAD_FEED=cards it is what the web app
+asks, `POST /api/cards` (a swipe card is rated, a pair card answered with `POST /api/compare`;
+on faces about half the cards are champion duels after 40 answers).
+
 The users are `FastHttpUser`s (geventhttpclient, keep-alive): they take a fraction of the CPU
 that requests-based users take, and the load generator shares the server's cores.
 
@@ -9,6 +13,7 @@ that requests-based users take, and the load generator shares the server's cores
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -17,6 +22,7 @@ from typing import Any
 from locust import FastHttpUser, between, task
 
 SIGNALS = ["like", "dislike", "dislike", "skip", "superlike"]
+CARDS = os.environ.get("PLGL_LOAD_FEED", "feed") == "cards"
 
 
 class Swiper(FastHttpUser):
@@ -27,7 +33,7 @@ class Swiper(FastHttpUser):
     def on_start(self) -> None:
         token = self.client.post("/api/users", name="/api/users").json()["token"]
         self.auth = {"Authorization": f"Bearer {token}"}
-        self.queue: list[dict[str, Any]] = []
+        self.queue: list[list[dict[str, Any]]] = []  # cards: one item, or two
         self.client.get("/api/domain", name="/api/domain")
 
     def _items(self, n: int) -> list[dict[str, Any]]:
@@ -35,33 +41,47 @@ class Swiper(FastHttpUser):
         items: list[dict[str, Any]] = response.json()["items"] if response.ok else []
         return items
 
+    def _cards(self, n: int) -> list[list[dict[str, Any]]]:
+        response = self.client.post(f"/api/cards?n={n}", name="/api/cards", headers=self.auth)
+        cards: list[dict[str, Any]] = response.json()["cards"] if response.ok else []
+        return [card["items"] for card in cards]
+
     def _content(self, item: dict[str, Any]) -> None:
         url = next(iter(item["content"].values()))
         self.client.get(url, name="/api/items/[id]/content", headers=self.auth)
 
     @task(12)
     def swipe(self) -> None:
-        """Rate the card on screen (with an event id and dwell time), show the next one.
+        """Answer the card on screen (a rating with an event id and dwell time, or the choice
+        of a pair card), show the next one.
 
-        The two requests together are what the person waits for: reported as the flow
+        The requests together are what the person waits for: reported as the flow
         "rate, then next card" beside the endpoints.
         """
         if len(self.queue) < 5:
-            self.queue += self._items(10)
+            self.queue += self._cards(5) if CARDS else [[item] for item in self._items(10)]
         if len(self.queue) < 2:
             return
-        item = self.queue.pop(0)
-        body = {
-            "item_id": item["id"],
-            "signal": random.choice(SIGNALS),
-            "dwell_seconds": round(random.uniform(0.3, 6.0), 2),
-            "event_id": uuid.uuid4().hex,
-        }
+        card = self.queue.pop(0)
         start = time.perf_counter()
-        rated = self.client.post(
-            "/api/feedback", json=body, name="/api/feedback", headers=self.auth
-        )
-        self._content(self.queue[0])
+        if len(card) == 1:
+            body = {
+                "item_id": card[0]["id"],
+                "signal": random.choice(SIGNALS),
+                "dwell_seconds": round(random.uniform(0.3, 6.0), 2),
+                "event_id": uuid.uuid4().hex,
+            }
+            rated = self.client.post(
+                "/api/feedback", json=body, name="/api/feedback", headers=self.auth
+            )
+        else:
+            chosen = random.sample(card, 2)
+            body = {"preferred_id": chosen[0]["id"], "other_id": chosen[1]["id"]}
+            rated = self.client.post(
+                "/api/compare", json=body, name="/api/compare", headers=self.auth
+            )
+        for item in self.queue[0]:
+            self._content(item)
         self.environment.events.request.fire(
             request_type="FLOW",
             name="rate, then next card",

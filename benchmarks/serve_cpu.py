@@ -11,7 +11,10 @@ reads the worker's user+system CPU time from /proc before and after:
 - content again: the same URLs again, with the ETag the first answer gave (304);
 - feed: POST /api/feed?n=10;
 - recommendations: GET /api/recommendations?k=6; reverse: GET /api/reverse?target=0.7&n=4;
-- me: GET /api/me.
+- me: GET /api/me;
+- cards: POST /api/cards?n=5 (what the web app asks for) of users who gave `DUELS_FROM`
+  answers first (40 on faces, untimed), so that about half the cards are champion duels
+  (`plgl.duels`).
 
 Medians of `--repeats` rounds; the servers take turns within each round, so slow drift of the
 shared machine's load hits both alike. CPU time is what the worker spends, and depends far less
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -44,10 +48,21 @@ import httpx
 
 import plgl
 from plgl.cache import from_url, pregenerate
+from plgl.duels import DUELS_FROM
 from plgl.testing import RedisServer
 
 HERE = Path(__file__).resolve().parent
-PHASES = ("feedback", "content", "content again", "feed", "recommendations", "reverse", "me")
+SIGNALS = ["like", "dislike", "dislike", "superlike"]  # the answers of the `cards` users
+PHASES = (
+    "feedback",
+    "content",
+    "content again",
+    "feed",
+    "recommendations",
+    "reverse",
+    "me",
+    "cards",
+)
 
 
 def main() -> int:
@@ -81,7 +96,7 @@ def main() -> int:
                     stack.enter_context(py_spy(pid, args.profile / f"server{i}.txt"))
             for _ in range(args.repeats):
                 for src, (base, pid) in servers.items():
-                    timed = one_round(base, pid, args.users, args.clients, phases)
+                    timed = one_round(base, pid, args.users, args.clients, phases, args.domain)
                     for phase, ms in timed.items():
                         results[src][phase].append(ms)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
@@ -129,7 +144,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_round(base: str, pid: int, users: int, clients: int, phases: list[str]) -> dict[str, float]:
+def one_round(
+    base: str, pid: int, users: int, clients: int, phases: list[str], domain: str
+) -> dict[str, float]:
     """Sign `users` up, give each a first batch, then time each phase; ms of CPU per request."""
     sessions = []
     with httpx.Client(base_url=base) as client:
@@ -138,6 +155,15 @@ def one_round(base: str, pid: int, users: int, clients: int, phases: list[str]) 
             headers = {"Authorization": f"Bearer {token}"}
             items = client.post("/api/feed?n=10", headers=headers).json()["items"]
             sessions.append((headers, items))
+        if "cards" in phases:  # answers enough for duels, before the clock starts
+            rng = random.Random(0)
+            for headers, _ in sessions:
+                answered = 0
+                while answered < DUELS_FROM.get(domain, 0):
+                    for item in _ok(client.post("/api/feed?n=10", headers=headers)).json()["items"]:
+                        body = {"item_id": item["id"], "signal": rng.choice(SIGNALS)}
+                        _ok(client.post("/api/feedback", json=body, headers=headers))
+                        answered += 1
     etags: dict[str, str] = {}
 
     def feedback(client: httpx.Client, headers: dict[str, str], items: list[Any]) -> int:
@@ -178,8 +204,14 @@ def one_round(base: str, pid: int, users: int, clients: int, phases: list[str]) 
             _ok(client.get("/api/me", headers=headers))
         return 5
 
+    def cards(client: httpx.Client, headers: dict[str, str], items: list[Any]) -> int:
+        for _ in range(2):
+            _ok(client.post("/api/cards?n=5", headers=headers))
+        return 2
+
     steps = {"feedback": feedback, "content": content, "content again": again}
     steps |= {"feed": feed, "recommendations": recommendations, "reverse": reverse, "me": me}
+    steps |= {"cards": cards}
     return {phase: _timed(base, pid, sessions, clients, steps[phase]) for phase in phases}
 
 

@@ -157,17 +157,25 @@ class Engine:
             check_name("context", context)
         if self._closed:
             raise InvalidInputError("this engine was closed; make a new one")
-        if self.storage.is_deleted(user_id):
-            self.evict(user_id)
-            raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
         # Context names hold no separator, so the last one splits a key unambiguously.
         key = f"{user_id}{_CONTEXT}{context or ''}"
         session = self._hot.get(key)
         if session is None:
+            # A session held in memory checks the tombstone itself on every call (in the read
+            # it starts with), so only a session about to be built reads it here.
+            if self.storage.is_deleted(user_id):
+                self.evict(user_id)
+                raise UserDeletedError(f"user {user_id!r} was deleted; their id cannot be reused")
             # Built outside the registry's lock (a resume reads storage); a session built twice
             # by racing threads is harmless, as both follow the stored events.
             session = self._hot.put(key, Session(self, user_id, context))
         return session
+
+    def held_session(self, user_id: str, context: str | None = None) -> Session | None:
+        """The session `session(user_id, context)` returns if it is held in memory, else None.
+        Reads no storage, so an event loop may call it (the server does, and hands only the
+        resumption of a session to a thread)."""
+        return None if self._closed else self._hot.get(f"{user_id}{_CONTEXT}{context or ''}")
 
     def recipe_for(self, user_id: str) -> tuple[Recipe, str]:
         """(recipe, snapshot key) of the user's model: the engine's, or with the population

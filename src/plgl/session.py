@@ -65,6 +65,7 @@ class Session(SeveralTastes, Matching):
         self._rng = np.random.default_rng([engine.seed, self._user_seed])
         self._lock = threading.RLock()
         self._deleted = False
+        self._settings: dict[str, Any] = {}  # as `_begin` last read them
         self._grounding = Grounding(engine, user_id, context)
         self._feed = Feed(engine, user_id, self._grounding)
         self._recipe, self._key = engine.recipe_for(user_id)
@@ -82,8 +83,14 @@ class Session(SeveralTastes, Matching):
     @property
     def explore(self) -> float:
         """Adventurousness: the share of each batch spent exploring (stored; see set_explore)."""
-        stored = self.engine.storage.settings(self.user_id).get(_EXPLORE)
-        return float(stored) if stored is not None else self.engine.sampler.explore
+        return self._explore_in(self.engine.storage.settings(self.user_id))
+
+    @property
+    def n_learned(self) -> int:
+        """`n_ratings` as of this session's latest call, without reading storage: what to
+        report right after `tell` or `compare`, which learned every event stored before theirs."""
+        with self._lock:
+            return self._history.n_events
 
     @property
     def model(self) -> BasePreferenceModel:
@@ -104,7 +111,7 @@ class Session(SeveralTastes, Matching):
         with self._lock:
             self._begin()
             self._history.learner.refine()
-            sampler = _with_explore(self.engine.sampler, self.explore)
+            sampler = _with_explore(self.engine.sampler, self._explore_in(self._settings))
             self._join()
             return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
 
@@ -122,7 +129,7 @@ class Session(SeveralTastes, Matching):
         with self._lock:
             self._begin()
             self._history.learner.refine()
-            sampler = _with_explore(self.engine.sampler, self.explore)
+            sampler = _with_explore(self.engine.sampler, self._explore_in(self._settings))
             self._join()
             n_ratings = self._history.n_events
             return self._feed.cards(self.model, n, n_ratings, sampler, self._rng, swipes)
@@ -201,8 +208,14 @@ class Session(SeveralTastes, Matching):
     def render(self, item_id: str, media_type: str | None = None) -> tuple[bytes, str]:
         """(bytes, media type) of an item shown to this user; None: the generator's first type."""
         with self._lock:
-            self._check_alive()
-            latent = self._latent_of(item_id)
+            if self._deleted:
+                raise self._deleted_error()
+            # Deleting a user removes their items with the tombstone, in one atomic step: an
+            # item found proves the user alive, so only a missing one needs the tombstone read.
+            latent = self.engine.storage.item_latent(self.user_id, _checked_id(item_id))
+            if latent is None:
+                self._check_alive()
+                latent = self._latent_of(item_id)
         media_type = self.engine.generator.media_types[0] if media_type is None else media_type
         return self.engine.cache.render(latent, media_type, self.user_id), media_type
 
@@ -330,9 +343,17 @@ class Session(SeveralTastes, Matching):
 
     # -------------------------------------------------------------- internals
     def _begin(self) -> None:
-        """Before serving: alive, and up to date with the events other processes stored."""
-        self._check_alive()
+        """Before serving: alive, and up to date with the events (and settings) other processes
+        stored: one read of storage (`BaseStorage.state`) when nothing changed."""
+        if self._deleted:
+            raise self._deleted_error()
+        state = self.engine.storage.state(self.user_id)
         try:
+            if state.deleted:
+                raise self._deleted_error()
+            self._settings = state.settings
+            if state.version == self._history.position:
+                return
             fresh = self._history.position == 0
             if self._history.sync():
                 if fresh:  # another process stored the first event: follow its pinned prior
@@ -387,9 +408,7 @@ class Session(SeveralTastes, Matching):
         return self.engine.storage.item_latents(self.user_id, item_ids(events))
 
     def _latent_of(self, item_id: Any) -> np.ndarray:
-        if not isinstance(item_id, str):
-            raise InvalidInputError(f"item id must be a string, got {type(item_id).__name__}")
-        latent = self.engine.storage.item_latent(self.user_id, item_id)
+        latent = self.engine.storage.item_latent(self.user_id, _checked_id(item_id))
         if latent is None:
             raise UnknownItemError(
                 f"item {item_id!r} was never shown to user {self.user_id!r}: rate only items "
@@ -398,8 +417,18 @@ class Session(SeveralTastes, Matching):
         return latent
 
     def _check_alive(self) -> None:
+        """UserDeletedError if this user was deleted, here or by another process."""
+        if not self._deleted and self.engine.storage.is_deleted(self.user_id):
+            self._gone()
         if self._deleted:
-            raise UserDeletedError(f"user {self.user_id!r} was deleted")
+            raise self._deleted_error()
+
+    def _deleted_error(self) -> UserDeletedError:
+        return UserDeletedError(f"user {self.user_id!r} was deleted")
+
+    def _explore_in(self, settings: Mapping[str, Any]) -> float:
+        stored = settings.get(_EXPLORE)
+        return float(stored) if stored is not None else self.engine.sampler.explore
 
     def _gone(self) -> None:
         self._deleted = True
@@ -414,6 +443,12 @@ def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
     clone = copy.copy(sampler)
     clone.explore = share
     return clone
+
+
+def _checked_id(item_id: Any) -> str:
+    if not isinstance(item_id, str):
+        raise InvalidInputError(f"item id must be a string, got {type(item_id).__name__}")
+    return item_id
 
 
 def _float(value: float | None) -> float | None:

@@ -10,6 +10,8 @@ Contract, as tests in `plgl.testing.CacheConformance` (run on every backend by
   SQLite and Redis, processes). The portable default below is not atomic; backends override it.
 - `scan(prefix)` lists the keys that start with `prefix`; `delete_prefix(prefix)` removes them.
 - `put_many(entries)` stores several entries; a value that is not bytes stores none of them.
+- `get_many(keys)` reads several entries, in order (None where a key is missing): one round
+  trip or query where the backend can.
 
 Backends may evict `content:` and `render:` entries (copies that can be made again); every other
 key (pool indexes, like counts, what a user kept) is data and is never evicted.
@@ -17,7 +19,7 @@ key (pool indexes, like counts, what a user kept) is data and is never evicted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 
 from plgl.errors import InvalidInputError
 
@@ -43,6 +45,10 @@ class BaseCache(MutableMapping[str, bytes]):
         checked = {key: check_bytes(key, value) for key, value in entries.items()}
         for key, value in checked.items():  # all checked first: a bad entry writes nothing
             self[key] = value
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The value of each key, in order; None where a key is missing."""
+        return [self.get(key) for key in keys]
 
     def delete_prefix(self, prefix: str) -> int:
         """Remove every key that starts with `prefix`; returns how many were removed."""

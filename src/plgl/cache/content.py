@@ -49,6 +49,9 @@ class ContentCache:
             positive, offered to new users.
         shared_share: share of pool candidates taken from shared positives for a new user.
         keep_best: how many of their latest liked items each user keeps pinned in the cache.
+        decoded_items: how many pool items' decoded content (arrays) and metadata each process
+            keeps in memory, least recently used first out (0: none), so that serving a pool
+            item reads no store and decodes nothing. Faces: about 13 KiB each.
 
     >>> from plgl.generators import get
     >>> cache = ContentCache().attach(get("identity", latent_dim=2))
@@ -70,6 +73,7 @@ class ContentCache:
         min_shared_likes: int = 5,
         shared_share: float = 0.1,
         keep_best: int = 100,
+        decoded_items: int = 2048,
     ) -> None:
         for name, share in (("fresh_start", fresh_start), ("shared_share", shared_share)):
             if not 0.0 <= share <= 1.0:
@@ -77,16 +81,21 @@ class ContentCache:
         for name, count in (("min_shared_likes", min_shared_likes), ("keep_best", keep_best)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise InvalidInputError(f"{name} must be a positive int, got {count!r}")
+        if type(decoded_items) is not int or decoded_items < 0:
+            raise InvalidInputError(f"decoded_items must be an int >= 0, got {decoded_items!r}")
         self.store = from_url(store)
         self.fresh_start = fresh_start
         self.min_shared_likes = min_shared_likes
         self.shared_share = shared_share
         self.keep_best = keep_best
+        self.decoded_items = decoded_items
         self.stats: Counter[str] = Counter()
         self._lock = threading.RLock()
         self._seen: dict[str, tuple[int, str, set[str]]] = {}
         self._shared: dict[str, tuple[list[int], int]] = {}  # scope -> (rows, slots read)
         self._groups: OrderedDict[str, str] = OrderedDict()  # user key -> taste group
+        self._decoded: OrderedDict[str, np.ndarray] = OrderedDict()  # pool digest -> content
+        self._metadata: OrderedDict[str, dict[str, Any]] = OrderedDict()  # pool digest -> facts
 
     def attach(self, generator: Generator) -> ContentCache:
         """Bind the cache to the generator whose content it holds (once)."""
@@ -108,9 +117,12 @@ class ContentCache:
 
     def contents(self, latents: np.ndarray, user_id: str | None = None) -> list[Any]:
         """Content for latents (n, latent_dim): cached where it was made before, otherwise made
-        in one generator call and cached. Content made for `user_id` is removed with the user."""
+        in one generator call and cached. Content made for `user_id` is removed with the user.
+
+        The store is read in one batch (one round trip for Redis), and pool content this process
+        decoded before is taken from memory (`decoded_items`)."""
         digests = self.digests(latents)
-        found: list[Any] = [self._lookup(d, user_id) for d in digests]
+        found = self._lookup_many(digests, user_id)
         missing = [i for i, content in enumerate(found) if content is None]
         with self._lock:
             self.stats["lookups"] += len(digests)
@@ -118,9 +130,13 @@ class ContentCache:
             self.stats["generated"] += len(missing)
         if missing:
             made = self.generator.generate(np.asarray(latents)[missing])
+            entries = {}
             for i, content in zip(missing, made, strict=True):
                 found[i] = content
-                self._put(f"content:{digests[i]}", content)
+                blob = _encoded(content)
+                if blob is not None:  # content the codec cannot hold is made again when needed
+                    entries[f"content:{digests[i]}"] = blob
+            self.store.put_many(entries)
             if user_id is not None:
                 self._note_made(user_id, [digests[i] for i in missing])
         return found
@@ -143,17 +159,66 @@ class ContentCache:
         self.store[key] = data
         return data
 
+    def metadata(self, latent: np.ndarray, content: Any) -> dict[str, Any]:
+        """The generator's metadata of `content`, the content of `latent` (latent_dim,): kept in
+        memory for pool items (`decoded_items`), which many users are shown."""
+        digest = self.digests(latent[None, :])[0]
+        with self._lock:
+            known = self._metadata.get(digest)
+            if known is not None:
+                self._metadata.move_to_end(digest)
+                return dict(known)
+        found = dict(self.generator.metadata(content))
+        if self.decoded_items and digest in self.pool.rows:
+            with self._lock:
+                self._metadata[digest] = found
+                while len(self._metadata) > self.decoded_items:
+                    self._metadata.popitem(last=False)
+            return dict(found)
+        return found
+
     def _lookup(self, digest: str, user_id: str | None) -> Any:
-        blob = self.store.get(f"content:{digest}")
-        if blob is None and user_id is not None:
-            blob = self.store.get(f"{_user(user_id)}content:{digest}")
-        return None if blob is None else decode(blob)
+        return self._lookup_many([digest], user_id)[0]
+
+    def _lookup_many(self, digests: Sequence[str], user_id: str | None) -> list[Any]:
+        """The cached content of each digest (None where there is none): decoded pool content
+        from memory, the rest from the store in one read (and the user's pinned copies of what
+        is still missing in a second)."""
+        with self._lock:
+            found: list[Any] = [self._decoded.get(digest) for digest in digests]
+            for digest, content in zip(digests, found, strict=True):
+                if content is not None:
+                    self._decoded.move_to_end(digest)
+        todo = [i for i, content in enumerate(found) if content is None]
+        keys = [f"content:{digests[i]}" for i in todo]
+        blobs = self.store.get_many(keys) if todo else []
+        if user_id is not None and None in blobs:
+            user = _user(user_id)
+            again = [j for j, blob in enumerate(blobs) if blob is None]
+            pinned = self.store.get_many([f"{user}{keys[j]}" for j in again])
+            for j, blob in zip(again, pinned, strict=True):
+                blobs[j] = blob
+        for i, blob in zip(todo, blobs, strict=True):
+            if blob is not None:
+                found[i] = self._remember(digests[i], decode(blob))
+        return found
+
+    def _remember(self, digest: str, content: Any) -> Any:
+        """Keep decoded pool content in memory (read-only, as every user shares it); user
+        content never, so that `forget_user` leaves no copy in any process."""
+        if self.decoded_items and isinstance(content, np.ndarray) and digest in self.pool.rows:
+            content.setflags(write=False)
+            with self._lock:
+                self._decoded[digest] = content
+                while len(self._decoded) > self.decoded_items:
+                    self._decoded.popitem(last=False)
+        return content
 
     def _put(self, key: str, content: Any) -> bool:
-        try:
-            self.store[key] = encode(content)
-        except InvalidInputError:
+        blob = _encoded(content)
+        if blob is None:
             return False  # content the codec cannot hold is made again when needed
+        self.store[key] = blob
         return True
 
     # ------------------------------------------------------------------ users
@@ -172,7 +237,9 @@ class ContentCache:
         if old is not None and old[:64].decode() != digest:
             self.store.pop(f"{user}content:{old[:64].decode()}", None)
         # The per-user mark makes a user count once per item; the count itself names no one.
-        if digest in self.pool.refresh().rows and f"{user}liked:{digest}" not in self.store:
+        # Pools only grow: a row loaded before needs no new read of the manifest.
+        in_pool = digest in self.pool.rows or digest in self.pool.refresh().rows
+        if in_pool and f"{user}liked:{digest}" not in self.store:
             self.store[f"{user}liked:{digest}"] = b"1"
             self._count_like(self.config, digest)
             with self._lock:
@@ -312,6 +379,14 @@ class ContentCache:
 
 
 _MAX_GROUPED = 100_000  # users whose taste group is remembered
+
+
+def _encoded(content: Any) -> bytes | None:
+    """`content` as cache bytes, or None where the codec cannot hold it."""
+    try:
+        return encode(content)
+    except InvalidInputError:
+        return None
 
 
 def _group_scope(config: str, group: str) -> str:

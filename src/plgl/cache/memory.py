@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from plgl.cache._base import EVICTABLE, BaseCache, check_bytes
 from plgl.errors import InvalidInputError
@@ -71,6 +71,10 @@ class MemoryCache(BaseCache):
     def __contains__(self, key: object) -> bool:
         with self._lock:
             return key in self._lru or key in self._kept
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        with self._lock:  # one lock: the batch is read as of one moment
+            return [self.get(key) for key in keys]
 
     def increment(self, key: str, by: int = 1) -> int:
         with self._lock:

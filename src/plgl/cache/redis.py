@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import redis
@@ -67,6 +67,12 @@ class RedisCache(BaseCache):
         if entries:
             checked = {k: check_bytes(k, v) for k, v in entries.items()}
             self._call(self._redis.mset, {self.namespace + k: v for k, v in checked.items()})
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        values = self._call(self._redis.mget, [self.namespace + key for key in keys])
+        return cast(list[bytes | None], values)
 
     def scan(self, prefix: str) -> Iterator[str]:
         pattern = _GLOB.sub(r"\\\1", self.namespace + prefix) + "*"

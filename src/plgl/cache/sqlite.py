@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from plgl.cache._base import BaseCache, check_bytes
@@ -12,6 +12,7 @@ from plgl.errors import CacheUnavailableError
 
 SCHEMA_VERSION = 1
 _TABLE = "plgl_cache"
+_MAX_PARAMETERS = 500  # keys per query: below every SQLite build's limit on bound parameters
 
 
 class SQLiteCache(BaseCache):
@@ -120,6 +121,16 @@ class SQLiteCache(BaseCache):
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 rows,
             )
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for i in range(0, len(keys), _MAX_PARAMETERS):
+                chunk = list(keys[i : i + _MAX_PARAMETERS])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT key, value FROM {_TABLE} WHERE key IN ({marks})"
+                found.update((key, bytes(value)) for key, value in self._db.execute(query, chunk))
+        return [found.get(key) for key in keys]
 
     def scan(self, prefix: str) -> Iterator[str]:
         # A key range rather than LIKE: prefixes may contain % or _, and the range uses the index.

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from plgl.engine import Engine
 from plgl.generators import Generator
@@ -31,7 +32,7 @@ class Services:
 
 
 # The cheap dependencies are `async def`: FastAPI runs sync ones in a worker thread each, and
-# those hops cost more than the work. Anything that may touch storage stays sync.
+# those hops cost more than the work. Anything that may touch storage runs in a thread.
 
 
 async def get_settings(request: Request) -> Settings:
@@ -61,7 +62,7 @@ async def current_user(
     return user_id
 
 
-def current_session(
+async def current_session(
     user_id: Annotated[str, Depends(current_user)],
     services: Annotated[Services, Depends(get_services)],
     context: Annotated[
@@ -72,9 +73,15 @@ def current_session(
     """The caller's own session (in the context profile the request names): a token binds
     every request to its user's data alone.
 
-    Sync: resuming a session reads storage, which must not block the event loop.
+    A session held in memory is found on the event loop (no storage read: the session checks
+    the user's state itself in the handler); resuming one reads storage, so that runs in a
+    thread and never blocks the loop. Each hop to a thread costs a wake-up.
     """
-    return services.engine.session(user_id, context)
+    engine = services.engine
+    session = engine.held_session(user_id, context)
+    if session is None:
+        session = await run_in_threadpool(engine.session, user_id, context)
+    return session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plgl.generators import Generator
+from plgl.cache import ContentCache
 from plgl.records import Item
 
 # Ids the service hands out are hex or url-safe; anything else is refused before a lookup.
@@ -161,8 +161,10 @@ class DomainOut(BaseModel):
     latent_dim: int
 
 
-def item_out(item: Item, generator: Generator, score: float | None = None) -> ItemOut:
-    """An item as the API shows it: links to its bytes in every media type, and its facts."""
+def item_out(item: Item, cache: ContentCache, score: float | None = None) -> ItemOut:
+    """An item as the API shows it: links to its bytes in every media type, and its facts
+    (from `cache`, which holds those of pool items)."""
+    generator = cache.generator
     return ItemOut(
         id=item.id,
         source=item.source,
@@ -170,6 +172,6 @@ def item_out(item: Item, generator: Generator, score: float | None = None) -> It
             media_type: f"/api/items/{item.id}/content?type={quote(media_type, safe='')}"
             for media_type in generator.media_types
         },
-        metadata=generator.metadata(item.content),
+        metadata=cache.metadata(item.latent, item.content),
         score=None if score is None else round(score, 4),
     )

@@ -24,6 +24,8 @@ Contract, which every backend passes in `plgl.testing.StorageConformance`:
   `settings(user_id)` returns them ({} when none).
 - `version(user_id)` is the number of events stored for the user, cheaply: a process that has
   learned fewer knows that another one appended.
+- `state(user_id)` is what every request of a user reads first (version, tombstone, settings),
+  in one round trip where the backend can.
 - `users(after, limit)` pages through every live user (one with anything stored, not deleted)
   in a stable order (by code point of the id): pass the last id of a page as `after`.
 - `put_shared(name, data)` / `shared(name)` keep engine-wide state that belongs to no user
@@ -55,6 +57,16 @@ class Snapshot:
 
     position: int
     blob: bytes
+
+
+@dataclass(frozen=True)
+class UserState:
+    """What serving a user's request reads first: `version` (events stored), whether the user
+    was `deleted`, and their `settings` (JSON-native values)."""
+
+    version: int
+    deleted: bool
+    settings: dict[str, Any]
 
 
 class BaseStorage(ABC):
@@ -120,7 +132,7 @@ class BaseStorage(ABC):
 
     def settings(self, user_id: str) -> dict[str, Any]:
         """The user's settings ({} when none)."""
-        return {key: json.loads(text) for key, text in sorted(self._settings(user_id).items())}
+        return settings_from(self._settings(user_id))
 
     def users(self, after: str | None = None, limit: int = 1000) -> list[str]:
         """Up to `limit` live user ids after `after` (None: from the first), in code point order."""
@@ -155,6 +167,11 @@ class BaseStorage(ABC):
         """The number of events stored for the user: cheap, so that a process can tell that
         another one appended (backends with a faster count than `n_events` override it)."""
         return self.n_events(user_id)
+
+    def state(self, user_id: str) -> UserState:
+        """The user's version, tombstone and settings together (backends with round trips
+        read them in one)."""
+        return UserState(self.version(user_id), self.is_deleted(user_id), self.settings(user_id))
 
     def close(self) -> None:  # noqa: B027 (optional: most backends have nothing to release)
         """Release connections; the storage must not be used afterwards."""
@@ -236,6 +253,11 @@ def event_item_ids(event: Event) -> tuple[str, ...]:
     if isinstance(event, Feedback):
         return (event.item_id,)
     return (event.preferred_id, event.other_id)
+
+
+def settings_from(texts: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from their stored JSON texts {key: text}, in key order."""
+    return {key: json.loads(text) for key, text in sorted(texts.items())}
 
 
 def _json(key: str, value: object) -> str:

@@ -131,3 +131,10 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 """
+
+# A user's state, read at one moment: KEYS = events, tombstones, settings; ARGV[1] = user id.
+# Returns {number of events, 1 if tombstoned, settings as a flat key, value, ... list}.
+STATE = """
+return {redis.call('LLEN', KEYS[1]), redis.call('SISMEMBER', KEYS[2], ARGV[1]),
+        redis.call('HGETALL', KEYS[3])}
+"""

@@ -39,7 +39,7 @@ from redis.retry import Retry
 from plgl.errors import InvalidInputError, StorageError
 from plgl.records import Event, Item
 from plgl.storage import _redis_scripts as scripts
-from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
+from plgl.storage._base import BaseStorage, Snapshot, UserState, event_item_ids, settings_from
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
 _TOMBSTONES = "plgl:tombstones"
@@ -84,6 +84,7 @@ class RedisStorage(BaseStorage):
         self._expire_script = self._client.register_script(scripts.EXPIRE)
         self._indexed = False
         self._delete_script = self._client.register_script(scripts.DELETE)
+        self._state_script = self._client.register_script(scripts.STATE)
 
     # ------------------------------------------------------------------ reads
     def events(self, user_id: str, start: int = 0) -> list[Event]:
@@ -136,6 +137,14 @@ class RedisStorage(BaseStorage):
     def is_deleted(self, user_id: str) -> bool:
         with self._guard():
             return bool(self._client.sismember(_TOMBSTONES, user_id))
+
+    def state(self, user_id: str) -> UserState:
+        keys = [_key(user_id, "events"), _TOMBSTONES, _key(user_id, "settings")]
+        with self._guard():  # one script: half the client's work of three commands
+            count, deleted, flat = self._state_script(keys=keys, args=[user_id])
+        pairs = zip(flat[::2], flat[1::2], strict=True)
+        texts = {_bytes(k).decode(): _bytes(v).decode() for k, v in pairs}
+        return UserState(int(count), bool(deleted), settings_from(texts))
 
     def _settings(self, user_id: str) -> dict[str, str]:
         with self._guard():

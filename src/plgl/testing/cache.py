@@ -54,6 +54,14 @@ class CacheConformance:
         store.put_many({"pool:y": b"1", "content:z": b"2"})
         assert store["pool:y"] == b"1" and store["content:z"] == b"2"
 
+    def test_get_many_reads_in_order_with_none_for_missing(self, store: BaseCache) -> None:
+        keys = [f"content:{i:04d}" for i in range(1200)]  # more than one query's worth
+        store.put_many({key: key.encode() for key in keys[::2]})
+        asked = [*reversed(keys), "pool:none", keys[0]]
+        expected = [key.encode() if i % 2 == 0 else None for i, key in enumerate(keys)]
+        assert store.get_many(asked) == [*reversed(expected), None, keys[0].encode()]
+        assert store.get_many([]) == []
+
     def test_counters_scan_and_delete_prefix(self, store: BaseCache) -> None:
         assert store.increment("likes:c:1") == 1
         assert store.increment("likes:c:1", 4) == 5

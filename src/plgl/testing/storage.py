@@ -11,6 +11,7 @@ import pytest
 from plgl.errors import EventConflictError, InvalidInputError, UserDeletedError
 from plgl.records import Comparison, Event, Feedback, Item
 from plgl.storage import BaseStorage
+from plgl.storage._base import UserState
 
 
 def _item(item_id: str, value: float = 1.0) -> Item:
@@ -145,6 +146,17 @@ class StorageConformance:
         assert storage.version("v") == 0
         storage.delete_user("u")
         assert storage.version("u") == 0
+
+    def test_state_is_version_tombstone_and_settings_together(self, storage: BaseStorage) -> None:
+        assert storage.state("u") == UserState(0, False, {})
+        nested = {"weights": [0.5], "name": "ünï 🙂"}
+        storage.put_items("u", [_item("a")])
+        storage.append("u", Feedback("e1", "a", "like"))
+        storage.put_settings("u", {"explore": 0.5, "profile": nested})
+        assert storage.state("u") == UserState(1, False, {"explore": 0.5, "profile": nested})
+        storage.delete_user("u")
+        assert storage.state("u") == UserState(0, True, {})
+        assert storage.state("v") == UserState(0, False, {})
 
     # --------------------------------------------------------------- settings
     def test_settings_are_kept_and_merged(self, storage: BaseStorage) -> None:

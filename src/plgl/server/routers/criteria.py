@@ -41,7 +41,7 @@ def constrained(body: ConstraintsIn, session: SessionDep, services: ServicesDep)
     overall = session.score(latents)
     return ItemsOut(
         items=[
-            item_out(item, services.generator, float(overall[i])).model_copy(
+            item_out(item, services.engine.cache, float(overall[i])).model_copy(
                 update={"criteria": {n: round(float(s[i]), 4) for n, s in scores.items()}}
             )
             for i, item in enumerate(items)

@@ -52,7 +52,7 @@ def _scored(session: Session, services: Services, items: list[Item]) -> ItemsOut
     scores = session.score(np.array([item.latent for item in items]))
     return ItemsOut(
         items=[
-            item_out(item, services.generator, float(score))
+            item_out(item, services.engine.cache, float(score))
             for item, score in zip(items, scores, strict=True)
         ]
     )

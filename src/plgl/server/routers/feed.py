@@ -39,7 +39,7 @@ def next_items(
     with allowance.refund_on_error():
         n = room.make(n)
         items = session.ask(n)
-    return ItemsOut(items=[item_out(item, services.generator) for item in items])
+    return ItemsOut(items=[item_out(item, services.engine.cache) for item in items])
 
 
 @router.post("/cards", response_model=CardsOut)
@@ -67,7 +67,7 @@ def next_cards(
         cards=[
             CardOut(
                 kind="swipe" if len(card) == 1 else "pair",
-                items=[item_out(item, services.generator) for item in card],
+                items=[item_out(item, services.engine.cache) for item in card],
             )
             for card in cards
         ]
@@ -85,7 +85,7 @@ def next_pair(
     with allowance.refund_on_error():
         room.make(2, cap=max(2, room.cap))
         items = list(session.ask_pair())
-    return ItemsOut(items=[item_out(item, services.generator) for item in items])
+    return ItemsOut(items=[item_out(item, services.engine.cache) for item in items])
 
 
 @router.post("/feedback", response_model=EventOut)
@@ -95,7 +95,7 @@ def feedback(body: FeedbackIn, session: SessionDep, allowance: RatingsDep) -> Ev
         event = session.tell(
             body.item_id, body.signal, body.dwell_seconds, body.event_id, body.criterion
         )
-    return EventOut(event=event.to_dict(), ratings=session.n_ratings)
+    return EventOut(event=event.to_dict(), ratings=session.n_learned)
 
 
 @router.post("/compare", response_model=EventOut)
@@ -103,4 +103,4 @@ def compare(body: CompareIn, session: SessionDep, allowance: RatingsDep) -> Even
     """Say which of two shown items the user prefers."""
     with allowance.spend():
         event = session.compare(body.preferred_id, body.other_id, body.event_id, body.criterion)
-    return EventOut(event=event.to_dict(), ratings=session.n_ratings)
+    return EventOut(event=event.to_dict(), ratings=session.n_learned)

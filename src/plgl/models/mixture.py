@@ -13,10 +13,13 @@ the mixture's, moment-matched into one Gaussian, or the most probable component'
 switches from component to component as evidence comes in.
 
 This is the hierarchical Bayesian preference model of Birlutiu, Groot & Heskes (2013) with a
-mixture as the hyperprior, the component posteriors of prior-ensemble active learning (PAL;
-ICLR 2025), and the mixture-of-tasks prior of hierarchical Thompson sampling (Hong et al. 2022,
-hierTS). Each answer costs a `LinearPreference` update per component: O(components * d^2).
-References: docs/references.md.
+mixture in place of its single population Gaussian; PAL (Chen et al., ICLR 2025) likewise shares
+a few preference prototypes across a population so that a new user is placed among them from
+a few answers; and hierarchical Thompson sampling (Hong et al. 2022, hierTS) learns a new task
+under a prior estimated from earlier ones, whose posterior over that prior the evidence drives
+as here. Each answer costs a `LinearPreference` update per component: O(components * d^2).
+A change of taste is not detected with a mixture (see `MixturePreference`). References:
+docs/references.md.
 """
 
 from __future__ import annotations

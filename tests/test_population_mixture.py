@@ -4,6 +4,7 @@ learns which component a new user is in (`plgl.population.mixture`, `plgl.models
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import plgl
 from plgl.errors import InvalidInputError
 from plgl.models import GaussianPrior, LinearPreference
-from plgl.models.mixture import MixturePreference, MixturePrior
+from plgl.models.mixture import REFINE_EVERY, MixturePreference, MixturePrior
 from plgl.population import Population, UserTaste
 from plgl.testing import OnlineModelConformance
 
@@ -59,9 +60,14 @@ def test_evidence_picks_the_component_of_the_answers() -> None:
 def test_one_component_is_the_linear_model() -> None:
     prior = GaussianPrior(np.full(4, 0.3), 0.5 * np.eye(4))
     single = MixturePreference(mixture=MixturePrior((prior,), np.ones(1))).start(4)
-    linear = LinearPreference(prior=prior).start(4)
-    for model in (single, linear):
-        answers(model, np.ones(4), 15, 1)  # type: ignore[arg-type]
+    linear = LinearPreference(prior=prior, change_threshold=None).start(4)
+    z = np.random.default_rng(1).standard_normal((15, 4))
+    for i, row in enumerate(z, start=1):
+        for model in (single, linear):
+            model.learn(row, float(row.sum() > 0))
+        if i == REFINE_EVERY:  # the mixture refines its components itself, at fixed counts
+            linear.refine()
+    assert not single.refine()
     np.testing.assert_allclose(single.mean_, linear.mean_)
     np.testing.assert_allclose(single.covariance_, linear.covariance_)
 
@@ -144,31 +150,44 @@ def test_the_setting_keeps_the_single_gaussian() -> None:
 
 
 @pytest.mark.parametrize("mixture", [True, False])
-def test_engine_sessions_start_from_the_setting(mixture: bool) -> None:
-    eng = plgl.Engine(
-        generator=plgl.generators.get("identity", latent_dim=D),
-        seed=0,
-        population=Population(epsilon=None, min_users=20, max_rank=3, mixture=mixture),
-    )
-    rng = np.random.default_rng(8)
-    for user in range(30):
-        s = eng.session(f"u{user:03d}")
-        w = CENTRES[user % 3] + 0.15 * rng.standard_normal(D) / np.sqrt(D)
-        for item in s.ask(20):
-            s.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
-    assert eng.population is not None
-    eng.population.refresh()
-    new = eng.session("new")
-    model = new.model  # type: ignore[attr-defined]
-    assert isinstance(model, MixturePreference) is mixture
-    assert isinstance(model, LinearPreference)
-    prior = eng.population.prior()
-    expected = prior.moment_matched() if isinstance(prior, MixturePrior) else prior
-    assert expected is not None
-    np.testing.assert_allclose(model.coef_, expected.mean)
-    for item in new.ask(10):  # learns through the session like any model
-        new.tell(item.id, "like" if float(item.latent @ CENTRES[1]) > 0 else "dislike")
-    eng.close()
+def test_engine_sessions_start_from_the_setting(mixture: bool, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+
+    def engine() -> plgl.Engine:
+        population = Population(epsilon=None, min_users=20, max_rank=3, mixture=mixture)
+        generator = plgl.generators.get("identity", latent_dim=D)
+        return plgl.Engine(generator=generator, storage=url, seed=0, population=population)
+
+    with engine() as eng:
+        rng = np.random.default_rng(8)
+        for user in range(30):
+            w = CENTRES[user % 3] + 0.15 * rng.standard_normal(D) / np.sqrt(D)
+            rate(eng.session(f"u{user:03d}"), w, 20)
+        assert eng.population is not None
+        eng.population.refresh()
+        new = eng.session("new")
+        model = new.model  # type: ignore[attr-defined]
+        assert isinstance(model, MixturePreference) is mixture
+        assert isinstance(model, LinearPreference)
+        prior = eng.population.prior()
+        expected = prior.moment_matched() if isinstance(prior, MixturePrior) else prior
+        assert expected is not None
+        np.testing.assert_allclose(model.coef_, expected.mean)
+        rate(new, CENTRES[1], 60)  # learns through the session; a snapshot is due at 50
+        coef = np.array(new.model.coef_)  # type: ignore[attr-defined]
+    with engine() as again:  # resumed in a new process, from its snapshot and events
+        resumed = again.session("new").model
+        assert isinstance(resumed, MixturePreference) is mixture
+        if mixture:  # it refines at fixed answer counts: a replay is the live model exactly
+            np.testing.assert_allclose(resumed.coef_, coef, atol=1e-9)  # type: ignore[attr-defined]
+
+
+def rate(session: plgl.Session, w: np.ndarray, n: int) -> None:
+    """`n` ratings, in batches of 10, by a linear user of taste w."""
+    while n > 0:
+        for item in session.ask(min(10, n)):
+            session.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
+            n -= 1
 
 
 def test_bad_input_is_refused() -> None:

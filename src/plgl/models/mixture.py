@@ -39,6 +39,7 @@ from plgl.models.priors import GaussianPrior
 
 Switch = Literal["moment", "map"]
 _NEGLIGIBLE = 1e-6  # components less probable than this are left out of the moment match
+REFINE_EVERY = 10  # answers between the components' exact refits (a batch of the feed)
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,17 +138,20 @@ class MixturePreference(LinearPreference):
 
     # ---------------------------------------------------------------- learning
     def refine(self, budget: float | None = REFINE_BUDGET) -> bool:
-        """Refine every component (`LinearPreference.refine`); the evidence is kept."""
+        """Nothing to do: the components refine themselves every `REFINE_EVERY` answers (at
+        fixed answer counts: the evidence depends on the posteriors each answer met, so a live
+        model and a replay of its answers must refine at the same points). Returns False."""
         check_is_fitted(self, "mean_")
-        refined = [component.refine(budget) for component in self.components_]
-        self._combine()
-        return any(refined)
+        return False
 
     def _observe(self, phi: np.ndarray, label: float, weight: float) -> None:
         self.n_updates_ += 1
+        due = self.n_updates_ % REFINE_EVERY == 0
         for k, component in enumerate(self.components_):
             self.log_evidence_[k] += weight * _log_predictive(component, phi, label)
             component._observe(phi, label, weight)
+            if due:
+                component.refine()
         self._combine()
 
     def _fit(

@@ -2,17 +2,19 @@
 population prior (for a user unlike any cluster). Post-processing of released values only.
 
 Each cluster's component is centred on its DP centroid (in the released subspace, scaled by the
-users' released mean taste norm; the centroid of unit directions is shorter than 1 by the
-spread within), with, inside the subspace, the spread within clusters (the released total
-variance of the directions minus what the centroids explain, pooled over clusters and
-directions, as the merge step of `plgl.population.clusters` estimates it), the centroid's own DP
-error (the noise of the last Lloyd step's sums over its noisy size) and the guard's share of the
-from-scratch variance; outside the subspace, the broad prior's covariance (what no cluster says
-anything about); along its mean, the spread of users' taste norms (not released: a coefficient
-of variation `SCALE_SPREAD` is assumed; a wider one lets a cluster explain a user unlike it as
-a member with a small norm). Component weights: `broad` for the broad prior, the rest shared by
-the clusters' noisy sizes. `plgl.models.mixture.MixturePreference` learns which component a new
-user is in (Birlutiu, Groot & Heskes 2013; Hong et al. 2022, hierTS).
+users' released mean taste norm). Inside the subspace its variance is the spread within the
+cluster, spread evenly over the subspace's directions: the users' mean squared projected length
+(released: the total variance of the directions plus the squared mean) less the centroid's
+squared length, de-biased for its noise (a centroid of unit vectors is as much shorter than
+them as they spread; one that merged two true clusters is short, so its component is wide),
+plus the centroid's own DP error (the noise of the last Lloyd step's sums over its noisy size)
+and the guard's share of the from-scratch variance. Outside the subspace it is the broad prior's
+covariance (what no cluster says anything about). Along its mean it adds the spread of users'
+taste norms (not released: a coefficient of variation `SCALE_SPREAD` is assumed; a wider one
+lets a cluster explain a user unlike it as a member with a small norm). Component weights:
+`broad` for the broad prior, the rest shared by the clusters' noisy sizes.
+`plgl.models.mixture.MixturePreference` learns which component a new user is in (Birlutiu,
+Groot & Heskes 2013; Hong et al. 2022, hierTS).
 """
 
 from __future__ import annotations
@@ -55,9 +57,8 @@ def mixture_prior(
     d, r = subspace.shape
     sizes = np.maximum(np.asarray(sizes, dtype=float), 1.0)
     share = sizes / sizes.sum()
-    middle = share @ centroids
-    between = float(share @ ((centroids - middle) ** 2).sum(axis=1))
-    within = max(fitted.variance - between, 1e-6 * fitted.variance, 1e-12) / r
+    # Mean squared length of the users' projected directions (released: variance + mean^2).
+    second = fitted.variance + float(np.sum((subspace.T @ fitted.direction) ** 2))
     outside = np.eye(d) - subspace @ subspace.T
     rest = outside @ fitted.covariance @ outside
     components = [broad_prior]
@@ -65,6 +66,8 @@ def mixture_prior(
         # The last step's centroid: noisy sum over noisy size, per coordinate.
         error = (noise_scale / (WEIGHTS[1] * size)) ** 2
         mean = fitted.norm * (subspace @ centroid)
+        # Spread within: mean squared length less the centroid's (de-biased for its noise).
+        within = max(second - (float(centroid @ centroid) - r * error), 1e-6 * second) / r
         inside = fitted.norm**2 * (within + error) + guard_variance
         cov = inside * (subspace @ subspace.T) + rest + scale_spread**2 * np.outer(mean, mean)
         components.append(GaussianPrior(mean, 0.5 * (cov + cov.T)))

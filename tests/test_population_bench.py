@@ -20,7 +20,8 @@ def test_every_kind_of_task_runs_and_reports_its_metrics() -> None:
     tasks = suite.plan(quick=True, seeds=None)
     methods = {task.method for task in tasks}
     matching = {"gaussian vectors (before)", "cluster response", "bound (any mechanism)"}
-    assert methods == {"population prior", "scratch", "dp", "stream", *matching}
+    learning = {"population prior", "mixture prior", "scratch"}
+    assert methods == {*learning, "dp", "stream", *matching}
     chosen = [next(t for t in tasks if t.method == m) for m in sorted(methods)]
     chosen.append(next(t for t in tasks if t.params.get("kind") == "unrelated"))
     metrics = set()
@@ -57,10 +58,13 @@ def test_the_matching_rows_stand_side_by_side_with_the_bound() -> None:
 
 def test_every_population_kind_of_the_full_plan_learns() -> None:
     tasks = suite.plan(quick=False, seeds=[0])
-    priors = [t for t in tasks if t.method == "population prior"]
+    priors = [t for t in tasks if t.method in ("population prior", "mixture prior")]
     assert {t.params["kind"] for t in priors} == {"clustered", "unrelated", "subspace", "many"}
     # Run without noise: a private release of a tiny population may rightly release no prior.
-    kinds = {t.params["kind"]: replace(t, params={**t.params, "epsilon": None}) for t in priors}
+    kinds = {
+        (t.params["kind"], t.method): replace(t, params={**t.params, "epsilon": None})
+        for t in priors
+    }
     for task in kinds.values():
         rows = suite.run_task(task)
         assert rows and {row["metric"] for row in rows} == {"top1"}

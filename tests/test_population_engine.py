@@ -13,6 +13,7 @@ import pytest
 import plgl
 from plgl.errors import InvalidInputError, StorageError
 from plgl.history import replay
+from plgl.models.mixture import MixturePrior
 from plgl.population import Match, Population, PopulationSummary
 from plgl.population.service import PRIOR_SETTING
 
@@ -95,9 +96,9 @@ def test_new_user_starts_from_the_prior_and_stays_pinned(db: str, tmp_path: Path
         population = eng.population
         assert population is not None
         prior = population.prior()
-        assert prior is not None
+        assert isinstance(prior, MixturePrior)  # the default: one component per cluster
         bob = eng.session("bob")
-        np.testing.assert_allclose(bob.model.coef_, prior.mean)  # type: ignore[attr-defined]
+        np.testing.assert_allclose(bob.model.coef_, prior.moment_matched().mean)  # type: ignore[attr-defined]
         rate(bob, taste(0, np.random.default_rng(3)), 12)
         pinned = eng.storage.settings("bob")[PRIOR_SETTING]
         assert pinned == population.current_prior_id()

@@ -43,6 +43,7 @@ class Fitted:
         subspace: (d, r) orthonormal columns: the mean direction and the top directions.
         spread: (r,) standard deviation of the directions along each subspace column.
         variance: total variance of the directions within the subspace (released, not widened).
+        norm: the users' mean taste norm (released).
     """
 
     mean: np.ndarray
@@ -54,6 +55,7 @@ class Fitted:
     subspace: np.ndarray
     spread: np.ndarray
     variance: float
+    norm: float
 
 
 def users_and_norm(stage1: np.ndarray, norm_bound: float) -> tuple[float, float]:
@@ -154,6 +156,7 @@ def fit_prior(
         subspace=subspace,
         spread=spread,
         variance=max(float(np.trace(subspace.T @ raw @ subspace)), 0.0),
+        norm=norm,
     )
 
 

@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 
 from plgl.errors import InvalidInputError
+from plgl.models.mixture import MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population import state
 from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, initial_centers
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.match_release import Charge, ClusterResponse, MatchRelease
 from plgl.population.matching import MatchIndex
+from plgl.population.mixture import mixture_prior
 from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.population.stats import Sums, chunks, stack
@@ -53,6 +55,9 @@ class Population:
             response over the released clusters; see `plgl.population.match_release`).
         secret: key of the pseudonymous handles (None: a random one; pass the engine's).
         min_cluster_share: clusters smaller than this share of the users are dropped.
+        mixture: new users start from the mixture prior (`mixture_prior`: one component per
+            cluster plus the broad prior, `plgl.models.mixture.MixturePreference`); False: from
+            the single Gaussian `prior`.
 
     >>> rng = np.random.default_rng(0)
     >>> tastes = [UserTaste(f"u{i}", 4 * np.eye(3)[i % 2] + rng.normal(0, .1, 3), np.full(3, .01))
@@ -79,6 +84,7 @@ class Population:
         secret: bytes | None = None,
         min_cluster_share: float = 0.02,
         match_release: MatchRelease | None = None,
+        mixture: bool = True,
     ) -> None:
         for value in (epsilon, match_epsilon):
             if value is not None:
@@ -103,6 +109,9 @@ class Population:
         self.match_epsilon = epsilon if match_epsilon is None else match_epsilon
         self.secret = secrets.token_bytes(32) if secret is None else secret
         self.min_cluster_share = min_cluster_share
+        if not isinstance(mixture, bool):
+            raise InvalidInputError(f"mixture must be True or False, got {mixture!r}")
+        self.mixture = mixture
         if match_release is not None and not isinstance(match_release, MatchRelease):
             raise InvalidInputError(
                 f"match_release must be a MatchRelease, got {type(match_release).__name__}"
@@ -111,6 +120,8 @@ class Population:
         self.accountant = Accountant(delta)
         self.fitted_: Fitted | None = None
         self.clusters_: list[Cluster] = []
+        self.centroids_ = np.zeros((0, 0))  # (k, r) the clusters' centroids in the subspace
+        self.centroid_noise_ = 0.0  # noise scale of the Lloyd steps' released sums
         self.summary_: PopulationSummary | None = None
         self.index_: MatchIndex | None = None
         self._releases: list[Release] = []
@@ -140,13 +151,17 @@ class Population:
             raise InvalidInputError("refresh needs at least one user with a nonzero taste")
         self._releases, self._match_charge = [], None
         try:
-            fitted, clusters, index, n = self._fit(sums, stream)
+            fitted, (clusters, centroids), index, n = self._fit(sums, stream)
         finally:
             # Whatever was released is charged, even when a later step fails.
             self.accountant.charge(self._releases)
             if self._match_charge is not None:
                 self.accountant.charge_matching(*self._match_charge)
         self.fitted_, self.clusters_, self.index_ = fitted, clusters, index
+        self.centroids_ = centroids
+        self.centroid_noise_ = self._scale(
+            None if self.epsilon is None else rho_for(self.epsilon, self.delta), "clusters"
+        )
         self.summary_ = self._summary(n, sums.d, now)
         return self.summary_
 
@@ -156,6 +171,24 @@ class Population:
         if self.fitted_ is None:
             return None
         return GaussianPrior(self.fitted_.mean, self.fitted_.covariance)
+
+    def mixture_prior(self) -> MixturePrior | None:
+        """The broad prior and one Gaussian per cluster (`plgl.population.mixture`), for
+        `MixturePreference(mixture=...)`; None where `prior` is None."""
+        if self.fitted_ is None:
+            return None
+        iso = self._isotropic_variance(self.fitted_.subspace.shape[0])
+        return mixture_prior(
+            self.fitted_,
+            self.centroids_,
+            np.array([c.size for c in self.clusters_], dtype=float),
+            self.centroid_noise_,
+            self.guard * iso,
+        )
+
+    def new_user_prior(self) -> GaussianPrior | MixturePrior | None:
+        """What a new user's model starts from: `mixture_prior` with `mixture`, else `prior`."""
+        return self.mixture_prior() if self.mixture else self.prior()
 
     def clusters(self) -> list[Cluster]:
         """The taste clusters of the last refresh, largest first."""
@@ -211,18 +244,17 @@ class Population:
     # --------------------------------------------------------------- internals
     def _fit(
         self, sums: Sums, stream: Callable[[], Iterable[UserTaste]]
-    ) -> tuple[Fitted | None, list[Cluster], MatchIndex | None, float]:
+    ) -> tuple[Fitted | None, tuple[list[Cluster], np.ndarray], MatchIndex | None, float]:
         """Release and fit; nothing is stored on `self` but the releases."""
         d = sums.d
         rho = None if self.epsilon is None else rho_for(self.epsilon, self.delta)
         stage1 = self._release("count and norm", sums.stage1(), rho, "count")
         n, norm = users_and_norm(stage1, self.norm_bound)
         if n < self.min_users:
-            return None, [], None, n
+            return None, ([], np.zeros((0, 0))), None, n
         scale = self._scale(rho, "shape")
         diagonal = spectral_noise(scale, n, d) > self.noise_tolerance
         stage2 = self._release("prior shape", sums.stage2(diagonal), rho, "shape")
-        iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale
         fitted = fit_prior(
             stage2,
             scale,
@@ -231,12 +263,16 @@ class Population:
             d,
             sums.basis if diagonal else None,
             self.max_rank if self.max_rank is not None else max(1, d // 4),
-            iso**2,
+            self._isotropic_variance(d),
             self.guard,
             self.mean_share,
         )
         clusters, index = self._second_pass(fitted, stream(), rho, n)
         return fitted, clusters, index, n
+
+    def _isotropic_variance(self, d: int) -> float:
+        iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale
+        return float(iso**2)
 
     def _sum(self, tastes: Iterable[UserTaste]) -> Sums | None:
         sums: Sums | None = None
@@ -274,8 +310,9 @@ class Population:
 
     def _second_pass(
         self, fitted: Fitted, tastes: Iterable[UserTaste], rho: float | None, n: float
-    ) -> tuple[list[Cluster], MatchIndex]:
-        """Project every user on the released subspace; cluster; release match vectors."""
+    ) -> tuple[tuple[list[Cluster], np.ndarray], MatchIndex]:
+        """Project every user on the released subspace; cluster (the clusters and their (k, r)
+        centroids); release match vectors."""
         subspace = fitted.subspace
         parts: list[np.ndarray] = []
         ids: list[str] = []
@@ -287,7 +324,7 @@ class Population:
             chosen = [i for i, t in enumerate(block) if t.matching]
             ids += [block[i].user_id for i in chosen]
             opted.append(y[chosen])
-        clusters = self._cluster(fitted, np.vstack(parts).astype(float), rho, n)
+        clusters, centroids = self._cluster(fitted, np.vstack(parts).astype(float), rho, n)
         index = MatchIndex(self.secret, subspace)
         if ids:
             # Released values only: the clusters' directions (as `assign`) and noisy sizes.
@@ -297,9 +334,11 @@ class Population:
                 np.vstack(opted), centers, sizes, self.match_epsilon, self.delta
             )
             index.extend(ids, vectors)
-        return clusters, index
+        return (clusters, centroids), index
 
-    def _cluster(self, fitted: Fitted, y: np.ndarray, rho: float | None, n: float) -> list[Cluster]:
+    def _cluster(
+        self, fitted: Fitted, y: np.ndarray, rho: float | None, n: float
+    ) -> tuple[list[Cluster], np.ndarray]:
         start = initial_centers(fitted.subspace.T @ fitted.direction, fitted.spread, 12)
         scale = self._scale(rho, "clusters")
 
@@ -308,10 +347,11 @@ class Population:
 
         min_size = max(self.min_cluster_share * n, 4.0 * scale / WEIGHTS[0])
         centers, sizes = dp_kmeans(y, start, release, min_size, fitted.variance)
-        return [
+        clusters = [
             Cluster(i, round(float(size)), _unit(fitted.subspace @ c))
             for i, (c, size) in enumerate(zip(centers, sizes, strict=True))
         ]
+        return clusters, centers
 
     def _summary(self, n: float, d: int, now: dt.datetime | None) -> PopulationSummary:
         fitted = self.fitted_

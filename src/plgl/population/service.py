@@ -6,8 +6,9 @@ Stored state (engine-wide, `BaseStorage.put_shared`), released values only:
 - `population/state`: the population's fitted state (`Population.get_state`) and its refresh id;
 - `population/current`: the latest refresh id and its prior's id (one small read to notice
   that another process refreshed);
-- `population/prior/<id>`: every prior ever released, by the digest of its values, kept so
-  that a user who started from it replays to the same model after later refreshes;
+- `population/prior/<id>`: every prior ever released (the single Gaussian, or the mixture of
+  `Population.mixture_prior` with `Population(mixture=True)`), by the digest of its values,
+  kept so that a user who started from it replays to the same model after later refreshes;
 - `population/secret`: the key of the pseudonymous match handles (stable across restarts).
 
 Per user (their settings, exported and deleted with them): `population_prior`, the id of the
@@ -34,6 +35,7 @@ from plgl.errors import InvalidInputError, StorageError, UserDeletedError
 from plgl.history import Job, latest_taste
 from plgl.learner import Recipe
 from plgl.models import LinearPreference
+from plgl.models.mixture import MixturePreference, MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population.limits import BaseMatchLimiter, MatchLimiter
 from plgl.population.population import Population
@@ -110,7 +112,7 @@ class EnginePopulation:
             # Fitted on a copy: sessions keep reading the current state until it is swapped.
             fresh = copy.deepcopy(self.population)
             summary = fresh.refresh(self.tastes, now)
-            prior = fresh.prior()
+            prior = fresh.new_user_prior()
             prior_id = None if prior is None else _prior_id(prior)
             if prior is not None and prior_id is not None:
                 self._storage.put_shared(_PRIOR + prior_id, _encode_prior(prior))
@@ -196,10 +198,11 @@ class EnginePopulation:
         self.sync()
         return self.population.clusters()
 
-    def prior(self) -> GaussianPrior | None:
-        """The prior a new user starts from now (None: from scratch)."""
+    def prior(self) -> GaussianPrior | MixturePrior | None:
+        """The prior a new user starts from now (None: from scratch): the mixture with
+        `Population(mixture=True)`, else the single Gaussian."""
         self.sync()
-        return self.population.prior()
+        return self.population.new_user_prior()
 
     def group_of(self, taste: np.ndarray, ratings: int) -> str | None:
         """The cluster of a user's taste (d,) after `ratings` ratings, as "<refresh id>:<cluster
@@ -265,7 +268,7 @@ class EnginePopulation:
         if blob is None:
             raise StorageError(f"the population prior {prior_id!r} a user started from is missing")
         engine = self._engine
-        model = copy.deepcopy(engine.model).set_params(prior=_decode_prior(blob))
+        model = _started_from(engine.model, _decode_prior(blob))
         recipe = Recipe(model, engine.feedback, engine.recipe.latent_dim, engine.recipe.negatives)
         key = snapshot_key(model, engine.feedback, recipe.latent_dim, recipe.negatives)
         with self._lock:
@@ -318,19 +321,51 @@ class EnginePopulation:
         return stored
 
 
-def _prior_id(prior: GaussianPrior) -> str:
-    """A digest of the prior's values: the same prior has the same id in every process."""
-    data = np.ascontiguousarray(prior.mean, "<f8").tobytes()
-    data += np.ascontiguousarray(prior.covariance, "<f8").tobytes()
+def _started_from(template: object, prior: GaussianPrior | MixturePrior) -> LinearPreference:
+    """The engine's model (its parameters) started from a released prior: a single Gaussian
+    as its `prior`, a mixture as `MixturePreference(mixture=...)`."""
+    if not isinstance(template, LinearPreference):  # checked when the population was bound
+        raise InvalidInputError(f"a population prior needs a LinearPreference, got {template!r}")
+    if isinstance(prior, GaussianPrior):
+        model: LinearPreference = copy.deepcopy(template).set_params(prior=prior)
+        if isinstance(model, MixturePreference):
+            model.set_params(mixture=None)
+        return model
+    params = template.get_params()
+    for name in ("prior", "mixture"):
+        params.pop(name, None)
+    return MixturePreference(**params, mixture=prior)
+
+
+def _prior_id(prior: GaussianPrior | MixturePrior) -> str:
+    """A digest of the prior's values: the same prior has the same id in every process (a
+    single Gaussian's id is the digest of its mean and covariance alone, as before mixtures)."""
+    data = b"".join(np.ascontiguousarray(a, "<f8").tobytes() for a in _arrays(prior).values())
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def _encode_prior(prior: GaussianPrior) -> bytes:
+def _arrays(prior: GaussianPrior | MixturePrior) -> dict[str, np.ndarray]:
+    if isinstance(prior, GaussianPrior):
+        return {"mean": prior.mean, "covariance": prior.covariance}
+    return {
+        "weights": prior.weights,
+        "means": np.array([c.mean for c in prior.components]),
+        "covariances": np.array([c.covariance for c in prior.components]),
+    }
+
+
+def _encode_prior(prior: GaussianPrior | MixturePrior) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, mean=prior.mean, covariance=prior.covariance)
+    np.savez(buffer, allow_pickle=False, **_arrays(prior))
     return buffer.getvalue()
 
 
-def _decode_prior(blob: bytes) -> GaussianPrior:
+def _decode_prior(blob: bytes) -> GaussianPrior | MixturePrior:
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-        return GaussianPrior(archive["mean"], archive["covariance"])
+        if "weights" not in archive:
+            return GaussianPrior(archive["mean"], archive["covariance"])
+        components = tuple(
+            GaussianPrior(mean, cov)
+            for mean, cov in zip(archive["means"], archive["covariances"], strict=True)
+        )
+        return MixturePrior(components, archive["weights"])

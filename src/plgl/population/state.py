@@ -41,6 +41,8 @@ def dump(population: Population) -> dict[str, Any]:
             {"id": c.id, "size": c.size, "direction": c.direction.tolist()}
             for c in population.clusters_
         ],
+        "centroids": population.centroids_.tolist(),
+        "centroid_noise": population.centroid_noise_,
         "matching": None
         if index is None
         else {"ids": index.ids, "vectors": index.vectors.tolist()},
@@ -65,6 +67,8 @@ def load(population: Population, state: dict[str, Any]) -> None:
                 subspace=_array(fitted["subspace"]),
                 spread=_array(fitted["spread"]),
                 variance=float(fitted["variance"]),
+                # States saved before the mixture prior lack it (and the centroids).
+                norm=float(fitted.get("norm", 0.0)),
             )
         summary = state["summary"]
         if summary is not None:
@@ -80,12 +84,19 @@ def load(population: Population, state: dict[str, Any]) -> None:
             index = MatchIndex(population.secret, restored.subspace)
             vectors = np.asarray(state["matching"]["vectors"], dtype=float)
             index.extend(list(state["matching"]["ids"]), vectors.reshape(-1, index.rank))
+        centroids = _array(state.get("centroids", []))
+        if restored is None or restored.norm == 0.0 or centroids.ndim != 2:
+            centroids = np.zeros((0, 0))
+        elif centroids.shape != (len(clusters), restored.subspace.shape[1]):
+            raise ValueError(f"centroids of shape {centroids.shape} do not match the clusters")
+        noise = float(state.get("centroid_noise", 0.0))
         refreshes = [float(r) for r in state["refreshes"]]
         charges = [(float(e), float(d)) for e, d in state.get("match_charges", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidInputError(f"population state is malformed: {error}") from error
     population.fitted_, population.summary_, population.clusters_ = restored, summary, clusters
     population.index_ = index
+    population.centroids_, population.centroid_noise_ = centroids, noise
     population.accountant.refreshes = refreshes
     population.accountant.matching = charges
 

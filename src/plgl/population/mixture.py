@@ -1,0 +1,78 @@
+"""A mixture prior over taste weights: one Gaussian per released taste cluster, plus the broad
+population prior (for a user unlike any cluster). Post-processing of released values only.
+
+Each cluster's component is centred on its DP centroid (in the released subspace, scaled by the
+users' released mean taste norm). Inside the subspace its variance is the spread within the
+cluster, spread evenly over the subspace's directions: the users' mean squared projected length
+(released: the total variance of the directions plus the squared mean) less the centroid's
+squared length, de-biased for its noise (a centroid of unit vectors is as much shorter than
+them as they spread; one that merged two true clusters is short, so its component is wide),
+plus the centroid's own DP error (the noise of the last Lloyd step's sums over its noisy size)
+and the guard's share of the from-scratch variance. Outside the subspace it is the broad prior's
+covariance (what no cluster says anything about). Along its mean it adds the spread of users'
+taste norms (not released: a coefficient of variation `SCALE_SPREAD` is assumed; a wider one
+lets a cluster explain a user unlike it as a member with a small norm). Component weights:
+`broad` for the broad prior, the rest shared by the clusters' noisy sizes.
+`plgl.models.mixture.MixturePreference` learns which component a new user is in (Birlutiu,
+Groot & Heskes 2013; Hong et al. 2022, hierTS).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plgl.models.mixture import MixturePrior
+from plgl.models.priors import GaussianPrior
+from plgl.population.clusters import WEIGHTS
+from plgl.population.fit import Fitted
+
+BROAD = 0.2  # prior probability of the broad component: a user unlike every cluster
+SCALE_SPREAD = 0.15  # assumed coefficient of variation of a user's taste norm within a cluster
+
+
+def mixture_prior(
+    fitted: Fitted,
+    centroids: np.ndarray,
+    sizes: np.ndarray,
+    noise_scale: float,
+    guard_variance: float,
+    broad: float = BROAD,
+    scale_spread: float = SCALE_SPREAD,
+) -> MixturePrior:
+    """The broad prior and one component per cluster.
+
+    Args:
+        fitted: the released prior (its covariance is the broad component's).
+        centroids: (k, r) released cluster centroids in `fitted.subspace` coordinates.
+        sizes: (k,) their noisy sizes.
+        noise_scale: standard deviation of the DP noise on each Lloyd step's sums (0: none).
+        guard_variance: the guard's share of the from-scratch variance of each weight.
+        broad: prior probability of the broad component, in (0, 1).
+        scale_spread: coefficient of variation of a user's taste norm within a cluster.
+    """
+    broad_prior = GaussianPrior(fitted.mean, fitted.covariance)
+    if len(centroids) == 0:
+        return MixturePrior((broad_prior,), np.ones(1))
+    subspace = fitted.subspace
+    d, r = subspace.shape
+    sizes = np.maximum(np.asarray(sizes, dtype=float), 1.0)
+    share = sizes / sizes.sum()
+    # Mean squared length of the users' projected directions (released: variance + mean^2).
+    second = fitted.variance + float(np.sum((subspace.T @ fitted.direction) ** 2))
+    outside = np.eye(d) - subspace @ subspace.T
+    rest = outside @ fitted.covariance @ outside
+    components = [broad_prior]
+    for centroid, size in zip(centroids, sizes, strict=True):
+        # The last step's centroid: noisy sum over noisy size, per coordinate.
+        error = (noise_scale / (WEIGHTS[1] * size)) ** 2
+        mean = fitted.norm * (subspace @ centroid)
+        # Spread within: mean squared length less the centroid's (de-biased for its noise).
+        within = max(second - (float(centroid @ centroid) - r * error), 1e-6 * second) / r
+        inside = fitted.norm**2 * (within + error) + guard_variance
+        cov = inside * (subspace @ subspace.T) + rest + scale_spread**2 * np.outer(mean, mean)
+        components.append(GaussianPrior(mean, 0.5 * (cov + cov.T)))
+    weights = np.concatenate([[broad], (1.0 - broad) * share])
+    return MixturePrior(tuple(components), weights)
+
+
+__all__ = ["BROAD", "mixture_prior"]

@@ -11,9 +11,10 @@ make weaker posteriors than the feed's own questions would: the harder case for 
 
 Held-back new swipers of the same population (never among the earlier ones) then answer the web
 app's cards (`Session.next_cards`, batches of 10, as in the swipers suite) of two engines on the
-same answer stream: "scratch" (`Engine(faces)`, as `plgl serve` builds it) and "population
-prior" (the same engine whose model starts from the population's prior: the model
-`Engine(faces, population=...)` gives a new user). After each batch the For-you pick is scored
+same answer stream: "scratch" (`Engine(faces)`, as `plgl serve` builds it), "mixture prior" (the
+same engine whose model, `MixturePreference`, starts from the population's mixture prior: what
+`Engine(faces, population=...)` gives a new user) and "population prior" (the single Gaussian
+prior, `Population(mixture=False)`). After each batch the For-you pick is scored
 as in the swipers suite, normalized over the bank (0 = an average face, 1 = the best of the
 3,000). Guard rail ("unrelated"): new swipers whose direction is unrelated to the population's
 centres, under the private population.
@@ -32,7 +33,7 @@ from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 if TYPE_CHECKING:
     import torch
 
-    from plgl.models.priors import GaussianPrior
+    from plgl.population import Population
 
 TITLE = "Population prior on faces: new face swipers with and without earlier swipers' prior"
 _STEPS = (10, 20, 30)
@@ -44,7 +45,7 @@ METRICS = {
 POPULATIONS = {"no noise": (500, None), "epsilon 1": (2000, 1.0)}
 """Population setting -> (earlier swipers, epsilon per refresh; None: no noise)."""
 CENTRES, SPREAD, EARLIER_RATINGS, BANK = 4, 0.5, 60, 3000
-METHODS = ("scratch", "population prior")
+METHODS = ("scratch", "mixture prior", "population prior")
 
 
 def plan(quick: bool, seeds: Sequence[int] | None) -> list[Task]:
@@ -72,6 +73,7 @@ def run_task(task: Task) -> list[Row]:
     from plgl.engine import Engine
     from plgl.generators import available, get
     from plgl.models import LinearPreference
+    from plgl.models.mixture import MixturePreference
 
     if "faces" not in available():
         raise SuiteSkipped("no generator 'faces' is registered")
@@ -82,15 +84,19 @@ def run_task(task: Task) -> list[Row]:
     seed = int(task.seed or 0)
     scale = float(task.params["scale"])
     setting = "epsilon 1" if task.problem == "unrelated" else task.problem
-    prior = _prior(setting, scale, seed % 4 if POPULATIONS[setting][1] else 0)
+    population = _population(setting, scale, seed % 4 if POPULATIONS[setting][1] else 0)
     rng = np.random.default_rng([80_000, seed])
     direction = _unit(rng) if task.problem == "unrelated" else _member(rng)
     _, embedding = _bank(_bank_size(scale))
     taste = random_features(_filters(), direction)
     user = ContentSwiper(generator, taste, seed=seed, prior_values=embedding @ direction)
     rows: list[Row] = []
-    for method in METHODS:
-        model = None if method == "scratch" else LinearPreference(prior=prior)
+    models = {
+        "scratch": None,
+        "mixture prior": MixturePreference(mixture=population.mixture_prior()),
+        "population prior": LinearPreference(prior=population.prior()),
+    }
+    for method, model in models.items():
         with Engine(generator, seed=seed, model=model) as engine:
             rows += [
                 row for row in swipe(task, method, engine, user, seed) if row["metric"] in METRICS
@@ -148,18 +154,18 @@ def _bank(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @cache
-def _prior(setting: str, scale: float, draw: int) -> GaussianPrior:
-    """The population prior of `setting` (`draw`: which private refresh)."""
+def _population(setting: str, scale: float, draw: int) -> Population:
+    """The population of `setting`, refreshed from its earlier swipers (`draw`: which private
+    refresh)."""
     from plgl.population import Population
 
     n, epsilon = POPULATIONS[setting]
     tastes, _ = _earlier(max(60, round(n * scale)), _bank_size(scale))
     population = Population(epsilon=epsilon, delta=1e-6, min_users=50, secret=b"bench")
     population.refresh(list(tastes))
-    prior = population.prior()
-    if prior is None:
+    if population.prior() is None or population.mixture_prior() is None:
         raise ValueError(f"population-faces / {setting}: the population released no prior")
-    return prior
+    return population
 
 
 @cache

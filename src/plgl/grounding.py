@@ -61,6 +61,9 @@ VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
 _VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
 _WIDENINGS = 3  # radii tried for a variation, each twice the last
+_ALL_AT_ONCE = False
+_GATE: float | None = None
+_VARY = True
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
 _KNOWN = 5  # best liked items whose content a "judged" pick must differ from
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
@@ -176,7 +179,7 @@ class Grounding:
                 model, rated, labels, n, generator, rng, sure, scores=scores, champion=champion
             )
         sources = self._sources(picks, rated, champion)
-        if sources[0] != "recommend" and champion is not None and self.judge is not None:
+        if _VARY and sources[0] != "recommend" and champion is not None and self.judge is not None:
             variation = self._variation(model, rated, labels, champion, rng)
             if variation is not None:  # new content first, what the user rated after it
                 picks = np.vstack([variation, picks])[:n]
@@ -192,23 +195,51 @@ class Grounding:
         rng: np.random.Generator,
     ) -> np.ndarray | None:
         """(1, d) new content made close to the champion (d,): the content judge's best of the
-        latents within `VARIATION` of the least trust radius (twice or four times that where
-        every one decodes to the champion's content), of content other than the champion's;
-        None where none is found. What For-you shows when nothing new is
-        predicted better: a variation on the user's favourite, not the favourite again."""
+        latents within `VARIATION` of the least trust radius (twice, four times that where
+        every one decodes to content the user was already shown), of content other than
+        anything the user rated or compared; None where none is found. What For-you shows
+        when nothing new is predicted better: a variation on the user's favourite, not the
+        favourite again.
+
+        The latents looked at are steps along the posterior's taste directions
+        (`trust_candidates`) and steps in random directions, as TuRBO samples its trust region
+        (Eriksson et al. 2019): a decoder whose content jumps (a molecule's tokens) makes few
+        distinct items along a handful of lines, and a judge picks better from more."""
         assert self.judge is not None
+        generator = self.engine.generator
         radius = VARIATION * trust_radius(len(champion), 0.0)
         looked_at = _JUDGED_CANDIDATES if self.mode == "judged" else CANDIDATES  # faces: costly
+        shown = self.shown(rated, champion)
+        pools = []
         for _ in range(_WIDENINGS):  # a decoder that jumps may need a longer step
-            pool = trust_candidates(model, champion[None], self.engine.generator, rng, radius)
-            pool = pool[rng.permutation(len(pool))[:looked_at]]
-            _, judged = self.judge.compare(rated, labels, pool, self.pairs())
-            ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
-            kept = self.distinct(ranked, champion[None])
-            if len(kept):
-                return np.asarray(ranked[kept[:1]])
+            lines = trust_candidates(model, champion[None], generator, rng, radius)
+            pool = np.vstack([lines, _around(champion, radius, len(lines), generator, rng)])
+            pools.append(pool[rng.permutation(len(pool))[:looked_at]])
             radius *= 2.0
-        return None
+            if not _ALL_AT_ONCE:
+                found = self._judged_new(rated, labels, pools[-1], shown)
+                if found is not None:
+                    return found
+        return self._judged_new(rated, labels, np.vstack(pools), shown) if _ALL_AT_ONCE else None
+
+    def _judged_new(
+        self, rated: np.ndarray, labels: np.ndarray, pool: np.ndarray, shown: np.ndarray
+    ) -> np.ndarray | None:
+        """(1, d) the latent of `pool` (m, d) the judge rates best whose content differs from
+        that of every latent in `shown` (k, d), among its `_VARIATIONS` best; None if none."""
+        assert self.judge is not None
+        _, judged = self.judge.compare(rated, labels, pool, self.pairs())
+        ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
+        kept = self.distinct(ranked, shown)
+        return np.asarray(ranked[kept[:1]]) if len(kept) else None
+
+    def shown(self, rated: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """(k, d) the champion (d,), then every latent the user rated (n, d) or compared,
+        each once: content that For-you's new picks must differ from."""
+        compared = [latent for pair in self.ladder.compared for latent in pair]
+        latents = np.vstack([champion[None], rated, *(z[None] for z in compared)])
+        _, first = np.unique(latents, axis=0, return_index=True)
+        return np.asarray(latents[np.sort(first)])
 
     def near_best(self, model: Any, n: int, n_ratings: int, rng: np.random.Generator) -> np.ndarray:
         """(m <= n, d) new latents confidently better than the favourite (by the posterior:
@@ -252,9 +283,14 @@ class Grounding:
         generator = self.engine.generator
         pool = trust_candidates(model, champion[None], generator, rng, radius)
         pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
-        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
-        better = judged[1:] > judged[0]
-        ranked = pool[better][np.argsort(-judged[1:][better], kind="stable")][: 4 * n]
+        if _GATE is None:
+            _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
+            gain = judged[1:] - judged[0]
+        else:
+            gain, sd = self.judge.posterior(rated, labels, pool, champion, self.pairs())
+            gain = gain - _GATE * sd
+        better = gain > 0
+        ranked = pool[better][np.argsort(-gain[better], kind="stable")][: 4 * n]
         known = np.vstack([champion, rated[order[:_KNOWN]]])
         picks = ranked[self.distinct(ranked, known)]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
@@ -291,6 +327,17 @@ class Grounding:
                 seen.add(found)
                 keep.append(i)
         return np.array(keep, dtype=int)
+
+
+def _around(
+    center: np.ndarray, radius: float, n: int, generator: Any, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, d) shell latents a uniform step in (0, radius] from `center` (d,) in uniformly
+    random directions."""
+    directions = rng.standard_normal((n, len(center)))
+    directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
+    steps = radius * (1.0 - rng.random(n))
+    return np.asarray(generator.project(center + steps[:, None] * directions))
 
 
 def _content_key(content: Any) -> bytes | str:

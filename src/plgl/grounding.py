@@ -61,11 +61,7 @@ VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
 _VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
 _WIDENINGS = 3  # radii tried for a variation, each twice the last
-_ALL_AT_ONCE = False
-_GATE: float | None = None
-_VARY = True
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
-_KNOWN = 5  # best liked items whose content a "judged" pick must differ from
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
 
 
@@ -179,7 +175,7 @@ class Grounding:
                 model, rated, labels, n, generator, rng, sure, scores=scores, champion=champion
             )
         sources = self._sources(picks, rated, champion)
-        if _VARY and sources[0] != "recommend" and champion is not None and self.judge is not None:
+        if sources[0] != "recommend" and champion is not None and self.judge is not None:
             variation = self._variation(model, rated, labels, champion, rng)
             if variation is not None:  # new content first, what the user rated after it
                 picks = np.vstack([variation, picks])[:n]
@@ -202,36 +198,26 @@ class Grounding:
         favourite again.
 
         The latents looked at are steps along the posterior's taste directions
-        (`trust_candidates`) and steps in random directions, as TuRBO samples its trust region
-        (Eriksson et al. 2019): a decoder whose content jumps (a molecule's tokens) makes few
-        distinct items along a handful of lines, and a judge picks better from more."""
+        (`trust_candidates`) and, in the "judged" mode, steps in random directions too, as
+        TuRBO samples its trust region (Eriksson et al. 2019): a decoder whose content jumps
+        (a molecule's tokens) makes few distinct items along a handful of lines."""
         assert self.judge is not None
         generator = self.engine.generator
         radius = VARIATION * trust_radius(len(champion), 0.0)
         looked_at = _JUDGED_CANDIDATES if self.mode == "judged" else CANDIDATES  # faces: costly
         shown = self.shown(rated, champion)
-        pools = []
         for _ in range(_WIDENINGS):  # a decoder that jumps may need a longer step
-            lines = trust_candidates(model, champion[None], generator, rng, radius)
-            pool = np.vstack([lines, _around(champion, radius, len(lines), generator, rng)])
-            pools.append(pool[rng.permutation(len(pool))[:looked_at]])
+            pool = trust_candidates(model, champion[None], generator, rng, radius)
+            if self.mode == "judged":  # content that jumps: few distinct items along the lines
+                pool = np.vstack([pool, _around(champion, radius, len(pool), generator, rng)])
+            pool = pool[rng.permutation(len(pool))[:looked_at]]
+            _, judged = self.judge.compare(rated, labels, pool, self.pairs())
+            ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
+            kept = self.distinct(ranked, shown)
+            if len(kept):
+                return np.asarray(ranked[kept[:1]])
             radius *= 2.0
-            if not _ALL_AT_ONCE:
-                found = self._judged_new(rated, labels, pools[-1], shown)
-                if found is not None:
-                    return found
-        return self._judged_new(rated, labels, np.vstack(pools), shown) if _ALL_AT_ONCE else None
-
-    def _judged_new(
-        self, rated: np.ndarray, labels: np.ndarray, pool: np.ndarray, shown: np.ndarray
-    ) -> np.ndarray | None:
-        """(1, d) the latent of `pool` (m, d) the judge rates best whose content differs from
-        that of every latent in `shown` (k, d), among its `_VARIATIONS` best; None if none."""
-        assert self.judge is not None
-        _, judged = self.judge.compare(rated, labels, pool, self.pairs())
-        ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
-        kept = self.distinct(ranked, shown)
-        return np.asarray(ranked[kept[:1]]) if len(kept) else None
+        return None
 
     def shown(self, rated: np.ndarray, champion: np.ndarray) -> np.ndarray:
         """(k, d) the champion (d,), then every latent the user rated (n, d) or compared,
@@ -283,16 +269,10 @@ class Grounding:
         generator = self.engine.generator
         pool = trust_candidates(model, champion[None], generator, rng, radius)
         pool = pool[rng.permutation(len(pool))[:_JUDGED_CANDIDATES]]
-        if _GATE is None:
-            _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
-            gain = judged[1:] - judged[0]
-        else:
-            gain, sd = self.judge.posterior(rated, labels, pool, champion, self.pairs())
-            gain = gain - _GATE * sd
-        better = gain > 0
-        ranked = pool[better][np.argsort(-gain[better], kind="stable")][: 4 * n]
-        known = np.vstack([champion, rated[order[:_KNOWN]]])
-        picks = ranked[self.distinct(ranked, known)]
+        _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
+        better = judged[1:] > judged[0]
+        ranked = pool[better][np.argsort(-judged[1:][better], kind="stable")][: 4 * n]
+        picks = ranked[self.distinct(ranked, self.shown(rated, champion))]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
         if len(picks) >= n:
             return np.asarray(picks)

@@ -30,9 +30,7 @@ WINDOW = 256
 _CHUNK = 256  # latents per perceptual pass
 _INTERCEPT = 10.0  # the swipes' intercept column: large, so that the L2 penalty barely binds it
 Pairs = tuple[np.ndarray, np.ndarray]
-Fit = tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-"""The regression, the maps' centre, the rated log-odds, its training rows X (r, f) and
-(B^-1 + X X')^-1 (r, r), the part of its Laplace covariance that `ContentJudge.posterior` needs."""
+Fit = tuple[Any, np.ndarray, np.ndarray]  # the regression, the maps' centre, rated log-odds
 
 
 class ContentJudge:
@@ -105,7 +103,7 @@ class ContentJudge:
         fitted = self._fit(rated[first:], labels[first:], won, lost)
         if fitted is None:
             return np.zeros(len(rated)), np.zeros(len(candidates))
-        judge, center, recent, _, _ = fitted
+        judge, center, recent = fitted
         out = np.full(len(rated), float(recent.min(initial=0.0)) - 1.0)  # outside the window
         out[first:] = recent
         if not len(candidates):
@@ -113,41 +111,6 @@ class ContentJudge:
         # Candidates' maps are not cached: they are seen once, and would evict the rated ones.
         maps = _with_spread(self._maps_of(candidates) - center)
         return out, judge.decision_function(np.hstack([maps, np.full((len(maps), 1), _INTERCEPT)]))
-
-    def posterior(
-        self,
-        rated: np.ndarray,
-        labels: np.ndarray,
-        candidates: np.ndarray,
-        against: np.ndarray,
-        pairs: Pairs | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(m,) how much better each candidate latent (m, d) looks than `against` (d,): the
-        mean and the standard deviation of the difference of their log-odds (as `compare`)
-        under the Laplace approximation of the regression's posterior (MacKay 1992, "The
-        evidence framework applied to classification networks"; Bishop 2006, sec. 4.5):
-        weights ~ N(fit, (I + C X' S X)^-1), X the training rows, S = diag(p (1 - p)). The
-        deviation is large where a candidate's map differs from `against`'s in ways the
-        rated items' maps did not: mean - kappa * sd is a lower confidence bound on the
-        improvement (zeros for both while the judge has no opinion)."""
-        against = np.asarray(against, dtype=np.float64).reshape(1, -1)
-        candidates = np.asarray(candidates, dtype=np.float64)
-        _, judged = self.compare(rated, labels, np.vstack([against, candidates]), pairs)
-        won, lost = _checked_pairs(pairs, self.generator.latent_dim, self.window)
-        first = max(0, len(rated) - self.window)
-        rated = np.asarray(rated, dtype=np.float64)
-        labels = np.asarray(labels, dtype=np.float64).reshape(-1)
-        fitted = self._fit(rated[first:], labels[first:], won, lost)
-        if fitted is None or not len(candidates):
-            return judged[1:] - judged[0], np.zeros(len(candidates))
-        _, center, _, rows, inverse = fitted
-        maps = _with_spread(self._maps_of(np.vstack([against, candidates])) - center)
-        gaps = maps[1:] - maps[0]  # the intercept cancels in a difference
-        gaps = np.hstack([gaps, np.zeros((len(gaps), 1))])
-        # Woodbury: x' (I + X' B X)^-1 x = x'x - (X x)' (B^-1 + X X')^-1 (X x), r rows << f maps
-        across = rows @ gaps.T
-        variance = (gaps**2).sum(axis=1) - (across * (inverse @ across)).sum(axis=0)
-        return judged[1:] - judged[0], np.sqrt(np.maximum(variance, 0.0))
 
     def _fit(
         self, rated: np.ndarray, labels: np.ndarray, won: np.ndarray, lost: np.ndarray
@@ -177,7 +140,7 @@ class ContentJudge:
             judge = LogisticRegression(C=self.strength, max_iter=1000, fit_intercept=False)
             judge.fit(rows, answers.astype(int))
             recent = judge.decision_function(swiped) if n else np.zeros(0)
-            fitted = (judge, center, recent, rows, _laplace(judge, rows, self.strength))
+            fitted = (judge, center, recent)
         with self._lock:
             self._last = (evidence, fitted)
         return fitted
@@ -219,15 +182,6 @@ class ContentJudge:
             while len(self._maps) > self.cache_size:
                 self._maps.popitem(last=False)
         return np.array(found, dtype=np.float64)
-
-
-def _laplace(judge: Any, rows: np.ndarray, strength: float) -> np.ndarray:
-    """(r, r) (B^-1 + X X')^-1 for a fitted regression's training rows X (r, f), B = C
-    diag(p (1 - p)): with it `ContentJudge.posterior` needs no (f, f) matrix (r is far below
-    f, the size of a perceptual map)."""
-    p = 1.0 / (1.0 + np.exp(-judge.decision_function(rows)))
-    weight = np.maximum(strength * p * (1.0 - p), 1e-12)
-    return np.asarray(np.linalg.inv(np.diag(1.0 / weight) + rows @ rows.T))
 
 
 def _checked_pairs(pairs: Pairs | None, d: int, window: int) -> Pairs:

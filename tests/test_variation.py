@@ -3,6 +3,7 @@
 from typing import Any
 
 import numpy as np
+import pytest
 
 import plgl
 from plgl.grounding import _WIDENINGS, VARIATION
@@ -32,7 +33,8 @@ def _rate(session: plgl.Session, direction: np.ndarray, batches: int) -> None:
                 session.compare(first.id, second.id)
 
 
-def test_a_variation_is_predicted_at_least_as_good_as_the_champion_by_the_judge() -> None:
+@pytest.mark.parametrize("mode", ["grounded", "judged"])
+def test_a_variation_is_predicted_at_least_as_good_as_the_champion_by_the_judge(mode: str) -> None:
     d = 8
     direction = np.linspace(1.0, -1.0, d)
     engine = plgl.Engine(plgl.generators.get("identity", latent_dim=d), for_you="grounded")
@@ -40,6 +42,7 @@ def test_a_variation_is_predicted_at_least_as_good_as_the_champion_by_the_judge(
     _rate(session, direction, 3)
     grounding = session._grounding
     grounding.judge = LinearJudge(direction)  # type: ignore[assignment]
+    grounding.mode = mode  # "judged" also steps in random directions
     rated, labels = grounding.evidence()
     for seed in range(5):
         champion = np.asarray(session.engine.generator.project(np.eye(d)[seed][None] * 3.0))[0]

@@ -76,3 +76,22 @@ def test_a_molecule_variation_is_content_never_shown_to_the_user() -> None:
     pick = session.recommend(1)[0]
     assert pick.source == "recommend"
     assert pick.content.smiles not in {molecule.smiles for molecule in made[1:]}
+
+
+def test_content_already_shown_is_decoded_once_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    d = 4
+    generator = plgl.generators.get("identity", latent_dim=d)
+    grounding = plgl.Engine(generator, for_you="grounded").session("u")._grounding
+    decoded: list[int] = []
+    generate = generator.generate
+
+    def counting(latents: np.ndarray) -> list[Any]:
+        decoded.append(len(latents))
+        return generate(latents)
+
+    monkeypatch.setattr(generator, "generate", counting)
+    known = np.eye(d)
+    candidates = np.vstack([np.eye(d)[:2], 2 * np.eye(d)[:1], 2 * np.eye(d)[:1]])
+    np.testing.assert_array_equal(grounding.distinct(candidates, known), [2])
+    np.testing.assert_array_equal(grounding.distinct(candidates, known), [2])
+    assert decoded == [d, 4, 4]  # the known latents once, the candidates each call

@@ -28,6 +28,7 @@ marked `source="favourite"` (other rated items "liked").
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,6 +95,7 @@ class Grounding:
         self._rated: list[np.ndarray] = []
         self._labels: list[float] = []
         self.ladder = Ladder()
+        self._made: dict[bytes, bytes] = {}  # latent key -> content key, of shown latents
 
     def applies(self, model: Any) -> bool:
         """Whether grounded navigation serves this model (an online linear posterior)."""
@@ -299,7 +301,11 @@ class Grounding:
         of the latents before them: a step in the latent of a decoder that jumps often lands on
         the same item."""
         generator = self.engine.generator
-        seen = {_content_key(c) for c in generator.generate(known)}
+        todo = [z for z in known if key(z) not in self._made]
+        if todo:  # each known latent is decoded once per session, not once per call
+            made = generator.generate(np.array(todo))
+            self._made.update((key(z), _content_key(c)) for z, c in zip(todo, made, strict=True))
+        seen = {self._made[key(z)] for z in known}
         keep = []
         for i, content in enumerate(generator.generate(latents) if len(latents) else []):
             found = _content_key(content)
@@ -320,11 +326,11 @@ def _around(
     return np.asarray(generator.project(center + steps[:, None] * directions))
 
 
-def _content_key(content: Any) -> bytes | str:
-    """A hashable key equal for equal content (arrays by their bytes, others by repr)."""
-    if isinstance(content, np.ndarray):
-        return content.tobytes()
-    return repr(content)
+def _content_key(content: Any) -> bytes:
+    """A short key equal for equal content: a digest of an array's bytes, or of the repr of
+    other content (a face's pixels would take 12 KB per remembered item)."""
+    raw = content.tobytes() if isinstance(content, np.ndarray) else repr(content).encode()
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ marked `source="favourite"` (other rated items "liked").
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +63,6 @@ VARIATION = 0.2
 _VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
 _WIDENINGS = 3  # radii tried for a variation, each twice the last
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
-_KNOWN = 5  # best liked items whose content a "judged" pick must differ from
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
 
 
@@ -95,6 +95,7 @@ class Grounding:
         self._rated: list[np.ndarray] = []
         self._labels: list[float] = []
         self.ladder = Ladder()
+        self._made: dict[bytes, bytes] = {}  # latent key -> content key, of shown latents
 
     def applies(self, model: Any) -> bool:
         """Whether grounded navigation serves this model (an online linear posterior)."""
@@ -192,23 +193,41 @@ class Grounding:
         rng: np.random.Generator,
     ) -> np.ndarray | None:
         """(1, d) new content made close to the champion (d,): the content judge's best of the
-        latents within `VARIATION` of the least trust radius (twice or four times that where
-        every one decodes to the champion's content), of content other than the champion's;
-        None where none is found. What For-you shows when nothing new is
-        predicted better: a variation on the user's favourite, not the favourite again."""
+        latents within `VARIATION` of the least trust radius (twice, four times that where
+        every one decodes to content the user was already shown), of content other than
+        anything the user rated or compared; None where none is found. What For-you shows
+        when nothing new is predicted better: a variation on the user's favourite, not the
+        favourite again.
+
+        The latents looked at are steps along the posterior's taste directions
+        (`trust_candidates`) and, in the "judged" mode, steps in random directions too, as
+        TuRBO samples its trust region (Eriksson et al. 2019): a decoder whose content jumps
+        (a molecule's tokens) makes few distinct items along a handful of lines."""
         assert self.judge is not None
+        generator = self.engine.generator
         radius = VARIATION * trust_radius(len(champion), 0.0)
         looked_at = _JUDGED_CANDIDATES if self.mode == "judged" else CANDIDATES  # faces: costly
+        shown = self.shown(rated, champion)
         for _ in range(_WIDENINGS):  # a decoder that jumps may need a longer step
-            pool = trust_candidates(model, champion[None], self.engine.generator, rng, radius)
+            pool = trust_candidates(model, champion[None], generator, rng, radius)
+            if self.mode == "judged":  # content that jumps: few distinct items along the lines
+                pool = np.vstack([pool, _around(champion, radius, len(pool), generator, rng)])
             pool = pool[rng.permutation(len(pool))[:looked_at]]
             _, judged = self.judge.compare(rated, labels, pool, self.pairs())
             ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
-            kept = self.distinct(ranked, champion[None])
+            kept = self.distinct(ranked, shown)
             if len(kept):
                 return np.asarray(ranked[kept[:1]])
             radius *= 2.0
         return None
+
+    def shown(self, rated: np.ndarray, champion: np.ndarray) -> np.ndarray:
+        """(k, d) the champion (d,), then every latent the user rated (n, d) or compared,
+        each once: content that For-you's new picks must differ from."""
+        compared = [latent for pair in self.ladder.compared for latent in pair]
+        latents = np.vstack([champion[None], rated, *(z[None] for z in compared)])
+        _, first = np.unique(latents, axis=0, return_index=True)
+        return np.asarray(latents[np.sort(first)])
 
     def near_best(self, model: Any, n: int, n_ratings: int, rng: np.random.Generator) -> np.ndarray:
         """(m <= n, d) new latents confidently better than the favourite (by the posterior:
@@ -255,8 +274,7 @@ class Grounding:
         _, judged = self.judge.compare(rated, labels, np.vstack([champion, pool]), self.pairs())
         better = judged[1:] > judged[0]
         ranked = pool[better][np.argsort(-judged[1:][better], kind="stable")][: 4 * n]
-        known = np.vstack([champion, rated[order[:_KNOWN]]])
-        picks = ranked[self.distinct(ranked, known)]
+        picks = ranked[self.distinct(ranked, self.shown(rated, champion))]
         picks = picks[farthest_points(picks, n)] if len(picks) else picks
         if len(picks) >= n:
             return np.asarray(picks)
@@ -283,7 +301,11 @@ class Grounding:
         of the latents before them: a step in the latent of a decoder that jumps often lands on
         the same item."""
         generator = self.engine.generator
-        seen = {_content_key(c) for c in generator.generate(known)}
+        todo = [z for z in known if key(z) not in self._made]
+        if todo:  # each known latent is decoded once per session, not once per call
+            made = generator.generate(np.array(todo))
+            self._made.update((key(z), _content_key(c)) for z, c in zip(todo, made, strict=True))
+        seen = {self._made[key(z)] for z in known}
         keep = []
         for i, content in enumerate(generator.generate(latents) if len(latents) else []):
             found = _content_key(content)
@@ -293,11 +315,22 @@ class Grounding:
         return np.array(keep, dtype=int)
 
 
-def _content_key(content: Any) -> bytes | str:
-    """A hashable key equal for equal content (arrays by their bytes, others by repr)."""
-    if isinstance(content, np.ndarray):
-        return content.tobytes()
-    return repr(content)
+def _around(
+    center: np.ndarray, radius: float, n: int, generator: Any, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, d) shell latents a uniform step in (0, radius] from `center` (d,) in uniformly
+    random directions."""
+    directions = rng.standard_normal((n, len(center)))
+    directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
+    steps = radius * (1.0 - rng.random(n))
+    return np.asarray(generator.project(center + steps[:, None] * directions))
+
+
+def _content_key(content: Any) -> bytes:
+    """A short key equal for equal content: a digest of an array's bytes, or of the repr of
+    other content (a face's pixels would take 12 KB per remembered item)."""
+    raw = content.tobytes() if isinstance(content, np.ndarray) else repr(content).encode()
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:

@@ -302,9 +302,16 @@ def _answers(sock: socket.socket, n: int) -> bytes:
     return received
 
 
+def test_an_oversized_whole_request_head_is_refused_with_431(client: TestClient) -> None:
+    whole = client.get("/api/domain", headers={"X-Big": "a" * 40_000})
+    assert whole.status_code == 431 and whole.json()["error"] == "headers_too_large"
+
+
 def test_an_oversized_request_head_is_refused(server: str) -> None:
     whole = httpx.get(server + "/api/domain", headers={"X-Big": "a" * 40_000})
-    assert whole.status_code == 431 and whole.json()["error"] == "headers_too_large"
+    # 431 when the head was read whole (the middleware, tested above); 400 when the server
+    # read it in pieces, as a loaded machine may (the protocol's bound): refused either way.
+    assert whole.status_code in (400, 431)
     port = int(server.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as sock:  # in pieces: the protocol's limit
         sock.sendall(b"GET /api/domain HTTP/1.1\r\nHost: x\r\nX-Big: ")

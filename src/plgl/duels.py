@@ -25,6 +25,7 @@ import numpy as np
 
 from plgl.models import confidence
 from plgl.navigation import farthest_points, trust_candidates, trust_radius
+from plgl.navigation.anchors import latent_key
 
 if TYPE_CHECKING:
     from plgl.grounding import Grounding
@@ -175,5 +176,7 @@ def rivals(grounding: Grounding, model: Any, champion: np.ndarray, k: int) -> np
 
 
 def key(latent: np.ndarray) -> bytes:
-    """A hashable key equal for equal latents (float64 bytes)."""
-    return np.asarray(latent, dtype=np.float64).tobytes()
+    """A hashable key equal for equal latents (d,): a 16-byte digest of their float64 bytes
+    (`plgl.navigation.anchors.latent_key`), not the 800 bytes themselves, as a ladder keeps
+    several per answer."""
+    return latent_key(latent)

@@ -27,6 +27,7 @@ from plgl.learner import Recipe
 from plgl.models import BasePreferenceModel, ContentPreference, LinearPreference
 from plgl.models.embedding import default_cache_dir as content_cache_dir
 from plgl.models.priors import geometry_prior
+from plgl.navigation.anchors import SHARED_MAPS, PerceptualMaps
 from plgl.population.population import Population
 from plgl.population.service import EnginePopulation
 from plgl.safety import Safety
@@ -87,6 +88,8 @@ class Engine:
         snapshot_key: the key that snapshots made by this engine's settings carry.
         writer: the background writer of snapshots (`plgl.writer.BackgroundWriter`).
         population: the bound population (`plgl.population.service.EnginePopulation`) or None.
+        perceptual_maps: the perceptual maps every session's content judge shares
+            (`plgl.navigation.PerceptualMaps`), None where the generator has no perceptual map.
     """
 
     def __init__(
@@ -137,6 +140,9 @@ class Engine:
             self.model, self.feedback, generator.latent_dim, self.safety.negatives
         )
         self.population = None if population is None else EnginePopulation(population, self)
+        # One bounded cache of perceptual maps for every session's content judge, not one each:
+        # bounded per worker whatever the number of users.
+        self.perceptual_maps = PerceptualMaps(SHARED_MAPS) if has_perceptual(generator) else None
         self.writer = BackgroundWriter()
         self._hot = HotSessions(max_sessions, idle_seconds, on_evict=self._evicted)
         self._closed = False

@@ -90,7 +90,8 @@ class Grounding:
         self.context = context
         self.mode = engine.for_you
         generator = engine.generator
-        self.judge = ContentJudge(generator) if has_perceptual(generator) else None
+        maps = engine.perceptual_maps
+        self.judge = ContentJudge(generator, maps=maps) if has_perceptual(generator) else None
         self._read = 0  # events read so far
         self._rated: list[np.ndarray] = []
         self._labels: list[float] = []

@@ -1,7 +1,7 @@
 """Navigation: find latents for a wanted score, on the region the generator renders well."""
 
 from plgl.models import is_linear  # re-exported: closed-form navigation applies to these
-from plgl.navigation.anchors import ContentJudge, content_scores
+from plgl.navigation.anchors import ContentJudge, PerceptualMaps, content_scores
 from plgl.navigation.best import best_latents, latents_at, top_of_shell
 from plgl.navigation.diverse import farthest_points
 from plgl.navigation.grounded import (
@@ -17,6 +17,7 @@ from plgl.navigation.reverse import logit, reverse_gradient, reverse_linear, she
 
 __all__ = [
     "ContentJudge",
+    "PerceptualMaps",
     "best_latents",
     "content_scores",
     "farthest_points",

@@ -12,6 +12,7 @@ the anchors of grounded recommendations.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -27,10 +28,56 @@ STRENGTH = 0.1
 a perceptual map has hundreds of dimensions and a user has rated tens of items."""
 WINDOW = 256
 """The most recent rated items judged: bounds the cost of a judgement as ratings pile up."""
+SHARED_MAPS = 32 * WINDOW
+"""Perceptual maps an engine remembers for all its sessions (`PerceptualMaps`): 27 MB of
+faces' 768-float maps, the windows of tens of users at once (the feed's pool items are shared)."""
 _CHUNK = 256  # latents per perceptual pass
 _INTERCEPT = 10.0  # the swipes' intercept column: large, so that the L2 penalty barely binds it
 Pairs = tuple[np.ndarray, np.ndarray]
 Fit = tuple[Any, np.ndarray, np.ndarray]  # the regression, the maps' centre, rated log-odds
+
+
+class PerceptualMaps:
+    """A bounded, thread-safe LRU of perceptual maps by latent, which many judges may share.
+
+    A perceptual map depends on the latent alone, so one engine keeps one of these for all its
+    sessions: memory is bounded per worker whatever the number of users, and the feed's pool
+    items, rated by many users, are mapped once. Keys are 16-byte digests of the latents, not
+    their 800 bytes.
+
+    Args:
+        size: maps remembered at most (least recently used go first); 0 remembers none.
+    """
+
+    def __init__(self, size: int = 4 * WINDOW) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise InvalidInputError(f"size must be an int >= 0, got {size!r}")
+        self.size = size
+        self._maps: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._maps)
+
+    def found(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        """The maps remembered among `keys` (`latent_key`), without marking them used."""
+        with self._lock:
+            return {key: self._maps[key] for key in keys if key in self._maps}
+
+    def keep(self, keys: list[bytes], maps: dict[bytes, np.ndarray]) -> None:
+        """Remember `maps` (the map of each of `keys`) and mark `keys` used, the latest last."""
+        with self._lock:
+            for key in keys:
+                self._maps[key] = maps[key]
+                self._maps.move_to_end(key)
+            while len(self._maps) > self.size:
+                self._maps.popitem(last=False)
+
+
+def latent_key(latent: np.ndarray) -> bytes:
+    """A 16-byte key equal for equal latents (d,) (a digest of their float64 bytes)."""
+    raw = np.ascontiguousarray(latent, dtype=np.float64).tobytes()
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 class ContentJudge:
@@ -40,8 +87,12 @@ class ContentJudge:
         generator: has a `perceptual` map (`plgl.generators.has_perceptual`).
         strength: inverse L2 penalty of the logistic regression.
         window: only the latest `window` rated items are judged; earlier ones rank last.
-        cache_size: perceptual maps remembered (least recently used go first): a session that
-            asks again after one more rating computes one new map, not all of them.
+        cache_size: perceptual maps remembered (least recently used go first) where `maps` is
+            None: a session that asks again after one more rating computes one new map, not all
+            of them.
+        maps: the perceptual maps to read and remember, shared with other judges (an engine's);
+            None keeps a private `PerceptualMaps(cache_size)`. A map depends on the latent
+            alone, so sharing changes no judgement.
     """
 
     def __init__(
@@ -50,6 +101,7 @@ class ContentJudge:
         strength: float = STRENGTH,
         window: int = WINDOW,
         cache_size: int = 4 * WINDOW,
+        maps: PerceptualMaps | None = None,
     ) -> None:
         from plgl.generators import has_perceptual
 
@@ -61,8 +113,9 @@ class ContentJudge:
         self.strength = strength
         self.window = window
         self.cache_size = cache_size
-        self._maps: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._last: tuple[tuple[bytes, ...], Fit | None] | None = None  # evidence and `_fit` of it
+        self.maps = maps if maps is not None else PerceptualMaps(cache_size)
+        # A digest of the evidence of the last `_fit` (not the evidence: up to 600 KB), and it.
+        self._last: tuple[bytes, Fit | None] | None = None
         self._lock = threading.Lock()
 
     def scores(
@@ -119,7 +172,11 @@ class ContentJudge:
         centre of their maps and the (n,) log-odds of the rated items; None without an opinion
         to learn. The last fit is remembered: a feed batch judges the same evidence several
         times (the champion, its challengers, its rivals)."""
-        evidence = tuple(np.ascontiguousarray(a).tobytes() for a in (rated, labels, won, lost))
+        digest = hashlib.blake2b(digest_size=32)
+        for part in (rated, labels, won, lost):  # the shapes too: equal bytes may differ in them
+            digest.update(repr(part.shape).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        evidence = digest.digest()
         with self._lock:
             if self._last is not None and self._last[0] == evidence:
                 return self._last[1]
@@ -148,40 +205,30 @@ class ContentJudge:
     def _maps_of(self, latents: np.ndarray) -> np.ndarray:
         """(n, m) float64 perceptual maps of latents (n, d): read from the cache where it has
         them (a rated item among the candidates), else computed and not cached."""
-        keys = [row.tobytes() for row in latents]
-        with self._lock:
-            found = {key: self._maps[key] for key in keys if key in self._maps}
-        todo = np.array([i for i, key in enumerate(keys) if key not in found], dtype=int)
+        keys = [latent_key(row) for row in latents]
+        found = self.maps.found(keys)
+        found.update(self._made(latents, keys, [i for i, k in enumerate(keys) if k not in found]))
+        return np.array([found[key] for key in keys], dtype=np.float64)
+
+    def _perceptual(self, latents: np.ndarray) -> np.ndarray:
+        """(n, m) float64 perceptual maps of latents (n, d), from the cache where it has them."""
+        keys = [latent_key(row) for row in latents]
+        found = self.maps.found(keys)  # another judge may evict these before `keep`: kept here
+        found.update(self._made(latents, keys, [i for i, k in enumerate(keys) if k not in found]))
+        self.maps.keep(keys, found)
+        return np.array([found[key] for key in keys], dtype=np.float64)
+
+    def _made(self, latents: np.ndarray, keys: list[bytes], todo: list[int]) -> dict[bytes, Any]:
+        """The maps of latents[todo] by key, computed in passes of `_CHUNK`, each a copy: a row
+        of a pass's output would keep the whole pass alive in the cache."""
+        made: dict[bytes, np.ndarray] = {}
         with torch.no_grad():
             for first in range(0, len(todo), _CHUNK):
                 rows = todo[first : first + _CHUNK]
                 batch = torch.as_tensor(latents[rows], dtype=torch.float32)
                 for i, value in zip(rows, self.generator.perceptual(batch).numpy(), strict=True):
-                    found[keys[i]] = value
-        return np.array([found[key] for key in keys], dtype=np.float64)
-
-    def _perceptual(self, latents: np.ndarray) -> np.ndarray:
-        """(n, m) float64 perceptual maps of latents (n, d), from the cache where it has them."""
-        keys = [row.tobytes() for row in latents]
-        with self._lock:
-            todo = [i for i, key in enumerate(keys) if key not in self._maps]
-        made: dict[bytes, np.ndarray] = {}
-        with torch.no_grad():
-            for i in range(0, len(todo), _CHUNK):
-                rows = [todo[j] for j in range(i, min(i + _CHUNK, len(todo)))]
-                batch = torch.as_tensor(latents[rows], dtype=torch.float32)
-                for j, value in zip(rows, self.generator.perceptual(batch).numpy(), strict=True):
-                    made[keys[j]] = value
-        with self._lock:
-            found = [made[key] if key in made else self._maps[key] for key in keys]
-            for key in keys:
-                if key in made:
-                    self._maps[key] = made[key]
-                if key in self._maps:
-                    self._maps.move_to_end(key)
-            while len(self._maps) > self.cache_size:
-                self._maps.popitem(last=False)
-        return np.array(found, dtype=np.float64)
+                    made[keys[i]] = value.copy()
+        return made
 
 
 def _checked_pairs(pairs: Pairs | None, d: int, window: int) -> Pairs:

@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -124,12 +125,14 @@ def child(kind: str, users: int, answers: int) -> dict[str, Any]:
     engine = plgl.Engine(plgl.generators.get("faces"), seed=0, max_sessions=users + 1)
     engine.session("warm-up").recommend(1)  # load the model and the code paths first
     before = trimmed_rss_mib()
-    sessions = []
+    sessions, seconds = [], []
     for seed in range(users):
+        start = time.perf_counter()
         sessions.append(engine.session(f"swiper-{seed}"))
         answer_cards(sessions[-1], seed, answers)
+        seconds.append(time.perf_counter() - start)
     if kind == "parts":
-        return {"parts": [parts(s) for s in sessions]}
+        return {"parts": [parts(s) for s in sessions], "seconds": seconds}
     after = trimmed_rss_mib()
     for seed in range(users):  # what leaving memory frees is what the sessions held
         engine.evict(f"swiper-{seed}")
@@ -164,6 +167,8 @@ def main() -> None:
     for name in names:
         cells = [median(p[name] for p in results[s]["parts"]) / 1e3 for s in sources]
         print(f"| {name} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
+    cells = [median(results[s]["seconds"]) for s in sources]
+    print("| seconds to answer (CPU cost) | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
     print(f"\nRSS (MiB) of a process before and after answering {args.rss_users} sessions, and")
     print("after evicting them (with storage and caches in memory, which stay)")
     for src in sources:

@@ -48,6 +48,14 @@ class PerceptualMaps:
 
     Args:
         size: maps remembered at most (least recently used go first); 0 remembers none.
+
+    >>> import numpy as np
+    >>> maps = PerceptualMaps(size=1)
+    >>> a, b = latent_key(np.zeros(3)), latent_key(np.ones(3))
+    >>> maps.keep([a], {a: np.zeros(2, dtype=np.float32)})
+    >>> maps.keep([b], {b: np.ones(2, dtype=np.float32)})
+    >>> list(maps.found([a, b])) == [b], len(maps)
+    (True, 1)
     """
 
     def __init__(self, size: int = 4 * WINDOW) -> None:

@@ -8,6 +8,9 @@ once each, the engine, generator, storage and caches that all sessions share lef
 fresh process answers as many sessions and prints its RSS before and after.
 
     python benchmarks/session_memory.py --src /tmp/base/src --src src [--answers 60] [--users 3]
+
+`--maps 0` gives the engine no shared maps at all: the CPU a session costs when every map its
+judge needs was evicted by other users' (the worst case of a cache too small for the load).
 """
 
 from __future__ import annotations
@@ -114,15 +117,18 @@ def trimmed_rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def child(kind: str, users: int, answers: int) -> dict[str, Any]:
+def child(kind: str, users: int, answers: int, maps: int | None = None) -> dict[str, Any]:
     """In a process importing plgl from the tree under test: the bytes per part of each of
-    `users` sessions ("parts"), or RSS before and after answering them ("rss")."""
+    `users` sessions ("parts"), or RSS before and after answering them ("rss"); `maps` sizes
+    the engine's shared perceptual maps where the tree has them (None: the default)."""
     import torch
 
     torch.set_num_threads(1)
     import plgl
 
     engine = plgl.Engine(plgl.generators.get("faces"), seed=0, max_sessions=users + 1)
+    if maps is not None and hasattr(engine, "perceptual_maps"):
+        engine.perceptual_maps = plgl.navigation.PerceptualMaps(maps)
     engine.session("warm-up").recommend(1)  # load the model and the code paths first
     before = trimmed_rss_mib()
     sessions, seconds = [], []
@@ -140,10 +146,10 @@ def child(kind: str, users: int, answers: int) -> dict[str, Any]:
     return {"before": before, "after": after, "evicted": trimmed_rss_mib()}
 
 
-def run(src: Path, kind: str, users: int, answers: int) -> dict[str, Any]:
-    """`child(kind, users, answers)` in a fresh process importing plgl from `src`."""
+def run(src: Path, kind: str, users: int, answers: int, maps: int | None) -> dict[str, Any]:
+    """`child(kind, users, answers, maps)` in a fresh process importing plgl from `src`."""
     env = {**os.environ, "PYTHONPATH": f"{src}:{HERE}", "OMP_NUM_THREADS": "1"}
-    call = f"m.child({kind!r}, {users}, {answers})"
+    call = f"m.child({kind!r}, {users}, {answers}, {maps})"
     code = f"import json, session_memory as m; print(json.dumps({call}))"
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
@@ -157,10 +163,13 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=60, help="answers per session (60)")
     parser.add_argument("--users", type=int, default=3, help="sessions measured (3)")
     parser.add_argument("--rss-users", type=int, default=20, help="sessions held for RSS (20)")
+    parser.add_argument(
+        "--maps", type=int, help="size of the shared perceptual maps (default: the engine's)"
+    )
     args = parser.parse_args()
     sources = [p.resolve() for p in (args.src or [HERE.parent / "src"])]
     print(f"faces, {args.answers} answers per session; KB per session, median of {args.users}")
-    results = {src: run(src, "parts", args.users, args.answers) for src in sources}
+    results = {src: run(src, "parts", args.users, args.answers, args.maps) for src in sources}
     names = list(results[sources[0]]["parts"][0])
     print("| part | " + " | ".join(str(s) for s in sources) + " |")
     print("|---|" + "---|" * len(sources))
@@ -172,7 +181,7 @@ def main() -> None:
     print(f"\nRSS (MiB) of a process before and after answering {args.rss_users} sessions, and")
     print("after evicting them (with storage and caches in memory, which stay)")
     for src in sources:
-        rss = run(src, "rss", args.rss_users, args.answers)
+        rss = run(src, "rss", args.rss_users, args.answers, args.maps)
         freed = (rss["after"] - rss["evicted"]) / args.rss_users
         print(
             f"{src}: {rss['before']:.0f} -> {rss['after']:.0f} -> {rss['evicted']:.0f}"

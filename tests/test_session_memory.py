@@ -61,6 +61,8 @@ def test_perceptual_maps_remember_the_latest_used_and_no_more() -> None:
     assert len(maps) == 2 and set(maps.found([b"a", b"b", b"c"])) == {b"a", b"c"}
     with pytest.raises(plgl.errors.InvalidInputError, match="size"):
         PerceptualMaps(-1)
+    with pytest.raises(ValueError, match="PerceptualMaps"):
+        ContentJudge(plgl.generators.get("faces"), maps={})  # type: ignore[arg-type]
     assert len(latent_key(np.zeros(100))) == 16
     assert latent_key(np.zeros(100)) == latent_key(np.zeros(100, dtype=np.float32))
     assert latent_key(np.zeros(100)) != latent_key(np.zeros(99))

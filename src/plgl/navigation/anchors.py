@@ -118,6 +118,8 @@ class ContentJudge:
             raise InvalidInputError(f"{generator.name} has no perceptual map to judge content by")
         if not (np.isfinite(strength) and strength > 0 and window >= 2 and cache_size >= 0):
             raise InvalidInputError("need strength > 0, window >= 2 and cache_size >= 0")
+        if maps is not None and not isinstance(maps, PerceptualMaps):
+            raise InvalidInputError(f"maps must be a PerceptualMaps or None, got {maps!r}")
         self.generator = generator
         self.strength = strength
         self.window = window

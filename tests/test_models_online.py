@@ -85,6 +85,9 @@ def test_gaussian_prior_is_frozen_and_widens() -> None:
     assert prior.precision() is prior.precision()
     with pytest.raises(ValueError):
         prior.precision()[0, 0] = 1.0
+    # Models copied from one (a session's from the engine's) share it rather than copy it.
+    model = LinearPreference(prior=prior)
+    assert copy.deepcopy(model).prior is prior
 
 
 def test_no_prior_is_the_isotropic_prior_exactly() -> None:

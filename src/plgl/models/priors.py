@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -70,6 +70,11 @@ class GaussianPrior:
         cov.setflags(write=False)
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "covariance", cov)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GaussianPrior:
+        """Itself: a prior is immutable, so the models copied from one (each session's is a
+        deep copy of the engine's) share its arrays instead of holding their own."""
+        return self
 
     @classmethod
     def isotropic(cls, d: int, scale: float) -> GaussianPrior:

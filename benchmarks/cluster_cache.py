@@ -3,17 +3,23 @@
 - "pools": from scratch, with the generator's pregenerated pool (the cache suite's best set-up);
 - "prior+pools": the same pool, the new user starting from the population prior;
 - "prior+cluster-pools": also a pool pregenerated for each cluster's members
-  (`plgl pregenerate --by-cluster`: what the sampler proposes to a member,
-  `plgl.population.pools`), among a member's candidates once they are placed in their cluster
-  (after their first batch).
+  (`plgl pregenerate --by-cluster`, `plgl.population.pools`), among a member's candidates once
+  they are placed in their cluster (after their first batch).
+
+The prior is the mixture (`Population()`, the default: one component per cluster plus a broad
+one); the set-ups marked "single" start new users from the single population Gaussian
+(`Population(mixture=False)`) instead, in the same run.
 
 Earlier users (a clustered simulated population, `plgl.bench.populations`) rate through their
 own sessions; the population is refreshed from that storage (no noise: the wiring is measured
 here, the DP cost is the population suite's). Each held-back new user then rates `batch` items
 per round; every shown item is rendered, as a feed does. Reported per set-up, medians over the
 new users: generator calls for the user's feed so far (the saving of the cluster pools is the
-difference between the last two columns), the share of shown items that came from a pool, and
-the normalized utility of the top recommendation (0 random, 1 best).
+difference between "prior+pools" and "prior+cluster-pools", likewise for "single"), the share
+of shown items that came from a pool and from a cluster's pool, the normalized utility of the
+top recommendation (0 random, 1 best; for these users the cosine between the learned and the
+true taste direction), and the ratings (whole batches) until it first reaches 0.9 and 0.95
+(inf: not within 60).
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/cluster_cache.py --new 10
 """
@@ -35,6 +41,14 @@ from plgl.population.pools import cluster_candidates
 from plgl.storage import MemoryStorage
 
 STEPS = (10, 20, 30, 40, 60)
+TARGETS = (0.9, 0.95)  # top-1 utilities whose first reach is reported
+SETUPS = (
+    "pools",
+    "single prior+pools",
+    "single prior+cluster-pools",
+    "prior+pools",
+    "prior+cluster-pools",
+)
 _NO_EVICTION = 2**40
 
 
@@ -67,20 +81,20 @@ def main() -> None:
 
     new_users = population.draw(args.new, np.random.default_rng(70_000 + args.seed))[0]
     table: dict[str, dict[str, list[float]]] = {}
-    for setup in ("pools", "prior+pools", "prior+cluster-pools"):
+    for setup in SETUPS:
         store = _copy(pool)
-        if setup == "prior+cluster-pools":
+        if "cluster-pools" in setup:
             pregenerate_groups(base, store, groups)
         counting = CountingGenerator(base)
         engine = Engine(
             counting,
             storage=storage if setup != "pools" else MemoryStorage(),
             cache=ContentCache(store),
-            population=None if setup == "pools" else _pop(),
+            population=None if setup == "pools" else _pop(mixture="single" not in setup),
         )
         rows: dict[str, list[float]] = {}
         for u, w in enumerate(new_users):
-            for key, value in _new_user(engine, counting, w, u, setup).items():
+            for key, value in _new_user(engine, counting, w, u, f"new-{setup}-{u}", groups).items():
                 rows.setdefault(key, []).append(value)
         table[setup] = rows
     keys = sorted(next(iter(table.values())), key=lambda k: (k.split("@")[0], int(k.split("@")[1])))
@@ -88,13 +102,13 @@ def main() -> None:
         f"\nmedians over {args.new} new users (d={args.d}, pool {args.pool}, "
         f"{args.per_cluster} per cluster)"
     )
-    print(f"{'metric':<22}" + "".join(f"{s:>22}" for s in table))
+    print(f"{'metric':<22}" + "".join(f"{s:>28}" for s in table))
     for key in keys:
-        print(f"{key:<22}" + "".join(f"{np.median(table[s][key]):>22.3f}" for s in table))
+        print(f"{key:<22}" + "".join(f"{np.median(table[s][key]):>28.3f}" for s in table))
 
 
-def _pop() -> Population:
-    return Population(epsilon=None, min_users=50)
+def _pop(mixture: bool = True) -> Population:
+    return Population(epsilon=None, min_users=50, mixture=mixture)
 
 
 def _copy(pool: MemoryCache) -> MemoryCache:
@@ -112,12 +126,18 @@ def _rate(session: Any, user: DirectedUser, n: int, rng: np.random.Generator) ->
 
 
 def _new_user(
-    engine: Engine, counting: CountingGenerator, w: np.ndarray, u: int, setup: str
+    engine: Engine,
+    counting: CountingGenerator,
+    w: np.ndarray,
+    u: int,
+    name: str,
+    groups: dict[str, np.ndarray],
 ) -> dict[str, float]:
     rng = np.random.default_rng(90_000 + u)
     user = DirectedUser(w, seed=1000 + u)
-    session = engine.session(f"new-{setup}-{u}")
-    start, probe, pooled, shown = counting.calls, 0, 0, 0
+    session = engine.session(name.replace(" ", "-"))
+    cluster_rows = {int(r) for g in groups for r in engine.cache.group_pool_rows(g)}
+    start, probe, pooled, clustered, shown = counting.calls, 0, 0, 0, 0
     out: dict[str, float] = {}
     while session.n_ratings < STEPS[-1]:
         items = session.ask(10)
@@ -125,6 +145,7 @@ def _new_user(
             session.render(item.id)
         digests = engine.cache.digests(np.array([item.latent for item in items]))
         pooled += sum(d in engine.cache.pool.rows for d in digests)
+        clustered += sum(engine.cache.pool.rows.get(d) in cluster_rows for d in digests)
         shown += len(items)
         liked = user.likes(np.array([item.latent for item in items]), rng)
         for item, like in zip(items, liked, strict=True):
@@ -133,10 +154,17 @@ def _new_user(
         top = session.recommend(1)[0]
         probe += counting.calls - spent  # the benchmark's probe is not the feed's cost
         step = session.n_ratings
+        utility = float(user.normalized(top.latent[None])[0])
+        for target in TARGETS:
+            if utility >= target:
+                out.setdefault(f"ratings_to_{target}@60", float(step))
         if step in STEPS:
-            out[f"top1@{step}"] = float(user.normalized(top.latent[None])[0])
+            out[f"top1@{step}"] = utility
             out[f"generator_calls@{step}"] = float(counting.calls - start - probe)
             out[f"pool_share@{step}"] = pooled / shown
+            out[f"cluster_share@{step}"] = clustered / shown
+    for target in TARGETS:
+        out.setdefault(f"ratings_to_{target}@60", np.inf)  # not reached within the feed
     return out
 
 

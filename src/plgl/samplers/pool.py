@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 # Rows judged per call (a variance costs d^2 each): as many as about 2e7 flops allow (all of a
 # 20000-item pool at d = 16, 2000 at d = 100), at least 500; the rest are skipped at random.
 _JUDGE_FLOPS, _JUDGE_MIN = 2e7, 500
+# Share of the fresh proposals a group's rows may replace: each one shown from them saves a
+# generator call; up to half left the top-1 utility within noise, all of them lowered it at 30
+# ratings (`benchmarks/cluster_cache.py`).
+GROUP_SHARE = 0.5
 
 
 def next_candidates(
@@ -53,8 +57,10 @@ def next_candidates(
     that lie outside the marked balls of `safety`: shared positives first (a share
     `cache.shared_fraction(confidence)`, for new users), then what `sampler.pool_rows` picks.
     For a user in a taste group with a pool (`cache.group_rows`), up to m of the group's
-    unserved, safe rows that `sampler.pool_rows` picks are added: made for the group's
-    members, they are shown instead of fresh proposals where `select` judges them as good.
+    unserved, safe rows that `sampler.pool_rows` picks are added, and as many fresh proposals
+    as there are such rows, at most a share `GROUP_SHARE` of them, are left out: made for the
+    group's members, they are shown instead of fresh proposals where `select` judges them as
+    good.
     Without a cache or a pool the proposals come back untouched. A content predicate of
     `safety` is not applied here: the caller checks every returned candidate's content.
 
@@ -70,8 +76,8 @@ def next_candidates(
         confidence: how well the model knows the user, in [0, 1].
 
     Returns:
-        (m + k, d) candidate latents, m = the number the sampler proposed, k <= m rows of
-        the user's group pool.
+        (m + k - j, d) candidate latents, m = the number the sampler proposed, k <= m rows of
+        the user's group pool, j <= `GROUP_SHARE` x the fresh proposals, proposals left out.
     """
     proposals = np.asarray(sampler.propose(model, generator, rng))
     if proposals.ndim != 2 or not len(proposals) or proposals.shape[1] != generator.latent_dim:
@@ -101,16 +107,20 @@ def next_candidates(
             shared = shared[np.argsort(-model.decision_function(latents[shared]))]
         picked = sampler.pool_rows(model, latents, allowed, n_pool, rng, first=shared[:n_shared])
         rows = _checked_rows(sampler, picked, allowed, n_pool)
+    n_fresh = m - len(rows)
     if len(group):
         # Made for the user's taste group: up to m more candidates, judged as the sampler
-        # judges the pool, that compete with the fresh proposals in `select`.
+        # judges the pool. They compete with the fresh proposals in `select`, and take the
+        # place of some: a proposal made for this user alone would otherwise win almost
+        # every pick, and each one shown costs a generator call.
         mine = np.zeros(len(latents), dtype=bool)
         mine[group] = True
         mine &= allowed
         mine[rows] = False
         picked = sampler.pool_rows(model, latents, mine, m, rng)
         extra = _checked_rows(sampler, picked, mine, m)
-    fresh = np.sort(rng.choice(m, m - len(rows), replace=False))
+        n_fresh -= min(len(extra), int(GROUP_SHARE * n_fresh))
+    fresh = np.sort(rng.choice(m, n_fresh, replace=False))
     mixed = np.vstack([latents[rows], latents[extra], proposals[fresh]])
     return mixed[rng.permutation(len(mixed))]  # no source wins a tie by its position
 

@@ -88,6 +88,10 @@ def test_gaussian_prior_is_frozen_and_widens() -> None:
     # Models copied from one (a session's from the engine's) share it rather than copy it.
     model = LinearPreference(prior=prior)
     assert copy.deepcopy(model).prior is prior
+    # ... and the (weights, intercept) matrices each model starts from (read-only).
+    first, second = (LinearPreference(prior=prior).start(3) for _ in range(2))
+    assert first._prior_covariance is second._prior_covariance
+    assert not first._prior_precision.flags.writeable
 
 
 def test_no_prior_is_the_isotropic_prior_exactly() -> None:

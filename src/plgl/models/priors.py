@@ -97,6 +97,26 @@ class GaussianPrior:
             raise InvalidInputError(f"factor must be a positive number; got {factor!r}")
         return GaussianPrior(self.mean, self.covariance * float(factor))
 
+    def with_intercept(self, variance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The prior over (weights, intercept), the intercept independent with `variance`: mean
+        (d + 1,), covariance and precision (d + 1, d + 1); read-only and computed once per
+        variance, so that every model started from this prior shares them."""
+        known: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]
+        known = self.__dict__.setdefault("_with_intercept", {})
+        if variance not in known:
+            d = self.dim
+            cov = np.zeros((d + 1, d + 1))
+            cov[:d, :d] = self.covariance
+            cov[d, d] = variance
+            precision = np.zeros((d + 1, d + 1))
+            precision[:d, :d] = self.precision()
+            precision[d, d] = 1.0 / variance
+            parts = (np.append(self.mean, 0.0), cov, 0.5 * (precision + precision.T))
+            for array in parts:
+                array.setflags(write=False)
+            known[variance] = parts
+        return known[variance]
+
     def precision(self) -> np.ndarray:
         """(d, d) the inverse covariance, read-only (computed once: every session's model
         starts from it)."""

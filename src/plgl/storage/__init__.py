@@ -5,7 +5,7 @@ import typing as _typing
 from urllib.parse import parse_qs as _parse_qs
 
 from plgl.errors import InvalidInputError as _InvalidInputError
-from plgl.storage._base import BaseStorage, Snapshot
+from plgl.storage._base import BaseStorage, Snapshot, UserState
 from plgl.storage.memory import MemoryStorage
 from plgl.storage.sqlite import SQLiteStorage
 
@@ -18,6 +18,7 @@ __all__ = [
     "RedisStorage",
     "SQLiteStorage",
     "Snapshot",
+    "UserState",
     "from_url",
     "split_sqlite_url",
 ]

@@ -10,8 +10,7 @@ import pytest
 
 from plgl.errors import EventConflictError, InvalidInputError, UserDeletedError
 from plgl.records import Comparison, Event, Feedback, Item
-from plgl.storage import BaseStorage
-from plgl.storage._base import UserState
+from plgl.storage import BaseStorage, UserState
 
 
 def _item(item_id: str, value: float = 1.0) -> Item:

@@ -14,6 +14,14 @@ def rate(session: plgl.Session, direction: np.ndarray, n: int, batch: int = 10) 
             session.tell(item.id, "like" if item.latent @ direction > 0 else "dislike")
 
 
+def rate_more(session: plgl.Session, w: np.ndarray, n: int, batch: int = 10) -> None:
+    """`n` more ratings by a noiseless linear user of taste `w` (like when <w, z> > 0)."""
+    while n > 0:
+        for item in session.ask(min(batch, n)):
+            session.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
+            n -= 1
+
+
 def two_taste_population(folder: Path) -> str:
     """URL of a SQLite storage in `folder` with 24 users of two tastes (even ones opted in to
     matching), refreshed without noise by `plgl population refresh`."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rate_more
 
 import plgl
 from plgl.errors import InvalidInputError, StorageError
@@ -27,14 +28,6 @@ def taste(user: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(w / np.linalg.norm(w))
 
 
-def rate(session: plgl.Session, w: np.ndarray, n: int, batch: int = 10) -> None:
-    """`n` ratings by a linear user of taste `w` (like when <w, z> > 0)."""
-    while n > 0:
-        for item in session.ask(min(batch, n)):
-            session.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
-            n -= 1
-
-
 def engine(storage: str = "memory://", **options: object) -> plgl.Engine:
     population = Population(epsilon=None, min_users=20, max_rank=3, **options)  # type: ignore[arg-type]
     return plgl.Engine(
@@ -51,7 +44,7 @@ def fill(eng: plgl.Engine, users: int, ratings: int = 30, matching_every: int = 
         s = eng.session(f"u{user:03d}")
         if user % matching_every == 0:
             s.set_matching(True)
-        rate(s, taste(user, rng), ratings)
+        rate_more(s, taste(user, rng), ratings)
 
 
 @pytest.fixture(scope="module")
@@ -99,14 +92,14 @@ def test_new_user_starts_from_the_prior_and_stays_pinned(db: str, tmp_path: Path
         assert isinstance(prior, MixturePrior)  # the default: one component per cluster
         bob = eng.session("bob")
         np.testing.assert_allclose(bob.model.coef_, prior.moment_matched().mean)  # type: ignore[attr-defined]
-        rate(bob, taste(0, np.random.default_rng(3)), 12)
+        rate_more(bob, taste(0, np.random.default_rng(3)), 12)
         pinned = eng.storage.settings("bob")[PRIOR_SETTING]
         assert pinned == population.current_prior_id()
         replayed = population.taste("bob")  # his events replayed from his pinned prior
         assert replayed is not None
         # A later refresh releases another prior (bob's ratings changed the population) ...
         fill_more = eng.session("u100")
-        rate(fill_more, taste(1, np.random.default_rng(4)), 30)
+        rate_more(fill_more, taste(1, np.random.default_rng(4)), 30)
         population.refresh()
         assert population.current_prior_id() != pinned
         recipe, key = population.recipe_of(population.current_prior_id())
@@ -168,7 +161,7 @@ def test_a_new_user_in_a_clustered_population_learns_faster(db: str, tmp_path: P
             w = taste(user, np.random.default_rng(100 + user))
             for name, which in (("population", eng), ("scratch", scratch)):
                 s = which.session(f"new{user}")
-                rate(s, w, 8, batch=4)
+                rate_more(s, w, 8, batch=4)
                 coef = np.asarray(s.model.coef_)  # type: ignore[attr-defined]
                 cosines[name].append(float(coef @ w / np.linalg.norm(coef)))
     assert np.median(cosines["population"]) > np.median(cosines["scratch"]) + 0.1
@@ -242,9 +235,9 @@ def test_a_pin_written_by_another_process_is_followed() -> None:
     first.population.refresh()
     before = first.population.current_prior_id()
     early = first.session("zoe")  # built from the first prior, no rating yet
-    rate(first.session("u100"), taste(1, np.random.default_rng(5)), 20)
+    rate_more(first.session("u100"), taste(1, np.random.default_rng(5)), 20)
     second.population.refresh()  # another prior, released by the other process
-    rate(second.session("zoe"), taste(0, np.random.default_rng(6)), 6)
+    rate_more(second.session("zoe"), taste(0, np.random.default_rng(6)), 6)
     assert storage.settings("zoe")[PRIOR_SETTING] == second.population.current_prior_id() != before
     assert early.n_ratings == 6  # caught up, from the prior the other process pinned
     expected = second.population.taste("zoe")

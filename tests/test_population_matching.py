@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import rate_more
 
 import plgl
 from plgl.errors import InvalidInputError, NotOptedInError, RateLimitedError
@@ -13,13 +14,6 @@ from plgl.population.limits import MatchLimiter, SharedMatchLimiter
 from plgl.population.matching import handle
 
 D = 6
-
-
-def rate(session: plgl.Session, w: np.ndarray, n: int) -> None:
-    while n > 0:
-        for item in session.ask(min(10, n)):
-            session.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
-            n -= 1
 
 
 @pytest.fixture
@@ -33,7 +27,7 @@ def engine() -> plgl.Engine:
     for user in range(30):
         s = eng.session(f"u{user:02d}")
         s.set_matching(user % 2 == 0)
-        rate(s, np.eye(D)[user % 3 % 2], 20)
+        rate_more(s, np.eye(D)[user % 3 % 2], 20)
     assert eng.population is not None
     eng.population.refresh()
     return eng

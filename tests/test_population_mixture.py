@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rate_more
 
 import plgl
 from plgl.errors import InvalidInputError
@@ -162,7 +163,7 @@ def test_engine_sessions_start_from_the_setting(mixture: bool, tmp_path: Path) -
         rng = np.random.default_rng(8)
         for user in range(30):
             w = CENTRES[user % 3] + 0.15 * rng.standard_normal(D) / np.sqrt(D)
-            rate(eng.session(f"u{user:03d}"), w, 20)
+            rate_more(eng.session(f"u{user:03d}"), w, 20)
         assert eng.population is not None
         eng.population.refresh()
         new = eng.session("new")
@@ -173,21 +174,13 @@ def test_engine_sessions_start_from_the_setting(mixture: bool, tmp_path: Path) -
         expected = prior.moment_matched() if isinstance(prior, MixturePrior) else prior
         assert expected is not None
         np.testing.assert_allclose(model.coef_, expected.mean)
-        rate(new, CENTRES[1], 60)  # learns through the session; a snapshot is due at 50
+        rate_more(new, CENTRES[1], 60)  # learns through the session; a snapshot is due at 50
         coef = np.array(new.model.coef_)  # type: ignore[attr-defined]
     with engine() as again:  # resumed in a new process, from its snapshot and events
         resumed = again.session("new").model
         assert isinstance(resumed, MixturePreference) is mixture
         if mixture:  # it refines at fixed answer counts: a replay is the live model exactly
             np.testing.assert_allclose(resumed.coef_, coef, atol=1e-9)  # type: ignore[attr-defined]
-
-
-def rate(session: plgl.Session, w: np.ndarray, n: int) -> None:
-    """`n` ratings, in batches of 10, by a linear user of taste w."""
-    while n > 0:
-        for item in session.ask(min(10, n)):
-            session.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
-            n -= 1
 
 
 def test_bad_input_is_refused() -> None:

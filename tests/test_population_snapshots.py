@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import rate_more
 
 import plgl
 from plgl.history import Job, latest_taste, replay
@@ -26,13 +27,6 @@ def _engine(storage: BaseStorage) -> plgl.Engine:
     return plgl.Engine(generator=generator, storage=storage, seed=0, population=population)
 
 
-def _rate(session: plgl.Session, w: np.ndarray, n: int) -> None:
-    while n > 0:
-        for item in session.ask(min(10, n)):
-            session.tell(item.id, "like" if float(item.latent @ w) > 0 else "dislike")
-            n -= 1
-
-
 @pytest.fixture
 def eng() -> plgl.Engine:
     """12 users with 7 to 73 ratings (some past a session snapshot at 50); a refresh; then 4
@@ -45,7 +39,7 @@ def eng() -> plgl.Engine:
             assert engine.population is not None
             engine.population.refresh(NOW)
         w = np.eye(D)[user % 3] + 0.2 * rng.standard_normal(D)
-        _rate(engine.session(f"u{user:02d}"), w, 7 + 6 * user)
+        rate_more(engine.session(f"u{user:02d}"), w, 7 + 6 * user)
     engine.flush()
     return engine
 
@@ -103,7 +97,7 @@ def test_ratings_after_a_refresh_replay_only_the_new_events(
     assert bound is not None
     list(bound.tastes())
     before = eng.storage.version("u03")
-    _rate(eng.session("u03"), np.eye(D)[0], 4)
+    rate_more(eng.session("u03"), np.eye(D)[0], 4)
     eng.flush()
     starts = event_reads(eng.storage)
     taste = bound.taste("u03")
@@ -139,7 +133,7 @@ def test_a_saved_snapshot_never_replaces_a_newer_one(eng: plgl.Engine) -> None:
     assert latest_taste(recipe, eng.storage, "u13", key, jobs.append) is not None
     assert len(jobs) == 1  # 85 ratings, a snapshot at 50: replayed from it, one to save
     session = eng.session("u13")
-    _rate(session, np.eye(D)[1], 3)
+    rate_more(session, np.eye(D)[1], 3)
     assert session.snapshot()
     jobs[0]()
     snapshot = eng.storage.snapshot("u13")

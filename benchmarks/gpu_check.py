@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
 import statistics
@@ -59,10 +58,8 @@ def tf32_allowed(device: torch.device) -> Iterator[None]:
 @contextlib.contextmanager
 def without_full_float32() -> Iterator[None]:
     """The generators' forward passes with TF32 allowed, as torch's defaults would run them."""
-    modules: list[Any] = [
-        importlib.import_module(f"plgl.generators.{m}") for m in ("faces", "melodies", "molecules")
-    ]
-    modules = [m for m in modules if hasattr(m, "full_float32")]
+    names = (f"plgl.generators.{m}" for m in DOMAINS)
+    modules: list[Any] = [sys.modules[name] for name in names if name in sys.modules]
     saved = [m.full_float32 for m in modules]
     for module in modules:
         module.full_float32 = tf32_allowed

@@ -6,7 +6,7 @@ on a rented one); the rest run anywhere.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from typing import Any
 
 import numpy as np
@@ -21,16 +21,18 @@ from plgl.generators._device import full_float32, parse_device, resolve_device
 from plgl.generators.remote import replica_options
 
 CUDA = torch.cuda.is_available()
-# The domains whose dependencies are installed (the GPU machine may lack RDKit or mido).
-DOMAINS = [
-    name
-    for name, needs in (
-        ("faces", "gan_face_generate"),
-        ("melodies", "mido"),
-        ("molecules", "rdkit"),
-    )
-    if importlib.util.find_spec(needs) is not None
-]
+
+
+def _installed(name: str) -> bool:
+    """Whether the domain's module and weights load (a GPU machine may lack RDKit or mido)."""
+    try:
+        module = importlib.import_module(f"plgl.generators.{name}")
+        return name != "faces" or module.weights_path().is_file()
+    except ImportError:  # MissingWeightsError included
+        return False
+
+
+DOMAINS = [name for name in ("faces", "melodies", "molecules") if _installed(name)]
 
 
 def decoder() -> nn.Module:

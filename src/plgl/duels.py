@@ -48,9 +48,18 @@ from the start took those cards (For-you at 30 answers 0.38 against 0.77 when du
 CANDIDATES = 64
 """Latents near the champion that For-you's judge looks at for a variation on it
 (`plgl.grounding`; perceptual maps are costly)."""
-DUEL_CANDIDATES = 64
+DUEL_CANDIDATES = 32
 """Latents near the champion that the judge looks at per batch of duels: each costs a
-perceptual map (a decode), the most of a duel batch's CPU."""
+perceptual map (a decode of a face, about 1.7 ms of CPU), the most of a duel batch's CPU. 64
+(`CANDIDATES`) until the `swipers` suite (faces, 15 runs) showed 32 as good within its noise,
+with the short list kept a share (`SHORTLIST`): For-you / favourite at 60 and 100 answers
+0.97 / 1.06 and 1.02 / 1.15 against 0.97 / 1.06 and 1.08 / 1.12 (medians; paired means of
+the differences -0.01 to +0.02, each within its standard error); 24 with a short list of 4 per
+duel, not a share, fell behind (favourite at 60: 1.04, behind in 7 runs of 8 that differ)."""
+SHORTLIST = 16
+"""Per duel, the judge's best 1/SHORTLIST of the candidates are short-listed (2 per duel of 32,
+as 4 of 64 were) and the challengers chosen among them for diversity: the share, not the
+number, keeps the challengers as good by the judge when fewer candidates are looked at."""
 
 
 def duels_due(
@@ -155,7 +164,7 @@ def duel(
         _, judged = judge.compare(rated, labels, pool, grounding.pairs(), maps=maps)
     else:
         judged = pool @ np.asarray(model.coef_)
-    ranked = np.argsort(-judged, kind="stable")[: 4 * n]
+    ranked = np.argsort(-judged, kind="stable")[: -(-n * DUEL_CANDIDATES // SHORTLIST)]
     found = rivals(grounding, model, champion, (n + 1) // 2)
     picks = ranked[challengers(grounding, pool[ranked], champion, n - len(found))]
     if judge is not None and maps is not None and len(picks):

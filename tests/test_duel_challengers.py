@@ -9,7 +9,7 @@ import torch
 
 import plgl
 from plgl.bench.cache import CountingGenerator
-from plgl.duels import challengers, content_key
+from plgl.duels import DUEL_CANDIDATES, challengers, content_key, duel
 from plgl.errors import InvalidInputError
 from plgl.generators import IdentityGenerator
 from plgl.navigation import ContentJudge, farthest_points
@@ -107,3 +107,47 @@ def test_remembered_maps_spare_the_next_fit_and_change_no_score(
     scores = judge.scores(latents, labels)
     assert rows == []  # no map made again
     np.testing.assert_allclose(scores, ContentJudge(melodies).scores(latents, labels), atol=1e-6)
+
+
+def test_a_duel_batch_maps_its_candidates_once_and_makes_only_the_chosen_content(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    melodies = plgl.generators.get("melodies")  # a judge, and duels from the first like
+    session = plgl.Engine(melodies, seed=0).session("u")
+    rng = np.random.default_rng(4)
+    for _ in range(2):
+        for card in session.next_cards(10):
+            if len(card) == 1:
+                session.tell(card[0].id, "like" if rng.random() < 0.5 else "dislike")
+            else:
+                session.compare(card[0].id, card[1].id)
+    grounding = session._grounding
+    mapped: list[int] = []
+    made: list[int] = []
+    perceptual, generate = melodies.perceptual, melodies.generate
+
+    def mapping(latents: torch.Tensor) -> torch.Tensor:
+        mapped.append(len(latents))
+        return perceptual(latents)
+
+    def making(latents: np.ndarray) -> list[Any]:
+        made.append(len(latents))
+        return generate(latents)
+
+    monkeypatch.setattr(melodies, "perceptual", mapping)
+    monkeypatch.setattr(melodies, "generate", making)
+    grounding.judge.scores(*grounding.evidence(), grounding.pairs())  # rated maps made first
+    mapped.clear()
+    champion, found = duel(grounding, session.model, 4, session.n_ratings, rng)
+    assert champion is not None and 0 < len(found) <= 4
+    assert sum(mapped) <= DUEL_CANDIDATES  # the candidates', once
+    assert sum(made) <= 1 + 4  # the champion's content and the chosen challengers'
+    mapped.clear()
+    pairs = grounding.pairs()
+    assert pairs is not None
+    rated, labels = grounding.evidence()
+    new = [z for z in found if not grounding.ladder.is_positive(z)]
+    assert new  # challengers made near the champion, not only rivals
+    won, lost = np.vstack([pairs[0], new]), np.vstack([pairs[1], [champion] * len(new)])
+    grounding.judge.scores(rated, labels, (won, lost))  # the user answered the duels
+    assert sum(mapped) == 0  # the challengers' maps were kept when they were shown

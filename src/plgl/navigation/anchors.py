@@ -206,7 +206,8 @@ class ContentJudge:
                 f"maps must be (m, k) for {len(latents)} latents, got {maps.shape}"
             )
         keys = [latent_key(row) for row in latents]
-        # float32, as `_made` keeps them: float64 maps of a float32 pass convert back exactly.
+        # float32, as faces' and melodies' perceptual passes make them (they convert back
+        # exactly): the same map as computing it again.
         self.maps.keep(keys, {k: m.astype(np.float32) for k, m in zip(keys, maps, strict=True)})
 
     def _fit(

@@ -9,7 +9,9 @@ one engine. At each checkpoint the CPU time (`time.process_time`, torch on one t
 * "candidate maps": perceptual maps of the latents looked at near the champion (decodes);
 * "other decodes": every other pass of the generator's network (maps of newly rated items,
   content of what is shown, content compared for distinctness);
-* "rest": everything else (the latent model, candidates, storage, the feed's other cards).
+* "rest": everything else (the latent model, candidates, storage, the feed's other cards);
+* "duels (all parts)": the CPU inside `plgl.duels.duel` (the champion, the judge's fit, the
+  candidates, the challengers' content), the duel batch's own cost.
 
 Each source tree given (`--src`, e.g. a baseline checkout's `src` and this one's) runs in its
 own process on the same swipers; medians over the swipers are printed side by side.
@@ -34,7 +36,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CHECKPOINTS = (40, 60, 100)
-PARTS = ("judge fit", "candidate maps", "other decodes", "rest", "total")
+PARTS = ("judge fit", "candidate maps", "other decodes", "rest", "total", "duels (all parts)")
 KINDS = ("blur-linear", "target", "random-features")
 
 
@@ -47,6 +49,7 @@ class Clock:
         self.spent: dict[str, float] = defaultdict(float)
         self._stack: list[str] = []
         self._since = time.process_time()
+        self.duels = 0.0  # CPU seconds inside `plgl.duels.duel`, every part together
 
     def wrap(self, part: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -70,24 +73,40 @@ class Clock:
         else:
             self._stack.append(entering)
 
+    def inclusive(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """`function`, its CPU seconds (all parts) added to `duels`."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.duels += time.process_time() - start
+
+        return timed
+
     def measure(self, call: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
         """`call()` and the CPU seconds it took by part (`PARTS`)."""
         self.spent.clear()
         self._stack.clear()
+        self.duels = 0.0
         start = self._since = time.process_time()
         out = call()
         self.spent["rest"] += time.process_time() - self._since  # the last stretch
-        spent = {part: self.spent.get(part, 0.0) for part in PARTS[:-2]}
+        spent = {part: self.spent.get(part, 0.0) for part in PARTS[:-3]}
         spent["total"] = time.process_time() - start
-        spent["rest"] = spent["total"] - sum(spent[p] for p in PARTS[:-2])
+        spent["rest"] = spent["total"] - sum(spent[p] for p in PARTS[:-3])
+        spent["duels (all parts)"] = self.duels
         return out, spent
 
 
 def instrument(generator: Any) -> Clock:
     """A clock on the content judge's fit and maps and on the generator's decodes."""
+    import plgl.feed
     from plgl.navigation.anchors import ContentJudge
 
     clock = Clock()
+    plgl.feed.duel = clock.inclusive(plgl.feed.duel)  # type: ignore[attr-defined]
     ContentJudge._fit = clock.wrap("judge fit", ContentJudge._fit)  # type: ignore[method-assign]
     ContentJudge._maps_of = clock.wrap("candidate maps", ContentJudge._maps_of)  # type: ignore[method-assign]
     for name in ("perceptual", "generate"):

@@ -51,11 +51,12 @@ CANDIDATES = 64
 DUEL_CANDIDATES = 32
 """Latents near the champion that the judge looks at per batch of duels: each costs a
 perceptual map (a decode of a face, about 1.7 ms of CPU), the most of a duel batch's CPU. 64
-(`CANDIDATES`) until the `swipers` suite (faces, 15 runs) showed 32 as good within its noise,
-with the short list kept a share (`SHORTLIST`): For-you / favourite at 60 and 100 answers
-0.97 / 1.06 and 1.02 / 1.15 against 0.97 / 1.06 and 1.08 / 1.12 (medians; paired means of
-the differences -0.01 to +0.02, each within its standard error); 24 with a short list of 4 per
-duel, not a share, fell behind (favourite at 60: 1.04, behind in 7 runs of 8 that differ)."""
+(`CANDIDATES`) before; on the `swipers` suite's faces runs, 32 with the short list kept a share
+(`SHORTLIST`) changed For-you and the favourite by (paired means over 30 runs, seeds 0-9, with
+standard errors) -0.03 +- 0.02 and -0.015 +- 0.009 at 60 answers, +0.00 +- 0.04 and
+-0.01 +- 0.02 at 100: within noise, with a lean below at 60. 16 changed them by -0.01 and
++0.00 at 60, -0.04 +- 0.03 and -0.02 +- 0.03 at 100; 24 with a short list of 4 per duel,
+not a share, fell behind (favourite at 60, 15 runs: -0.044 +- 0.016)."""
 SHORTLIST = 16
 """Per duel, the judge's best 1/SHORTLIST of the candidates are short-listed (2 per duel of 32,
 as 4 of 64 were) and the challengers chosen among them for diversity: the share, not the

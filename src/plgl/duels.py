@@ -19,6 +19,7 @@ the champion. Until the first duel the best positively rated item stands in for 
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +46,21 @@ DUELS_FROM: dict[str, int] = {"faces": 40}
 from the start took those cards (For-you at 30 answers 0.38 against 0.77 when duels start at
 40, which was also ahead at 60 and 100: 0.96 and 1.07 against 0.76 and 0.89)."""
 CANDIDATES = 64
-"""Latents near the champion that the judge looks at per batch (perceptual maps are costly)."""
+"""Latents near the champion that For-you's judge looks at for a variation on it
+(`plgl.grounding`; perceptual maps are costly)."""
+DUEL_CANDIDATES = 32
+"""Latents near the champion that the judge looks at per batch of duels: each costs a
+perceptual map (a decode of a face, about 1.7 ms of CPU), the most of a duel batch's CPU. 64
+(`CANDIDATES`) before; on the `swipers` suite's faces runs, 32 with the short list kept a share
+(`SHORTLIST`) changed For-you and the favourite by (paired means over 30 runs, seeds 0-9, with
+standard errors) -0.03 +- 0.02 and -0.015 +- 0.009 at 60 answers, +0.00 +- 0.04 and
+-0.01 +- 0.02 at 100: within noise, with a lean below at 60. 16 changed them by -0.01 and
++0.00 at 60, -0.04 +- 0.03 and -0.02 +- 0.03 at 100; 24 with a short list of 4 per duel,
+not a share, fell behind (favourite at 60, 15 runs: -0.044 +- 0.016)."""
+SHORTLIST = 16
+"""Per duel, the judge's best 1/SHORTLIST of the candidates are short-listed (2 per duel of 32,
+as 4 of 64 were) and the challengers chosen among them for diversity: the share, not the
+number, keeps the challengers as good by the judge when fewer candidates are looked at."""
 
 
 def duels_due(
@@ -131,7 +146,7 @@ def duel(
     and (m <= n, d) challengers for it: rivals (`rivals`) in up to half the duels, and new
     latents near the champion that the content judge (or, without one, the posterior mean)
     rates highest, within a radius that shrinks while the champion keeps winning, each of
-    content other than the champion's, diverse."""
+    content other than the champion's, diverse (`challengers`)."""
     rated, labels = grounding.evidence()
     d = grounding.engine.generator.latent_dim
     judge = grounding.judge
@@ -143,16 +158,54 @@ def duel(
     full = share * trust_radius(d, confidence(model, n_ratings))
     generator = grounding.engine.generator
     pool = trust_candidates(model, champion[None], generator, rng, grounding.ladder.radius(full))
-    pool = pool[rng.permutation(len(pool))[:CANDIDATES]]
+    pool = pool[rng.permutation(len(pool))[:DUEL_CANDIDATES]]
+    maps = None
     if judge is not None:
-        _, judged = judge.compare(rated, labels, pool, grounding.pairs())
+        maps = judge.candidate_maps(pool)
+        _, judged = judge.compare(rated, labels, pool, grounding.pairs(), maps=maps)
     else:
         judged = pool @ np.asarray(model.coef_)
-    ranked = pool[np.argsort(-judged, kind="stable")][: 4 * n]
-    picks = ranked[grounding.distinct(ranked, champion[None])]
-    picks = picks[farthest_points(picks, n)] if len(picks) else picks
+    ranked = np.argsort(-judged, kind="stable")[: -(-n * DUEL_CANDIDATES // SHORTLIST)]
     found = rivals(grounding, model, champion, (n + 1) // 2)
-    return champion, np.vstack([found, picks])[:n]
+    picks = ranked[challengers(grounding, pool[ranked], champion, n - len(found))]
+    if judge is not None and maps is not None and len(picks):
+        judge.remember(pool[picks], maps[picks])  # shown now, rated next: mapped once
+    return champion, np.vstack([found, pool[picks]])[:n]
+
+
+def challengers(
+    grounding: Grounding, ranked: np.ndarray, champion: np.ndarray, k: int
+) -> np.ndarray:
+    """Indices of up to `k` of the latents `ranked` (m, d), best first, chosen for diversity
+    (`farthest_points` from the best), each of content other than the champion's (d,) and the
+    others': what the duels show.
+
+    Only the content of the chosen is made (through the engine's content cache, which the feed
+    then reads to show them), not that of every ranked latent: where a chosen latent's content
+    is the champion's or a better-ranked chosen one's, it is left out and the choice made
+    again. Where no two latents make the same content (faces) this is the choice among all
+    `ranked`; where some do, the choice among the rest."""
+    left = np.arange(len(ranked))
+    if k <= 0 or not len(left):
+        return np.empty(0, dtype=int)
+    cache, user = grounding.engine.cache, grounding.user_id
+    seen = {content_key(c) for c in cache.contents(champion[None], user)}
+    made: dict[int, bytes] = {}  # ranked index -> content key, of the latents made
+    while True:
+        chosen = left[farthest_points(ranked[left], k)]
+        todo = [int(i) for i in chosen if int(i) not in made]
+        if not todo:
+            return np.asarray(chosen, dtype=int)
+        for i, content in zip(todo, cache.contents(ranked[todo], user), strict=True):
+            made[i] = content_key(content)
+        kept, dropped = set(seen), set()
+        for i in sorted(made):  # best first: a later copy of a content goes
+            if made[i] in kept:
+                dropped.add(i)
+            kept.add(made[i])
+        left = np.array([i for i in left if int(i) not in dropped], dtype=int)
+        if not len(left):
+            return left
 
 
 def rivals(grounding: Grounding, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
@@ -180,3 +233,10 @@ def key(latent: np.ndarray) -> bytes:
     (`plgl.navigation.anchors.latent_key`), not the 800 bytes themselves, as a ladder keeps
     several per answer."""
     return latent_key(latent)
+
+
+def content_key(content: Any) -> bytes:
+    """A 16-byte key equal for equal content: a digest of an array's bytes, or of the repr of
+    other content."""
+    raw = content.tobytes() if isinstance(content, np.ndarray) else repr(content).encode()
+    return hashlib.blake2b(raw, digest_size=16).digest()

@@ -144,6 +144,7 @@ class ContentJudge:
         labels: np.ndarray,
         candidates: np.ndarray,
         pairs: Pairs | None = None,
+        maps: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n,) log-odds of the rated latents (as `scores`) and (m,) of candidate latents
         (m, d) by the same regression: whether a new latent looks better than the favourite
@@ -151,7 +152,8 @@ class ContentJudge:
 
         `pairs` (winners (p, d), losers (p, d)) are comparisons: a Bradley-Terry observation
         of the difference of the two items' features each (the same weights as the swipes,
-        without their intercept), the latest `window` of them."""
+        without their intercept), the latest `window` of them. `maps` (m, k) are the
+        candidates' perceptual maps where the caller has them (`candidate_maps`)."""
         d = self.generator.latent_dim
         rated = np.asarray(rated, dtype=np.float64)
         labels = np.asarray(labels, dtype=np.float64).reshape(-1)
@@ -162,6 +164,10 @@ class ContentJudge:
             )
         if candidates.ndim != 2 or candidates.shape[1] != d:
             raise InvalidInputError(f"candidates must be (m, {d}), got {candidates.shape}")
+        if maps is not None and (np.ndim(maps) != 2 or len(maps) != len(candidates)):
+            raise InvalidInputError(
+                f"maps must be (m, k) for {len(candidates)} candidates, got {np.shape(maps)}"
+            )
         won, lost = _checked_pairs(pairs, d, self.window)
         first = max(0, len(rated) - self.window)
         fitted = self._fit(rated[first:], labels[first:], won, lost)
@@ -173,8 +179,36 @@ class ContentJudge:
         if not len(candidates):
             return out, np.zeros(0)
         # Candidates' maps are not cached: they are seen once, and would evict the rated ones.
-        maps = _with_spread(self._maps_of(candidates) - center)
-        return out, judge.decision_function(np.hstack([maps, np.full((len(maps), 1), _INTERCEPT)]))
+        found = self._maps_of(candidates) if maps is None else np.asarray(maps, dtype=np.float64)
+        spread = _with_spread(found - center)
+        return out, judge.decision_function(
+            np.hstack([spread, np.full((len(spread), 1), _INTERCEPT)])
+        )
+
+    def candidate_maps(self, candidates: np.ndarray) -> np.ndarray:
+        """(m, k) float64 perceptual maps of candidate latents (m, d), read from the shared
+        maps where they are there, else computed and not remembered (most candidates are
+        looked at once); `remember` keeps those about to be shown."""
+        candidates = np.asarray(candidates, dtype=np.float64)
+        d = self.generator.latent_dim
+        if candidates.ndim != 2 or candidates.shape[1] != d:
+            raise InvalidInputError(f"candidates must be (m, {d}), got {candidates.shape}")
+        return self._maps_of(candidates)
+
+    def remember(self, latents: np.ndarray, maps: np.ndarray) -> None:
+        """Keep the perceptual maps (m, k) of latents (m, d) (from `candidate_maps`) among the
+        shared maps: candidates about to be shown, which the next fit needs once they are
+        rated (mapping them again would cost a decode each)."""
+        latents = np.asarray(latents, dtype=np.float64).reshape(-1, self.generator.latent_dim)
+        maps = np.asarray(maps)
+        if maps.ndim != 2 or len(maps) != len(latents):
+            raise InvalidInputError(
+                f"maps must be (m, k) for {len(latents)} latents, got {maps.shape}"
+            )
+        keys = [latent_key(row) for row in latents]
+        # float32, as faces' and melodies' perceptual passes make them (they convert back
+        # exactly): the same map as computing it again.
+        self.maps.keep(keys, {k: m.astype(np.float32) for k, m in zip(keys, maps, strict=True)})
 
     def _fit(
         self, rated: np.ndarray, labels: np.ndarray, won: np.ndarray, lost: np.ndarray

@@ -139,19 +139,38 @@ class Grounding:
     ) -> np.ndarray | None:
         """(d,) the champion (`plgl.duels`): the latest duel's winner; before the first duel
         the favourite, the best item rated positively (liked, or chosen in a comparison) by
-        the content judge (or, while it has no opinion, the posterior mean log-odds); None
-        before anything was rated positively."""
+        the product of two experts (`favourite_logits`); None before anything was rated
+        positively."""
         if self.ladder.champion is not None:
             return self.ladder.champion
         if not self.ladder.positives:
             return None
         positives = np.array(self.ladder.positives)
-        judged = np.zeros(len(positives))
+        logits = self.favourite_logits(model, rated, labels, positives)
+        return np.asarray(positives[int(np.argmax(logits))])
+
+    def favourite_logits(
+        self, model: Any, rated: np.ndarray, labels: np.ndarray, positives: np.ndarray
+    ) -> np.ndarray:
+        """(k,) how good each of the positively rated latents (k, d) is: the sum of the
+        posterior's calibrated log-odds and the content judge's (zero while it has no
+        opinion), a product of experts (Hinton 2002).
+
+        Neither expert alone finds the favourite well from tens of answers: on the
+        `population-faces` swipers the judge of the perceptual maps ranked the positives
+        worse than the latent posterior did where it started from a population prior, and
+        no better from scratch; each sees what the other misses (the look of the content,
+        the population's evidence), so their log-odds are added."""
+        positives = np.asarray(positives, dtype=np.float64)
+        d = self.engine.generator.latent_dim
+        if positives.ndim != 2 or positives.shape[1] != d or not len(positives):
+            raise InvalidInputError(f"positives must be (k >= 1, {d}), got {positives.shape}")
+        if not np.all(np.isfinite(positives)):
+            raise InvalidInputError("positives must be finite latents")
+        logits = np.asarray(model.decision_function(positives), dtype=np.float64)
         if self.judge is not None:
-            judged = self.judge.compare(rated, labels, positives, self.pairs())[1]
-        if not np.any(judged):
-            judged = positives @ np.asarray(model.coef_)
-        return np.asarray(positives[int(np.argmax(judged))])
+            logits = logits + self.judge.compare(rated, labels, positives, self.pairs())[1]
+        return logits
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The user's comparisons as (winners (p, d), losers (p, d)), None before the first."""

@@ -93,3 +93,13 @@ def test_bad_positives_are_refused(positives: np.ndarray) -> None:
         grounding.favourite_logits(session.model, rated, labels, positives)
     after = grounding.favourite_logits(session.model, rated, labels, rated[:3])
     np.testing.assert_array_equal(before, after)
+
+
+def test_in_the_judged_mode_the_judge_alone_picks_the_favourite() -> None:
+    session, likes = _session_with_likes()
+    grounding = session._grounding
+    grounding.mode = "judged"  # a decoder whose content jumps
+    grounding.judge = FixedJudge({1.0: 0.1})  # type: ignore[assignment]
+    rated, labels = grounding.evidence()
+    champion = grounding.champion(session.model, rated, labels, None)
+    np.testing.assert_array_equal(champion, likes[0])  # the posterior would take likes[2]

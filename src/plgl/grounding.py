@@ -19,8 +19,9 @@ generator with a perceptual map and "top" for one without):
 
 Both grounded modes start from the champion (`plgl.duels`): the item the user's own
 comparisons found best (the winner of their latest champion duel), or before the first duel
-the best item they rated positively (liked, or chosen in a comparison) by the content judge,
-which learns from likes, dislikes and comparisons alike. When nothing new is predicted better,
+the best item they rated positively (liked, or chosen in a comparison) by the sum of the
+latent posterior's and the content judge's log-odds (a product of experts; the judge learns
+from likes, dislikes and comparisons alike). When nothing new is predicted better,
 either shows a variation on the champion first (new content close to it, the judge's best:
 For-you makes something, it does not show an old like again), then the champion itself,
 marked `source="favourite"` (other rated items "liked").
@@ -160,17 +161,21 @@ class Grounding:
         `population-faces` swipers the judge of the perceptual maps ranked the positives
         worse than the latent posterior did where it started from a population prior, and
         no better from scratch; each sees what the other misses (the look of the content,
-        the population's evidence), so their log-odds are added."""
+        the population's evidence), so their log-odds are added. In the "judged" mode (a
+        decoder whose content jumps) the judge alone ranks them, as before, once it has an
+        opinion."""
         positives = np.asarray(positives, dtype=np.float64)
         d = self.engine.generator.latent_dim
         if positives.ndim != 2 or positives.shape[1] != d or not len(positives):
             raise InvalidInputError(f"positives must be (k >= 1, {d}), got {positives.shape}")
         if not np.all(np.isfinite(positives)):
             raise InvalidInputError("positives must be finite latents")
-        logits = np.asarray(model.decision_function(positives), dtype=np.float64)
+        judged = np.zeros(len(positives))
         if self.judge is not None:
-            logits = logits + self.judge.compare(rated, labels, positives, self.pairs())[1]
-        return logits
+            judged = self.judge.compare(rated, labels, positives, self.pairs())[1]
+        if self.mode == "judged" and np.any(judged):  # content that jumps: the latent model
+            return judged  # cannot tell items apart that a step in the latent turns into
+        return np.asarray(model.decision_function(positives), dtype=np.float64) + judged
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The user's comparisons as (winners (p, d), losers (p, d)), None before the first."""

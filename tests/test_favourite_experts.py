@@ -1,4 +1,5 @@
-"""The favourite before the first duel: the product of the posterior's and the judge's log-odds."""
+"""The favourite before the first duel: the content judge's log-odds, plus the posterior's
+where its prior carries other users' taste (a product of experts)."""
 
 from typing import Any
 
@@ -7,6 +8,9 @@ import pytest
 
 import plgl
 from plgl.errors import InvalidInputError
+from plgl.grounding import _informed
+from plgl.models import GaussianPrior, LinearPreference
+from plgl.models.mixture import MixturePreference, MixturePrior
 
 
 class FixedJudge:
@@ -25,10 +29,15 @@ class FixedJudge:
         return np.array([self.table.get(float(z[0]), 0.0) for z in latents])
 
 
-def _session_with_likes(d: int = 4) -> tuple[plgl.Session, np.ndarray]:
+def _session_with_likes(d: int = 4, population: bool = True) -> tuple[plgl.Session, np.ndarray]:
     """A session whose user liked three items along the first axis and disliked their
-    opposites: the posterior ranks the likes by their first coordinate."""
-    engine = plgl.Engine(plgl.generators.get("identity", latent_dim=d), for_you="grounded")
+    opposites: the posterior ranks the likes by their first coordinate. `population`: the
+    model starts from a prior with a mean (as a population's), else the isotropic one."""
+    mean = np.zeros(d)
+    mean[1] = 0.5 if population else 0.0
+    model = LinearPreference(prior=GaussianPrior(mean, np.eye(d)))
+    identity = plgl.generators.get("identity", latent_dim=d)
+    engine = plgl.Engine(identity, for_you="grounded", model=model)
     session = engine.session("u")
     likes = np.zeros((3, d))
     likes[:, 0] = [1.0, 2.0, 3.0]
@@ -103,3 +112,25 @@ def test_in_the_judged_mode_the_judge_alone_picks_the_favourite() -> None:
     rated, labels = grounding.evidence()
     champion = grounding.champion(session.model, rated, labels, None)
     np.testing.assert_array_equal(champion, likes[0])  # the posterior would take likes[2]
+
+
+def test_from_a_prior_without_a_mean_the_judge_alone_picks_the_favourite() -> None:
+    session, likes = _session_with_likes(population=False)
+    grounding = session._grounding
+    grounding.judge = FixedJudge({1.0: 0.1})  # type: ignore[assignment]
+    rated, labels = grounding.evidence()
+    logits = grounding.favourite_logits(session.model, rated, labels, likes)
+    np.testing.assert_allclose(logits, [0.1, 0.0, 0.0])
+    champion = grounding.champion(session.model, rated, labels, None)
+    np.testing.assert_array_equal(champion, likes[0])
+
+
+def test_which_priors_carry_other_users_taste() -> None:
+    d = 3
+    mean = np.array([1.0, 0.0, 0.0])
+    assert _informed(LinearPreference(prior=GaussianPrior(mean, np.eye(d))))
+    assert not _informed(LinearPreference(prior=GaussianPrior(np.zeros(d), np.eye(d))))
+    assert not _informed(LinearPreference())
+    near, far = GaussianPrior(mean, np.eye(d)), GaussianPrior(-mean, np.eye(d))
+    mixture = MixturePrior((near, far), np.ones(2))
+    assert _informed(MixturePreference(mixture=mixture))

@@ -125,9 +125,11 @@ def test_faces_for_you_comes_from_the_grounded_path_with_the_judge() -> None:
     assert len(picks) == 2 and all(p.content is not None for p in picks)
     rated, labels = session._grounding.evidence()
     assert rated.shape == (30, 100) and set(labels.tolist()) == {0.0, 1.0}
-    judged = session._grounding.judge.scores(rated, labels)  # type: ignore[union-attr]
-    liked = np.flatnonzero(labels > 0.5)
-    favourite = rated[liked[np.argmax(judged[liked])]]
+    liked = rated[labels > 0.5]  # swipes only: the positives are the likes
+    logits = session._grounding.favourite_logits(session.model, rated, labels, liked)
+    favourite = liked[np.argmax(logits)]
+    champion = session._grounding.champion(session.model, rated, labels, None)
+    np.testing.assert_array_equal(champion, favourite)
     for pick in picks:
         if pick.source == "favourite":
             np.testing.assert_array_equal(pick.latent, favourite)

@@ -85,10 +85,15 @@ def main() -> None:
     parser.add_argument("--part", choices=("neighbours", "swipers"), required=True)
     parser.add_argument("--seeds", default="0-2", help="a range, e.g. 0-2")
     parser.add_argument("--kinds", default=",".join(KINDS["molecules"]))
+    parser.add_argument("--scale", type=float, default=None, help="atom pairs' norm to try")
     args = parser.parse_args()
     torch.set_num_threads(1)
     first, last = (int(x) for x in args.seeds.split("-"))
-    generators = {"atom pairs": MoleculeGenerator(), "perceptual": PerceptualJudge()}
+    generators: dict[str, Any] = {"atom pairs": MoleculeGenerator()}
+    if args.scale is None:
+        generators["perceptual"] = PerceptualJudge()
+    else:  # a variant alone, to compare with an earlier run of the shipped judges
+        generators["atom pairs"].judge_scale = args.scale
     everything: list[Any] = []
     for kind in [*args.kinds.split(","), "all"]:
         results = everything if kind == "all" else []

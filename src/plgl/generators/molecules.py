@@ -105,12 +105,12 @@ follow a few ratings (measured on the molecule swipers; see the README)."""
 
 
 @functools.lru_cache(maxsize=16384)
-def judge_fingerprint(smiles: str) -> np.ndarray:
+def judge_fingerprint(smiles: str, scale: float = JUDGE_SCALE) -> np.ndarray:
     """(JUDGE_BITS,) float32 read-only: a molecule as a chemist's similarity search sees it.
 
     The square root of the hashed atom-pair counts (Carhart, Smith & Venkataraghavan, 1985:
     every pair of atoms with their elements, bonds and topological distance), scaled to norm
-    `JUDGE_SCALE`: so that the inner product of two is their cosine similarity, and the few
+    `scale`: so that the inner product of two is their cosine similarity, and the few
     pairs a large molecule repeats do not swamp the rest. Atom pairs describe size, shape and
     composition at once, which is what the common drug-likeness descriptors summarize.
 
@@ -124,7 +124,7 @@ def judge_fingerprint(smiles: str) -> np.ndarray:
         raise InvalidInputError(f"RDKit cannot parse SMILES {smiles!r}")
     roots = np.sqrt(np.asarray(_atom_pairs().GetCountFingerprintAsNumPy(mol), dtype=np.float64))
     norm = np.linalg.norm(roots)
-    row: np.ndarray = (roots * (JUDGE_SCALE / norm) if norm > 0 else roots).astype(np.float32)
+    row: np.ndarray = (roots * (scale / norm) if norm > 0 else roots).astype(np.float32)
     row.flags.writeable = False  # shared by every caller of the cache
     return row
 
@@ -164,6 +164,7 @@ class MoleculeGenerator(Generator):
     # best along the whole shell (0.79 at 100 ratings; with a reach of 3 it fell below random).
     media_types = ("image/svg+xml",)
     feature_names = PROPERTIES
+    judge_scale = JUDGE_SCALE  # the norm of `judge_features`' rows
 
     def __init__(self, weights: str | os.PathLike[str] | None = None) -> None:
         if weights is None:
@@ -257,7 +258,7 @@ class MoleculeGenerator(Generator):
         better than the decoder's soft tokens did (see the README).
         """
         molecules = self.generate(latents)
-        rows = [judge_fingerprint(m.smiles) for m in molecules]
+        rows = [judge_fingerprint(m.smiles, self.judge_scale) for m in molecules]
         return np.array(rows, dtype=np.float64).reshape(len(rows), JUDGE_BITS)
 
     def metadata(self, content: Molecule) -> dict[str, Any]:

@@ -5,6 +5,9 @@ The feed is `POST /api/feed` (items to rate); with PLGL_LOAD_FEED=cards it is wh
 asks, `POST /api/cards` (a swipe card is rated, a pair card answered with `POST /api/compare`;
 on faces about half the cards are champion duels after 40 answers).
 
+PLGL_LOAD_WAIT="LO,HI" sets the think time between a user's actions, uniform in seconds (default
+0.3,1.2: a quick swiper; a person who looks at each face takes longer).
+
 The users are `FastHttpUser`s (geventhttpclient, keep-alive): they take a fraction of the CPU
 that requests-based users take, and the load generator shares the server's cores.
 
@@ -23,12 +26,13 @@ from locust import FastHttpUser, between, task
 
 SIGNALS = ["like", "dislike", "dislike", "skip", "superlike"]
 CARDS = os.environ.get("PLGL_LOAD_FEED", "feed") == "cards"
+WAIT = [float(s) for s in os.environ.get("PLGL_LOAD_WAIT", "0.3,1.2").split(",")]
 
 
 class Swiper(FastHttpUser):
     """One person: a bearer token and the batch of cards their client holds."""
 
-    wait_time = between(0.3, 1.2)  # a quick swiper; the server allows 10 ratings a second
+    wait_time = between(WAIT[0], WAIT[1])  # the server allows 10 ratings a second
 
     def on_start(self) -> None:
         token = self.client.post("/api/users", name="/api/users").json()["token"]

@@ -8,10 +8,12 @@ average sampled over the run, and the CPU time of the workers and of locust. The
 runs on the same machine and cores as the server. Exits 1 on any error.
 
     python benchmarks/serve_load.py [--domain faces] [--users 200] [--seconds 120]
-        [--workers 1,2] [--storage redis|sqlite] [--feed feed|cards] [--json out.json]
+        [--workers 1,2] [--storage redis|sqlite] [--feed feed|cards] [--wait 0.3,1.2]
+        [--json out.json]
 
 `--feed cards`: the swipers ask for cards, as the web app does (`POST /api/cards`: champion
-duels on faces after 40 answers), instead of `POST /api/feed`.
+duels on faces after 40 answers), instead of `POST /api/feed`. `--wait LO,HI`: each simulated
+user's think time between actions, uniform in seconds (0.3-1.2: a quick swiper).
 """
 
 from __future__ import annotations
@@ -49,8 +51,12 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2", help="worker counts to run (1,2)")
     parser.add_argument("--storage", choices=["redis", "sqlite"], default="redis")
     parser.add_argument("--feed", choices=["feed", "cards"], default="feed", help="(feed)")
+    parser.add_argument("--wait", default="0.3,1.2", help="think time LO,HI in seconds (0.3,1.2)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    low, high = (float(s) for s in args.wait.split(","))
+    if not 0 <= low <= high:
+        parser.error(f"--wait must be LO,HI with 0 <= LO <= HI, got {args.wait!r}")
     print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     results = []
     with tempfile.TemporaryDirectory() as workdir, RedisServer(appendfsync="everysec") as redis:
@@ -151,7 +157,7 @@ def run_locust(base: str, supervisor: int, args: argparse.Namespace, prefix: str
     command += ["--run-time", f"{args.seconds}s", "--host", base, "--csv", prefix]
     command += ["--only-summary", "--loglevel", "ERROR"]
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = os.environ | {"PLGL_LOAD_FEED": args.feed}
+    env = os.environ | {"PLGL_LOAD_FEED": args.feed, "PLGL_LOAD_WAIT": args.wait}
     run = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # locust's, once it has exited
@@ -191,8 +197,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     workers = result["workers"]
     print(
         f"\n{args.users} users, {args.domain}, {args.seconds} s, {workers} worker(s), "
-        f"{args.storage} storage, /api/{args.feed}; milliseconds (load generator on the same "
-        "cores)"
+        f"{args.storage} storage, /api/{args.feed}, think time {args.wait} s; milliseconds (load "
+        "generator on the same cores)"
     )
     print(f"{'endpoint':<34} {'requests':>8} {'errors':>6} {'p50':>6} {'p95':>6} {'p99':>6}")
     for row in result["endpoints"]:

@@ -21,6 +21,7 @@ import torch
 from plgl import validation
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator
+from plgl.generators._device import OnDevice, full_float32, resolve_device
 from plgl.generators.melody_model import (
     HOLD,
     LOWEST_PITCH,
@@ -147,8 +148,13 @@ def load_model(weights: Traversable | None = None) -> tuple[MelodyVAE, str]:
     return model, hashlib.sha256(raw).hexdigest()
 
 
-class MelodyGenerator(Generator):
+class MelodyGenerator(OnDevice, Generator):
     """Two-bar melodies (16 eighth notes) decoded greedily from a 16-d latent.
+
+    Args:
+        tempo_bpm: playback speed of the rendered audio and MIDI.
+        device: where the model runs: "cpu", "cuda" or "cuda:N" (melodies are the same on
+            either, up to float32 rounding at a near-tie between two tokens).
 
     >>> gen = MelodyGenerator()
     >>> melody = gen.generate(np.zeros((1, 16)))[0]
@@ -164,7 +170,8 @@ class MelodyGenerator(Generator):
     media_types = ("audio/wav", "audio/midi", "image/png")
     feature_names = FEATURE_NAMES
 
-    def __init__(self, tempo_bpm: float = 100.0) -> None:
+    def __init__(self, tempo_bpm: float = 100.0, *, device: str = "cpu") -> None:
+        self.device = resolve_device(device)
         if (
             isinstance(tempo_bpm, bool)
             or not isinstance(tempo_bpm, int | float)
@@ -172,7 +179,8 @@ class MelodyGenerator(Generator):
         ):
             raise InvalidInputError(f"tempo_bpm must be a number in [30, 300], got {tempo_bpm!r}")
         self.tempo_bpm = float(tempo_bpm)
-        self._model, self._weights_sha256 = load_model()
+        model, self._weights_sha256 = load_model()
+        self._model = model.to(self.device)
         self.latent_dim = self._model.config.latent_dim
 
     def generate(self, latents: np.ndarray) -> list[Melody]:
@@ -183,7 +191,9 @@ class MelodyGenerator(Generator):
             block = np.zeros((_BLOCK, self.latent_dim), dtype=np.float32)
             rows = z[first : first + _BLOCK]
             block[: len(rows)] = rows
-            blocks.append(self._model.decode_greedy(torch.from_numpy(block)).numpy()[: len(rows)])
+            with full_float32(self.device):
+                tokens = self._model.decode_greedy(self._tensor(block))
+            blocks.append(tokens.cpu().numpy()[: len(rows)])
         return [Melody.from_tokens(tokens) for tokens in np.concatenate(blocks)]
 
     def perceptual(self, latents: torch.Tensor) -> torch.Tensor:
@@ -196,10 +206,11 @@ class MelodyGenerator(Generator):
         """
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
             raise InvalidInputError(f"latents must be (n, {self.latent_dim}) tensors")
-        z = latents.float()
-        tokens = self._model.decode_greedy(z.detach())
-        probs = torch.softmax(self._model.logits(z, tokens), dim=-1)
-        return probs.flatten(1).to(latents.dtype)
+        z = latents.float().to(self.device)
+        with full_float32(self.device):
+            tokens = self._model.decode_greedy(z.detach())
+            probs = torch.softmax(self._model.logits(z, tokens), dim=-1)
+            return probs.flatten(1).to(latents)
 
     def _render(self, content: Melody, media_type: str) -> bytes:
         melody = self._check(content)

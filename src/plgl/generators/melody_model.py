@@ -98,8 +98,8 @@ class MelodyVAE(nn.Module):
         """
         n = z.shape[0]
         state = self._initial_state(z)
-        token = torch.full((n,), START, dtype=torch.long)
-        out = torch.empty((n, steps), dtype=torch.long)
+        token = torch.full((n,), START, dtype=torch.long, device=z.device)
+        out = torch.empty((n, steps), dtype=torch.long, device=z.device)
         for t in range(steps):
             step_in = torch.cat([self.embed(token), z], dim=1).unsqueeze(1)
             hidden, state = self.decoder(step_in, state)

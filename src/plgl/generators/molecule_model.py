@@ -77,9 +77,9 @@ class MoleculeVAE(nn.Module):
         logits: torch.Tensor = self.to_logits(out)
         return logits
 
-    def start_tokens(self, n: int) -> torch.Tensor:
-        """(n, 1) int64 start symbols."""
-        return torch.full((n, 1), self.config.vocab_size, dtype=torch.long)
+    def start_tokens(self, n: int, device: torch.device | None = None) -> torch.Tensor:
+        """(n, 1) int64 start symbols, on `device` (None: the CPU)."""
+        return torch.full((n, 1), self.config.vocab_size, dtype=torch.long, device=device)
 
     @torch.no_grad()
     def greedy(self, z: torch.Tensor) -> torch.Tensor:
@@ -89,9 +89,9 @@ class MoleculeVAE(nn.Module):
         """
         n = z.shape[0]
         hidden = torch.tanh(self.to_hidden(z)).unsqueeze(0)
-        token = self.start_tokens(n)
-        done = torch.zeros((n, 1), dtype=torch.bool)
-        out = torch.zeros((n, self.config.max_len), dtype=torch.long)
+        token = self.start_tokens(n, z.device)
+        done = torch.zeros((n, 1), dtype=torch.bool, device=z.device)
+        out = torch.zeros((n, self.config.max_len), dtype=torch.long, device=z.device)
         for i in range(self.config.max_len):
             x = torch.cat([self.embed(token), z.unsqueeze(1)], dim=2)
             step, hidden = self.decoder(x, hidden)

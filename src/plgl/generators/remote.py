@@ -1,10 +1,11 @@
 """Generators served by Ray Serve: many users' `generate` calls merged into one batch per replica.
 
 `deploy` starts a Ray Serve application that wraps any registered generator (built by name on
-each replica, on a GPU when `num_gpus` > 0); `RemoteGenerator` is the Generator a worker process
-uses in its place: `generate` goes to the deployment, while sampling, rendering and metadata stay
-local (each worker builds the generator once for these, weights included; only `generate` runs
-on the replicas).
+each replica; with `num_gpus` > 0 a torch-backed one is built with `device="cuda"`, the GPU Ray
+gives that replica); `RemoteGenerator` is the Generator a worker process uses in its place:
+`generate` goes to the deployment, while sampling, rendering and metadata stay local (each worker
+builds the generator once for these, on its CPU, weights included; only `generate` runs on the
+replicas).
 
 Each replica merges concurrent requests with `@serve.batch`, counting latents, not requests
 (`batch_size_fn`), up to `max_batch_size` rows per call of the model. A request running on a
@@ -31,6 +32,7 @@ import plgl.generators as registry
 from plgl import validation as check
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator
+from plgl.generators._device import OnDevice, parse_device
 
 APP_NAME = "plgl-generator"
 log = logging.getLogger("plgl.generators.remote")
@@ -55,6 +57,29 @@ def rows_in(batch: Sequence[Any]) -> int:
         return sum(len(a) if isinstance(a, np.ndarray) and a.ndim == 2 else 1 for a in batch)
     except Exception:
         return 1
+
+
+def replica_options(name: str, options: dict[str, Any] | None, num_gpus: float) -> dict[str, Any]:
+    """The options each replica builds the generator `name` with, checked by building it here
+    (on the CPU).
+
+    A replica that reserves a GPU (`num_gpus` > 0) builds a torch-backed generator on
+    `device="cuda"`: Ray sets CUDA_VISIBLE_DEVICES per replica, so "cuda" is that replica's
+    GPU. Options that name a device keep it (its form is checked here; whether the replica's
+    machine has it, there).
+
+    >>> replica_options("identity", {"latent_dim": 4}, num_gpus=1)  # no torch model
+    {'latent_dim': 4}
+    """
+    options = dict(options or {})
+    here = dict(options)
+    if "device" in options:
+        parse_device(options["device"])
+        here["device"] = "cpu"  # this process need not have the replicas' GPUs
+    generator = registry.get(name, **here)  # fails here, clearly, on a bad name or options
+    if num_gpus > 0 and isinstance(generator, OnDevice) and "device" not in options:
+        options["device"] = "cuda"
+    return options
 
 
 class _Replica:
@@ -95,7 +120,9 @@ def deploy(
     Args:
         name, options: the generator, as for `plgl.generators.get(name, **options)`.
         replicas: copies of the model, each its own Ray actor.
-        num_gpus, num_cpus: what each replica reserves (num_gpus=1: one GPU each).
+        num_gpus, num_cpus: what each replica reserves (num_gpus=1: one GPU each). With
+            num_gpus > 0 a torch-backed generator runs on the replica's GPU (`device="cuda"`)
+            unless `options` name a device (see `replica_options`).
         max_batch_size: most latents per model call; each replica takes up to twice that many
             requests at once (Ray caps a batch at `max_ongoing_requests`).
         batch_wait_s: how long a batch waits for more requests once it has one.
@@ -104,12 +131,11 @@ def deploy(
     ray = _ray()
     from ray import serve
 
-    options = dict(options or {})
-    registry.get(name, **options)  # fails here, clearly, on a bad name or options
-    check.integer("replicas", replicas, minimum=1)
-    check.integer("max_batch_size", max_batch_size, minimum=1)
     if num_gpus < 0 or num_cpus < 0 or batch_wait_s < 0:
         raise InvalidInputError("num_gpus, num_cpus and batch_wait_s must be >= 0")
+    options = replica_options(name, options, num_gpus)
+    check.integer("replicas", replicas, minimum=1)
+    check.integer("max_batch_size", max_batch_size, minimum=1)
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     serve.start(proxy_location="Disabled", http_options={"host": "127.0.0.1"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import wave
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from torch import nn
 from plgl import validation
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator
+from plgl.generators._device import OnDevice, full_float32, resolve_device
 from plgl.generators.identity import IdentityGenerator
 
 _MEDIA = {"image": "image/png", "vector": "image/svg+xml", "audio": "audio/wav"}
@@ -31,7 +33,7 @@ def fingerprint(*modules: nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-class TorchGenerator(Generator):
+class TorchGenerator(OnDevice, Generator):
     """Wrap a torch decoder `module`: latents (n, latent_dim) -> outputs (n, ...).
 
     Content is one float32 numpy array per latent, the module's output as is. It renders by
@@ -50,6 +52,8 @@ class TorchGenerator(Generator):
         feature_names: the k names of `feature_fn`'s columns.
         batch_size: latents per forward pass.
         sample_rate: audio samples per second.
+        device: where the module runs: "cpu", "cuda" or "cuda:N" (the module is moved there);
+            None leaves it where it is. Content comes back on the CPU either way.
 
     >>> decoder = nn.Sequential(nn.Linear(4, 3 * 8 * 8), nn.Tanh(), nn.Unflatten(1, (3, 8, 8)))
     >>> gen = TorchGenerator(decoder, 4)
@@ -71,7 +75,9 @@ class TorchGenerator(Generator):
         feature_names: Sequence[str] = (),
         batch_size: int = 64,
         sample_rate: int = 16_000,
+        device: str | None = None,
     ) -> None:
+        target = None if device is None else resolve_device(device)
         if not isinstance(module, nn.Module):
             raise InvalidInputError(
                 f"module must be a torch.nn.Module, got {type(module).__name__}"
@@ -100,6 +106,9 @@ class TorchGenerator(Generator):
         self.batch_size = validation.integer("batch_size", batch_size, 1)
         self.sample_rate = validation.integer("sample_rate", sample_rate, 1)
         self._digest = fingerprint(module)
+        if target is not None:
+            module.to(target)
+        self.device = target if target is not None else _device_of(module)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """The module's outputs (n, ...) for latents (n, latent_dim), differentiable: gradients
@@ -108,13 +117,18 @@ class TorchGenerator(Generator):
             raise InvalidInputError(
                 f"latents must be an (n, {self.latent_dim}) tensor, got {tuple(latents.shape)}"
             )
-        out: torch.Tensor = self.module(self._to_module(latents))
+        return self._decode(latents).to(latents.device)
+
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """The module's outputs (n, ...), left on `device`."""
+        with full_float32(self.device):
+            out: torch.Tensor = self.module(self._to_module(latents))
         return out
 
     def _to_module(self, tensor: torch.Tensor) -> torch.Tensor:
-        """`tensor` on the module's device, in its precision (unchanged for a parameterless one)."""
+        """`tensor` on `device`, in the module's precision (kept for a parameterless one)."""
         param = next(self.module.parameters(), None)
-        return tensor if param is None else tensor.to(device=param.device, dtype=param.dtype)
+        return tensor.to(device=self.device, dtype=tensor.dtype if param is None else param.dtype)
 
     def generate(self, latents: np.ndarray) -> list[np.ndarray]:
         """One float32 array per row of `latents` (n, latent_dim): the module's output."""
@@ -123,7 +137,7 @@ class TorchGenerator(Generator):
         with torch.no_grad():
             for i in range(0, len(array), self.batch_size):
                 batch = torch.from_numpy(array[i : i + self.batch_size]).float()
-                parts.append(self.decode(batch).detach().cpu().float().numpy())
+                parts.append(self._decode(batch).detach().cpu().float().numpy())
         return list(np.concatenate(parts))
 
     def features(self, contents: Sequence[Any]) -> np.ndarray:
@@ -133,7 +147,7 @@ class TorchGenerator(Generator):
         if len(contents) == 0:
             return np.empty((0, len(self.feature_names)))
         batch = torch.from_numpy(np.stack([np.asarray(c, dtype=np.float32) for c in contents]))
-        with torch.no_grad():
+        with torch.no_grad(), full_float32(self.device):
             values = self._feature_values(self.feature_fn, self._to_module(batch))
         return np.asarray(values.cpu().numpy(), dtype=np.float64)
 
@@ -141,7 +155,9 @@ class TorchGenerator(Generator):
         """(n, k) `feature_fn` of the decoded latents (n, latent_dim), differentiable in them."""
         if self.feature_fn is None:
             return super().torch_features(latents)
-        return self._feature_values(self.feature_fn, self.decode(latents)).to(latents)
+        with full_float32(self.device):
+            values = self._feature_values(self.feature_fn, self._decode(latents))
+        return values.to(latents)
 
     def _feature_values(
         self, feature_fn: Callable[[torch.Tensor], torch.Tensor], outputs: torch.Tensor
@@ -190,6 +206,12 @@ class TorchGenerator(Generator):
                 wav.writeframes(pcm.tobytes())
             return out.getvalue()
         return _png(np.rint(self._unit(array) * 255.0).astype(np.uint8))
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    """Where `module`'s first parameter or buffer lives (the CPU for one with neither)."""
+    tensor = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return torch.device("cpu") if tensor is None else tensor.device
 
 
 def _png(pixels: np.ndarray) -> bytes:

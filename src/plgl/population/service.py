@@ -268,7 +268,7 @@ class EnginePopulation:
         if blob is None:
             raise StorageError(f"the population prior {prior_id!r} a user started from is missing")
         engine = self._engine
-        model = _started_from(engine.model, _decode_prior(blob))
+        model = started_from(engine.model, _decode_prior(blob))
         recipe = Recipe(model, engine.feedback, engine.recipe.latent_dim, engine.recipe.negatives)
         key = snapshot_key(model, engine.feedback, recipe.latent_dim, recipe.negatives)
         with self._lock:
@@ -321,7 +321,7 @@ class EnginePopulation:
         return stored
 
 
-def _started_from(template: object, prior: GaussianPrior | MixturePrior) -> LinearPreference:
+def started_from(template: object, prior: GaussianPrior | MixturePrior) -> LinearPreference:
     """The engine's model (its parameters) started from a released prior: a single Gaussian
     as its `prior`, a mixture as `MixturePreference(mixture=...)`."""
     if not isinstance(template, LinearPreference):  # checked when the population was bound

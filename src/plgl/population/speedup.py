@@ -3,9 +3,10 @@
 Every `stride`-th stored user with events is held back; the population is fitted again (a copy,
 with the bound population's settings and noise, never stored) from the others. Each held-back
 user's taste (their posterior mean) then answers random latents of the generator (like iff the
-taste scores it above zero), and two models learn the answers one by one: one started from that
-prior, one from scratch. The report shows the median number of ratings until the learned taste
-is within cosine `target` of the user's.
+taste scores it above zero), and two models learn the answers one by one: the engine's own
+model started from that prior as a new user's is (the mixture with `Population(mixture=True)`,
+the default, else the single Gaussian), and the engine's model from scratch. The report shows
+the median number of ratings until the learned taste is within cosine `target` of the user's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 
 from plgl.errors import InvalidInputError
 from plgl.models import LinearPreference
-from plgl.models.priors import GaussianPrior
 from plgl.population.records import UserTaste
+from plgl.population.service import started_from
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
@@ -47,18 +48,22 @@ def held_back_speedup(
     left = [t for i, t in enumerate(population.tastes()) if not i % stride][:held_back]
     fitted = copy.deepcopy(population.population)
     fitted.refresh(kept)
-    prior = fitted.prior()
+    prior = fitted.new_user_prior()
     if prior is None:
         raise InvalidInputError(
             f"the users not held back are too few for a prior (min_users {fitted.min_users})"
         )
     rng = np.random.default_rng(seed)
     generator = engine.generator
-    counts: dict[str, list[int]] = {"population prior": [], "from scratch": []}
+    template = engine.model
+    if not isinstance(template, LinearPreference):  # checked when the population was bound
+        raise InvalidInputError(f"a population prior needs a LinearPreference, got {template!r}")
+    starts = {"population prior": started_from(template, prior), "from scratch": template}
+    counts: dict[str, list[int]] = {name: [] for name in starts}
     for taste in left:
         latents = generator.project(generator.sample(max_ratings, rng))
-        for name, start in (("population prior", prior), ("from scratch", None)):
-            counts[name].append(_ratings_to(taste, start, latents, target))
+        for name, model in starts.items():
+            counts[name].append(_ratings_to(taste, model, latents, target))
     return {name: float(np.median(values)) for name, values in counts.items()}
 
 
@@ -71,12 +76,12 @@ def _count_users(engine: Engine) -> int:
 
 
 def _ratings_to(
-    taste: UserTaste, prior: GaussianPrior | None, latents: np.ndarray, target: float
+    taste: UserTaste, template: LinearPreference, latents: np.ndarray, target: float
 ) -> int:
-    """Ratings of `latents` (n, d), in order, until the model's taste is within cosine
-    `target` of the user's (n when never)."""
+    """Ratings of `latents` (n, d), in order, until a copy of `template` learns a taste within
+    cosine `target` of the user's (n when never)."""
     w = np.asarray(taste.mean) / np.linalg.norm(taste.mean)
-    model = LinearPreference(prior=prior).start(len(w))
+    model = copy.deepcopy(template).start(len(w))
     for n, z in enumerate(latents, start=1):
         model.learn(z, float(z @ w > 0))
         coef = model.coef_

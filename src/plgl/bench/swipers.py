@@ -17,6 +17,10 @@ Each kind draws a hidden taste from its seed:
   - "fingerprint": a random direction in Morgan count-fingerprint space (likes some
     substructures, dislikes others).
   - "target": Tanimoto similarity (Morgan bits) to one target molecule.
+  - "profile": a smooth desirability of RDKit descriptors, no fingerprint at all: drug-likeness
+    (QED) plus closeness of Crippen logP, polar surface area and weight to a profile drawn from
+    the seed (a medicinal chemist's "drug-like, logP near 2.5, TPSA near 70, about 350 Da";
+    desirability functions after Derringer & Suich, 1980).
 
 The answer noise is `SimulatedUser`'s (a like with probability sigmoid((s - threshold) /
 noise), s the utility standardized over prior samples). The benchmark's metric, `normalized`,
@@ -39,7 +43,7 @@ from plgl.generators import Generator
 KINDS: dict[str, tuple[str, ...]] = {
     "faces": ("blur-linear", "target", "random-features"),
     "melodies": ("roll-linear", "target"),
-    "molecules": ("fingerprint", "target"),
+    "molecules": ("fingerprint", "target", "profile"),
 }
 """The kinds of swiper of each domain."""
 
@@ -248,7 +252,35 @@ def _fingerprints(contents: Sequence[Any], counts: bool) -> np.ndarray:
     return np.array(rows).reshape(len(rows), 1024)
 
 
+PROFILE_RANGES = {"logp": (1.0, 4.0), "tpsa": (40.0, 110.0), "weight": (250.0, 420.0)}
+"""Where a "profile" swiper's preferred logP, TPSA (square angstroms) and weight (daltons) are
+drawn from (uniformly): the drug-like ranges of Lipinski's and Veber's rules."""
+PROFILE_WIDTHS = {"logp": 1.0, "tpsa": 25.0, "weight": 60.0}
+"""How far from the preferred value a descriptor may be before its desirability falls to
+exp(-1/2) of its best."""
+
+
+def _profile_taste(rng: np.random.Generator) -> Taste:
+    """QED plus a Gaussian desirability of logP, TPSA and weight around a drawn profile."""
+    from plgl.generators.molecules import PROPERTIES, properties
+
+    columns = [PROPERTIES.index(name) for name in PROFILE_RANGES]
+    goal = np.array([rng.uniform(*bounds) for bounds in PROFILE_RANGES.values()])
+    width = np.array(list(PROFILE_WIDTHS.values()))
+    qed = PROPERTIES.index("qed")
+
+    def desirability(contents: list[Any]) -> np.ndarray:
+        values = np.array([properties(c.smiles) for c in contents], dtype=np.float64)
+        values = values.reshape(len(contents), len(PROPERTIES))
+        close = np.exp(-0.5 * (((values[:, columns] - goal) / width) ** 2).sum(axis=1))
+        return np.asarray(values[:, qed] + close)
+
+    return desirability
+
+
 def _molecule_taste(kind: str, rng: np.random.Generator, target: Any) -> Taste:
+    if kind == "profile":
+        return _profile_taste(rng)
     if kind == "fingerprint":
         direction = rng.standard_normal(1024)
 

@@ -37,7 +37,9 @@ class Generator(ABC):
     models and `describe`) and `perceptual` (a differentiable summary of what the content looks
     or sounds like: it gives the generator's users a prior shaped by the generator's geometry,
     `plgl.models.priors.geometry_prior`, and lets grounded recommendations judge content,
-    `plgl.navigation.content_scores`; see docs/geometry.md).
+    `plgl.navigation.content_scores`; see docs/geometry.md), and `judge_features` (what that
+    content judge reads: the perceptual map unless a generator offers a better description,
+    which need not be differentiable: a molecule's fingerprint).
     """
 
     name: str
@@ -97,6 +99,21 @@ class Generator(ABC):
         a custom generator to give its users that prior; without it the prior is isotropic.
         """
         raise InvalidInputError(f"{self.name} has no differentiable perceptual map")
+
+    def judge_features(self, latents: np.ndarray) -> np.ndarray:
+        """(n, f) float64 what the content judge (`plgl.navigation.ContentJudge`) reads of the
+        content made from latents (n, latent_dim): by default the `perceptual` map.
+
+        Override it where a standard description of the content tells likes apart better than
+        a smooth one (it need not be differentiable, and may decode the latents): the judge
+        fits a regularized logistic regression on these rows, so they should be comparable in
+        scale, and the same latent must always give the same row.
+        """
+        import torch
+
+        with torch.no_grad():
+            maps = self.perceptual(torch.as_tensor(np.asarray(latents), dtype=torch.float32))
+        return np.asarray(maps.numpy(), dtype=np.float64)
 
     def feature_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """Fixed prior latents on the shell (256, latent_dim) and their features (256, k).

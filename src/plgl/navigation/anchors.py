@@ -18,7 +18,6 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 
 from plgl.errors import InvalidInputError
@@ -267,12 +266,17 @@ class ContentJudge:
         """The maps of latents[todo] by key, computed in passes of `_CHUNK`, each a copy: a row
         of a pass's output would keep the whole pass alive in the cache."""
         made: dict[bytes, np.ndarray] = {}
-        with torch.no_grad():
-            for first in range(0, len(todo), _CHUNK):
-                rows = todo[first : first + _CHUNK]
-                batch = torch.as_tensor(latents[rows], dtype=torch.float32)
-                for i, value in zip(rows, self.generator.perceptual(batch).numpy(), strict=True):
-                    made[keys[i]] = value.copy()
+        for first in range(0, len(todo), _CHUNK):
+            rows = todo[first : first + _CHUNK]
+            # The generator's judge features: its perceptual map unless it offers better ones.
+            maps = np.asarray(self.generator.judge_features(latents[rows]), dtype=np.float32)
+            if maps.ndim != 2 or len(maps) != len(rows) or not np.isfinite(maps).all():
+                raise InvalidInputError(
+                    f"{self.generator.name}.judge_features must give ({len(rows)}, f) finite "
+                    f"values, got shape {maps.shape}"
+                )
+            for i, value in zip(rows, maps, strict=True):
+                made[keys[i]] = value.copy()
         return made
 
 

@@ -9,7 +9,7 @@ import torch
 
 import plgl
 from plgl.bench.cache import CountingGenerator
-from plgl.duels import DUEL_CANDIDATES, challengers, content_key, duel
+from plgl.duels import DUEL_CANDIDATES, challengers, duel
 from plgl.errors import InvalidInputError
 from plgl.generators import IdentityGenerator
 from plgl.navigation import ContentJudge, farthest_points
@@ -46,7 +46,9 @@ def test_content_already_seen_is_left_out_and_the_choice_made_again() -> None:
     # The best-ranked makes the champion's content; the second and third make one content.
     ranked = np.array([[0.2, 0.3], [3.1, 0.0], [2.9, 0.2], [0.0, 3.0], [-3.0, 0.0]])
     picks = challengers(grounding, ranked, champion, 3)
-    made = [content_key(c) for c in generator.generate(np.vstack([champion, ranked[picks]]))]
+    made = [
+        generator.content_key(c) for c in generator.generate(np.vstack([champion, ranked[picks]]))
+    ]
     assert len(set(made)) == len(made)  # none is the champion's nor another pick's
     assert 0 not in picks and not {1, 2} <= set(picks.tolist())
     assert len(picks) == 3

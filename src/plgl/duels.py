@@ -19,7 +19,6 @@ the champion. Until the first duel the best positively rated item stands in for 
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -189,6 +188,7 @@ def challengers(
     if k <= 0 or not len(left):
         return np.empty(0, dtype=int)
     cache, user = grounding.engine.cache, grounding.user_id
+    content_key = grounding.engine.generator.content_key
     seen = {content_key(c) for c in cache.contents(champion[None], user)}
     made: dict[int, bytes] = {}  # ranked index -> content key, of the latents made
     while True:
@@ -234,9 +234,3 @@ def key(latent: np.ndarray) -> bytes:
     several per answer."""
     return latent_key(latent)
 
-
-def content_key(content: Any) -> bytes:
-    """A 16-byte key equal for equal content: a digest of an array's bytes, or of the repr of
-    other content."""
-    raw = content.tobytes() if isinstance(content, np.ndarray) else repr(content).encode()
-    return hashlib.blake2b(raw, digest_size=16).digest()

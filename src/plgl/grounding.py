@@ -30,7 +30,6 @@ marked `source="favourite"` (other rated items "liked").
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,7 +62,7 @@ JUDGED_RADIUS = 0.25
 view of the content still holds."""
 VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
-_VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
+_VARIATIONS = 8  # best-judged variations decoded to find one whose content is new (faces)
 _WIDENINGS = 3  # radii tried for a variation, each twice the last
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
@@ -242,7 +241,9 @@ class Grounding:
                 pool = np.vstack([pool, _around(champion, radius, len(pool), generator, rng)])
             pool = pool[rng.permutation(len(pool))[:looked_at]]
             _, judged = self.judge.compare(rated, labels, pool, self.pairs())
-            ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
+            ranked = pool[np.argsort(-judged, kind="stable")]
+            if self.mode != "judged":  # a judged decoder's best are mostly the champion again
+                ranked = ranked[:_VARIATIONS]
             kept = self.distinct(ranked, shown)
             if len(kept):
                 return np.asarray(ranked[kept[:1]])
@@ -332,11 +333,13 @@ class Grounding:
         todo = [z for z in known if key(z) not in self._made]
         if todo:  # each known latent is decoded once per session, not once per call
             made = generator.generate(np.array(todo))
-            self._made.update((key(z), _content_key(c)) for z, c in zip(todo, made, strict=True))
+            self._made.update(
+                (key(z), generator.content_key(c)) for z, c in zip(todo, made, strict=True)
+            )
         seen = {self._made[key(z)] for z in known}
         keep = []
         for i, content in enumerate(generator.generate(latents) if len(latents) else []):
-            found = _content_key(content)
+            found = generator.content_key(content)
             if found not in seen:
                 seen.add(found)
                 keep.append(i)
@@ -361,13 +364,6 @@ def _informed(model: Any) -> bool:
         return True
     prior = model.prior if isinstance(model, LinearPreference) else None
     return prior is not None and bool(np.any(prior.mean))
-
-
-def _content_key(content: Any) -> bytes:
-    """A short key equal for equal content: a digest of an array's bytes, or of the repr of
-    other content (a face's pixels would take 12 KB per remembered item)."""
-    raw = content.tobytes() if isinstance(content, np.ndarray) else repr(content).encode()
-    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:

@@ -77,6 +77,13 @@ class Generator(ABC):
         """JSON-native facts about one piece of content; none by default."""
         return {}
 
+    def content_key(self, content: Any) -> bytes:
+        """A 16-byte key equal for equal content (what a user would call the same item): by
+        default a digest of an array's bytes, or of the repr of other content. Override it where
+        one item has several spellings (a molecule, several SELFIES strings)."""
+        raw = content.tobytes() if isinstance(content, np.ndarray) else repr(content).encode()
+        return hashlib.blake2b(raw, digest_size=16).digest()
+
     def features(self, contents: Sequence[Any]) -> np.ndarray:
         """(n, len(feature_names)) float64 traits of each piece of content."""
         raise InvalidInputError(f"{self.name} exposes no content features")

@@ -269,6 +269,13 @@ class MoleculeGenerator(OnDevice, Generator):
         rows = [judge_fingerprint(m.smiles, self.judge_scale) for m in molecules]
         return np.array(rows, dtype=np.float64).reshape(len(rows), JUDGE_BITS)
 
+    def content_key(self, content: Any) -> bytes:
+        """The same key for one molecule from any of its SELFIES strings: a digest of its
+        canonical SMILES."""
+        if not isinstance(content, Molecule):
+            raise InvalidInputError("a molecule's key needs a Molecule record (from generate)")
+        return hashlib.blake2b(content.smiles.encode(), digest_size=16).digest()
+
     def metadata(self, content: Molecule) -> dict[str, Any]:
         """SMILES, SELFIES and every property in `feature_names`."""
         if not isinstance(content, Molecule):

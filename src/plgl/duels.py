@@ -233,4 +233,3 @@ def key(latent: np.ndarray) -> bytes:
     (`plgl.navigation.anchors.latent_key`), not the 800 bytes themselves, as a ladder keeps
     several per answer."""
     return latent_key(latent)
-

@@ -130,3 +130,14 @@ def test_content_is_a_frozen_record() -> None:
     molecule = Molecule(selfies="[C][C][O]", smiles="CCO")
     with pytest.raises(AttributeError):
         molecule.smiles = "C"  # type: ignore[misc]
+
+
+def test_one_molecule_from_two_selfies_strings_has_one_content_key() -> None:
+    molecules = plgl.generators.get("molecules")
+    ethanol = Molecule(selfies="[C][C][O]", smiles="CCO")
+    spelled_otherwise = Molecule(selfies="[O][C][C]", smiles="CCO")
+    methanol = Molecule(selfies="[C][O]", smiles="CO")
+    assert molecules.content_key(ethanol) == molecules.content_key(spelled_otherwise)
+    assert molecules.content_key(ethanol) != molecules.content_key(methanol)
+    with pytest.raises(InvalidInputError, match="Molecule record"):
+        molecules.content_key("CCO")

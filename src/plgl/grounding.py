@@ -62,7 +62,7 @@ JUDGED_RADIUS = 0.25
 view of the content still holds."""
 VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
-_VARIATIONS = 8  # best-judged variations decoded to find one whose content is new (faces)
+_VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
 _WIDENINGS = 3  # radii tried for a variation, each twice the last
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
@@ -241,9 +241,7 @@ class Grounding:
                 pool = np.vstack([pool, _around(champion, radius, len(pool), generator, rng)])
             pool = pool[rng.permutation(len(pool))[:looked_at]]
             _, judged = self.judge.compare(rated, labels, pool, self.pairs())
-            ranked = pool[np.argsort(-judged, kind="stable")]
-            if self.mode != "judged":  # a judged decoder's best are mostly the champion again
-                ranked = ranked[:_VARIATIONS]
+            ranked = pool[np.argsort(-judged, kind="stable")][:_VARIATIONS]
             kept = self.distinct(ranked, shown)
             if len(kept):
                 return np.asarray(ranked[kept[:1]])

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds a client has to send a whole request (PLGL_READ_TIMEOUT; 10)",
     )
     parser.add_argument(
-        "--keep-alive", type=int, help="idle keep-alive seconds (PLGL_KEEP_ALIVE_SECONDS; 5)"
+        "--keep-alive", type=int, help="idle keep-alive seconds (PLGL_KEEP_ALIVE_SECONDS; 30)"
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]

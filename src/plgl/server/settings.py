@@ -44,7 +44,9 @@ class Settings:
         signups_per_minute: new users one client address may create per minute.
         max_unrated_items: shown-but-unrated items a user may hold; to make room for new ones
             (feed, recommendations, reverse) the oldest of them expire.
-        keep_alive_seconds: an idle keep-alive connection is closed after this long.
+        keep_alive_seconds: an idle keep-alive connection is closed after this long: longer
+            than a person takes per card, since a request sent as the server closes the
+            connection fails (at 5 s, swipers pausing 2-6 s between cards hit that).
         read_timeout: seconds a client has to send a whole request (headers and body) once it
             starts one or opens the connection; slower connections are dropped.
         max_header_bytes: request heads larger than this are refused (400 while still
@@ -76,7 +78,7 @@ class Settings:
     generation_burst: int = 20
     signups_per_minute: int = 30
     max_unrated_items: int = 200
-    keep_alive_seconds: int = 5
+    keep_alive_seconds: int = 30
     read_timeout: float = 10.0
     max_header_bytes: int = 16 * 1024
     max_sessions: int = 1000

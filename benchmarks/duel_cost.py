@@ -22,10 +22,6 @@ own process on the same swipers; medians over the swipers are printed side by si
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -33,6 +29,8 @@ from functools import partial
 from pathlib import Path
 from statistics import median
 from typing import Any
+
+from trees import run_in_tree
 
 HERE = Path(__file__).resolve().parent
 CHECKPOINTS = (40, 60, 100)
@@ -151,12 +149,7 @@ def child(swipers: int, seed: int) -> dict[str, Any]:
 
 def run(src: Path, swipers: int, seed: int) -> dict[str, Any]:
     """`child(swipers, seed)` in a fresh process importing plgl from `src`."""
-    env = {**os.environ, "PYTHONPATH": f"{src}:{HERE}", "OMP_NUM_THREADS": "1"}
-    code = f"import json, duel_cost as m; print(json.dumps(m.child({swipers}, {seed})))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_in_tree(src, "duel_cost", f"child({swipers}, {seed})")
 
 
 def main() -> None:

@@ -18,14 +18,14 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
-import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from statistics import median
 from typing import Any
+
+from trees import run_in_tree
 
 HERE = Path(__file__).resolve().parent
 
@@ -148,13 +148,7 @@ def child(kind: str, users: int, answers: int, maps: int | None = None) -> dict[
 
 def run(src: Path, kind: str, users: int, answers: int, maps: int | None) -> dict[str, Any]:
     """`child(kind, users, answers, maps)` in a fresh process importing plgl from `src`."""
-    env = {**os.environ, "PYTHONPATH": f"{src}:{HERE}", "OMP_NUM_THREADS": "1"}
-    call = f"m.child({kind!r}, {users}, {answers}, {maps})"
-    code = f"import json, session_memory as m; print(json.dumps({call}))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_in_tree(src, "session_memory", f"child({kind!r}, {users}, {answers}, {maps})")
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
 """Shared test helpers."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
+import torch
 
 import plgl
 
@@ -39,3 +42,17 @@ def two_taste_population(folder: Path) -> str:
     args = ["population", "refresh", "--storage", url, "--epsilon", "none", "--min-users", "10"]
     assert main(args) == 0
     return url
+
+
+def count_perceptual(monkeypatch: pytest.MonkeyPatch, generator: Any) -> list[int]:
+    """The rows of each `generator.perceptual` call from now on (the list grows as it is
+    called): how many perceptual maps were computed."""
+    rows: list[int] = []
+    perceptual = generator.perceptual
+
+    def counting(latents: torch.Tensor) -> torch.Tensor:
+        rows.append(len(latents))
+        return perceptual(latents)
+
+    monkeypatch.setattr(generator, "perceptual", counting)
+    return rows

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from helpers import count_perceptual
 
 import plgl
 from plgl.bench.cache import CountingGenerator
@@ -91,14 +92,7 @@ def test_remembered_maps_spare_the_next_fit_and_change_no_score(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     melodies = plgl.generators.get("melodies")
-    rows: list[int] = []
-    perceptual = melodies.perceptual
-
-    def counting(latents: torch.Tensor) -> torch.Tensor:
-        rows.append(len(latents))
-        return perceptual(latents)
-
-    monkeypatch.setattr(melodies, "perceptual", counting)
+    rows = count_perceptual(monkeypatch, melodies)
     latents = melodies.project(melodies.sample(23, np.random.default_rng(3)))
     labels = (np.arange(23) % 2).astype(float)
     judge = ContentJudge(melodies)

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import count_perceptual
 from sklearn.linear_model import LogisticRegression
 
 import plgl
@@ -136,14 +137,7 @@ def test_content_scores_rank_melodies_by_what_they_sound_like() -> None:
 
 def test_a_judge_computes_each_perceptual_map_once(monkeypatch: pytest.MonkeyPatch) -> None:
     melodies = plgl.generators.get("melodies")
-    rows: list[int] = []
-    perceptual = melodies.perceptual
-
-    def counting(latents: torch.Tensor) -> torch.Tensor:
-        rows.append(len(latents))
-        return perceptual(latents)
-
-    monkeypatch.setattr(melodies, "perceptual", counting)
+    rows = count_perceptual(monkeypatch, melodies)
     judge = ContentJudge(melodies, window=30)
     rated = melodies.project(melodies.sample(41, np.random.default_rng(0)))
     labels = (np.arange(41) % 2).astype(float)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import plgl
-from plgl.duels import DUELS_FROM, DUELS_FROM_POPULATION, MAX_SHRINK, SHRINK, Ladder, duels_due
+from plgl.duels import DUELS_FROM, MAX_SHRINK, SHRINK, Ladder, duels_due
 from plgl.navigation import ContentJudge
 
 
@@ -58,11 +58,6 @@ def test_duels_due_is_a_share_of_the_batch_from_the_domains_first_duel() -> None
     first = DUELS_FROM["faces"]
     assert duels_due(10, rng, first - 1, "faces", share=1.0) == 0
     assert duels_due(10, rng, first, "faces", share=1.0) == 10
-    early = DUELS_FROM_POPULATION["faces"]  # a model started from a population prior
-    assert early < first
-    assert duels_due(10, rng, early - 1, "faces", share=1.0, population=True) == 0
-    assert duels_due(10, rng, early, "faces", share=1.0, population=True) == 10
-    assert duels_due(10, rng, early, "faces", share=1.0) == 0
 
 
 def _engine(d: int = 6, seed: int = 0) -> plgl.Engine:

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.models import LinearPreference, confidence
-from plgl.models.mixture import MixturePreference
+from plgl.models import confidence
 from plgl.navigation import farthest_points, trust_candidates, trust_radius
 from plgl.navigation.anchors import latent_key
 
@@ -45,10 +44,6 @@ DUELS_FROM: dict[str, int] = {"faces": 40}
 `swipers` benchmark suite: on faces the feed's pair cards find very good faces early, and duels
 from the start took those cards (For-you at 30 answers 0.38 against 0.77 when duels start at
 40, which was also ahead at 60 and 100: 0.96 and 1.07 against 0.76 and 0.89)."""
-DUELS_FROM_POPULATION: dict[str, int] = {"faces": 20}
-"""The same for a user whose model starts from a population prior (`from_population`): the
-prior makes the first liked faces good, and duels then find which of them is best (in the
-`population-faces` suite the pick before the first duel was the weak part; README)."""
 CANDIDATES = 64
 """Latents near the champion that For-you's judge looks at for a variation on it
 (`plgl.grounding`; perceptual maps are costly)."""
@@ -73,24 +68,12 @@ def duels_due(
     n_ratings: int = 0,
     domain: str = "",
     share: float = DUEL_SHARE,
-    population: bool = False,
 ) -> int:
     """How many of the next `n` cards are champion duels (binomial: a batch of one card may
-    be a duel too); none before `DUELS_FROM[domain]` answers (`n_ratings`), or
-    `DUELS_FROM_POPULATION[domain]` for a model started from a `population` prior."""
-    first = (DUELS_FROM_POPULATION if population else DUELS_FROM).get(domain, 0)
-    if n_ratings < first:
+    be a duel too); none before `DUELS_FROM[domain]` answers (`n_ratings`)."""
+    if n_ratings < DUELS_FROM.get(domain, 0):
         return 0
     return int(rng.binomial(n, share))
-
-
-def from_population(model: Any) -> bool:
-    """Whether a model's prior carries other users' taste: a mixture prior, or a Gaussian
-    prior with a mean (a population's; the isotropic and geometry priors have none)."""
-    if isinstance(model, MixturePreference) and model.mixture is not None:
-        return True
-    prior = model.prior if isinstance(model, LinearPreference) else None
-    return prior is not None and bool(np.any(prior.mean))
 
 
 class Ladder:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import duel, duels_due, from_population
+from plgl.duels import duel, duels_due
 from plgl.errors import UnsafeRegionError
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import best_latents, farthest_points, latents_at
@@ -90,8 +90,7 @@ class Feed:
         again (source "champion") beside a challenger ("challenger": a rival or a latent made
         near it), in random order; none before anything was rated positively, nor where the
         never-show region takes the champion or the challengers."""
-        domain = str(getattr(self.engine.generator, "name", ""))
-        due = duels_due(n, rng, n_ratings, domain, population=from_population(model))
+        due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []
         champion, challengers = duel(self.grounding, model, due, n_ratings, rng)

@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import CANDIDATES, Ladder, from_population, key
+from plgl.duels import CANDIDATES, Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
-from plgl.models import OnlinePreferenceModel, confidence, is_linear
+from plgl.models import LinearPreference, OnlinePreferenceModel, confidence, is_linear
+from plgl.models.mixture import MixturePreference
 from plgl.navigation import (
     ContentJudge,
     farthest_points,
@@ -155,8 +156,8 @@ class Grounding:
     ) -> np.ndarray:
         """(k,) how good each of the positively rated latents (k, d) is, by the content
         judge's log-odds; where the model's prior carries other users' taste (a population
-        prior: `plgl.duels.from_population`) or the judge has no opinion yet, plus the
-        posterior's calibrated log-odds: a product of experts (Hinton 2002).
+        prior: `_informed`) or the judge has no opinion yet, plus the posterior's calibrated
+        log-odds: a product of experts (Hinton 2002).
 
         On the `population-faces` swipers a posterior started from the population's prior
         ranked faces better than the judge of the perceptual maps (rank correlation with the
@@ -174,7 +175,7 @@ class Grounding:
         judged = np.zeros(len(positives))
         if self.judge is not None:
             judged = self.judge.compare(rated, labels, positives, self.pairs())[1]
-        if np.any(judged) and (self.mode == "judged" or not from_population(model)):
+        if np.any(judged) and (self.mode == "judged" or not _informed(model)):
             return judged
         return np.asarray(model.decision_function(positives), dtype=np.float64) + judged
 
@@ -352,6 +353,15 @@ def _around(
     directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
     steps = radius * (1.0 - rng.random(n))
     return np.asarray(generator.project(center + steps[:, None] * directions))
+
+
+def _informed(model: Any) -> bool:
+    """Whether a model's prior carries other users' taste: a mixture prior, or a Gaussian
+    prior with a mean (a population's; the isotropic and geometry priors have none)."""
+    if isinstance(model, MixturePreference) and model.mixture is not None:
+        return True
+    prior = model.prior if isinstance(model, LinearPreference) else None
+    return prior is not None and bool(np.any(prior.mean))
 
 
 def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:

@@ -105,7 +105,7 @@ JUDGE_SCALE = 6.0
 follow a few ratings (measured on the molecule swipers; see the README)."""
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=1024)  # 8 KB each; the engine's perceptual maps keep the rest
 def judge_fingerprint(smiles: str, scale: float = JUDGE_SCALE) -> np.ndarray:
     """(JUDGE_BITS,) float32 read-only: a molecule as a chemist's similarity search sees it.
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+import plgl
 from plgl.cli import main
 from plgl.errors import InvalidInputError
+from plgl.navigation.anchors import SHARED_MAPS
 from plgl.server import Settings, create_app
 from plgl.server.deps import get_settings
 from plgl.session import Session
@@ -380,6 +382,18 @@ def test_settings_come_from_arguments_then_environment() -> None:
         Settings.from_env({}, port=70000)
     with pytest.raises(InvalidInputError, match="unknown settings"):
         Settings.from_env({}, colour="red")
+
+
+def test_the_perceptual_maps_a_worker_keeps_are_a_setting(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PLGL_PERCEPTUAL_MAPS": "512"}, data_dir=tmp_path)
+    assert settings.perceptual_maps == 512
+    with pytest.raises(InvalidInputError, match="perceptual_maps must be >= 0"):
+        Settings.from_env({"PLGL_PERCEPTUAL_MAPS": "-1"})
+    faces = plgl.generators.get("faces")
+    assert plgl.Engine(faces).perceptual_maps.size == SHARED_MAPS
+    assert plgl.Engine(faces, perceptual_maps=512).perceptual_maps.size == 512
+    with pytest.raises(InvalidInputError, match="perceptual_maps"):
+        plgl.Engine(faces, perceptual_maps=-1)
 
 
 def test_the_secret_file_is_private_and_kept(tmp_path: Path) -> None:

@@ -82,6 +82,9 @@ class Engine:
             extrapolation), "judged" (near the favourite, ranked by a judge of the content) or
             "top" (the model's closed-form best); None picks the generator's default
             (`plgl.grounding`).
+        perceptual_maps: how many perceptual maps (the content judge's rows) the engine keeps
+            for all its sessions (>= 0; `plgl.navigation.anchors.SHARED_MAPS`: about 55 MB of
+            faces' rows, 128 MB of molecules' atom-pair rows); one left out is computed again.
 
     Attributes:
         recipe: what every user's model is made of besides their events (`plgl.learner`).
@@ -108,11 +111,13 @@ class Engine:
         criteria: Sequence[str] | None = None,
         population: Population | None = None,
         for_you: str | None = None,
+        perceptual_maps: int = SHARED_MAPS,
     ) -> None:
         for name in ("latent_dim", "generate", "sample", "project"):
             if not hasattr(generator, name):
                 raise InvalidInputError(f"generator lacks {name!r}; see plgl.Generator")
         max_sessions = check.integer("max_sessions", max_sessions, minimum=1)
+        perceptual_maps = check.integer("perceptual_maps", perceptual_maps, minimum=0)
         if idle_seconds is not None and not (
             isinstance(idle_seconds, int | float)
             and not isinstance(idle_seconds, bool)
@@ -142,7 +147,9 @@ class Engine:
         self.population = None if population is None else EnginePopulation(population, self)
         # One bounded cache of perceptual maps for every session's content judge, not one each:
         # bounded per worker whatever the number of users.
-        self.perceptual_maps = PerceptualMaps(SHARED_MAPS) if has_perceptual(generator) else None
+        self.perceptual_maps = (
+            PerceptualMaps(perceptual_maps) if has_perceptual(generator) else None
+        )
         self.writer = BackgroundWriter()
         self._hot = HotSessions(max_sessions, idle_seconds, on_evict=self._evicted)
         self._closed = False

@@ -135,6 +135,7 @@ def build_services(settings: Settings) -> Services:
         seed=settings.seed,
         cache=settings.cache,
         max_sessions=settings.max_sessions,
+        perceptual_maps=settings.perceptual_maps,
         idle_seconds=settings.idle_seconds,
         population=plgl.Population(secret=handles),
     )

@@ -51,6 +51,8 @@ class Settings:
             starts one or opens the connection; slower connections are dropped.
         max_header_bytes: request heads larger than this are refused (400 while still
             arriving, 431 when whole).
+        perceptual_maps: content-judge rows each worker keeps for all its users (faces: 3 KB
+            each, molecules: 8 KB); one left out costs a decode to compute again.
         max_sessions, idle_seconds: each worker keeps at most this many users' sessions in
             memory, each for at most this long after its last request (the rest are loaded
             from storage when they come back), so its memory is bounded whatever the users.
@@ -82,6 +84,7 @@ class Settings:
     read_timeout: float = 10.0
     max_header_bytes: int = 16 * 1024
     max_sessions: int = 1000
+    perceptual_maps: int = 16384
     idle_seconds: float = 600.0
     workers: int = 1
     generator: str = "local"
@@ -113,6 +116,8 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.perceptual_maps < 0:
+            raise InvalidInputError(f"perceptual_maps must be >= 0, got {self.perceptual_maps}")
         for name in ("read_timeout", "idle_seconds"):
             if not getattr(self, name) > 0:
                 raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)}")

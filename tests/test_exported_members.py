@@ -85,7 +85,8 @@ SIGNATURES = {
         "None, safety: 'Safety | None' = None, feedback: 'FeedbackPolicy | None' = None, cache:"
         " 'str | BaseCache | ContentCache | None' = None, max_sessions: 'int' = 10000, "
         "idle_seconds: 'float | None' = 3600.0, criteria: 'Sequence[str] | None' = None, "
-        "population: 'Population | None' = None, for_you: 'str | None' = None) -> 'None'"
+        "population: 'Population | None' = None, for_you: 'str | None' = None, "
+        "perceptual_maps: 'int' = 16384) -> 'None'"
     ),
     "Engine.session": "(self, user_id: 'str', context: 'str | None' = None) -> 'Session'",
     "Generator._render": "(self, content: 'Any', media_type: 'str') -> 'bytes'",

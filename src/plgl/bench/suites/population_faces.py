@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
+from plgl.bench.suites._base import Row, SuiteSkipped, Task, is_tiny
+from plgl.bench.suites.swipers import pick_metrics
 
 if TYPE_CHECKING:
     import torch
@@ -37,11 +38,7 @@ if TYPE_CHECKING:
 
 TITLE = "Population prior on faces: new face swipers with and without earlier swipers' prior"
 _STEPS = (10, 20, 30)
-METRICS = {
-    "for_you": Metric("normalized utility of the For-you pick", summary="median", steps=_STEPS),
-    "favourite": Metric("best liked so far (normalized)", summary="median", steps=_STEPS),
-    "below": Metric("share of runs below the favourite", higher_is_better=False, steps=_STEPS),
-}
+METRICS = pick_metrics(_STEPS)
 POPULATIONS = {"no noise": (500, None), "epsilon 1": (2000, 1.0)}
 """Population setting -> (earlier swipers, epsilon per refresh; None: no noise)."""
 CENTRES, SPREAD, EARLIER_RATINGS, BANK = 4, 0.5, 60, 3000

@@ -48,11 +48,21 @@ if TYPE_CHECKING:
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
+
+
+def pick_metrics(steps: tuple[int, ...]) -> dict[str, Metric]:
+    """The For-you pick against the favourite at `steps` answers: `for_you`, `favourite` and
+    `below` (module docstring), as every suite of content swipers reports them."""
+    return {
+        "for_you": Metric("normalized utility of the For-you pick", summary="median", steps=steps),
+        "favourite": Metric("best liked so far (normalized)", summary="median", steps=steps),
+        "below": Metric("share of runs below the favourite", higher_is_better=False, steps=steps),
+    }
+
+
 METRICS = {
-    "for_you": Metric("normalized utility of the For-you pick", summary="median", steps=_STEPS),
-    "favourite": Metric("best liked so far (normalized)", summary="median", steps=_STEPS),
+    **pick_metrics(_STEPS),
     "gap": Metric("For-you minus the favourite", summary="median", steps=_STEPS),
-    "below": Metric("share of runs below the favourite", higher_is_better=False, steps=_STEPS),
     "new": Metric("share of picks that are new content", steps=_STEPS),
 }
 ENGINES = ("before", "default", "default-ask", "other", "other model")

@@ -4,6 +4,7 @@ the never-show region, with content made (or found in the cache) only for what i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,7 @@ class Feed:
         self.grounding = grounding
         self._pool: list[Item] = []
         self._pool_rating = 0  # the number of ratings when the pool was proposed
+        self._for_you: tuple[Hashable, int, list[Item]] | None = None  # (version, n, items)
 
     def next(
         self,
@@ -123,12 +125,40 @@ class Feed:
 
     def clear(self) -> None:
         self._pool = []
+        self._for_you = None
 
     def recommend(
-        self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
+        self,
+        model: BasePreferenceModel,
+        n: int,
+        n_ratings: int,
+        rng: np.random.Generator,
+        version: Hashable | None = None,
     ) -> list[Item]:
         """The `n` items of "For you" (served): grounded where the model allows
-        (`plgl.grounding`), else the best reachable; none in the never-show region."""
+        (`plgl.grounding`), else the best reachable; none in the never-show region.
+
+        `version` names everything the answer depends on besides `n` (the caller's events read
+        and the model's changes; `rng` must be a function of it): asked again for the same
+        version and `n`, the items of the last answer are given again, while storage still
+        holds them, instead of being computed anew (the grounded answer decodes tens of
+        latents). None computes it every time."""
+        if version is not None and self._for_you is not None:
+            seen, seen_n, items = self._for_you
+            if seen == version and seen_n == n and self._stored(items):
+                return list(items)
+        items = self._recommend(model, n, n_ratings, rng)
+        self._for_you = None if version is None else (version, n, items)
+        return list(items)
+
+    def _stored(self, items: list[Item]) -> bool:
+        """Whether the user still holds every one of `items` (unrated items expire)."""
+        ids = [item.id for item in items]
+        return len(self.engine.storage.item_latents(self.user_id, ids)) == len(set(ids))
+
+    def _recommend(
+        self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
+    ) -> list[Item]:
         if not self.grounding.applies(model):
             return self.serve(self.safe_latents(model, None, n, rng), "recommend")
         latents, sources = self.grounding.best(model, n, n_ratings, rng)

@@ -66,6 +66,7 @@ class Session(SeveralTastes, Matching):
         self._lock = threading.RLock()
         self._deleted = False
         self._settings: dict[str, Any] = {}  # as `_begin` last read them
+        self._refined = 0  # refinements of the model, which change it without an event
         self._grounding = Grounding(engine, user_id, context)
         self._feed = Feed(engine, user_id, self._grounding)
         self._recipe, self._key = engine.recipe_for(user_id)
@@ -110,7 +111,7 @@ class Session(SeveralTastes, Matching):
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
         with self._lock:
             self._begin()
-            self._history.learner.refine()
+            self._refine()
             sampler = _with_explore(self.engine.sampler, self._explore_in(self._settings))
             self._join()
             return self._feed.next(self.model, n, self._history.n_events, sampler, self._rng)
@@ -128,7 +129,7 @@ class Session(SeveralTastes, Matching):
         swipes = check.integer("swipes", swipes, minimum=0)
         with self._lock:
             self._begin()
-            self._history.learner.refine()
+            self._refine()
             sampler = _with_explore(self.engine.sampler, self._explore_in(self._settings))
             self._join()
             n_ratings = self._history.n_events
@@ -232,6 +233,11 @@ class Session(SeveralTastes, Matching):
         variation on it (where the generator has a content judge) and then the favourite itself
         (its Item's `source` says "favourite"; other rated items "liked").
 
+        Asked again with the same `k` before anything changed the model (an answer, here or in
+        another process, or the refinement `ask` makes), For-you gives the same items again,
+        remembered: the answer is a function of the events, which the stream it draws from
+        is seeded by, so computing it again would give the same latents.
+
         `maximize="calm"` ranks by a criterion instead of the overall taste; `at_least=
         {"energy": 0.8}` keeps only latents predicted at least that likely liked on each
         criterion, with posterior probability 0.9 (InfeasibleConstraintsError when no latent
@@ -241,7 +247,9 @@ class Session(SeveralTastes, Matching):
         with self._lock:
             self._begin()
             if maximize is None and at_least is None:
-                return self._feed.recommend(self.model, k, self._history.n_events, self._read_rng())
+                version = (self._history.position, self._refined)
+                n_ratings = self._history.n_events
+                return self._feed.recommend(self.model, k, n_ratings, self._read_rng(), version)
             latents = self._constrained(k, maximize, at_least, None)
             return self._feed.serve(latents, "recommend")
 
@@ -387,6 +395,11 @@ class Session(SeveralTastes, Matching):
         if recipe is not self._recipe:
             self._recipe, self._key = recipe, key
             self._history = History(recipe, self.engine.storage, self.user_id, key, self.context)
+
+    def _refine(self) -> None:
+        """Make the model's posterior exact (before `ask`): a change For-you's memory notes."""
+        self._history.learner.refine()
+        self._refined += 1
 
     def _snapshot_if_due(self) -> None:
         if self._history.due():

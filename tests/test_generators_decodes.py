@@ -9,6 +9,7 @@ import plgl
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 from plgl.generators._decodes import RecentDecodes, decode_key
+from plgl.navigation import ContentJudge
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +101,19 @@ def test_judge_features_refuse_bad_latents(faces: Generator) -> None:
     with pytest.raises(InvalidInputError, match="finite"):
         faces.judge_features(np.full((1, 100), np.nan))
     assert faces.judge_features(np.empty((0, 100))).shape == (0, 768)
+
+
+def test_the_judge_keeps_the_maps_of_content_just_made_without_a_pass() -> None:
+    faces = _fresh()
+    judge = ContentJudge(faces)
+    shown, other = np.split(np.random.default_rng(5).standard_normal((8, 100)), 2)
+    faces.generate(shown)  # content made to be shown
+    judge.keep_decoded(np.vstack([shown, other]))  # `other` was never decoded: not mapped
+    assert len(judge.maps) == 4
+    calls, hook = _passes(faces)
+    try:
+        maps = judge.candidate_maps(shown)
+    finally:
+        hook.remove()
+    assert calls == []
+    assert np.array_equal(maps, Generator.judge_features(_fresh(0), shown))

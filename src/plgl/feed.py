@@ -279,8 +279,12 @@ class Feed:
         ]
 
     def _contents(self, latents: np.ndarray) -> list[Any]:
-        """Content of latents (n, d) from the cache; only what it lacks is generated."""
-        return self.engine.cache.contents(latents, self.user_id)
+        """Content of latents (n, d) from the cache; only what it lacks is generated. The
+        content judge keeps the maps the generator made with it (`keep_decoded`)."""
+        contents = self.engine.cache.contents(latents, self.user_id)
+        if self.grounding.judge is not None and len(latents):
+            self.grounding.judge.keep_decoded(latents)
+        return contents
 
 
 def _new_id() -> str:

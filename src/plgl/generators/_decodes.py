@@ -18,6 +18,13 @@ then shows the content of the best (`plgl.grounding`); a duel batch shows the co
 challengers it judged among 32 (`plgl.duels`). Faces: about 15 KB each (content and map)."""
 
 
+class RecentlyDecoded:
+    """A generator that keeps its recent decodes: the content and the `judge_features` row of
+    a latent it decoded lately can be read back from `decodes` without another pass."""
+
+    decodes: RecentDecodes
+
+
 def decode_key(latent: np.ndarray) -> bytes:
     """A 16-byte key equal for latents (d,) the network sees alike (equal float32 values)."""
     raw = np.ascontiguousarray(latent, dtype=np.float32).tobytes()

@@ -27,7 +27,7 @@ from torch import nn
 
 from plgl.errors import InvalidInputError, MissingWeightsError
 from plgl.generators._base import Generator
-from plgl.generators._decodes import RECENT, RecentDecodes, decode_key
+from plgl.generators._decodes import RECENT, RecentDecodes, RecentlyDecoded, decode_key
 from plgl.generators._device import OnDevice, full_float32, resolve_device
 
 _PACKAGE = "gan_face_generate"
@@ -126,7 +126,7 @@ FEATURES = (
 )
 
 
-class FaceGenerator(OnDevice, Generator):
+class FaceGenerator(OnDevice, RecentlyDecoded, Generator):
     """64x64 RGB faces from the pretrained DCGAN of `gan-face-generate` (100-d latent).
 
     Args:

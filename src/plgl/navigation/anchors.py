@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from plgl.errors import InvalidInputError
+from plgl.generators._decodes import RecentlyDecoded, decode_key
 
 STRENGTH = 0.1
 """Inverse L2 penalty of the logistic regression (scikit-learn's C): strong shrinkage, since
@@ -208,6 +209,23 @@ class ContentJudge:
         # float32, as faces' and melodies' perceptual passes make them (they convert back
         # exactly): the same map as computing it again.
         self.maps.keep(keys, {k: m.astype(np.float32) for k, m in zip(keys, maps, strict=True)})
+
+    def keep_decoded(self, latents: np.ndarray) -> None:
+        """Keep among the shared maps those of latents (m, d) that the generator decoded lately
+        (`RecentlyDecoded`), at no cost: content about to be shown, whose map the next fit
+        needs once it is rated (mapped again later, a face would be decoded again: about
+        1.5 ms; its recent decodes are gone by then in a busy worker)."""
+        latents = np.asarray(latents, dtype=np.float64).reshape(-1, self.generator.latent_dim)
+        if not isinstance(self.generator, RecentlyDecoded):
+            return
+        found = self.generator.decodes.maps([decode_key(row) for row in latents])
+        keys, maps = [], {}
+        for row in latents:
+            row_map = found.get(decode_key(row))
+            if row_map is not None:
+                keys.append(latent_key(row))
+                maps[keys[-1]] = row_map
+        self.maps.keep(keys, maps)
 
     def _fit(
         self, rated: np.ndarray, labels: np.ndarray, won: np.ndarray, lost: np.ndarray

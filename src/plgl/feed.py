@@ -12,7 +12,7 @@ import numpy as np
 from plgl.duels import duel, duels_due
 from plgl.errors import UnsafeRegionError
 from plgl.models import BasePreferenceModel, confidence
-from plgl.navigation import best_latents, farthest_points, latents_at
+from plgl.navigation import ContentJudge, best_latents, farthest_points, latents_at
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates
 from plgl.samplers.cards import plan_cards, swipes_due
@@ -282,7 +282,7 @@ class Feed:
         """Content of latents (n, d) from the cache; only what it lacks is generated. The
         content judge keeps the maps the generator made with it (`keep_decoded`)."""
         contents = self.engine.cache.contents(latents, self.user_id)
-        if self.grounding.judge is not None and len(latents):
+        if isinstance(self.grounding.judge, ContentJudge) and len(latents):
             self.grounding.judge.keep_decoded(latents)
         return contents
 

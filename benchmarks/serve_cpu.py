@@ -10,7 +10,8 @@ reads the worker's user+system CPU time from /proc before and after:
 - content: GET /api/items/{id}/content of an item not fetched before (rendered bytes);
 - content again: the same URLs again, with the ETag the first answer gave (304);
 - feed: POST /api/feed?n=10;
-- recommendations: GET /api/recommendations?k=6; reverse: GET /api/reverse?target=0.7&n=4;
+- recommendations: GET /api/recommendations?k=6; recommendations again: the same request once
+  more, nothing answered since (For-you remembered); reverse: GET /api/reverse?target=0.7&n=4;
 - me: GET /api/me;
 - cards: POST /api/cards?n=5 (what the web app asks for) of users who gave `DUELS_FROM`
   answers first (40 on faces, untimed), so that about half the cards are champion duels
@@ -59,6 +60,7 @@ PHASES = (
     "content again",
     "feed",
     "recommendations",
+    "recommendations again",
     "reverse",
     "me",
     "cards",
@@ -101,10 +103,10 @@ def main() -> int:
                         results[src][phase].append(ms)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     print(f"\nworker CPU ms per request, {args.domain}, Redis, median of {args.repeats} rounds")
-    print(f"{'phase':<14}" + "".join(f"{str(s)[-28:]:>30}" for s in sources))
+    print(f"{'phase':<22}" + "".join(f"{str(s)[-28:]:>30}" for s in sources))
     for phase in phases:
         row = [statistics.median(results[s][phase]) for s in sources]
-        print(f"{phase:<14}" + "".join(f"{ms:>30.2f}" for ms in row))
+        print(f"{phase:<22}" + "".join(f"{ms:>30.2f}" for ms in row))
     return 0
 
 
@@ -211,6 +213,7 @@ def one_round(
 
     steps = {"feedback": feedback, "content": content, "content again": again}
     steps |= {"feed": feed, "recommendations": recommendations, "reverse": reverse, "me": me}
+    steps |= {"recommendations again": recommendations}
     steps |= {"cards": cards}
     return {phase: _timed(base, pid, sessions, clients, steps[phase]) for phase in phases}
 

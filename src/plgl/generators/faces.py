@@ -175,9 +175,10 @@ class FaceGenerator(OnDevice, RecentlyDecoded, Generator):
         self.network.load_state_dict(state["netG_state_dict"])
         # Channels last: the transposed convolutions take about 1.45 ms a face instead of 1.95
         # on one CPU thread (oneDNN's preferred layout); the faces differ from the default
-        # layout's by float32 rounding (about one subpixel in 100,000 by one level).
+        # layout's by float32 rounding (about one subpixel in 100,000 by one level). torch
+        # documents `memory_format` for `Module.to`; its type stubs lack it.
         self.network.eval().requires_grad_(False).to(self.device)
-        self.network.to(memory_format=torch.channels_last)
+        self.network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def generate(self, latents: np.ndarray) -> list[np.ndarray]:
         """(64, 64, 3) uint8 RGB faces, one per row of `latents` (n, 100)."""

@@ -218,13 +218,13 @@ class ContentJudge:
         latents = np.asarray(latents, dtype=np.float64).reshape(-1, self.generator.latent_dim)
         if not isinstance(self.generator, RecentlyDecoded):
             return
-        found = self.generator.decodes.maps([decode_key(row) for row in latents])
+        decoded = [decode_key(row) for row in latents]
+        found = self.generator.decodes.maps(decoded)
         keys, maps = [], {}
-        for row in latents:
-            row_map = found.get(decode_key(row))
-            if row_map is not None:
+        for row, made in zip(latents, decoded, strict=True):
+            if made in found:
                 keys.append(latent_key(row))
-                maps[keys[-1]] = row_map
+                maps[keys[-1]] = found[made]
         self.maps.keep(keys, maps)
 
     def _fit(

@@ -11,14 +11,17 @@ best the posterior and the content judge see within a trust region, and the regi
 while the champion keeps winning (as TuRBO's does after failures, Eriksson et al. 2019).
 
 The champion is derived from the stored events alone (replays agree): a comparison is a duel
-when one of its items was rated positively before (liked, or chosen in a comparison). Until the
-first duel the best positively rated item by the content judge stands in for it; from then on
-the champion is crowned by a Bradley-Terry fit over all the user's comparisons (`strengths`:
-each item's own strength around the judge's log-odds, `plgl.grounding.Grounding.champion`),
-not by the latest duel alone: one noisy answer then no longer dethrones an item that won the
-user's other comparisons (on the `swipers` suite's faces the latest winner was the best item
-rated positively in a fifth of the checkpoints from 40 answers on, README). The `Ladder` still
-follows the latest winner (`Ladder.champion`), whose defences shrink the challengers' radius.
+when one of its items was rated positively before (liked, or chosen in a comparison); the first
+duel's winner becomes the champion, and later a duel's winner does when the loser is (or was)
+the champion. Until the first duel the best positively rated item stands in for it
+(`plgl.grounding.Grounding.champion`).
+
+A batch holds several duels against one champion, answered in an order of no meaning (the
+cards are shuffled). Where several challengers beat it, they are the `Ladder.crowd`, and the
+champion is the one the content judge rates best (`plgl.grounding.Grounding.champion`), not
+the one answered last: on the `swipers` suite's faces the last winner of a batch was often
+far below another winner of the same batch (README). The crowd is one item again once its
+crowned member wins a duel.
 """
 
 from __future__ import annotations
@@ -26,9 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.optimize import minimize
 
-from plgl.errors import InvalidInputError
 from plgl.models import confidence
 from plgl.navigation import farthest_points, trust_candidates, trust_radius
 from plgl.navigation.anchors import latent_key
@@ -66,11 +67,6 @@ SHORTLIST = 16
 """Per duel, the judge's best 1/SHORTLIST of the candidates are short-listed (2 per duel of 32,
 as 4 of 64 were) and the challengers chosen among them for diversity: the share, not the
 number, keeps the challengers as good by the judge when fewer candidates are looked at."""
-SPREAD = 1.0
-"""Prior standard deviation (log-odds) of an item's own strength around the content judge's
-log-odds in the Bradley-Terry fit that crowns the champion (`strengths`): about one noisy
-comparison's worth, so a single answer moves an item by less than the judge's spread among
-the user's liked items, and several agreeing ones by more."""
 
 
 def duels_due(
@@ -91,7 +87,11 @@ class Ladder:
     """The champion, replayed from a user's events in the order they were stored.
 
     Attributes:
-        champion: (d,) latent of the champion, None before the first duel.
+        champion: (d,) latent of the latest duel's winner (or of the crowd's member that last
+            defended), None before the first duel.
+        crowd: (d,) latents of the challengers that beat the same champion since it lost its
+            first duel of the batch, oldest first (one item outside such a batch); the
+            champion is the best of them by the content judge (`plgl.grounding`).
         defences: duels the champion has won since it became champion.
         positives: (d,) latents rated positively (liked, or chosen in a comparison), each once,
             oldest first.
@@ -100,12 +100,14 @@ class Ladder:
 
     def __init__(self) -> None:
         self.champion: np.ndarray | None = None
+        self.crowd: list[np.ndarray] = []
         self.defences = 0
         self.positives: list[np.ndarray] = []
         self.compared: list[tuple[np.ndarray, np.ndarray]] = []
         self._positive: set[bytes] = set()
         self._champions: set[bytes] = set()  # every latent that has been champion
         self._met: set[bytes] = set()  # every latent that took part in a duel
+        self._dethroned: bytes | None = None  # the champion the crowd beat
 
     def liked(self, latent: np.ndarray) -> None:
         """Note a like of `latent` (d,)."""
@@ -113,38 +115,30 @@ class Ladder:
 
     def chose(self, winner: np.ndarray, loser: np.ndarray) -> None:
         """Note that `winner` (d,) was preferred over `loser` (d,). A duel's winner becomes the
-        champion where there was none or the loser has been champion (a batch may hold several
-        duels against the champion it was made for; the latest win counts)."""
+        champion where there was none or the loser has been champion; where the loser is the
+        champion that an earlier winner beat, the winner joins the `crowd` (a batch holds
+        several duels against the champion it was made for). A member of the crowd that wins
+        a duel against another item defends: it alone is the crowd and the champion."""
         won, lost = key(winner), key(loser)
         self.compared.append((np.asarray(winner), np.asarray(loser)))
+        crowd = {key(z) for z in self.crowd}
         if won in self._positive or lost in self._positive:  # a duel
             self._met |= {won, lost}
-            if self.champion is None or lost in self._champions:
-                if self.champion is not None and won == key(self.champion):
-                    self.defences += 1
-                else:
-                    self.champion, self.defences = np.array(winner, dtype=np.float64), 0
-                    self._champions |= {won, lost}
-            elif won == key(self.champion):
-                self.defences += 1
+            if won in crowd and lost not in crowd:
+                self._defend(winner, won)
+            elif self.champion is None or lost in self._champions:
+                again = lost == self._dethroned and won not in crowd
+                self.crowd = [*self.crowd, np.asarray(winner)] if again else [np.asarray(winner)]
+                self._dethroned = lost
+                self.champion, self.defences = np.array(winner, dtype=np.float64), 0
+                self._champions |= {won, lost}
         self._add(winner)
 
-    def comparisons(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(m, d) every latent rated positively or compared, the `positives` first (in their
-        order), each once; (p,) the row of each comparison's winner and (p,) of its loser."""
-        rows = {key(z): i for i, z in enumerate(self.positives)}
-        latents = list(self.positives)
-        won: list[int] = []
-        lost: list[int] = []
-        for winner, loser in self.compared:
-            for latent, out in ((winner, won), (loser, lost)):
-                found = rows.setdefault(key(latent), len(latents))
-                if found == len(latents):
-                    latents.append(np.asarray(latent, dtype=np.float64))
-                out.append(found)
-        d = len(self.compared[0][0]) if self.compared else 0
-        items = np.array(latents) if latents else np.empty((0, d))
-        return items, np.array(won, dtype=int), np.array(lost, dtype=int)
+    def _defend(self, winner: np.ndarray, won: bytes) -> None:
+        if self.champion is None or won != key(self.champion):
+            self.champion, self.defences = np.array(winner, dtype=np.float64), 0
+        self.defences += 1
+        self.crowd = [self.champion]
 
     def is_positive(self, latent: np.ndarray) -> bool:
         """Whether `latent` (d,) was liked or chosen."""
@@ -164,45 +158,6 @@ class Ladder:
         if found not in self._positive:
             self._positive.add(found)
             self.positives.append(np.asarray(latent, dtype=np.float64))
-
-
-def strengths(
-    offsets: np.ndarray, won: np.ndarray, lost: np.ndarray, spread: float = SPREAD
-) -> np.ndarray:
-    """(n,) how good each of n items is: its prior log-odds `offsets` (n,) (the content
-    judge's) plus its own effect, fitted to the comparisons (row `won[i]` preferred over row
-    `lost[i]`, (p,) ints each) by maximum a posteriori Bradley-Terry (Bradley & Terry 1952)
-    with a N(0, spread^2) prior on each effect: the structured Bradley-Terry model with
-    item-specific random effects (Turner & Firth 2012). The log-likelihood is concave, so the
-    fit (L-BFGS) is unique; an item in no comparison keeps its offset.
-
-    >>> s = strengths(np.zeros(3), np.array([0, 0]), np.array([1, 2]))
-    >>> bool(s[0] > 0 > s[1]), bool(np.isclose(s[1], s[2]))
-    (True, True)
-    """
-    offsets = np.asarray(offsets, dtype=np.float64).reshape(-1)
-    won, lost, n = np.asarray(won), np.asarray(lost), len(offsets)
-    if not np.all(np.isfinite(offsets)) or not (np.isfinite(spread) and spread > 0):
-        raise InvalidInputError(f"offsets must be finite and spread > 0, got spread={spread}")
-    if won.shape != lost.shape or won.ndim != 1:
-        raise InvalidInputError(f"won and lost must be (p,) alike, got {won.shape}, {lost.shape}")
-    for rows in (won, lost):
-        if len(rows) and (rows.dtype.kind not in "iu" or rows.min() < 0 or rows.max() >= n):
-            raise InvalidInputError(f"won and lost must be rows in [0, {n}), got {rows}")
-    if not len(won):
-        return offsets
-
-    def loss(effects: np.ndarray) -> tuple[float, np.ndarray]:
-        margin = (offsets + effects)[won] - (offsets + effects)[lost]
-        surprise = np.exp(-np.logaddexp(0.0, margin))  # P(the loser wins) = sigmoid(-margin)
-        grad = effects / spread**2
-        np.add.at(grad, won, -surprise)
-        np.add.at(grad, lost, surprise)
-        penalty = 0.5 * float(effects @ effects) / spread**2
-        return float(np.logaddexp(0.0, -margin).sum()) + penalty, grad
-
-    found = minimize(loss, np.zeros(n), jac=True, method="L-BFGS-B")
-    return np.asarray(offsets + found.x)
 
 
 def duel(

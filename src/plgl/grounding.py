@@ -18,11 +18,11 @@ generator with a perceptual map and "top" for one without):
   on another item, which the latent model cannot foresee but the judge can look at).
 
 Both grounded modes start from the champion (`plgl.duels`): the item the user's own
-comparisons found best (the greatest Bradley-Terry strength over all their comparisons around
-the favourite's log-odds), or before the first duel the best item they rated positively (liked,
-or chosen in a comparison) by the content judge, which learns from likes, dislikes and
-comparisons alike, with the latent posterior's log-odds added where the user's prior is a
-population's (`Grounding.favourite_logits`). When
+comparisons found best (the winner of their latest champion duel; of several that beat the
+same champion, the best by the judge), or before the first duel
+the best item they rated positively (liked, or chosen in a comparison) by the content judge,
+which learns from likes, dislikes and comparisons alike, with the latent posterior's
+log-odds added where the user's prior is a population's (`Grounding.favourite_logits`). When
 nothing new is predicted better, either shows a variation on the champion first (new content
 close to it, the judge's best: For-you makes something, it does not show an old like again),
 then the champion itself, marked `source="favourite"` (other rated items "liked").
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import CANDIDATES, Ladder, key, strengths
+from plgl.duels import CANDIDATES, Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
 from plgl.models import LinearPreference, OnlinePreferenceModel, confidence, is_linear
@@ -139,20 +139,19 @@ class Grounding:
     def champion(
         self, model: Any, rated: np.ndarray, labels: np.ndarray, scores: np.ndarray | None
     ) -> np.ndarray | None:
-        """(d,) the champion (`plgl.duels`): once the user has dueled, the item rated
-        positively (liked, or chosen in a comparison) of greatest Bradley-Terry strength over
-        all their comparisons around the favourite's log-odds (`duels.strengths`); before the
-        first duel the best of those items by the product of two experts (`favourite_logits`)
-        alone; None before anything was rated positively."""
-        if not self.ladder.positives:
+        """(d,) the champion (`plgl.duels`): the latest duel's winner, or where several
+        challengers beat the same champion (a batch's duels, answered in no meaningful order),
+        the best of that `crowd`; before the first duel the favourite, the best item rated
+        positively (liked, or chosen in a comparison); each by the product of two experts
+        (`favourite_logits`); None before anything was rated positively."""
+        ladder = self.ladder
+        if ladder.champion is not None and len(ladder.crowd) < 2:
+            return ladder.champion
+        found = np.array(ladder.crowd if ladder.champion is not None else ladder.positives)
+        if not len(found):
             return None
-        if self.ladder.champion is None:
-            positives = np.array(self.ladder.positives)
-            logits = self.favourite_logits(model, rated, labels, positives)
-            return np.asarray(positives[int(np.argmax(logits))])
-        items, won, lost = self.ladder.comparisons()
-        found = strengths(self.favourite_logits(model, rated, labels, items), won, lost)
-        return np.asarray(items[int(np.argmax(found[: len(self.ladder.positives)]))])
+        logits = self.favourite_logits(model, rated, labels, found)
+        return np.asarray(found[int(np.argmax(logits))])
 
     def favourite_logits(
         self, model: Any, rated: np.ndarray, labels: np.ndarray, positives: np.ndarray

@@ -19,10 +19,10 @@ generator with a perceptual map and "top" for one without):
 
 Both grounded modes start from the champion (`plgl.duels`): the item the user's own
 comparisons found best (the winner of their latest champion duel; of several that beat the
-same champion, the best by the judge), or before the first duel
-the best item they rated positively (liked, or chosen in a comparison) by the content judge,
-which learns from likes, dislikes and comparisons alike, with the latent posterior's
-log-odds added where the user's prior is a population's (`Grounding.favourite_logits`). When
+same champion, the best by the judge), or before the first duel the best item they rated
+positively (liked, or chosen in a comparison) by the content judge, which learns from likes,
+dislikes and comparisons alike, with the latent posterior's log-odds added where the user's
+prior is a population's (`Grounding.favourite_logits`). When
 nothing new is predicted better, either shows a variation on the champion first (new content
 close to it, the judge's best: For-you makes something, it does not show an old like again),
 then the champion itself, marked `source="favourite"` (other rated items "liked").

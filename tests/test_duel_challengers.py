@@ -120,6 +120,7 @@ def test_a_duel_batch_maps_its_candidates_once_and_makes_only_the_chosen_content
     grounding = session._grounding
     mapped: list[int] = []
     made: list[int] = []
+    made_latents: list[np.ndarray] = []
     perceptual, generate = melodies.perceptual, melodies.generate
 
     def mapping(latents: torch.Tensor) -> torch.Tensor:
@@ -128,6 +129,7 @@ def test_a_duel_batch_maps_its_candidates_once_and_makes_only_the_chosen_content
 
     def making(latents: np.ndarray) -> list[Any]:
         made.append(len(latents))
+        made_latents.extend(latents)
         return generate(latents)
 
     monkeypatch.setattr(melodies, "perceptual", mapping)
@@ -137,7 +139,14 @@ def test_a_duel_batch_maps_its_candidates_once_and_makes_only_the_chosen_content
     champion, found = duel(grounding, session.model, 4, session.n_ratings, rng)
     assert champion is not None and 0 < len(found) <= 4
     assert sum(mapped) <= DUEL_CANDIDATES  # the candidates', once
-    assert sum(made) <= 1 + 4  # the champion's content and the chosen challengers'
+    # The champion's content and the chosen challengers', and only where a chosen latent
+    # made the champion's content or another chosen one's, that of the one chosen instead.
+    content_key = melodies.content_key
+    kept = {content_key(c) for c in generate(np.vstack([champion, found]))}
+    dropped = [z for z in made_latents[1:] if not any(np.array_equal(z, f) for f in found)]
+    assert sum(made) <= 1 + 4 + len(dropped)
+    made_again = generate(np.array(dropped)) if dropped else []
+    assert all(content_key(c) in kept for c in made_again)
     mapped.clear()
     pairs = grounding.pairs()
     assert pairs is not None

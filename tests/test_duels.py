@@ -31,6 +31,26 @@ def test_the_first_duel_crowns_its_winner_and_later_ones_need_the_champion_to_lo
     assert ladder.radius(2.0) == 2.0
 
 
+def test_challengers_that_beat_the_same_champion_are_its_crowd_until_one_defends() -> None:
+    ladder = Ladder()
+    champion, x1, x2, y, z, w = (_z(k, 0) for k in range(1, 7))
+    ladder.liked(champion)
+    ladder.chose(champion, _z(0, 9))  # the first duel crowns the liked item
+    # One batch against the champion, answered in any order: two challengers beat it.
+    ladder.chose(x1, champion)
+    ladder.chose(champion, y)  # a win of the dethroned champion changes nothing
+    ladder.chose(x2, champion)
+    assert [c.tolist() for c in ladder.crowd] == [x1.tolist(), x2.tolist()]
+    np.testing.assert_array_equal(ladder.champion, x2)  # the latest winner
+    # The crowd's member made champion (by the judge, `plgl.grounding`) defends: it alone.
+    ladder.chose(x1, z)
+    assert [c.tolist() for c in ladder.crowd] == [x1.tolist()]
+    np.testing.assert_array_equal(ladder.champion, x1)
+    assert ladder.defences == 1
+    ladder.chose(w, x1)  # a new champion: a crowd of one
+    assert [c.tolist() for c in ladder.crowd] == [w.tolist()] and ladder.defences == 0
+
+
 def test_the_radius_shrinks_while_the_champion_keeps_winning() -> None:
     ladder = Ladder()
     ladder.liked(_z(1, 0))
@@ -94,10 +114,14 @@ def test_the_feed_duels_the_champion_and_for_you_grounds_at_the_winner() -> None
     # The champion is an item of a duel that the user chose.
     assert ladder.is_positive(ladder.champion)
     assert any(np.array_equal(ladder.champion, item.latent) for card in duels for item in card)
+    grounding = session._grounding
+    rated, labels = grounding.evidence()
+    crowned = grounding.champion(session.model, rated, labels, None)
+    assert crowned is not None and any(np.array_equal(crowned, z) for z in ladder.crowd)
     picks = session.recommend(2)
     for pick in picks:
         if pick.source == "favourite":
-            np.testing.assert_array_equal(pick.latent, ladder.champion)
+            np.testing.assert_array_equal(pick.latent, crowned)
         else:
             assert pick.source in {"recommend", "liked"}
 
@@ -114,6 +138,7 @@ def test_duels_replay_the_same_champion() -> None:
     np.testing.assert_array_equal(
         replayed._grounding.ladder.champion, first._grounding.ladder.champion
     )
+    np.testing.assert_array_equal(replayed._grounding.ladder.crowd, first._grounding.ladder.crowd)
 
 
 def test_a_new_user_gets_no_duel_before_anything_is_rated_positively() -> None:

@@ -18,10 +18,11 @@ generator with a perceptual map and "top" for one without):
   on another item, which the latent model cannot foresee but the judge can look at).
 
 Both grounded modes start from the champion (`plgl.duels`): the item the user's own
-comparisons found best (the winner of their latest champion duel), or before the first duel
-the best item they rated positively (liked, or chosen in a comparison) by the content judge,
-which learns from likes, dislikes and comparisons alike, with the latent posterior's
-log-odds added where the user's prior is a population's (`Grounding.favourite_logits`). When
+comparisons found best (the winner of their latest champion duel; of several that beat the
+same champion, the best by the judge), or before the first duel the best item they rated
+positively (liked, or chosen in a comparison) by the content judge, which learns from likes,
+dislikes and comparisons alike, with the latent posterior's log-odds added where the user's
+prior is a population's (`Grounding.favourite_logits`). When
 nothing new is predicted better, either shows a variation on the champion first (new content
 close to it, the judge's best: For-you makes something, it does not show an old like again),
 then the champion itself, marked `source="favourite"` (other rated items "liked").
@@ -138,17 +139,19 @@ class Grounding:
     def champion(
         self, model: Any, rated: np.ndarray, labels: np.ndarray, scores: np.ndarray | None
     ) -> np.ndarray | None:
-        """(d,) the champion (`plgl.duels`): the latest duel's winner; before the first duel
-        the favourite, the best item rated positively (liked, or chosen in a comparison) by
-        the product of two experts (`favourite_logits`); None before anything was rated
-        positively."""
-        if self.ladder.champion is not None:
-            return self.ladder.champion
-        if not self.ladder.positives:
+        """(d,) the champion (`plgl.duels`): the latest duel's winner, or where several
+        challengers beat the same champion (a batch's duels, answered in no meaningful order),
+        the best of that `crowd`; before the first duel the favourite, the best item rated
+        positively (liked, or chosen in a comparison); each by the product of two experts
+        (`favourite_logits`); None before anything was rated positively."""
+        ladder = self.ladder
+        if ladder.champion is not None and len(ladder.crowd) < 2:
+            return ladder.champion
+        found = np.array(ladder.crowd if ladder.champion is not None else ladder.positives)
+        if not len(found):
             return None
-        positives = np.array(self.ladder.positives)
-        logits = self.favourite_logits(model, rated, labels, positives)
-        return np.asarray(positives[int(np.argmax(logits))])
+        logits = self.favourite_logits(model, rated, labels, found)
+        return np.asarray(found[int(np.argmax(logits))])
 
     def favourite_logits(
         self, model: Any, rated: np.ndarray, labels: np.ndarray, positives: np.ndarray

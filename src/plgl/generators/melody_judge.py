@@ -37,7 +37,7 @@ BLOCK_SIZES = {
 }
 JUDGE_LENGTH = sum(BLOCK_SIZES.values())
 """Length of `judge_row`."""
-JUDGE_SCALE = 4.0
+JUDGE_SCALE = 1.5
 """Weight of every block of `judge_row` (each has a norm of about 1 before it): sets how far the
 judge's regularized regression may follow a few ratings (measured on the melody swipers; see
 the README)."""

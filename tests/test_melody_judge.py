@@ -17,6 +17,7 @@ from plgl.generators.melody_judge import (
     judge_row,
 )
 from plgl.generators.melody_model import STEPS
+from plgl.navigation import ContentJudge
 
 # C major up and down in eighths and quarters: C4 D4 E4 F4 G4 - F4 E4 | D4 - C4 - - - . .
 SCALE = [14, 16, 18, 19, 21, 1, 19, 18, 16, 1, 14, 1, 1, 1, 0, 0]
@@ -112,3 +113,18 @@ def test_the_qualities_swiper_likes_melodies_near_its_profile(melodies: MelodyGe
     # A drawn profile of several qualities: no single trait decides the taste.
     assert abs(np.corrcoef(values, stepwise)[0, 1]) < 0.9
     assert np.std(values) > 0.1
+
+
+def test_the_judge_reads_the_musicians_features(melodies: MelodyGenerator) -> None:
+    latents = melodies.project(melodies.sample(86, np.random.default_rng(6)))
+    rated, candidates = latents[:80], latents[80:]
+    traits = melodies.features(melodies.generate(rated))
+    stepwise = traits[:, FEATURE_NAMES.index("stepwise")]
+    labels = (stepwise > np.median(stepwise)).astype(float)  # likes stepwise melodies
+    judge = ContentJudge(melodies)
+    scores = judge.scores(rated, labels)
+    assert np.corrcoef(scores, stepwise)[0, 1] > 0.6  # the interval shares spell it out
+    maps = judge.candidate_maps(candidates)
+    assert maps.shape == (6, JUDGE_LENGTH)
+    given = judge.compare(rated, labels, candidates, maps=maps)[1]
+    np.testing.assert_array_equal(given, judge.compare(rated, labels, candidates)[1])

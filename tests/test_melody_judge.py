@@ -8,6 +8,7 @@ import torch
 import plgl
 from plgl.bench.melody_swipers import key_fit
 from plgl.bench.swipers import swiper
+from plgl.errors import InvalidInputError
 from plgl.generators.melodies import FEATURE_NAMES, Melody, MelodyGenerator, melody_features
 from plgl.generators.melody_judge import (
     BLOCK_SIZES,
@@ -128,3 +129,11 @@ def test_the_judge_reads_the_musicians_features(melodies: MelodyGenerator) -> No
     assert maps.shape == (6, JUDGE_LENGTH)
     given = judge.compare(rated, labels, candidates, maps=maps)[1]
     np.testing.assert_array_equal(given, judge.compare(rated, labels, candidates)[1])
+
+
+@pytest.mark.parametrize("notes", [[(60, 0, 0)], [(60, -1, 2)], [(60, 15, 2)]])
+def test_notes_outside_the_two_bars_are_refused(notes: list[tuple[int, int, int]]) -> None:
+    with pytest.raises(InvalidInputError, match="notes must be"):
+        judge_row(notes)
+    with pytest.raises(ValueError):  # the matching builtin too
+        judge_row(notes)

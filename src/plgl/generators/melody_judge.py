@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from plgl.errors import InvalidInputError
 from plgl.generators.melody_model import LOWEST_PITCH, N_PITCHES, STEPS
 
 BLOCKS = ("contour", "register", "rhythm", "pitch_classes", "intervals", "durations")
@@ -55,6 +56,8 @@ def judge_row(notes: Sequence[tuple[int, int, int]], scale: float = JUDGE_SCALE)
     the histograms are the square roots of shares (norm 1: the inner product of two is
     the Bhattacharyya coefficient of the distributions, and rare bins are not swamped).
 
+    Raises InvalidInputError for a note outside the STEPS steps or of no duration.
+
     >>> row = judge_row([(60, 0, 2), (62, 2, 2)], scale=1.0)
     >>> row.shape, round(float(row[0] * 12), 2), round(float(row[STEPS]), 2)
     ((59,), -1.0, -0.42)
@@ -62,6 +65,12 @@ def judge_row(notes: Sequence[tuple[int, int, int]], scale: float = JUDGE_SCALE)
     pitches = np.array([pitch for pitch, _, _ in notes], dtype=np.float64)
     starts = np.array([start for _, start, _ in notes], dtype=np.int64)
     durations = np.array([duration for _, _, duration in notes], dtype=np.int64)
+    ends = starts + durations
+    if len(notes) and (starts.min() < 0 or durations.min() < 1 or ends.max() > STEPS):
+        raise InvalidInputError(
+            f"notes must be (pitch, start, duration) with duration >= 1 within {STEPS} steps, "
+            f"got {list(notes)!r}"
+        )
     mean = float(np.average(pitches, weights=durations)) if len(notes) else _MIDDLE
     contour = np.zeros(STEPS)  # a rest sits at the mean: no direction
     for pitch, start, duration in notes:

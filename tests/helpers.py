@@ -56,3 +56,17 @@ def count_perceptual(monkeypatch: pytest.MonkeyPatch, generator: Any) -> list[in
 
     monkeypatch.setattr(generator, "perceptual", counting)
     return rows
+
+
+def perceptual_melodies() -> Any:
+    """The melodies generator with its content judge reading the perceptual map (the judge
+    before the musician's features): for tests that count the perceptual maps a judge makes,
+    or the content it decodes besides them."""
+    from plgl.generators import Generator
+    from plgl.generators.melodies import MelodyGenerator
+
+    class PerceptualMelodies(MelodyGenerator):
+        def judge_features(self, latents: np.ndarray) -> np.ndarray:
+            return Generator.judge_features(self, latents)
+
+    return PerceptualMelodies()

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from helpers import count_perceptual
+from helpers import count_perceptual, perceptual_melodies
 
 import plgl
 from plgl.bench.cache import CountingGenerator
@@ -71,7 +71,7 @@ def test_the_chosen_contents_are_cached_for_the_feed_to_show() -> None:
 
 
 def test_maps_given_to_compare_judge_as_the_judges_own() -> None:
-    melodies = plgl.generators.get("melodies")
+    melodies = perceptual_melodies()
     rng = np.random.default_rng(2)
     latents = melodies.project(melodies.sample(26, rng))
     rated, labels, candidates = latents[:20], (np.arange(20) % 2).astype(float), latents[20:]
@@ -91,7 +91,7 @@ def test_maps_given_to_compare_judge_as_the_judges_own() -> None:
 def test_remembered_maps_spare_the_next_fit_and_change_no_score(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    melodies = plgl.generators.get("melodies")
+    melodies = perceptual_melodies()
     rows = count_perceptual(monkeypatch, melodies)
     latents = melodies.project(melodies.sample(23, np.random.default_rng(3)))
     labels = (np.arange(23) % 2).astype(float)
@@ -108,7 +108,7 @@ def test_remembered_maps_spare_the_next_fit_and_change_no_score(
 def test_a_duel_batch_maps_its_candidates_once_and_makes_only_the_chosen_content(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    melodies = plgl.generators.get("melodies")  # a judge, and duels from the first like
+    melodies = perceptual_melodies()  # a judge, and duels from the first like
     session = plgl.Engine(melodies, seed=0).session("u")
     rng = np.random.default_rng(4)
     for _ in range(2):

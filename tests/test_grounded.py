@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import count_perceptual
+from helpers import count_perceptual, perceptual_melodies
 from sklearn.linear_model import LogisticRegression
 
 import plgl
@@ -136,7 +136,7 @@ def test_content_scores_rank_melodies_by_what_they_sound_like() -> None:
 
 
 def test_a_judge_computes_each_perceptual_map_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    melodies = plgl.generators.get("melodies")
+    melodies = perceptual_melodies()
     rows = count_perceptual(monkeypatch, melodies)
     judge = ContentJudge(melodies, window=30)
     rated = melodies.project(melodies.sample(41, np.random.default_rng(0)))

@@ -10,9 +10,11 @@ Each kind draws a hidden taste from its seed:
     in mind; by construction one the generator makes).
   - "random-features": a random direction in a fixed random-convolution embedding of the image
     (edges and textures pooled over a 4x4 grid: what a small untrained vision network sees).
-* melodies
+* melodies (`plgl.bench.melody_swipers`)
   - "roll-linear": a smooth random weight over (time, pitch) of the sounding piano roll.
-  - "target": closeness of the pitch contour to that of one target melody.
+  - "target": closeness of the smoothed piano roll to that of one target melody.
+  - "qualities": no piano roll: fit to a drawn key plus closeness of the share of stepwise
+    motion, the range and the note density to a drawn profile.
 * molecules
   - "fingerprint": a random direction in Morgan count-fingerprint space (likes some
     substructures, dislikes others).
@@ -36,13 +38,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from plgl.bench import melody_swipers
 from plgl.bench.users import SimulatedUser, clip_to_ball
 from plgl.errors import InvalidInputError
 from plgl.generators import Generator
 
 KINDS: dict[str, tuple[str, ...]] = {
     "faces": ("blur-linear", "target", "random-features"),
-    "melodies": ("roll-linear", "target"),
+    "melodies": melody_swipers.KINDS,
     "molecules": ("fingerprint", "target", "profile"),
 }
 """The kinds of swiper of each domain."""
@@ -131,7 +134,7 @@ def swiper(
     if domain == "faces":
         taste = _face_taste(kind, rng, generator.generate(target)[0])
     elif domain == "melodies":
-        taste = _melody_taste(kind, rng, generator.generate(target)[0])
+        taste = melody_swipers.melody_taste(kind, rng, generator.generate(target)[0])
     else:
         taste = _molecule_taste(kind, rng, generator.generate(target)[0])
     user = ContentSwiper(generator, taste, seed=seed, **options)
@@ -199,42 +202,6 @@ def random_features(filters: torch.Tensor, direction: np.ndarray) -> Taste:
         return np.asarray(conv_embedding(contents, filters) @ direction)
 
     return embedded
-
-
-# -------------------------------------------------------------------------------- melodies
-def _roll(contents: Sequence[Any]) -> np.ndarray:
-    """(n, 16, 36) sounding piano rolls of melodies (1 where a pitch sounds at a step)."""
-    from plgl.generators.melody_model import LOWEST_PITCH, N_PITCHES, STEPS
-
-    rolls = np.zeros((len(contents), STEPS, N_PITCHES))
-    for i, melody in enumerate(contents):
-        for pitch, start, duration in melody.notes:
-            rolls[i, start : start + duration, pitch - LOWEST_PITCH] = 1.0
-    return rolls
-
-
-def _smooth(values: np.ndarray, width: float, axis: int) -> np.ndarray:
-    """Gaussian smoothing of an array along one axis (`width` in samples)."""
-    x = np.arange(values.shape[axis])
-    kernel = np.exp(-0.5 * ((x[:, None] - x[None, :]) / width) ** 2)
-    kernel /= kernel.sum(axis=1, keepdims=True)
-    return np.moveaxis(np.tensordot(kernel, np.moveaxis(values, axis, 0), axes=1), 0, axis)
-
-
-def _melody_taste(kind: str, rng: np.random.Generator, target: Any) -> Taste:
-    if kind == "roll-linear":
-        weights = _smooth(_smooth(rng.standard_normal((16, 36)), 3.0, 0), 4.0, 1)
-
-        def linear(contents: list[Any]) -> np.ndarray:
-            return np.asarray((_roll(contents) * weights).sum(axis=(1, 2)))
-
-        return linear
-    goal = _smooth(_roll([target]), 1.5, 2)[0]
-
-    def closeness(contents: list[Any]) -> np.ndarray:
-        return np.asarray(-((_smooth(_roll(contents), 1.5, 2) - goal) ** 2).sum(axis=(1, 2)))
-
-    return closeness
 
 
 # ------------------------------------------------------------------------------- molecules

@@ -22,6 +22,7 @@ from plgl import validation
 from plgl.errors import InvalidInputError
 from plgl.generators._base import Generator
 from plgl.generators._device import OnDevice, full_float32, resolve_device
+from plgl.generators.melody_judge import JUDGE_LENGTH, JUDGE_SCALE, judge_row
 from plgl.generators.melody_model import (
     HOLD,
     LOWEST_PITCH,
@@ -169,6 +170,7 @@ class MelodyGenerator(OnDevice, Generator):
     reach = 3.0
     media_types = ("audio/wav", "audio/midi", "image/png")
     feature_names = FEATURE_NAMES
+    judge_scale = JUDGE_SCALE  # the weight of each block of `judge_features`' rows
 
     def __init__(self, tempo_bpm: float = 100.0, *, device: str = "cpu") -> None:
         self.device = resolve_device(device)
@@ -211,6 +213,17 @@ class MelodyGenerator(OnDevice, Generator):
             tokens = self._model.decode_greedy(z.detach())
             probs = torch.softmax(self._model.logits(z, tokens), dim=-1)
             return probs.flatten(1).to(latents)
+
+    def judge_features(self, latents: np.ndarray) -> np.ndarray:
+        """(n, 59) float64 `judge_row` of the melody of each latent (n, 16): its contour,
+        register, rhythm, pitch classes, intervals and durations.
+
+        Not the perceptual map: the judge picks the best of a champion's neighbours, and on
+        the melody swipers these features followed their taste there better than the decoder's
+        soft tokens did (see the README).
+        """
+        rows = [judge_row(melody.notes, self.judge_scale) for melody in self.generate(latents)]
+        return np.array(rows, dtype=np.float64).reshape(len(rows), JUDGE_LENGTH)
 
     def _render(self, content: Melody, media_type: str) -> bytes:
         melody = self._check(content)

@@ -18,7 +18,13 @@ import numpy as np
 
 from plgl.errors import InvalidInputError
 from plgl.samplers._base import BaseSampler
-from plgl.samplers.pairs import WATCHABLE, beliefs, best_pair, liked_probability
+from plgl.samplers.pairs import (
+    WATCHABLE,
+    answered_covariance,
+    beliefs,
+    best_pair,
+    liked_probability,
+)
 
 SWIPES_PER_PAIR = 1
 """A pair card is shown when its comparison teaches more than this many swipes would. One: a
@@ -105,7 +111,7 @@ def plan_cards(
                 first, second = second, first
             cards.append(([first, second], "pair"))
             allowed[[first, second]] = False
-            cov = _answered(mean, cov, first, second)
+            cov = answered_covariance(mean, cov, first, second)
     rest = min(n - len(cards), int(allowed.sum()))
     if rest > 0:
         rows = np.flatnonzero(allowed)
@@ -113,16 +119,3 @@ def plan_cards(
         cards += [([int(rows[i])], s) for i, s in zip(picks, sources, strict=True)]
     order = rng.permutation(len(cards))
     return [cards[i] for i in order]
-
-
-def _answered(mean: np.ndarray, cov: np.ndarray, first: int, second: int) -> np.ndarray:
-    """(m, m) covariance of the candidates' log-odds after the comparison of two of them (a
-    rank-one Laplace update with the curvature at the predicted answer)."""
-    u = np.zeros(len(mean))
-    u[first], u[second] = 1.0, -1.0
-    column = cov @ u
-    variance = float(u @ column)
-    gap = float(mean[first] - mean[second])
-    p = float(liked_probability(gap, variance))
-    c = p * (1.0 - p)
-    return np.asarray(cov - np.outer(column, column) * (c / (1.0 + c * variance)))

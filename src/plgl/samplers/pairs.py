@@ -209,6 +209,19 @@ def best_pair(
     return PairChoice(first, second, float(bits[i, j]), swiped, enough)
 
 
+def answered_covariance(mean: np.ndarray, cov: np.ndarray, first: int, second: int) -> np.ndarray:
+    """(m, m) covariance of the candidates' log-odds (mean (m,), cov (m, m)) after the
+    comparison of candidates `first` and `second`: a rank-one Laplace update with the
+    curvature at the predicted answer."""
+    u = np.zeros(len(mean))
+    u[first], u[second] = 1.0, -1.0
+    column = cov @ u
+    variance = float(u @ column)
+    p = float(liked_probability(float(mean[first] - mean[second]), variance))
+    c = p * (1.0 - p)
+    return np.asarray(cov - np.outer(column, column) * (c / (1.0 + c * variance)))
+
+
 def swipe_bits(
     mean: np.ndarray, cov: np.ndarray, rows: np.ndarray, n: int = 2, nuisance: float = 0.0
 ) -> float:

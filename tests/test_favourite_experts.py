@@ -8,7 +8,7 @@ import pytest
 
 import plgl
 from plgl.errors import InvalidInputError
-from plgl.grounding import _informed
+from plgl.grounding import informed
 from plgl.models import GaussianPrior, LinearPreference
 from plgl.models.mixture import MixturePreference, MixturePrior
 
@@ -128,9 +128,9 @@ def test_from_a_prior_without_a_mean_the_judge_alone_picks_the_favourite() -> No
 def test_which_priors_carry_other_users_taste() -> None:
     d = 3
     mean = np.array([1.0, 0.0, 0.0])
-    assert _informed(LinearPreference(prior=GaussianPrior(mean, np.eye(d))))
-    assert not _informed(LinearPreference(prior=GaussianPrior(np.zeros(d), np.eye(d))))
-    assert not _informed(LinearPreference())
+    assert informed(LinearPreference(prior=GaussianPrior(mean, np.eye(d))))
+    assert not informed(LinearPreference(prior=GaussianPrior(np.zeros(d), np.eye(d))))
+    assert not informed(LinearPreference())
     near, far = GaussianPrior(mean, np.eye(d)), GaussianPrior(-mean, np.eye(d))
     mixture = MixturePrior((near, far), np.ones(2))
-    assert _informed(MixturePreference(mixture=mixture))
+    assert informed(MixturePreference(mixture=mixture))

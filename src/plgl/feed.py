@@ -11,11 +11,13 @@ import numpy as np
 
 from plgl.duels import duel, duels_due
 from plgl.errors import UnsafeRegionError
+from plgl.grounding import informed
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import ContentJudge, best_latents, farthest_points, latents_at
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates
 from plgl.samplers.cards import plan_cards, swipes_due
+from plgl.samplers.incumbent import challengers
 from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
@@ -64,7 +66,12 @@ class Feed:
         or a champion duel in random order), stored as served: duels (`plgl.duels`) once the
         user has rated something positively, and `plgl.samplers.cards.plan_cards` among the
         pool and twin latents made to be compared (`pair_proposals`) for the rest; all outside
-        the never-show region."""
+        the never-show region. A user whose prior is a population's (`plgl.grounding.informed`)
+        gets favourite cards instead once they have a favourite (`_favourite_cards`)."""
+        if self.grounding.applies(model) and informed(model):
+            favourite_cards = self._favourite_cards(model, n, n_ratings, sampler, rng)
+            if favourite_cards:
+                return favourite_cards
         duels = self._duels(model, n, n_ratings, rng) if self.grounding.applies(model) else []
         if len(duels) == n:
             return duels
@@ -84,6 +91,51 @@ class Feed:
         chosen = iter(self._take(candidates, rows, sources))
         cards = duels + [tuple(next(chosen) for _ in card) for card, _ in plan]
         return [cards[i] for i in rng.permutation(len(cards))]
+
+    def _favourite_cards(
+        self,
+        model: BasePreferenceModel,
+        n: int,
+        n_ratings: int,
+        sampler: BaseSampler,
+        rng: np.random.Generator,
+    ) -> list[tuple[Item, ...]]:
+        """`n` cards (fewer where few candidates are safe), each the user's favourite (the
+        champion, source "champion") against a challenger from the pool and twin latents with
+        the largest expected improvement over it under the posterior
+        (`plgl.samplers.incumbent`), in random order; none before anything was rated
+        positively, nor where the never-show region takes the favourite.
+
+        A population's prior already points the posterior near the user's taste; what it
+        cannot do is tell apart the good faces the user liked, never compared with each other
+        (`population-faces` suite, README): the favourite against the best expected
+        improvement, winner stays, as in Brochu et al. (2007)."""
+        rated, labels = self.grounding.evidence()
+        champion = self.grounding.champion(model, rated, labels, None)
+        if champion is None:
+            return []
+        content = self._contents(champion[None])
+        safety = self.engine.safety
+        if safety.unsafe_mask(champion[None], content if safety.needs_content else None)[0]:
+            return []
+        self._refresh(model, n, n_ratings, sampler, rng)
+        twins = pair_proposals(model, self.engine.generator, n, rng)
+        contents = self._contents(twins) if safety.needs_content else None
+        safe = np.flatnonzero(~safety.unsafe_mask(twins, contents))
+        candidates = self._pool + [
+            Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
+        ]
+        latents = np.array([item.latent for item in candidates])
+        other = np.flatnonzero(np.any(latents != champion, axis=1))
+        if not len(other):
+            return []
+        rows = other[challengers(model, champion, latents[other], n)]
+        cards: list[tuple[Item, ...]] = []
+        for item in self._take(candidates, rows.tolist(), ["challenger"] * len(rows)):
+            shown = Item(_new_id(), champion, content[0], "champion")
+            self.engine.storage.put_items(self.user_id, [shown])
+            cards.append((shown, item)[:: 1 if rng.random() < 0.5 else -1])
+        return cards
 
     def _duels(
         self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator

@@ -158,7 +158,7 @@ class Grounding:
     ) -> np.ndarray:
         """(k,) how good each of the positively rated latents (k, d) is, by the content
         judge's log-odds; where the model's prior carries other users' taste (a population
-        prior: `_informed`) or the judge has no opinion yet, plus the posterior's calibrated
+        prior: `informed`) or the judge has no opinion yet, plus the posterior's calibrated
         log-odds: a product of experts (Hinton 2002).
 
         On the `population-faces` swipers a posterior started from the population's prior
@@ -177,7 +177,7 @@ class Grounding:
         judged = np.zeros(len(positives))
         if self.judge is not None:
             judged = self.judge.compare(rated, labels, positives, self.pairs())[1]
-        if np.any(judged) and (self.mode == "judged" or not _informed(model)):
+        if np.any(judged) and (self.mode == "judged" or not informed(model)):
             return judged
         return np.asarray(model.decision_function(positives), dtype=np.float64) + judged
 
@@ -357,7 +357,7 @@ def _around(
     return np.asarray(generator.project(center + steps[:, None] * directions))
 
 
-def _informed(model: Any) -> bool:
+def informed(model: Any) -> bool:
     """Whether a model's prior carries other users' taste: a mixture prior, or a Gaussian
     prior with a mean (a population's; the isotropic and geometry priors have none)."""
     if isinstance(model, MixturePreference) and model.mixture is not None:

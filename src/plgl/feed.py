@@ -76,14 +76,7 @@ class Feed:
         if len(duels) == n:
             return duels
         n_rest = n - len(duels)
-        self._refresh(model, n_rest, n_ratings, sampler, rng)
-        twins = pair_proposals(model, self.engine.generator, n_rest, rng)
-        contents = self._contents(twins) if self.engine.safety.needs_content else None
-        safe = np.flatnonzero(~self.engine.safety.unsafe_mask(twins, contents))
-        candidates = self._pool + [
-            Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
-        ]
-        latents = np.array([item.latent for item in candidates])
+        candidates, latents = self._comparable(model, n_rest, n_ratings, sampler, rng)
         due = swipes_due(confidence(model, n_ratings), n_rest, rng)
         plan = plan_cards(model, latents, n_rest, sampler, rng, swipes=swipes, min_swipes=due)
         rows = [row for card, _ in plan for row in card]
@@ -118,15 +111,8 @@ class Feed:
         safety = self.engine.safety
         if safety.unsafe_mask(champion[None], content if safety.needs_content else None)[0]:
             return []
-        self._refresh(model, n, n_ratings, sampler, rng)
-        twins = pair_proposals(model, self.engine.generator, n, rng)
-        contents = self._contents(twins) if safety.needs_content else None
-        safe = np.flatnonzero(~safety.unsafe_mask(twins, contents))
-        candidates = self._pool + [
-            Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
-        ]
-        latents = np.array([item.latent for item in candidates])
-        other = np.flatnonzero(np.any(latents != champion, axis=1))
+        candidates, latents = self._comparable(model, n, n_ratings, sampler, rng)
+        other = np.flatnonzero(np.any(latents.reshape(-1, len(champion)) != champion, axis=1))
         if not len(other):
             return []
         rows = other[challengers(model, champion, latents[other], n)]
@@ -136,6 +122,26 @@ class Feed:
             self.engine.storage.put_items(self.user_id, [shown])
             cards.append((shown, item)[:: 1 if rng.random() < 0.5 else -1])
         return cards
+
+    def _comparable(
+        self,
+        model: BasePreferenceModel,
+        n: int,
+        n_ratings: int,
+        sampler: BaseSampler,
+        rng: np.random.Generator,
+    ) -> tuple[list[Item], np.ndarray]:
+        """Candidates for `n` comparison cards: the pool (refreshed), then twin latents made
+        to be compared (`pair_proposals`) outside the never-show region; and their (m, d)
+        latents."""
+        self._refresh(model, n, n_ratings, sampler, rng)
+        twins = pair_proposals(model, self.engine.generator, n, rng)
+        contents = self._contents(twins) if self.engine.safety.needs_content else None
+        safe = np.flatnonzero(~self.engine.safety.unsafe_mask(twins, contents))
+        candidates = self._pool + [
+            Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
+        ]
+        return candidates, np.array([item.latent for item in candidates])
 
     def _duels(
         self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator

@@ -70,3 +70,43 @@ def perceptual_melodies() -> Any:
             return Generator.judge_features(self, latents)
 
     return PerceptualMelodies()
+
+
+class FixedJudge:
+    """A hand-built content judge whose log-odds are a table lookup by a latent's first
+    coordinate (so a test sets each item's judged log-odds exactly)."""
+
+    def __init__(self, table: dict[float, float]) -> None:
+        self.table = table
+
+    def compare(
+        self, rated: np.ndarray, labels: np.ndarray, candidates: np.ndarray, pairs: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.scores(rated, labels, pairs), self.scores(candidates, labels, pairs)
+
+    def scores(self, latents: np.ndarray, labels: np.ndarray, pairs: Any = None) -> np.ndarray:
+        return np.array([self.table.get(float(z[0]), 0.0) for z in latents])
+
+
+def session_with_likes(
+    d: int = 4, population: bool = True, safety: Any = None
+) -> tuple[plgl.Session, np.ndarray]:
+    """A session whose user liked three items (3, d) along the first axis and disliked their
+    opposites: the posterior ranks the likes by their first coordinate. `population`: the
+    model starts from a prior with a mean (as a population's), else the isotropic one."""
+    from plgl.models import GaussianPrior, LinearPreference
+
+    mean = np.zeros(d)
+    mean[1] = 0.5 if population else 0.0
+    model = LinearPreference(prior=GaussianPrior(mean, np.eye(d)))
+    identity = plgl.generators.get("identity", latent_dim=d)
+    engine = plgl.Engine(identity, for_you="grounded", model=model, safety=safety, seed=3)
+    session = engine.session("u")
+    likes = np.zeros((3, d))
+    likes[:, 0] = [1.0, 2.0, 3.0]
+    shown = [*likes, *-likes]
+    items = [plgl.records.Item(f"i{k}", z, None, "explore") for k, z in enumerate(shown)]
+    engine.storage.put_items("u", items)
+    for k, item in enumerate(items):
+        session.tell(item.id, "like" if k < 3 else "dislike")
+    return session, likes

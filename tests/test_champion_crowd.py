@@ -1,26 +1,10 @@
 """Where several challengers beat the same champion (one batch's duels, answered in a
 shuffled order), the champion is the best of them by the content judge, not the latest."""
 
-from typing import Any
-
 import numpy as np
+from helpers import FixedJudge
 
 import plgl
-
-
-class FixedJudge:
-    """A content judge whose log-odds are a table lookup by a latent's first coordinate."""
-
-    def __init__(self, table: dict[float, float]) -> None:
-        self.table = table
-
-    def compare(
-        self, rated: np.ndarray, labels: np.ndarray, candidates: np.ndarray, pairs: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return self.scores(rated, labels, pairs), self.scores(candidates, labels, pairs)
-
-    def scores(self, latents: np.ndarray, labels: np.ndarray, pairs: Any = None) -> np.ndarray:
-        return np.array([self.table.get(float(z[0]), 0.0) for z in latents])
 
 
 def _session(d: int = 4) -> tuple[plgl.Session, np.ndarray]:

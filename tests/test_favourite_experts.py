@@ -1,56 +1,18 @@
 """The favourite before the first duel: the content judge's log-odds, plus the posterior's
 where its prior carries other users' taste (a product of experts)."""
 
-from typing import Any
-
 import numpy as np
 import pytest
+from helpers import FixedJudge, session_with_likes
 
-import plgl
 from plgl.errors import InvalidInputError
 from plgl.grounding import informed
 from plgl.models import GaussianPrior, LinearPreference
 from plgl.models.mixture import MixturePreference, MixturePrior
 
 
-class FixedJudge:
-    """A hand-built content judge whose log-odds are a table lookup by the latent's first
-    coordinate (so a test sets each positive's judged log-odds exactly)."""
-
-    def __init__(self, table: dict[float, float]) -> None:
-        self.table = table
-
-    def compare(
-        self, rated: np.ndarray, labels: np.ndarray, candidates: np.ndarray, pairs: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return self.scores(rated, labels, pairs), self.scores(candidates, labels, pairs)
-
-    def scores(self, latents: np.ndarray, labels: np.ndarray, pairs: Any = None) -> np.ndarray:
-        return np.array([self.table.get(float(z[0]), 0.0) for z in latents])
-
-
-def _session_with_likes(d: int = 4, population: bool = True) -> tuple[plgl.Session, np.ndarray]:
-    """A session whose user liked three items along the first axis and disliked their
-    opposites: the posterior ranks the likes by their first coordinate. `population`: the
-    model starts from a prior with a mean (as a population's), else the isotropic one."""
-    mean = np.zeros(d)
-    mean[1] = 0.5 if population else 0.0
-    model = LinearPreference(prior=GaussianPrior(mean, np.eye(d)))
-    identity = plgl.generators.get("identity", latent_dim=d)
-    engine = plgl.Engine(identity, for_you="grounded", model=model)
-    session = engine.session("u")
-    likes = np.zeros((3, d))
-    likes[:, 0] = [1.0, 2.0, 3.0]
-    shown = [*likes, *-likes]
-    items = [plgl.records.Item(f"i{k}", z, None, "explore") for k, z in enumerate(shown)]
-    engine.storage.put_items("u", items)
-    for k, item in enumerate(items):
-        session.tell(item.id, "like" if k < 3 else "dislike")
-    return session, likes
-
-
 def test_the_favourite_adds_the_two_experts_log_odds() -> None:
-    session, likes = _session_with_likes()
+    session, likes = session_with_likes()
     grounding = session._grounding
     rated, labels = grounding.evidence()
     posterior = session.model.decision_function(likes)
@@ -69,7 +31,7 @@ def test_the_favourite_adds_the_two_experts_log_odds() -> None:
 
 
 def test_where_both_experts_agree_their_favourite_is_chosen() -> None:
-    session, likes = _session_with_likes()
+    session, likes = session_with_likes()
     grounding = session._grounding
     grounding.judge = FixedJudge({3.0: 1.0, 2.0: 0.5})  # type: ignore[assignment]
     rated, labels = grounding.evidence()
@@ -81,7 +43,7 @@ def test_where_both_experts_agree_their_favourite_is_chosen() -> None:
 
 
 def test_without_a_judge_the_posterior_picks_the_favourite() -> None:
-    session, likes = _session_with_likes()
+    session, likes = session_with_likes()
     grounding = session._grounding
     assert grounding.judge is None  # identity has no perceptual map
     rated, labels = grounding.evidence()
@@ -94,7 +56,7 @@ def test_without_a_judge_the_posterior_picks_the_favourite() -> None:
     [np.zeros((0, 4)), np.zeros((2, 3)), np.zeros(4), np.full((1, 4), np.nan)],
 )
 def test_bad_positives_are_refused(positives: np.ndarray) -> None:
-    session, _ = _session_with_likes()
+    session, _ = session_with_likes()
     grounding = session._grounding
     rated, labels = grounding.evidence()
     before = grounding.favourite_logits(session.model, rated, labels, rated[:3])
@@ -105,7 +67,7 @@ def test_bad_positives_are_refused(positives: np.ndarray) -> None:
 
 
 def test_in_the_judged_mode_the_judge_alone_picks_the_favourite() -> None:
-    session, likes = _session_with_likes()
+    session, likes = session_with_likes()
     grounding = session._grounding
     grounding.mode = "judged"  # a decoder whose content jumps
     grounding.judge = FixedJudge({1.0: 0.1})  # type: ignore[assignment]
@@ -115,7 +77,7 @@ def test_in_the_judged_mode_the_judge_alone_picks_the_favourite() -> None:
 
 
 def test_from_a_prior_without_a_mean_the_judge_alone_picks_the_favourite() -> None:
-    session, likes = _session_with_likes(population=False)
+    session, likes = session_with_likes(population=False)
     grounding = session._grounding
     grounding.judge = FixedJudge({1.0: 0.1})  # type: ignore[assignment]
     rated, labels = grounding.evidence()

@@ -234,7 +234,8 @@ class Session(SeveralTastes, Matching):
         (its Item's `source` says "favourite"; other rated items "liked").
 
         Asked again with the same `k` before anything changed the model (an answer, here or in
-        another process, or the refinement `ask` makes), For-you gives the same items again,
+        another process, the refinement `ask` makes, or a new prior pinned for the user),
+        For-you gives the same items again,
         remembered: the answer is a function of the events, which the stream it draws from
         is seeded by, so computing it again would give the same latents.
 
@@ -247,7 +248,7 @@ class Session(SeveralTastes, Matching):
         with self._lock:
             self._begin()
             if maximize is None and at_least is None:
-                version = (self._history.position, self._refined)
+                version = (self._key, self._history.position, self._refined)  # key: the prior
                 n_ratings = self._history.n_events
                 return self._feed.recommend(self.model, k, n_ratings, self._read_rng(), version)
             latents = self._constrained(k, maximize, at_least, None)

@@ -3,6 +3,7 @@ items come back without being computed again; any answer (here or through anothe
 session on the same storage), a refinement by `ask`, another `k` or items that expired make it
 compute afresh, and what it computes is what a session without the memory gives."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,14 @@ def test_a_deleted_user_gets_no_remembered_answer() -> None:
     session.delete()
     with pytest.raises(UserDeletedError):
         session.recommend(3)
+
+
+def test_a_new_prior_for_the_user_computes_afresh(computed: list[int]) -> None:
+    engine = identity_engine()
+    session = engine.session("alice")
+    rate(session, 10)
+    session.recommend(3)
+    recipe, key = engine.recipe_for("alice")
+    session._follow(dataclasses.replace(recipe), key + "-new-prior")  # as a refresh pins one
+    session.recommend(3)
+    assert computed == [3, 3]

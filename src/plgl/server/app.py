@@ -28,6 +28,7 @@ from plgl.server import docs, errors, memory
 from plgl.server.auth import Tokens
 from plgl.server.deps import Services
 from plgl.server.files import create_private
+from plgl.server.gate import QuotaGate
 from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
 from plgl.server.routers import content, criteria, discover, feed, matching, users
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     errors.install(app)
     docs.install(app)
+    app.add_middleware(QuotaGate)  # innermost of these: 431 and 413 come before a 429
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders)

@@ -80,15 +80,21 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def unavailable(error: Exception) -> JSONResponse:
+    """503 for a storage or cache that failed; its message may name hosts and paths, so it is
+    logged, not answered."""
+    log.error("backend unavailable: %s", error)
+    return error_response(503, "unavailable", "Storage is unavailable; try again soon.")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
     async def on_plgl(request: Request, error: Exception) -> JSONResponse:
         for cls, status, code in _STATUS:
             if isinstance(error, cls):
-                if status == 503:  # the backend's message may name hosts and paths: log it only
-                    log.error("backend unavailable: %s", error)
-                    return error_response(status, code, "Storage is unavailable; try again soon.")
+                if status == 503:
+                    return unavailable(error)
                 if isinstance(error, RateLimitedError):
                     wait = {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
                     return error_response(status, code, str(error), wait)

@@ -4,6 +4,10 @@
 A request spends from its bucket only when it is valid: `Allowance.spend` takes a token before
 the work and gives it back when the work fails on the caller's input (an unknown item, a reused
 event id), and FastAPI answers malformed requests (422) before a handler runs at all.
+
+Sign-ups and requests for new items (`GATED`) are spent, and floods of them refused, by
+`plgl.server.gate.QuotaGate` before FastAPI routes the request; the dependencies here then only
+note what the gate spent (and spend themselves on any route the gate does not know).
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request
 
 from plgl.errors import PlglError
 from plgl.server.deps import ServicesDep, SettingsDep, current_user
 from plgl.server.ratelimit import BaseRateLimiter
+from plgl.server.settings import Settings
 from plgl.storage import BaseStorage
 
 
@@ -32,16 +37,21 @@ class Allowance:
     burst: int
     what: str
 
+    @property
+    def message(self) -> str:
+        """What a refusal says."""
+        per = f"{self.rate:g} per second" if self.rate >= 1 else f"{60 * self.rate:g} a minute"
+        return f"too many {self.what}: at most {per}"
+
+    def take(self) -> float:
+        """Spend a token now: 0.0, or the seconds until one is left (nothing spent)."""
+        return self.limiter.take(self.key, self.rate, self.burst)
+
     def check(self) -> None:
         """Spend a token now; 429 with Retry-After when none is left."""
-        wait = self.limiter.take(self.key, self.rate, self.burst)
+        wait = self.take()
         if wait > 0:
-            per = f"{self.rate:g} per second" if self.rate >= 1 else f"{60 * self.rate:g} a minute"
-            raise HTTPException(
-                429,
-                f"too many {self.what}: at most {per}",
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
-            )
+            raise HTTPException(429, self.message, headers={"Retry-After": retry_after(wait)})
 
     @contextmanager
     def spend(self) -> Iterator[None]:
@@ -60,6 +70,47 @@ class Allowance:
             raise
 
 
+def retry_after(wait: float) -> str:
+    """The Retry-After header for a refusal `wait` seconds before a token is left."""
+    return str(max(1, math.ceil(wait)))
+
+
+Gated = Literal["sign-up", "generation"]
+# The requests spent (and refused) by `plgl.server.gate.QuotaGate`: (method, path) -> quota.
+GATED: dict[tuple[str, str], Gated] = {
+    ("POST", "/api/users"): "sign-up",
+    ("POST", "/api/feed"): "generation",
+    ("POST", "/api/cards"): "generation",
+    ("POST", "/api/pair"): "generation",
+    ("GET", "/api/recommendations"): "generation",
+    ("GET", "/api/reverse"): "generation",
+}
+# Where the gate notes, in the request's state, the bucket key it spent from.
+SPENT = "plgl_quota_spent"
+
+
+def generation_quota(limiter: BaseRateLimiter, settings: Settings, user_id: str) -> Allowance:
+    """A user's allowance for requests that make new items (feed, discovery)."""
+    return Allowance(
+        limiter,
+        "make:" + user_id,
+        settings.generation_rate,
+        settings.generation_burst,
+        "requests for new items",
+    )
+
+
+def signup_quota(limiter: BaseRateLimiter, settings: Settings, address: str) -> Allowance:
+    """A client address's allowance for sign-ups (`signups_per_minute`, all at once)."""
+    rate = settings.signups_per_minute / 60.0
+    return Allowance(limiter, "signup:" + address, rate, settings.signups_per_minute, "sign-ups")
+
+
+def _spent(request: Request, allowance: Allowance) -> bool:
+    """Whether the gate already spent this request's token from `allowance`'s bucket."""
+    return bool(request.scope.get("state", {}).get(SPENT) == allowance.key)
+
+
 async def ratings(
     user_id: Annotated[str, Depends(current_user)], services: ServicesDep, settings: SettingsDep
 ) -> Allowance:
@@ -74,28 +125,26 @@ async def ratings(
 
 
 async def generations(
-    user_id: Annotated[str, Depends(current_user)], services: ServicesDep, settings: SettingsDep
+    request: Request,
+    user_id: Annotated[str, Depends(current_user)],
+    services: ServicesDep,
+    settings: SettingsDep,
 ) -> Allowance:
     """The caller's allowance for requests that make new items (feed, discovery), already
-    spent: a flood is refused here, before its session is loaded or storage is read."""
-    allowance = Allowance(
-        services.limiter,
-        "make:" + user_id,
-        settings.generation_rate,
-        settings.generation_burst,
-        "requests for new items",
-    )
-    allowance.check()
+    spent (by the gate, before routing: a flood never reaches this)."""
+    allowance = generation_quota(services.limiter, settings, user_id)
+    if not _spent(request, allowance):
+        allowance.check()
     return allowance
 
 
 async def signup_allowance(request: Request, services: ServicesDep, settings: SettingsDep) -> None:
-    """429 when the client address has created `signups_per_minute` users this minute."""
+    """429 when the client address has created `signups_per_minute` users this minute (spent
+    by the gate before routing)."""
     address = request.client.host if request.client is not None else "unknown"
-    rate = settings.signups_per_minute / 60.0
-    Allowance(
-        services.limiter, "signup:" + address, rate, settings.signups_per_minute, "sign-ups"
-    ).check()
+    allowance = signup_quota(services.limiter, settings, address)
+    if not _spent(request, allowance):
+        allowance.check()
 
 
 @dataclass(frozen=True)

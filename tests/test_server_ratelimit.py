@@ -1,5 +1,5 @@
 """Rate limits: in-process buckets forget full ones; over SQLite and Redis, workers share the
-buckets."""
+buckets, asked once per refusal's length."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from plgl.server import Settings, create_app
-from plgl.server.ratelimit import RateLimiter
+from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
+from plgl.server.ratelimit_memo import RefusalMemo
 from plgl.server.ratelimit_sqlite import SQLiteRateLimiter
 from plgl.storage import SQLiteStorage
 from plgl.testing import RedisServer
@@ -165,3 +166,85 @@ def test_memory_storage_keeps_limits_in_process(tmp_path: Path) -> None:
         app = _app(url, tmp_path)
         with TestClient(app):
             assert isinstance(app.state.services.limiter, RateLimiter)
+
+
+class _Counting(BaseRateLimiter):
+    """Buckets in this process that count the takes they are asked for."""
+
+    def __init__(self, clock: Any) -> None:
+        self.buckets = RateLimiter(clock=clock)
+        self.takes = 0
+        self.on_take: Any = None
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        self.takes += 1
+        wait = self.buckets.take(key, rate, burst)
+        if self.on_take is not None:
+            self.on_take()
+        return wait
+
+    def refund(self, key: str, rate: float, burst: int) -> None:
+        self.buckets.refund(key, rate, burst)
+
+
+def test_a_refusal_is_remembered_for_its_wait_and_no_longer() -> None:
+    now = [0.0]
+    inner = _Counting(lambda: now[0])
+    memo = RefusalMemo(inner, clock=lambda: now[0])
+    assert [memo.take("k", rate=2.0, burst=2) for _ in range(3)] == [0.0, 0.0, 0.5]
+    for t in (0.1, 0.2, 0.4):  # refused from memory, with the wait left
+        now[0] = t
+        assert memo.take("k", rate=2.0, burst=2) == pytest.approx(0.5 - t)
+    assert inner.takes == 3
+    assert memo.take("other", rate=2.0, burst=2) == 0.0  # keys are apart
+    now[0] = 0.5  # a token has refilled: the buckets are asked again, and give it
+    assert memo.take("k", rate=2.0, burst=2) == 0.0
+    assert inner.takes == 5
+
+
+def test_a_refund_forgets_the_refusal() -> None:
+    inner = _Counting(lambda: 0.0)
+    memo = RefusalMemo(inner, clock=lambda: 0.0)
+    assert memo.take("k", rate=0.01, burst=1) == 0.0
+    assert memo.take("k", rate=0.01, burst=1) == pytest.approx(100.0)
+    memo.refund("k", 0.01, 1)
+    assert memo.take("k", rate=0.01, burst=1) == 0.0
+    # A refund that lands while the buckets are asked is not overtaken by the refusal.
+    inner.on_take = lambda: memo.refund("k", 0.01, 1)
+    assert memo.take("k", rate=0.01, burst=1) > 0  # refused, then given back
+    inner.on_take = None
+    assert memo.take("k", rate=0.01, burst=1) == 0.0
+
+
+def test_remembered_refusals_are_bounded() -> None:
+    now = [0.0]
+    memo = RefusalMemo(_Counting(lambda: now[0]), clock=lambda: now[0], max_keys=50)
+    for user in range(200):
+        memo.take(f"u{user}", rate=1.0, burst=1)
+        assert memo.take(f"u{user}", rate=1.0, burst=1) == 1.0
+    assert len(memo) == 50
+    now[0] = 2.0  # every refusal has ended: the next one forgets them
+    memo.take("hot", rate=1.0, burst=1)
+    memo.take("hot", rate=1.0, burst=1)
+    assert len(memo) == 1
+
+
+def test_a_flood_costs_one_shared_take_per_refusal(tmp_path: Path) -> None:
+    app = _app(f"sqlite:///{tmp_path / 'plgl.db'}", tmp_path, generation_rate=0.01)
+    with TestClient(app) as client:
+        limiter = app.state.services.limiter
+        assert isinstance(limiter, RefusalMemo)
+        assert isinstance(limiter.limiter, SQLiteRateLimiter)
+        inner = limiter.limiter
+        takes = [0]
+        take = inner.take
+
+        def counted(key: str, rate: float, burst: int) -> float:
+            takes[0] += 1
+            return take(key, rate, burst)
+
+        auth = {"Authorization": f"Bearer {client.post('/api/users').json()['token']}"}
+        inner.take = counted  # type: ignore[method-assign]
+        answers = [client.post("/api/feed?n=1", headers=auth).status_code for _ in range(40)]
+        assert answers == [200] * 20 + [429] * 20
+        assert takes[0] == 21  # 20 allowed, then one refusal remembered for 100 s

@@ -31,6 +31,7 @@ from plgl.server.files import create_private
 from plgl.server.gate import QuotaGate
 from plgl.server.middleware import BodyLimit, HeadLimit, SecurityHeaders
 from plgl.server.ratelimit import BaseRateLimiter, RateLimiter
+from plgl.server.ratelimit_memo import RefusalMemo
 from plgl.server.routers import content, criteria, discover, feed, matching, users
 from plgl.server.settings import Settings
 from plgl.storage import BaseStorage, SQLiteStorage
@@ -150,15 +151,17 @@ def build_services(settings: Settings) -> Services:
 def build_limiter(settings: Settings, storage: BaseStorage) -> BaseRateLimiter:
     """Buckets where the storage is, so that every worker spends from the same ones: in Redis
     (over the storage's connections: limits hold across workers and machines), in a SQLite
-    file (across the workers of one machine), else in the worker process (memory storage)."""
+    file (across the workers of one machine), else in the worker process (memory storage).
+    Shared buckets are asked through a `RefusalMemo`, so that a flood costs one shared take
+    per refusal's length, not one per request."""
     if isinstance(storage, SQLiteStorage) and storage.path != ":memory:":
         from plgl.server.ratelimit_sqlite import SQLiteRateLimiter
 
-        return SQLiteRateLimiter(storage.path, timeout=storage.timeout)
+        return RefusalMemo(SQLiteRateLimiter(storage.path, timeout=storage.timeout))
     if settings.storage_url().startswith(("redis://", "rediss://", "unix://")):
         from plgl.server.ratelimit_redis import RedisRateLimiter  # needs redis-py
         from plgl.storage.redis import RedisStorage
 
         if isinstance(storage, RedisStorage):
-            return RedisRateLimiter.sharing(storage)
+            return RefusalMemo(RedisRateLimiter.sharing(storage))
     return RateLimiter()

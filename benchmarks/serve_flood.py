@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from serve_load import cpu_seconds, server
+from serve_load import server
 
 HERE = Path(__file__).resolve().parent
 STRICT = {
@@ -103,14 +103,24 @@ def requests(statuses: collections.Counter[str]) -> int:
     return sum(n for what, n in statuses.items() if what != "client cpu ms")
 
 
+def user_system(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU seconds so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def refusal_cost(base: str, pid: int, auth: dict[str, str], seconds: float, nice: int) -> dict:
     """Worker and client CPU per request of one flooding process against the strict server."""
-    before = cpu_seconds(pid)
+    user, system = user_system(pid)
     statuses = flooded(base, auth, 1, seconds, nice)
     n = requests(statuses)
     refused = sum(v for k, v in statuses.items() if k.endswith(" 429"))
+    user_after, system_after = user_system(pid)
     return {
-        "worker us": 1e6 * (cpu_seconds(pid) - before) / n,
+        "worker us": 1e6 * (user_after + system_after - user - system) / n,
+        "user us": 1e6 * (user_after - user) / n,
+        "system us": 1e6 * (system_after - system) / n,
         "client us": 1e3 * statuses["client cpu ms"] / n,
         "per s": n / seconds,
         "refused": refused / n,
@@ -194,9 +204,19 @@ def report(
     names = [str(s)[-30:] for s in sources]
     print(f"\nCPU per request of one flooding process (strict quotas), median of {args.repeats}:")
     print(f"{'':<30}" + "".join(f"{n:>32}" for n in names))
-    for what in ("worker us", "client us", "per s", "refused"):
+    labels = {
+        "worker us": "worker CPU us",
+        "user us": "  of which user",
+        "system us": "  of which system",
+        "client us": "client CPU us",
+        "per s": "requests/s",
+    }
+    for what in (*labels, "refused"):
         row = [statistics.median(c[what] for c in cost[s]) for s in sources]
-        print(f"{what:<30}" + "".join(f"{v:>32.3g}" for v in row))
+        if what == "refused":
+            print(f"{'answered 429 %':<30}" + "".join(f"{100 * v:>32.2f}" for v in row))
+        else:
+            print(f"{labels[what]:<30}" + "".join(f"{v:>32.0f}" for v in row))
     print(
         f"\ncalm user's rate-then-next-card, {args.domain}, ms (one worker, flooders nice "
         f"{args.nice}), n / p50 / p99:"

@@ -63,3 +63,17 @@ def test_serve_without_face_weights_falls_back_to_identity(
     # A domain asked for by name is not swapped for another: a usage error says why.
     with pytest.raises(ValueError, match="faces domain cannot start"):
         serve_command._check(Settings(domain="faces", storage="memory://", secret="s" * 32))
+
+
+@pytest.mark.parametrize(("flag", "logged"), [([], True), (["--no-access-log"], False)])
+def test_serve_access_log_can_be_turned_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flag: list[str], logged: bool
+) -> None:
+    import uvicorn
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # `serve` hands settings over by it
+    args = ["serve", "--domain", "identity", "--storage", "memory://", "--data-dir", str(tmp_path)]
+    assert main([*args, *flag]) == 0
+    assert started["access_log"] is logged

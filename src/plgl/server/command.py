@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a line per request at --log-level info (on; a flood's refusals are lines too)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level=args.log_level,
+        access_log=args.access_log,
         # uvicorn calls `http` like a protocol class; a partial carries the limits with it.
         http=functools.partial(  # type: ignore[arg-type]
             DeadlineHttpToolsProtocol,

@@ -175,3 +175,24 @@ def test_unreadable_buckets_are_a_503_that_names_no_host(failing: TestClient) ->
             "error": "unavailable",
             "message": "Storage is unavailable; try again soon.",
         }
+
+
+def test_under_a_root_path_the_routes_spend_the_same_quotas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spent_by_routes: list[str] = []
+    check = Allowance.check
+
+    def recording_check(self: Allowance) -> None:
+        spent_by_routes.append(self.key.split(":")[0])
+        check(self)
+
+    monkeypatch.setattr(Allowance, "check", recording_check)
+    app = _app(tmp_path)
+    with TestClient(app, root_path="/plgl") as client:
+        signups = [client.post("/plgl/api/users").status_code for _ in range(3)]
+        auth = {"Authorization": f"Bearer {app.state.services.tokens.issue()[1]}"}
+        feeds = [client.post("/plgl/api/feed?n=1", headers=auth).status_code for _ in range(3)]
+    assert signups == [201, 201, 429]
+    assert feeds == [200, 200, 429]
+    assert set(spent_by_routes) == {"signup", "make"}  # the gate did not see these paths

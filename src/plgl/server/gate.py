@@ -20,38 +20,47 @@ from plgl.errors import StorageError
 from plgl.server.deps import Services
 from plgl.server.errors import unavailable
 from plgl.server.middleware import ASGIApp, Receive, Scope, Send
-from plgl.server.quotas import GATED, SPENT, Allowance, generation_quota, retry_after, signup_quota
+from plgl.server.quotas import (
+    GATED,
+    SPENT,
+    Allowance,
+    Gated,
+    generation_quota,
+    retry_after,
+    signup_quota,
+)
 
 
 class QuotaGate:
     """Spends sign-up and generation quotas before routing; 429 with Retry-After when empty.
 
-    Reads the services the app built at startup (`app.state.services`) and its settings.
+    Reads the services the app built at startup (`app.state.services`) and its settings
+    (`app.state.settings`). Requests are matched by method and path as sent; under a root path
+    they miss the gate, and the routes' dependencies spend the same quotas (after routing).
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            gated = GATED.get((scope["method"], scope["path"]))
+        gated = GATED.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if gated is not None:
             services: Services | None = getattr(scope["app"].state, "services", None)
-            if gated is not None and services is not None:
-                allowance = _allowance(gated, scope, services)
-                if allowance is not None:
-                    try:
-                        wait = allowance.take()
-                    except StorageError as error:
-                        await unavailable(error)(scope, receive, send)
-                        return
-                    if wait > 0:
-                        await _refuse(send, allowance.message, wait)
-                        return
-                    scope.setdefault("state", {})[SPENT] = allowance.key
+            allowance = None if services is None else _allowance(gated, scope, services)
+            if allowance is not None:
+                try:
+                    wait = allowance.take()
+                except StorageError as error:
+                    await unavailable(error)(scope, receive, send)
+                    return
+                if wait > 0:
+                    await _refuse(send, allowance.message, wait)
+                    return
+                scope.setdefault("state", {})[SPENT] = allowance.key
         await self.app(scope, receive, send)
 
 
-def _allowance(gated: str, scope: Scope, services: Services) -> Allowance | None:
+def _allowance(gated: Gated, scope: Scope, services: Services) -> Allowance | None:
     """The bucket this request spends from; None without a genuine bearer token."""
     settings = scope["app"].state.settings
     if gated == "sign-up":

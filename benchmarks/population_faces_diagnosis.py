@@ -17,9 +17,10 @@ favourite.
 Favourite cards (`plgl.feed.Feed._favourite_cards`, users started from a population prior)
 choose challengers among the feed's candidates (`plgl.samplers.incumbent.challengers`): per
 such batch, how many candidates there were and from where (the sampler's proposals, the
-grounded ones near the best-rated, twin latents made to be compared, the wide draws), their
-latent distance from the favourite, how much better than the favourite the best candidate and
-the best chosen challenger truly are, and how many candidates truly beat it.
+grounded ones near the best-rated, twin latents made to be compared, the latents drawn around
+the favourite), their latent distance from the favourite, how much better than the favourite
+the best candidate and the best chosen challenger truly are, and how many candidates truly
+beat it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from plgl.generators import get
 from plgl.grounding import Grounding
 from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePreference
-from plgl.samplers import incumbent
 
 STEPS = (10, 20, 30)
 GOOD = 0.9
@@ -65,7 +65,7 @@ class Tracer:
 
     def install(self) -> None:
         near_best, proposals = Grounding.near_best, plgl.feed.pair_proposals
-        wide = getattr(incumbent, "wide_challengers", None)
+        around = getattr(plgl.feed, "neighbours", None)  # absent from the code before it
         chosen = plgl.feed.challengers
 
         def traced_near(grounding: Grounding, *args: Any) -> np.ndarray:
@@ -74,8 +74,8 @@ class Tracer:
         def traced_twins(*args: Any, **kwargs: Any) -> np.ndarray:
             return self.tag(proposals(*args, **kwargs), "twins")
 
-        def traced_wide(*args: Any, **kwargs: Any) -> np.ndarray:
-            return self.tag(wide(*args, **kwargs), "wide")  # type: ignore[misc]
+        def traced_around(*args: Any, **kwargs: Any) -> np.ndarray:
+            return self.tag(around(*args, **kwargs), "around the favourite")  # type: ignore[misc]
 
         def traced_challengers(
             model: Any, champion: np.ndarray, latents: np.ndarray, n: int
@@ -87,8 +87,8 @@ class Tracer:
         Grounding.near_best = traced_near  # type: ignore[method-assign]
         plgl.feed.pair_proposals = traced_twins
         plgl.feed.challengers = traced_challengers
-        if wide is not None and hasattr(plgl.feed, "wide_challengers"):
-            plgl.feed.wide_challengers = traced_wide
+        if around is not None:
+            plgl.feed.neighbours = traced_around
 
     def record(self, champion: np.ndarray, latents: np.ndarray, rows: np.ndarray) -> None:
         assert self.user is not None

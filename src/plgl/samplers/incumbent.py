@@ -40,7 +40,7 @@ from plgl.samplers.pairs import answered_covariance, beliefs
 _ROOT_2PI = float(np.sqrt(2.0 * np.pi))
 NEIGHBOURS = 120
 """Latents drawn around the incumbent for each batch of challengers (`neighbours`)."""
-NEIGHBOUR_STEPS = np.array([0.3, 0.9])
+NEIGHBOUR_STEPS = np.array([0.3, 0.7])
 """Their distance from the incumbent, as fractions of the shell's radius (low, high)."""
 
 

@@ -13,12 +13,14 @@ covariance conditioned after each as if its comparison had been answered
 (`plgl.samplers.pairs.answered_covariance`), so they differ where the model is unsure.
 
 Where the candidates come from matters as much as the choice. A feed's proposals sit on the
-prior's shell wherever the model points, and on faces (a decoder that can push only 2.5 latent
-units along any one direction of the shell's radius 10) they are as good as random faces: about
-2 in 100 beat a favourite. `neighbours` adds latents around the incumbent at a spread of
-distances, along directions the posterior is unsure of: there 20-40% beat it
-(`benchmarks/population_faces_diagnosis.py`). Expected improvement weighs the near and the far,
-as the local and global candidates of trust-region Bayesian optimisation (Eriksson et al. 2019).
+prior's shell wherever the model points; on faces, whose navigation moves a face at most the
+generator's reach (2.5 latent units) along the taste on a shell of radius 10, they are about
+as good as random faces: 2 of some 120 beat a favourite, and the challenger chosen among them
+was 0.1 below it (medians per batch). `neighbours` adds latents around the incumbent at a
+spread of distances, along directions the posterior is unsure of; with 120 of them 40 of the
+240 candidates beat it and the chosen one gained 0.08 (`benchmarks/population_faces_diagnosis.py
+--batch 5`). Expected improvement weighs the near and the far, as the local and global
+candidates of trust-region Bayesian optimisation (Eriksson et al. 2019).
 
 Why: on faces started from a population's prior (`plgl bench --suite population-faces`), the
 favourite among some thirty chosen faces, none compared with another, is the weak link: the

@@ -159,3 +159,14 @@ def test_neighbours_bad_input_is_a_clear_error(
         neighbours(
             LinearPreference().start(4), incumbent, n, distances, shell, np.random.default_rng(0)
         )
+
+
+def test_neighbours_accept_a_covariance_rounding_left_indefinite() -> None:
+    class Rounded(LinearPreference):
+        def weight_covariance(self) -> np.ndarray:
+            return np.diag([1.0, 1.0, -1e-6])  # a tiny negative eigenvalue, as rounding leaves
+
+    model = Rounded().start(3)
+    near = neighbours(model, np.array([2.0, 0, 0]), 50, (0.5, 1.0), 2.0, np.random.default_rng(9))
+    assert np.all(np.isfinite(near))
+    np.testing.assert_allclose(near[:, 2], 0.0, atol=1e-9)  # no step where there is no spread

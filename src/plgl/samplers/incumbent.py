@@ -150,11 +150,21 @@ def neighbours(
     steps = rng.standard_normal((n, d))
     weights = model.weight_covariance() if isinstance(model, OnlinePreferenceModel) else None
     if weights is not None:  # the posterior's spread: long where the taste is least known
-        steps = steps @ np.linalg.cholesky(weights + 1e-9 * np.eye(d)).T
+        steps = steps @ _root(np.asarray(weights, dtype=float)).T
     steps -= np.outer(steps @ unit, unit)  # along the shell
     steps /= np.maximum(np.linalg.norm(steps, axis=1), 1e-12)[:, None]
     angle = 2.0 * np.arcsin(rng.uniform(low, high, n) / (2.0 * shell))  # chord -> arc
     return np.asarray(shell * (np.cos(angle)[:, None] * unit + np.sin(angle)[:, None] * steps))
+
+
+def _root(covariance: np.ndarray) -> np.ndarray:
+    """(d, d) L with L L^T = covariance (d, d): its Cholesky factor, or where rounding left it
+    not quite positive definite, the symmetric root of its eigenvalues clipped at zero."""
+    try:
+        return np.asarray(np.linalg.cholesky(covariance + 1e-9 * np.eye(len(covariance))))
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(0.5 * (covariance + covariance.T))
+        return np.asarray(vectors * np.sqrt(np.clip(values, 0.0, None)))
 
 
 __all__ = ["challengers", "expected_improvement", "neighbours"]

@@ -1,16 +1,26 @@
-"""Where the `population-faces` swipers lose: the faces shown, the favourite, the model's ranking.
+"""Where the `population-faces` swipers lose: the faces shown, the favourite, the challengers.
 
     python benchmarks/population_faces_diagnosis.py                 # 20 swipers, no noise
     python benchmarks/population_faces_diagnosis.py --seeds 0-9 --engines "mixture prior"
+    python benchmarks/population_faces_diagnosis.py --batch 5       # the web app's batches
 
 The same new swipers, population (500 earlier swipers, no noise) and engines as
-`plgl bench --suite population-faces` (same seeds, same answers), through the web app's cards.
-After every batch of 10 answers, per swiper: For-you (`recommend(1)`), the best face shown so
-far and the best rated positively (liked, or chosen in a pair card), all as true normalized
-utility (1 = the best of the bank's 3,000 faces), and the model's rank correlation with the
-swiper's taste over the bank. Medians over swipers, how many reach 0.9, and, for the lower half
-by For-you at the last step, whether a face of 0.9 was ever shown: if not, what the feed asks
-is what loses; if it was, the choice of favourite.
+`plgl bench --suite population-faces` (same seeds, same answers), through the web app's cards,
+`--batch` cards at a time (the suite's 10 by default). At 10, 20 and 30 answers, per swiper:
+For-you (`recommend(1)`), the best face shown so far and the best rated positively (liked, or
+chosen in a pair card), all as true normalized utility (1 = the best of the bank's 3,000
+faces), and the model's rank correlation with the swiper's taste over the bank. Medians over
+swipers, how many reach 0.9, and, for the lower half by For-you at the last step, whether a
+face of 0.9 was ever shown: if not, what the feed asks is what loses; if it was, the choice of
+favourite.
+
+Favourite cards (`plgl.feed.Feed._favourite_cards`, users started from a population prior)
+choose challengers among the feed's candidates (`plgl.samplers.incumbent.challengers`): per
+such batch, how many candidates there were and from where (the sampler's proposals, the
+grounded ones near the best-rated, twin latents made to be compared, the latents drawn around
+the favourite), their latent distance from the favourite, how much better than the favourite
+the best candidate and the best chosen challenger truly are, and how many candidates truly
+beat it.
 """
 
 from __future__ import annotations
@@ -20,15 +30,19 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # per core, set before numpy loads
 
 import argparse
+from collections import defaultdict
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+import plgl.feed
 from plgl.bench.suites import population_faces as suite
 from plgl.bench.swipers import ContentSwiper, random_features
 from plgl.engine import Engine
 from plgl.generators import get
+from plgl.grounding import Grounding
 from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePreference
 
@@ -36,7 +50,69 @@ STEPS = (10, 20, 30)
 GOOD = 0.9
 
 
-def run(seed: int, engine_name: str) -> dict[int, tuple[float, float, float, float]]:
+class Tracer:
+    """Records where the challengers' candidates came from and what they were truly worth."""
+
+    def __init__(self) -> None:
+        self.tags: dict[bytes, str] = {}
+        self.user: ContentSwiper | None = None
+        self.rows: list[dict[str, Any]] = []
+
+    def tag(self, latents: np.ndarray, source: str) -> np.ndarray:
+        for latent in np.asarray(latents, dtype=float):
+            self.tags.setdefault(latent.tobytes(), source)
+        return latents
+
+    def install(self) -> None:
+        near_best, proposals = Grounding.near_best, plgl.feed.pair_proposals
+        around = getattr(plgl.feed, "neighbours", None)  # absent from the code before it
+        chosen = plgl.feed.challengers
+
+        def traced_near(grounding: Grounding, *args: Any) -> np.ndarray:
+            return self.tag(near_best(grounding, *args), "near best")
+
+        def traced_twins(*args: Any, **kwargs: Any) -> np.ndarray:
+            return self.tag(proposals(*args, **kwargs), "twins")
+
+        def traced_around(*args: Any, **kwargs: Any) -> np.ndarray:
+            return self.tag(around(*args, **kwargs), "around the favourite")  # type: ignore[misc]
+
+        def traced_challengers(
+            model: Any, champion: np.ndarray, latents: np.ndarray, n: int
+        ) -> np.ndarray:
+            rows = chosen(model, champion, latents, n)
+            self.record(champion, np.asarray(latents, dtype=float), rows)
+            return rows
+
+        Grounding.near_best = traced_near  # type: ignore[method-assign]
+        plgl.feed.pair_proposals = traced_twins
+        plgl.feed.challengers = traced_challengers
+        if around is not None:
+            plgl.feed.neighbours = traced_around
+
+    def record(self, champion: np.ndarray, latents: np.ndarray, rows: np.ndarray) -> None:
+        assert self.user is not None
+        values = self.user.normalized(np.vstack([champion, latents]))
+        sources = [self.tags.get(latent.tobytes(), "sampler") for latent in latents]
+        counts = defaultdict(int)
+        for source in sources:
+            counts[source] += 1
+        distance = np.linalg.norm(latents - champion, axis=1)
+        self.rows.append(
+            {
+                "m": len(latents),
+                "sources": dict(counts),
+                "distance": float(np.median(distance)),
+                "chosen distance": float(np.median(distance[rows])),
+                "chosen from": [sources[r] for r in rows],
+                "best gain": float(values[1:].max() - values[0]),
+                "chosen gain": float(values[1:][rows].max() - values[0]),
+                "better": int((values[1:] > values[0]).sum()),
+            }
+        )
+
+
+def run(seed: int, engine_name: str, batch: int, tracer: Tracer) -> dict[int, tuple[float, ...]]:
     """Per step: (For-you, best shown, best positive, model's rank correlation over the bank)."""
     generator = get("faces")
     population = suite._population("no noise", 1.0, 0)
@@ -46,19 +122,20 @@ def run(seed: int, engine_name: str) -> dict[int, tuple[float, float, float, flo
     user = ContentSwiper(
         generator, random_features(suite._filters(), direction), seed=seed, prior_values=values
     )
+    tracer.user = user
     model = {
         "scratch": None,
         "mixture prior": MixturePreference(mixture=population.mixture_prior()),
         "population prior": LinearPreference(prior=population.prior()),
     }[engine_name]
     answers = np.random.default_rng(20_000 + seed)  # the suite's answer stream
-    out: dict[int, tuple[float, float, float, float]] = {}
+    out: dict[int, tuple[float, ...]] = {}
     with Engine(generator, seed=seed, model=model) as engine:
         session = engine.session(f"swiper-{seed}")
         shown: list[np.ndarray] = []
         positive: list[np.ndarray] = []
         while session.n_ratings < STEPS[-1]:
-            for card in session.next_cards(10 - session.n_ratings % 10):
+            for card in session.next_cards(batch - session.n_ratings % batch):
                 shown += [item.latent for item in card]
                 if len(card) == 1:
                     liked = bool(user.likes(card[0].latent[None], answers)[0])
@@ -71,6 +148,8 @@ def run(seed: int, engine_name: str) -> dict[int, tuple[float, float, float, flo
                 session.compare(first.id, second.id)
                 positive.append(first.latent)
             pick = session.recommend(1)[0].latent[None]
+            if session.n_ratings not in STEPS:
+                continue
             rho = spearmanr(session.model.decision_function(bank), values)[0]
             out[session.n_ratings] = (
                 float(user.normalized(pick)[0]),
@@ -81,15 +160,49 @@ def run(seed: int, engine_name: str) -> dict[int, tuple[float, float, float, flo
     return out
 
 
+def report_challengers(rows: list[dict[str, Any]]) -> None:
+    """Print the medians of the favourite cards' candidate sets."""
+    if not rows:
+        return
+    sources: dict[str, list[int]] = defaultdict(list)
+    chosen: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for source in {s for r in rows for s in r["sources"]}:
+            sources[source].append(row["sources"].get(source, 0))
+        for source in row["chosen from"]:
+            chosen[source] += 1
+    total = sum(chosen.values())
+
+    def med(name: str) -> float:
+        return float(np.median([row[name] for row in rows]))
+
+    print(
+        f"favourite cards: {len(rows)} batches; candidates {med('m'):.0f} (median) from "
+        + ", ".join(f"{s} {np.median(c):.0f}" for s, c in sorted(sources.items()))
+        + "; challengers chosen from "
+        + ", ".join(f"{s} {100 * c / total:.0f}%" for s, c in sorted(chosen.items()))
+    )
+    print(
+        f"latent distance from the favourite: candidates {med('distance'):.1f}, chosen "
+        f"{med('chosen distance'):.1f}; truly better than the favourite: {med('better'):.0f} "
+        f"candidates; best candidate {med('best gain'):+.2f} over it, best chosen "
+        f"{med('chosen gain'):+.2f} (medians per batch)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-19", help="range, e.g. 0-19")
     parser.add_argument("--engines", default="scratch,mixture prior,population prior")
+    parser.add_argument("--batch", type=int, default=10, help="cards per batch (web app: 5)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     low, high = (int(s) for s in args.seeds.split("-"))
+    tracer = Tracer()
+    tracer.install()
     for engine_name in args.engines.split(","):
-        runs = {seed: run(seed, engine_name) for seed in range(low, high + 1)}
+        tracer.rows = []
+        runs = {seed: run(seed, engine_name, args.batch, tracer) for seed in range(low, high + 1)}
         print(f"\n{engine_name}: medians over {len(runs)} swipers (count >= {GOOD})")
         print("answers | For-you | best shown | best positive | rank corr. over the bank")
         for step in STEPS:
@@ -107,6 +220,7 @@ def main() -> None:
             f"never shown a face of {GOOD} (swipers {never}); best shown there, median "
             f"{np.median([runs[s][STEPS[-1]][1] for s in last]):.2f}"
         )
+        report_challengers(tracer.rows)
 
 
 if __name__ == "__main__":

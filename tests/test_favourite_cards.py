@@ -2,9 +2,11 @@
 challenger of largest expected improvement, card after card."""
 
 import numpy as np
+import pytest
 from helpers import session_with_likes
 
 import plgl
+import plgl.feed
 from plgl.safety import Safety
 
 
@@ -58,3 +60,38 @@ def test_no_favourite_card_shows_a_favourite_in_the_never_show_region() -> None:
     for card in session.next_cards(4):
         for item in card:
             assert not np.allclose(item.latent, likes[2])
+
+
+def _marker() -> np.ndarray:
+    """A latent the posterior rates far above the favourite: the challenger to pick."""
+    return np.array([10.0, 0.0, 0.0, 0.0])
+
+
+def test_challengers_include_latents_around_the_favourite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn: list[np.ndarray] = []
+
+    def around(model: object, incumbent: np.ndarray, n: int, *args: object) -> np.ndarray:
+        drawn.append(incumbent)
+        return np.tile(_marker(), (n, 1))
+
+    monkeypatch.setattr(plgl.feed, "neighbours", around)
+    session, likes = session_with_likes(population=True)
+    cards = session.next_cards(2)
+    np.testing.assert_array_equal(drawn[0], likes[2])  # drawn around the favourite
+    shown = [item.latent for card in cards for item in card if item.source == "challenger"]
+    assert any(np.array_equal(latent, _marker()) for latent in shown)
+
+
+def test_no_latent_around_the_favourite_in_the_never_show_region_is_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        plgl.feed, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
+    )
+    safety = Safety(negatives=_marker()[None], radius=0.1)
+    session, _ = session_with_likes(population=True, safety=safety)
+    for card in session.next_cards(3):
+        for item in card:
+            assert not np.allclose(item.latent, _marker())

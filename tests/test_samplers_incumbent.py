@@ -10,7 +10,7 @@ from plgl.errors import InvalidInputError
 from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePreference, MixturePrior
 from plgl.models.priors import GaussianPrior
-from plgl.samplers.incumbent import challengers, expected_improvement
+from plgl.samplers.incumbent import challengers, expected_improvement, neighbours
 from plgl.samplers.pairs import answered_covariance, beliefs
 
 
@@ -99,3 +99,74 @@ def test_bad_input_is_a_clear_error(incumbent: np.ndarray, latents: np.ndarray, 
     model = LinearPreference().start(4)
     with pytest.raises(InvalidInputError):
         challengers(model, incumbent, latents, n)
+
+
+def test_neighbours_lie_on_the_shell_at_the_asked_distances() -> None:
+    model = _learned(d=8)
+    incumbent = np.zeros(8)
+    incumbent[0] = np.sqrt(8.0)
+    near = neighbours(model, incumbent, 200, (1.0, 2.0), np.sqrt(8.0), np.random.default_rng(5))
+    assert near.shape == (200, 8)
+    np.testing.assert_allclose(np.linalg.norm(near, axis=1), np.sqrt(8.0))
+    distance = np.linalg.norm(near - incumbent, axis=1)
+    assert distance.min() >= 1.0 - 1e-9
+    assert distance.max() <= 2.0 + 1e-9
+    assert distance.std() > 0.2  # a spread of distances, not one radius
+
+
+def test_neighbours_follow_the_posterior_spread() -> None:
+    """Steps are long along what the model is least sure of: a prior sure of the first axis
+    moves the incumbent along the others more than along it."""
+    spread = np.diag([0.01, 1.0, 1.0, 1.0, 1.0, 1.0])
+    model = LinearPreference(prior=GaussianPrior(np.zeros(6), spread)).start(6)
+    incumbent = np.zeros(6)
+    incumbent[1] = np.sqrt(6.0)
+    near = neighbours(model, incumbent, 500, (0.2, 0.4), np.sqrt(6.0), np.random.default_rng(6))
+    steps = np.abs(near - incumbent)
+    assert steps[:, 0].mean() < 0.5 * steps[:, 2:].mean()
+
+
+def test_neighbours_are_reproducible_and_differ_by_stream() -> None:
+    model = _learned(d=5)
+    incumbent = np.full(5, 1.0)
+
+    def draw(seed: int) -> np.ndarray:
+        return neighbours(
+            model, incumbent, 4, (0.5, 1.0), np.sqrt(5.0), np.random.default_rng(seed)
+        )
+
+    np.testing.assert_array_equal(draw(7), draw(7))
+    assert not np.allclose(draw(7), draw(8))
+
+
+@pytest.mark.parametrize(
+    ("incumbent", "n", "distances", "shell"),
+    [
+        (np.ones((2, 4)), 3, (0.5, 1.0), 2.0),  # incumbent not (d,)
+        (np.zeros(4), 3, (0.5, 1.0), 2.0),  # incumbent at the origin: no direction
+        (np.full(4, np.inf), 3, (0.5, 1.0), 2.0),  # not finite
+        (np.ones(4), 0, (0.5, 1.0), 2.0),  # n < 1
+        (np.ones(4), 3, (1.0, 0.5), 2.0),  # low > high
+        (np.ones(4), 3, (-1.0, 0.5), 2.0),  # negative distance
+        (np.ones(4), 3, (0.5, 5.0), 2.0),  # farther than the shell's diameter
+        (np.ones(4), 3, (0.5, 1.0), 0.0),  # no shell
+    ],
+)
+def test_neighbours_bad_input_is_a_clear_error(
+    incumbent: np.ndarray, n: int, distances: tuple[float, float], shell: float
+) -> None:
+    with pytest.raises(InvalidInputError):
+        neighbours(
+            LinearPreference().start(4), incumbent, n, distances, shell, np.random.default_rng(0)
+        )
+
+
+def test_neighbours_accept_a_covariance_rounding_left_indefinite() -> None:
+    class Rounded(LinearPreference):
+        def weight_covariance(self) -> np.ndarray:
+            return np.diag([1.0, 1.0, -1e-6])  # a tiny negative eigenvalue, as rounding leaves
+
+    model = Rounded().start(3)
+    near = neighbours(model, np.array([2.0, 0, 0]), 50, (0.5, 1.0), 2.0, np.random.default_rng(9))
+    assert np.all(np.isfinite(near))
+    np.testing.assert_allclose(near[:, 2], 0.0, atol=1e-9)  # no step where there is no spread

@@ -17,7 +17,7 @@ from plgl.navigation import ContentJudge, best_latents, farthest_points, latents
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates
 from plgl.samplers.cards import plan_cards, swipes_due
-from plgl.samplers.incumbent import challengers
+from plgl.samplers.incumbent import NEIGHBOUR_STEPS, NEIGHBOURS, challengers, neighbours
 from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
@@ -94,10 +94,11 @@ class Feed:
         rng: np.random.Generator,
     ) -> list[tuple[Item, ...]]:
         """`n` cards (fewer where few candidates are safe), each the user's favourite (the
-        champion, source "champion") against a challenger from the pool and twin latents with
-        the largest expected improvement over it under the posterior
-        (`plgl.samplers.incumbent`), in random order; none before anything was rated
-        positively, nor where the never-show region takes the favourite.
+        champion, source "champion") against a challenger with the largest expected
+        improvement over it under the posterior (`plgl.samplers.incumbent`), in random order;
+        none before anything was rated positively, nor where the never-show region takes the
+        favourite. Challengers come from the pool, twin latents and latents around the
+        favourite at a spread of distances (`neighbours`), all outside the never-show region.
 
         A population's prior already points the posterior near the user's taste; what it
         cannot do is tell apart the good faces the user liked, never compared with each other
@@ -112,7 +113,15 @@ class Feed:
         if safety.unsafe_mask(champion[None], content if safety.needs_content else None)[0]:
             return []
         candidates, latents = self._comparable(model, n, n_ratings, sampler, rng)
-        other = np.flatnonzero(np.any(latents.reshape(-1, len(champion)) != champion, axis=1))
+        shell = float(np.sqrt(len(champion)))
+        near = neighbours(model, champion, NEIGHBOURS, NEIGHBOUR_STEPS * shell, shell, rng)
+        contents = self._contents(near) if safety.needs_content else None
+        safe = np.flatnonzero(~safety.unsafe_mask(near, contents))
+        candidates = candidates + [
+            Item(_new_id(), near[i], None if contents is None else contents[i]) for i in safe
+        ]
+        latents = np.vstack([latents.reshape(-1, len(champion)), near[safe]])
+        other = np.flatnonzero(np.any(latents != champion, axis=1))
         if not len(other):
             return []
         rows = other[challengers(model, champion, latents[other], n)]

@@ -8,6 +8,7 @@ from helpers import session_with_likes
 import plgl
 import plgl.feed
 from plgl.safety import Safety
+from plgl.samplers.incumbent import challengers
 
 
 def _champion(session: plgl.Session) -> np.ndarray:
@@ -78,10 +79,24 @@ def test_challengers_include_latents_around_the_favourite(
 
     monkeypatch.setattr(plgl.feed, "neighbours", around)
     session, likes = session_with_likes(population=True)
+    # A latent domain without a shell, so the marker is shown as drawn.
+    monkeypatch.setattr(session.engine.generator, "project", lambda latents: latents)
     cards = session.next_cards(2)
     np.testing.assert_array_equal(drawn[0], likes[2])  # drawn around the favourite
     shown = [item.latent for card in cards for item in card if item.source == "challenger"]
     assert any(np.array_equal(latent, _marker()) for latent in shown)
+
+
+def test_latents_around_the_favourite_are_moved_into_the_generators_domain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        plgl.feed, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
+    )
+    session, _ = session_with_likes(population=True)
+    for card in session.next_cards(3):
+        for item in card:
+            assert not np.allclose(item.latent, _marker())  # projected onto the shell first
 
 
 def test_no_latent_around_the_favourite_in_the_never_show_region_is_shown(
@@ -90,8 +105,17 @@ def test_no_latent_around_the_favourite_in_the_never_show_region_is_shown(
     monkeypatch.setattr(
         plgl.feed, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
     )
+    considered: list[np.ndarray] = []
+
+    def spy(model: object, incumbent: np.ndarray, latents: np.ndarray, n: int) -> np.ndarray:
+        considered.append(latents)
+        return challengers(model, incumbent, latents, n)
+
+    monkeypatch.setattr(plgl.feed, "challengers", spy)
     safety = Safety(negatives=_marker()[None], radius=0.1)
     session, _ = session_with_likes(population=True, safety=safety)
-    for card in session.next_cards(3):
-        for item in card:
-            assert not np.allclose(item.latent, _marker())
+    monkeypatch.setattr(session.engine.generator, "project", lambda latents: latents)
+    cards = session.next_cards(3)
+    assert cards and considered
+    # Never even a candidate: the model may rate the region low, but the filter decides.
+    assert not np.any(np.all(np.isclose(np.vstack(considered), _marker()), axis=1))

@@ -115,6 +115,7 @@ class Feed:
         candidates, latents = self._comparable(model, n, n_ratings, sampler, rng)
         shell = float(np.sqrt(len(champion)))
         near = neighbours(model, champion, NEIGHBOURS, NEIGHBOUR_STEPS * shell, shell, rng)
+        near = self.engine.generator.project(near)  # a custom generator's latent domain
         contents = self._contents(near) if safety.needs_content else None
         safe = np.flatnonzero(~safety.unsafe_mask(near, contents))
         candidates = candidates + [

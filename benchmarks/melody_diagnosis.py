@@ -14,7 +14,14 @@ normalized true utility:
   whose melody differs from the champion's, the notes changed (steps of 16 whose token
   differs, among those that differ), the share better than the champion, the judge's best
   (new content) minus the champion, the best of them minus the champion, and the judge's
-  rank correlation with the taste among them.
+  rank correlation with the taste among them; and by the judge's margin over the champion
+  (log-odds), how many neighbours are better and by how much;
+* where the favourite is ("champion", "former": a champion that lost its title, "dueled",
+  "contender": never in a duel), the best champion there has been, and what other ways of
+  naming the champion would have named, each minus the favourite: the judge's best of all
+  positives ("judge all") or of the champions so far ("judge champions"), the champion with
+  the best record (wins - losses) or the most wins, and a Bradley-Terry fit of every
+  comparison with each strength pulled toward the judge's log-odds (Bradley & Terry 1952).
 
 The probe draws from its own random stream and reads the judge without changing the session,
 so For-you and the favourite are those of `benchmarks/melody_judge.py --part swipers`.
@@ -42,6 +49,13 @@ from plgl.navigation import trust_candidates, trust_radius
 STEPS = (30, 60, 100)
 RADII = (0.2, 0.4, 0.8, 1.6)
 PROBE = 256
+SELECTORS = (
+    "sel judge all",
+    "sel judge champions",
+    "sel record champions",
+    "sel wins champions",
+    "sel bt champions",
+)
 _BATCH = 10
 
 
@@ -64,7 +78,10 @@ def neighbourhood(
         changed = np.sum(tokens != np.array(mine), axis=1)
         other = changed > 0
         truth = user.normalized(pool) - at_champion
-        judged = grounding.judge.compare(rated, labels, pool, grounding.pairs())[1]
+        judged = grounding.judge.compare(
+            rated, labels, np.vstack([champion, pool]), grounding.pairs()
+        )[1]
+        judged = judged[1:] - judged[0]  # the margin over the champion
         tag = f"r{share}"
         out[f"{tag} differs"] = float(other.mean())
         out[f"{tag} notes"] = float(changed[other].mean()) if other.any() else 0.0
@@ -74,6 +91,12 @@ def neighbourhood(
             out[f"{tag} judge best"] = float(truth[pick])
             out[f"{tag} oracle"] = float(truth[other].max())
             out[f"{tag} rho"] = float(spearmanr(judged[other], truth[other]).statistic)
+            out[f"{tag} margins"] = (
+                judged[other].tolist(),
+                truth[other].tolist(),
+                float(judged[pick]),
+                float(truth[pick]),
+            )
     return out
 
 
@@ -95,10 +118,55 @@ def where(grounding: Grounding, user: Any) -> dict[str, Any]:
     else:
         place = "contender"
     former = [i for i, z in enumerate(positives) if key(z) in ladder._champions]
-    return {
+    rated, labels = grounding.evidence()
+    judged = grounding.judge.compare(rated, labels, positives, grounding.pairs())[1]
+    index = {key(z): i for i, z in enumerate(positives)}
+    wins = np.zeros(len(positives))
+    losses = np.zeros(len(positives))
+    for won, lost in ladder.compared:
+        wins[index[key(won)]] += 1
+        if key(lost) in index:
+            losses[index[key(lost)]] += 1
+    out = {
         "place": place,
         "best champion": float(values[former].max()) if former else np.nan,
+        "sel judge all": float(values[np.argmax(judged)]),
     }
+    if former:
+        f = np.array(former)
+        out["sel judge champions"] = float(values[f[np.argmax(judged[f])]])
+        out["sel record champions"] = float(values[f[np.argmax(wins[f] - losses[f])]])
+        out["sel wins champions"] = float(values[f[np.argmax(wins[f])]])
+        out["sel bt champions"] = float(
+            values[f[np.argmax(bradley_terry(ladder, index, judged)[f])]]
+        )
+    return out
+
+
+def bradley_terry(ladder: Any, index: dict[bytes, int], judged: np.ndarray) -> np.ndarray:
+    """(k,) strengths of the positives: Bradley-Terry on every comparison, each strength
+    pulled toward the judge's log-odds (a Gaussian prior of unit variance); items outside the
+    positives (losers only) get a strength of their own, pulled toward the mean."""
+    from scipy.optimize import minimize
+
+    keys = dict(index)
+    pairs = []
+    for won, lost in ladder.compared:
+        for z in (won, lost):
+            keys.setdefault(key(z), len(keys))
+        pairs.append((keys[key(won)], keys[key(lost)]))
+    winners, losers = (np.array(x) for x in zip(*pairs, strict=True))
+    prior = np.concatenate([judged, np.full(len(keys) - len(judged), judged.mean())])
+
+    def loss(s: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = s[winners] - s[losers]
+        p = 1 / (1 + np.exp(-margin))
+        grad = s - prior
+        np.add.at(grad, winners, -(1 - p))
+        np.add.at(grad, losers, 1 - p)
+        return float(np.sum(np.logaddexp(0, -margin)) + 0.5 * np.sum((s - prior) ** 2)), grad
+
+    return np.asarray(minimize(loss, prior, jac=True, method="L-BFGS-B").x[: len(judged)])
 
 
 def run(kind: str, seed: int) -> dict[int, dict[str, Any]]:
@@ -180,12 +248,35 @@ def report(results: list[dict[int, dict[str, Any]]]) -> None:
         places = [r["place"] for r in rows]
         print(
             "   favourite is: "
-            + ", ".join(f"{p} {places.count(p)}" for p in ("champion", "former", "dueled", "contender"))
-            + f"; best champion ever - favourite {np.nanmean([r['best champion'] for r in rows] - fav):+.3f}"
+            + ", ".join(
+                f"{p} {places.count(p)}" for p in ("champion", "former", "dueled", "contender")
+            )
+            + "; "
+            + ", ".join(
+                f"{name[4:]} {np.nanmean([r.get(name, np.nan) for r in rows] - fav):+.3f}"
+                for name in SELECTORS
+            )
+            + f"; best champion ever {np.nanmean([r['best champion'] for r in rows] - fav):+.3f}"
         )
         for share in RADII:
             tag = f"r{share}"
             cells = []
+            margins = [r[f"{tag} margins"] for r in rows if f"{tag} margins" in r]
+            m = np.concatenate([x[0] for x in margins])
+            t = np.concatenate([x[1] for x in margins])
+            bm = np.array([x[2] for x in margins])
+            bt = np.array([x[3] for x in margins])
+            bins = []
+            for lo, hi in ((-np.inf, 0), (0, 0.5), (0.5, 1), (1, 2), (2, np.inf)):
+                inside = (m > lo) & (m <= hi)
+                binside = (bm > lo) & (bm <= hi)
+                if inside.any():
+                    bins.append(
+                        f"({lo},{hi}] n {inside.sum()} better {np.mean(t[inside] > 0):.0%} "
+                        f"gain {t[inside].mean():+.3f}; best n {binside.sum()} gain "
+                        f"{bt[binside].mean() if binside.any() else np.nan:+.3f}"
+                    )
+            print(f"   radius {share} margins: " + "; ".join(bins))
             for name in ("differs", "notes", "better", "judge best", "oracle", "rho"):
                 values = [r[f"{tag} {name}"] for r in rows if f"{tag} {name}" in r]
                 cells.append(f"{name} {np.nanmean(values):+.2f}" if values else f"{name} -")
@@ -203,7 +294,12 @@ def main() -> None:
     for kind in args.kinds.split(","):
         for seed in range(first, last + 1):
             result = run(kind, seed)
-            print(kind, seed, {s: {k: v for k, v in r.items() if " " not in k} for s, r in result.items()}, flush=True)
+            print(
+                kind,
+                seed,
+                {s: {k: v for k, v in r.items() if "margins" not in k} for s, r in result.items()},
+                flush=True,
+            )
             results.append(result)
     report(results)
 

@@ -8,7 +8,7 @@ import pytest
 
 import plgl
 from plgl.generators import Generator
-from plgl.grounding import _WIDENINGS, VARIATION
+from plgl.grounding import _WIDENINGS, SETTLED, VARIATION
 from plgl.navigation import trust_radius
 
 
@@ -102,3 +102,36 @@ def test_content_already_shown_is_decoded_once_per_session(monkeypatch: pytest.M
     np.testing.assert_array_equal(grounding.distinct(candidates, known), [2])
     np.testing.assert_array_equal(grounding.distinct(candidates, known), [2])
     assert decoded == [d, 4, 4]  # the known latents once, the candidates each call
+
+
+def test_a_settled_melody_champion_is_shown_itself_and_new_content_before_it_settles() -> None:
+    melodies = plgl.generators.get("melodies")
+    session = plgl.Engine(melodies, seed=0).session("u")
+    direction = np.random.default_rng(0).standard_normal(melodies.latent_dim)
+    _rate(session, direction, 3)
+    grounding = session._grounding
+    assert grounding.settled_after == SETTLED["melodies"]
+    rated, labels = grounding.evidence()
+    champion = np.asarray(grounding.champion(session.model, rated, labels, None))
+    # A fresh champion (no defence yet, as after a crowning): For-you makes new content.
+    grounding.ladder.defences = 0
+    picks, sources = grounding.best(session.model, 3, 30, np.random.default_rng(1))
+    assert sources[0] == "recommend" and not np.array_equal(picks[0], champion)
+    rng = np.random.default_rng(2)
+    for _ in range(SETTLED["melodies"]):  # it beats challengers in a row: settled
+        grounding.ladder.chose(champion, melodies.project(rng.standard_normal((1, 16)))[0])
+    assert grounding.settled()
+    picks, sources = grounding.best(session.model, 3, 30, np.random.default_rng(1))
+    np.testing.assert_array_equal(picks[0], champion)
+    assert sources[0] == "favourite" and "recommend" not in sources
+
+
+def test_a_domain_without_a_settled_count_never_settles() -> None:
+    session = plgl.Engine(plgl.generators.get("identity", latent_dim=4), seed=0).session("u")
+    grounding = session._grounding
+    assert grounding.settled_after is None
+    ladder = grounding.ladder
+    ladder.liked(np.ones(4))
+    for i in range(10):
+        ladder.chose(np.ones(4), np.full(4, -float(i)))
+    assert ladder.defences >= 9 and not grounding.settled()

@@ -25,7 +25,10 @@ dislikes and comparisons alike, with the latent posterior's log-odds added where
 prior is a population's (`Grounding.favourite_logits`). When
 nothing new is predicted better, either shows a variation on the champion first (new content
 close to it, the judge's best: For-you makes something, it does not show an old like again),
-then the champion itself, marked `source="favourite"` (other rated items "liked").
+then the champion itself, marked `source="favourite"` (other rated items "liked"). Where the
+domain says so (`SETTLED`: melodies), a champion that has won several duels in a row is shown
+itself, first: the user's own answers say little near it is better, and the judge cannot tell
+which.
 """
 
 from __future__ import annotations
@@ -60,6 +63,14 @@ FOR_YOU: dict[str, str] = {"faces": "grounded", "melodies": "judged", "molecules
 JUDGED_RADIUS = 0.25
 """Share of the trust radius that "judged" searches: near the favourite, where the judge's
 view of the content still holds."""
+SETTLED: dict[str, int] = {"melodies": 3}
+"""Per built-in domain (others: never), the duels in a row a champion must have won for For-you
+to show it rather than new content near it: a settled champion has beaten the best the judge
+found around it several times over, so its neighbourhood holds little better, which the judge
+cannot single out. On the `swipers` suite's melodies, at 60 and 100 answers about one
+neighbour in eight is better than the champion, the judge's margins over it are small
+whichever are better, and its best neighbour was 0.01 to 0.04 below the champion on average
+(`benchmarks/melody_diagnosis.py`, README)."""
 VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
 _VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
@@ -98,6 +109,7 @@ class Grounding:
         self._rated: list[np.ndarray] = []
         self._labels: list[float] = []
         self.ladder = Ladder()
+        self.settled_after = SETTLED.get(str(getattr(generator, "name", "")))
         self._made: dict[bytes, bytes] = {}  # latent key -> content key, of shown latents
 
     def applies(self, model: Any) -> bool:
@@ -193,25 +205,40 @@ class Grounding:
     ) -> tuple[np.ndarray, list[str]]:
         """(n, d) latents for "For you", best first, and each one's source ("recommend" for
         new content, "favourite" / "liked" for rated items shown again), grounded at the
-        champion (`plgl.duels`)."""
+        champion (`plgl.duels`); a settled champion (`SETTLED`) first, with no new content."""
         rated, labels = self.evidence()
         generator = self.engine.generator
         sure = confidence(model, n_ratings)
         scores = self.judge.scores(rated, labels, self.pairs()) if self.judge is not None else None
         champion = self.champion(model, rated, labels, scores)
-        if self.mode == "judged" and scores is not None and champion is not None:
+        settled = self.settled()  # a champion of the ladder: `champion` is not None
+        if settled and champion is not None:  # the champion, the next best liked items after it
+            order = liked_order(model, rated, labels, scores)
+            picks = _without(np.vstack([champion, rated[order]]), champion)[:n]
+        elif self.mode == "judged" and scores is not None and champion is not None:
             picks = self._judged(model, rated, labels, scores, champion, n, rng, sure)
         else:
             picks = grounded_best(
                 model, rated, labels, n, generator, rng, sure, scores=scores, champion=champion
             )
         sources = self._sources(picks, rated, champion)
-        if sources[0] != "recommend" and champion is not None and self.judge is not None:
+        made = sources[0] == "recommend" or settled
+        if not made and champion is not None and self.judge is not None:
             variation = self._variation(model, rated, labels, champion, rng)
             if variation is not None:  # new content first, what the user rated after it
                 picks = np.vstack([variation, picks])[:n]
                 sources = ["recommend", *sources][:n]
         return picks, sources
+
+    def settled(self) -> bool:
+        """Whether the champion has won `SETTLED` duels in a row (its domain's; never where
+        the domain has none): For-you then shows it, not new content near it."""
+        after = self.settled_after
+        return (
+            after is not None
+            and self.ladder.champion is not None
+            and (self.ladder.defences >= after)
+        )
 
     def _variation(
         self,

@@ -44,12 +44,12 @@ DUEL_RADIUS = 0.25
 """Share of the trust radius (`plgl.navigation.trust_radius`) within which a challenger is
 made: near the champion, where the judge's and the posterior's view of the content holds."""
 DUEL_RADII: dict[str, float] = {"melodies": 0.5}
-"""`DUEL_RADIUS` per built-in domain where it differs. On melodies a step of a quarter of the
-trust radius already changes about a third of the notes (and half the steps change none), yet
-the challengers it makes are so close to the champion in taste that the user's noisy answers
-crown worse ones about as often as better ones; twice that made the duels tell more (on the
-`swipers` suite's melodies, 72 swipers, the favourite at 100 answers 0.93 against 0.87, For-you
-+0.08 +- 0.03, README)."""
+"""`DUEL_RADIUS` per built-in domain where it differs. A melody's decoder is discrete: a step
+of a fifth of the least trust radius changes 5 or 6 of its 16 steps when it changes any, yet
+near an established champion few neighbours are better and those only a little, so a duel
+against a close challenger is nearly a coin toss for a user who answers with noise. Twice the
+radius made the duels climb further (the `swipers` suite's melodies, 72 swipers: the
+favourite at 100 answers 0.93 against 0.87, For-you +0.08 +- 0.03; README)."""
 SHRINK = 0.7
 """The duel radius is multiplied by this for each duel the champion has won in a row (a
 failed step is a sign the next one should be smaller), down to `SHRINK ** MAX_SHRINK`."""

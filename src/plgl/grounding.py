@@ -69,8 +69,8 @@ to show it rather than new content near it: a settled champion has beaten the be
 found around it several times over, so its neighbourhood holds little better, which the judge
 cannot single out. On the `swipers` suite's melodies, at 60 and 100 answers about one
 neighbour in eight is better than the champion, the judge's margins over it are small
-whichever are better, and its best neighbour was 0.01 to 0.04 below the champion on average
-(`benchmarks/melody_diagnosis.py`, README)."""
+whichever are better, and its best neighbour averaged between 0.12 below and 0.01 above the
+champion (`benchmarks/melody_diagnosis.py`, README)."""
 VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
 _VARIATIONS = 8  # best-judged variations decoded to find one whose content is new

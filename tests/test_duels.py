@@ -1,12 +1,26 @@
 """Champion duels: the ladder replayed from events, duel cards in the feed, For-you at the
 champion, and the content judge learning from comparisons."""
 
+from typing import Any
+
 import numpy as np
 import pytest
+from helpers import rate
 
 import plgl
-from plgl.duels import DUELS_FROM, MAX_SHRINK, SHRINK, Ladder, duels_due
-from plgl.navigation import ContentJudge
+import plgl.duels
+from plgl.duels import (
+    DUEL_RADII,
+    DUEL_RADIUS,
+    DUELS_FROM,
+    MAX_SHRINK,
+    SHRINK,
+    Ladder,
+    duel,
+    duels_due,
+)
+from plgl.models import confidence
+from plgl.navigation import ContentJudge, trust_candidates, trust_radius
 
 
 def _z(*values: float) -> np.ndarray:
@@ -162,3 +176,27 @@ def test_the_content_judge_learns_from_comparisons_alone() -> None:
     assert np.corrcoef(judged, light)[0, 1] > 0.5  # it learned "brighter" from which won
     _, none = judge.compare(empty, np.empty(0), latents)
     assert not np.any(none)  # no swipes, no comparisons: no opinion
+
+
+@pytest.mark.parametrize("domain", ["melodies", "molecules"])
+def test_challengers_are_made_within_the_domains_share_of_the_trust_radius(
+    domain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generator = plgl.generators.get(domain)
+    session = plgl.Engine(generator, seed=0).session("u")
+    direction = np.random.default_rng(0).standard_normal(generator.latent_dim)
+    rate(session, direction, 20)
+    radii: list[float] = []
+
+    def spied(model: Any, anchors: np.ndarray, gen: Any, rng: Any, radius: float) -> np.ndarray:
+        radii.append(radius)
+        return trust_candidates(model, anchors, gen, rng, radius)
+
+    monkeypatch.setattr(plgl.duels, "trust_candidates", spied)
+    grounding = session._grounding
+    champion, _ = duel(grounding, session.model, 4, 20, np.random.default_rng(1))
+    assert champion is not None
+    share = DUEL_RADII.get(domain, DUEL_RADIUS)
+    full = share * trust_radius(generator.latent_dim, confidence(session.model, 20))
+    assert radii == [pytest.approx(grounding.ladder.radius(full))]
+    assert DUEL_RADII["melodies"] == 2 * DUEL_RADIUS  # melodies step further (README)

@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from serve_load import server
+from serve_load import server, user_system
 
 HERE = Path(__file__).resolve().parent
 STRICT = {
@@ -101,13 +101,6 @@ def flooded(
 
 def requests(statuses: collections.Counter[str]) -> int:
     return sum(n for what, n in statuses.items() if what != "client cpu ms")
-
-
-def user_system(pid: int) -> tuple[float, float]:
-    """The process's user and system CPU seconds so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def refusal_cost(base: str, pid: int, auth: dict[str, str], seconds: float, nice: int) -> dict:

@@ -241,7 +241,7 @@ class Engine:
 MODELS = ("latent", "content")
 DEFAULT_MODEL: dict[str, str] = {}
 """The model of each built-in domain where it is not "latent", chosen by the `swipers`
-benchmark suite (README)."""
+benchmark suite (docs/learning.md)."""
 
 
 def model_named(name: str, generator: Generator) -> BasePreferenceModel:

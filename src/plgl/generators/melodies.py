@@ -220,7 +220,7 @@ class MelodyGenerator(OnDevice, Generator):
 
         Not the perceptual map: the judge picks the best of a champion's neighbours, and on
         the melody swipers these features followed their taste there better than the decoder's
-        soft tokens did (see the README).
+        soft tokens did (see docs/learning.md).
         """
         rows = [judge_row(melody.notes, self.judge_scale) for melody in self.generate(latents)]
         return np.array(rows, dtype=np.float64).reshape(len(rows), JUDGE_LENGTH)

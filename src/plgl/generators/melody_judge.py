@@ -41,7 +41,7 @@ JUDGE_LENGTH = sum(BLOCK_SIZES.values())
 JUDGE_SCALE = 1.5
 """Weight of every block of `judge_row` (each has a norm of about 1 before it): sets how far the
 judge's regularized regression may follow a few ratings (measured on the melody swipers; see
-the README)."""
+docs/learning.md)."""
 # Interval bins in semitones: a repeat, then steps, thirds, fourths and fifths, and leaps
 # (a sixth or more) each up and down; what the melody-analysis toolboxes count first.
 _INTERVAL_EDGES = np.array([-0.5, 0.5, 2.5, 4.5, 7.5, np.inf])

@@ -57,7 +57,8 @@ class ContentPreference(MappedPreference):
         local_step: when climbing (`reverse_search` without a target: "For you"), also score
             new latents this share of the shell's radius away from the best bank items, towards
             the caller's random starts (their content is decoded and embedded); 0: bank only.
-            On the faces swipers 0.3 lifted For-you at 30 swipes from 0.63 to 0.78 (swipes only; docs/learning.md).
+            On the faces swipers 0.3 lifted For-you at 30 swipes from 0.63 to 0.78 (swipes
+            only; docs/learning.md).
 
     >>> from plgl.generators import get
     >>> gen = get("melodies")

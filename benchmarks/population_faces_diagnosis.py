@@ -21,6 +21,12 @@ grounded ones near the best-rated, twin latents made to be compared, the latents
 the favourite), their latent distance from the favourite, how much better than the favourite
 the best candidate and the best chosen challenger truly are, and how many candidates truly
 beat it.
+
+After every batch: the champion the next batch is made for (`Grounding.champion`), how it
+was crowned (the latest duel's winner, or the best of a crowd of challengers that beat the
+same favourite, by the judge, the posterior or both), against the best face the user chose;
+and For-you against it: its value, whether it is new content (For-you must never show the
+old favourite again) and its latent distance from the champion.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ answers included), and a batch of favourite cards pits it again against the item
 chose before that is likeliest to be better."""
 
 import numpy as np
+import pytest
 from helpers import session_with_likes
 
 import plgl
@@ -71,9 +72,17 @@ def test_a_single_card_brings_a_new_challenger() -> None:
     assert not any(np.array_equal(challenger, like) for like in likes)
 
 
-def test_no_rematch_where_no_earlier_choice_may_be_better(monkeypatch) -> None:
+def test_no_rematch_where_no_earlier_choice_may_be_better(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plgl.feed, "REMATCH_CHANCE", 1.0)
     session, likes = session_with_likes(population=True)
     for card in session.next_cards(4):
         challenger = next(item.latent for item in card if item.source == "challenger")
         assert not any(np.array_equal(challenger, like) for like in likes)
+
+
+def test_before_anything_was_chosen_there_are_no_standings() -> None:
+    engine = plgl.Engine(plgl.generators.get("identity", latent_dim=4), for_you="grounded")
+    grounding = engine.session("new")._grounding
+    rated, labels = grounding.evidence()
+    positives, mean, cov = grounding.standings(engine.model, rated, labels)
+    assert positives.shape == (0, 4) and mean.shape == (0,) and cov.shape == (0, 0)

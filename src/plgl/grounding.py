@@ -67,8 +67,6 @@ VARIATION = 0.2
 """Share of the least trust radius within which For-you makes a variation on the champion."""
 _VARIATIONS = 8  # best-judged variations decoded to find one whose content is new
 _WIDENINGS = 3  # radii tried for a variation, each twice the last
-CROWN_JUDGE = True
-CROWN_RESIDUAL = 1.0
 _JUDGED_CANDIDATES = 256  # candidates the judge looks at per call (perceptual maps are costly)
 _LABELS = {"like": 1.0, "superlike": 1.0, "dislike": 0.0}  # explicit answers only
 
@@ -176,10 +174,14 @@ class Grounding:
         """The items rated positively (k >= 1, d) and the belief about their log-odds, mean
         (k,) and covariance (k, k): a Bradley-Terry fit of every comparison the user made
         (`plgl.samplers.incumbent.standings`), whose prior is the posterior's belief plus
-        the content judge's log-odds (`favourite_logits`'s two experts)."""
+        the content judge's log-odds (`favourite_logits`'s two experts); k = 0 before
+        anything was rated positively (read by `evidence`)."""
         ladder = self.ladder
         latents = list(ladder.positives)
         k = len(latents)
+        if not k:  # nothing chosen, so nothing compared either
+            d = self.engine.generator.latent_dim
+            return np.empty((0, d)), np.empty(0), np.empty((0, 0))
         rows = {key(z): i for i, z in enumerate(latents)}
         wins = []
         for pair in ladder.compared:
@@ -190,10 +192,9 @@ class Grounding:
             wins.append((rows[key(pair[0])], rows[key(pair[1])]))
         found = np.array(latents)
         judged = None
-        if self.judge is not None and CROWN_JUDGE:
+        if self.judge is not None:
             judged = self.judge.compare(rated, labels, found, self.pairs())[1]
-        wins_ = np.array(wins, dtype=int).reshape(-1, 2)
-        mean, cov = standings(model, found, wins_, judged, CROWN_RESIDUAL)
+        mean, cov = standings(model, found, np.array(wins, dtype=int).reshape(-1, 2), judged)
         return found[:k], mean[:k], cov[:k, :k]
 
     def favourite_logits(

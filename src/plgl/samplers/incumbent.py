@@ -22,6 +22,13 @@ spread of distances, along directions the posterior is unsure of; with 120 of th
 --batch 5`). Expected improvement weighs the near and the far, as the local and global
 candidates of trust-region Bayesian optimisation (Eriksson et al. 2019).
 
+Which face is the incumbent is the other half. Answers can be noisy, and faces chosen on
+different cards were never set against each other: several challengers of one batch may beat
+the same favourite, and a long-standing favourite can lose one duel it should have won.
+`standings` weighs every comparison the user made (a Bradley-Terry fit whose prior is the
+model's belief), and `rematches` names the earlier choices still likely to be better than the
+incumbent, to pit against it again.
+
 Why: on faces started from a population's prior (`plgl bench --suite population-faces`), the
 favourite among some thirty chosen faces, none compared with another, is the weak link: the
 posterior and the content judge picked faces near the median of them (README, "Many users").

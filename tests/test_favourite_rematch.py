@@ -86,3 +86,14 @@ def test_before_anything_was_chosen_there_are_no_standings() -> None:
     rated, labels = grounding.evidence()
     positives, mean, cov = grounding.standings(engine.model, rated, labels)
     assert positives.shape == (0, 4) and mean.shape == (0,) and cov.shape == (0, 0)
+
+
+def test_no_rematch_shows_an_earlier_choice_in_the_never_show_region() -> None:
+    from plgl.safety import Safety
+
+    second = np.array([[2.0, 0.0, 0.0, 0.0]])  # the second like: the rematch otherwise
+    session, likes = session_with_likes(population=True, safety=Safety(second, radius=0.1))
+    np.testing.assert_array_equal(likes[1], second[0])
+    for card in session.next_cards(4):
+        for item in card:
+            assert not np.allclose(item.latent, second[0])

@@ -281,4 +281,4 @@ def _root(covariance: np.ndarray) -> np.ndarray:
         return np.asarray(vectors * np.sqrt(np.clip(values, 0.0, None)))
 
 
-__all__ = ["challengers", "expected_improvement", "neighbours", "standings"]
+__all__ = ["challengers", "expected_improvement", "neighbours", "rematches", "standings"]

@@ -171,7 +171,7 @@ class Grounding:
     def standings(
         self, model: Any, rated: np.ndarray, labels: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The items rated positively (k >= 1, d) and the belief about their log-odds, mean
+        """The items rated positively (k, d) and the belief about their log-odds, mean
         (k,) and covariance (k, k): a Bradley-Terry fit of every comparison the user made
         (`plgl.samplers.incumbent.standings`), whose prior is the posterior's belief plus
         the content judge's log-odds (`favourite_logits`'s two experts); k = 0 before

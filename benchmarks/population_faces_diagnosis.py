@@ -21,6 +21,12 @@ grounded ones near the best-rated, twin latents made to be compared, the latents
 the favourite), their latent distance from the favourite, how much better than the favourite
 the best candidate and the best chosen challenger truly are, and how many candidates truly
 beat it.
+
+After every batch: the champion the next batch is made for (`Grounding.champion`), how it
+was crowned (the latest duel's winner, or the best of a crowd of challengers that beat the
+same favourite, by the judge, the posterior or both), against the best face the user chose;
+and For-you against it: its value, whether it is new content (For-you must never show the
+old favourite again) and its latent distance from the champion.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class Tracer:
         self.tags: dict[bytes, str] = {}
         self.user: ContentSwiper | None = None
         self.rows: list[dict[str, Any]] = []
+        self.crowns: list[dict[str, Any]] = []
 
     def tag(self, latents: np.ndarray, source: str) -> np.ndarray:
         for latent in np.asarray(latents, dtype=float):
@@ -89,6 +96,40 @@ class Tracer:
         plgl.feed.challengers = traced_challengers
         if around is not None:
             plgl.feed.neighbours = traced_around
+
+    def crown(self, session: Any, positive: list[np.ndarray], pick: Any) -> None:
+        """After a batch: the champion the next batch is made for and how it was crowned (the
+        latest duel's winner, or the best of a crowd by `favourite_logits`), against the best
+        face the user chose; and For-you, new content or not, against the champion."""
+        assert self.user is not None
+        grounding, model = session._grounding, session.model
+        rated, labels = grounding.evidence()
+        champion = grounding.champion(model, rated, labels, None)
+        if champion is None or not positive:
+            return
+        crowd = np.array(grounding.ladder.crowd).reshape(-1, len(champion))
+        crowned = len(crowd) >= 2 and grounding.ladder.champion is not None
+        best = float(self.user.normalized(np.array(positive)).max())
+        row: dict[str, Any] = {
+            "n": session.n_ratings,
+            "champion": float(self.user.normalized(champion[None])[0]),
+            "best chosen": best,
+            "for you": float(self.user.normalized(pick.latent[None])[0]),
+            "new": pick.source == "recommend",
+            "step": float(np.linalg.norm(pick.latent - champion)),
+            "crowd": len(crowd) if crowned else 0,
+        }
+        if crowned:
+            values = self.user.normalized(crowd)
+            judged = grounding.judge.compare(rated, labels, crowd, grounding.pairs())[1]
+            posterior = model.decision_function(crowd)
+            row |= {
+                "crowd best": float(values.max()),
+                "best in crowd": bool(values.max() >= best - 1e-9),
+                "by judge": float(values[int(np.argmax(judged))]),
+                "by posterior": float(values[int(np.argmax(posterior))]),
+            }
+        self.crowns.append(row)
 
     def record(self, champion: np.ndarray, latents: np.ndarray, rows: np.ndarray) -> None:
         assert self.user is not None
@@ -147,7 +188,9 @@ def run(seed: int, engine_name: str, batch: int, tracer: Tracer) -> dict[int, tu
                     first, second = second, first
                 session.compare(first.id, second.id)
                 positive.append(first.latent)
-            pick = session.recommend(1)[0].latent[None]
+            item = session.recommend(1)[0]
+            pick = item.latent[None]
+            tracer.crown(session, positive, item)
             if session.n_ratings not in STEPS:
                 continue
             rho = spearmanr(session.model.decision_function(bank), values)[0]
@@ -190,6 +233,31 @@ def report_challengers(rows: list[dict[str, Any]]) -> None:
     )
 
 
+def report_crowns(rows: list[dict[str, Any]]) -> None:
+    """Print how the champion was crowned and how For-you stands to it, per step."""
+    for step in STEPS:
+        at = [row for row in rows if row["n"] == step]
+        if not at:
+            continue
+        crowds = [row for row in at if row["crowd"]]
+
+        def med(name: str, of: list[dict[str, Any]] = at) -> float:
+            return float(np.median([row[name] for row in of])) if of else float("nan")
+
+        new = np.mean([row["new"] for row in at])
+        missed = sum(r["best in crowd"] and r["champion"] < r["crowd best"] for r in crowds)
+        print(
+            f"{step} answers: champion {med('champion'):.2f}, best chosen {med('best chosen'):.2f}"
+            f" (gap {np.median([r['best chosen'] - r['champion'] for r in at]):+.2f}), For-you "
+            f"{med('for you'):.2f} ({100 * new:.0f}% new content, {med('step'):.1f} latent "
+            f"units from the champion); crowned from a crowd: {len(crowds)} of {len(at)} "
+            f"(size {med('crowd', crowds):.0f}; crowned {med('champion', crowds):.2f}, crowd's"
+            f" best {med('crowd best', crowds):.2f}, by judge {med('by judge', crowds):.2f}, by "
+            f"posterior {med('by posterior', crowds):.2f}); best chosen in the crowd and not "
+            f"crowned: {missed}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-19", help="range, e.g. 0-19")
@@ -221,6 +289,7 @@ def main() -> None:
             f"{np.median([runs[s][STEPS[-1]][1] for s in last]):.2f}"
         )
         report_challengers(tracer.rows)
+        report_crowns(tracer.crowns)
 
 
 if __name__ == "__main__":

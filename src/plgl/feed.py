@@ -17,7 +17,13 @@ from plgl.navigation import ContentJudge, best_latents, farthest_points, latents
 from plgl.records import Item
 from plgl.samplers import BaseSampler, next_candidates
 from plgl.samplers.cards import plan_cards, swipes_due
-from plgl.samplers.incumbent import NEIGHBOUR_STEPS, NEIGHBOURS, challengers, neighbours
+from plgl.samplers.incumbent import (
+    NEIGHBOUR_STEPS,
+    NEIGHBOURS,
+    challengers,
+    neighbours,
+    rematches,
+)
 from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
@@ -25,6 +31,11 @@ if TYPE_CHECKING:
     from plgl.grounding import Grounding
 
 SAFE_TRIES = 20  # proposals tried before a region is declared unreachable outside the marked one
+REMATCHES = 1
+"""Favourite cards per batch that pit the favourite again against an earlier choice."""
+REMATCH_CHANCE = 0.05
+"""The least chance of being better than the favourite that earns an earlier choice a
+rematch (`Feed._rematches`)."""
 NEAR_BEST = 10  # grounded candidates (near the best-rated items) added to each fresh pool
 
 
@@ -98,7 +109,9 @@ class Feed:
         improvement over it under the posterior (`plgl.samplers.incumbent`), in random order;
         none before anything was rated positively, nor where the never-show region takes the
         favourite. Challengers come from the pool, twin latents and latents around the
-        favourite at a spread of distances (`neighbours`), all outside the never-show region.
+        favourite at a spread of distances (`neighbours`), all outside the never-show region;
+        up to `REMATCHES` of them (never all of a batch) are items the user chose before
+        that may still be better than the favourite (`_rematches`).
 
         A population's prior already points the posterior near the user's taste; what it
         cannot do is tell apart the good faces the user liked, never compared with each other
@@ -125,13 +138,43 @@ class Feed:
         other = np.flatnonzero(np.any(latents != champion, axis=1))
         if not len(other):
             return []
-        rows = other[challengers(model, champion, latents[other], n)]
+        again = self._rematches(model, champion, n)
+        rows = other[challengers(model, champion, latents[other], n - len(again))]
         cards: list[tuple[Item, ...]] = []
+        for latent, made in zip(again, self._contents(again), strict=True):
+            pair = [Item(_new_id(), champion, content[0], "champion")]
+            pair.append(Item(_new_id(), latent, made, "challenger"))
+            self.engine.storage.put_items(self.user_id, pair)
+            cards.append(tuple(pair[:: 1 if rng.random() < 0.5 else -1]))
         for item in self._take(candidates, rows.tolist(), ["challenger"] * len(rows)):
             shown = Item(_new_id(), champion, content[0], "champion")
             self.engine.storage.put_items(self.user_id, [shown])
             cards.append((shown, item)[:: 1 if rng.random() < 0.5 else -1])
         return cards
+
+    def _rematches(self, model: BasePreferenceModel, champion: np.ndarray, n: int) -> np.ndarray:
+        """(r, d) items the user rated positively before, to pit against the champion (d,)
+        again: up to `REMATCHES` (at most n - 1) whose chance of being better than it is at
+        least `REMATCH_CHANCE` under the standings of every comparison
+        (`Grounding.standings`, `plgl.samplers.incumbent.rematches`), outside the never-show
+        region.
+
+        Two faces the user chose on different cards were never set against each other, and
+        one answer can be wrong: the champion of a batch's crowd is the experts' guess among
+        challengers that all beat the same favourite, and an old champion can lose a duel it
+        should have won. A rematch lets the user's own answer settle it."""
+        if REMATCHES == 0 or n < 2:  # a lone card brings something new
+            return np.empty((0, len(champion)))
+        rated, labels = self.grounding.evidence()
+        positives, mean, cov = self.grounding.standings(model, rated, labels)
+        best = np.flatnonzero(np.all(positives == champion, axis=1))
+        if not len(best):
+            return np.empty((0, len(champion)))
+        rows = rematches(mean, cov, int(best[0]), min(REMATCHES, n - 1), REMATCH_CHANCE)
+        found = positives[rows]
+        safety = self.engine.safety
+        contents = self._contents(found) if safety.needs_content else None
+        return np.asarray(found[~safety.unsafe_mask(found, contents)])
 
     def _comparable(
         self,

@@ -22,7 +22,9 @@ comparisons found best (the winner of their latest champion duel; of several tha
 same champion, the best by the judge), or before the first duel the best item they rated
 positively (liked, or chosen in a comparison) by the content judge, which learns from likes,
 dislikes and comparisons alike, with the latent posterior's log-odds added where the user's
-prior is a population's (`Grounding.favourite_logits`). When
+prior is a population's (`Grounding.favourite_logits`). Where it is, the champion is the best
+by a Bradley-Terry fit of all the user's comparisons with both experts as its prior
+(`Grounding.standings`). When
 nothing new is predicted better, either shows a variation on the champion first (new content
 close to it, the judge's best: For-you makes something, it does not show an old like again),
 then the champion itself, marked `source="favourite"` (other rated items "liked").
@@ -50,6 +52,7 @@ from plgl.navigation import (
     trust_radius,
 )
 from plgl.records import Comparison, Feedback
+from plgl.samplers.incumbent import standings
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
@@ -143,8 +146,15 @@ class Grounding:
         challengers beat the same champion (a batch's duels, answered in no meaningful order),
         the best of that `crowd`; before the first duel the favourite, the best item rated
         positively (liked, or chosen in a comparison); each by the product of two experts
-        (`favourite_logits`); None before anything was rated positively."""
+        (`favourite_logits`); None before anything was rated positively.
+
+        Where the prior is a population's (`informed`, the modes that use the posterior), the
+        best item rated positively by `standings` instead: every comparison the user made
+        weighs in, not only the latest, since answers can be noisy and the latest winner of
+        a noisy duel may be the worse item."""
         ladder = self.ladder
+        if ladder.positives and informed(model) and self.mode != "judged":
+            return self._crowned(model, rated, labels)
         if ladder.champion is not None and len(ladder.crowd) < 2:
             return ladder.champion
         found = np.array(ladder.crowd if ladder.champion is not None else ladder.positives)
@@ -152,6 +162,40 @@ class Grounding:
             return None
         logits = self.favourite_logits(model, rated, labels, found)
         return np.asarray(found[int(np.argmax(logits))])
+
+    def _crowned(self, model: Any, rated: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """(d,) the best item rated positively by `standings`."""
+        positives, mean, _ = self.standings(model, rated, labels)
+        return np.asarray(positives[int(np.argmax(mean))])
+
+    def standings(
+        self, model: Any, rated: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The items rated positively (k, d) and the belief about their log-odds, mean
+        (k,) and covariance (k, k): a Bradley-Terry fit of every comparison the user made
+        (`plgl.samplers.incumbent.standings`), whose prior is the posterior's belief plus
+        the content judge's log-odds (`favourite_logits`'s two experts); k = 0 before
+        anything was rated positively (read by `evidence`)."""
+        ladder = self.ladder
+        latents = list(ladder.positives)
+        k = len(latents)
+        if not k:  # nothing chosen, so nothing compared either
+            d = self.engine.generator.latent_dim
+            return np.empty((0, d)), np.empty(0), np.empty((0, 0))
+        rows = {key(z): i for i, z in enumerate(latents)}
+        wins = []
+        for pair in ladder.compared:
+            for z in pair:
+                if key(z) not in rows:
+                    rows[key(z)] = len(latents)
+                    latents.append(np.asarray(z, dtype=np.float64))
+            wins.append((rows[key(pair[0])], rows[key(pair[1])]))
+        found = np.array(latents)
+        judged = None
+        if self.judge is not None:
+            judged = self.judge.compare(rated, labels, found, self.pairs())[1]
+        mean, cov = standings(model, found, np.array(wins, dtype=int).reshape(-1, 2), judged)
+        return found[:k], mean[:k], cov[:k, :k]
 
     def favourite_logits(
         self, model: Any, rated: np.ndarray, labels: np.ndarray, positives: np.ndarray

@@ -22,6 +22,13 @@ spread of distances, along directions the posterior is unsure of; with 120 of th
 --batch 5`). Expected improvement weighs the near and the far, as the local and global
 candidates of trust-region Bayesian optimisation (Eriksson et al. 2019).
 
+Which face is the incumbent is the other half. Answers can be noisy, and faces chosen on
+different cards were never set against each other: several challengers of one batch may beat
+the same favourite, and a long-standing favourite can lose one duel it should have won.
+`standings` weighs every comparison the user made (a Bradley-Terry fit whose prior is the
+model's belief), and `rematches` names the earlier choices still likely to be better than the
+incumbent, to pit against it again.
+
 Why: on faces started from a population's prior (`plgl bench --suite population-faces`), the
 favourite among some thirty chosen faces, none compared with another, is the weak link: the
 posterior and the content judge picked faces near the median of them (README, "Many users").
@@ -33,7 +40,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.linalg import cho_factor, cho_solve
+from scipy.optimize import minimize
+from scipy.special import expit, ndtr
 
 from plgl.errors import InvalidInputError
 from plgl.models import OnlinePreferenceModel
@@ -44,6 +53,9 @@ NEIGHBOURS = 120
 """Latents drawn around the incumbent for each batch of challengers (`neighbours`)."""
 NEIGHBOUR_STEPS = np.array([0.3, 0.7])
 """Their distance from the incumbent, as fractions of the shell's radius (low, high)."""
+RESIDUAL = 1.0
+"""Standard deviation (log-odds) of what an item's appeal holds beyond the linear model's
+belief about it (`standings`)."""
 
 
 def expected_improvement(gap_mean: np.ndarray, gap_sd: np.ndarray) -> np.ndarray:
@@ -157,6 +169,108 @@ def neighbours(
     return np.asarray(shell * (np.cos(angle)[:, None] * unit + np.sin(angle)[:, None] * steps))
 
 
+def standings(
+    model: Any,
+    latents: np.ndarray,
+    wins: np.ndarray,
+    offset: np.ndarray | None = None,
+    residual: float = RESIDUAL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each latent's log-odds of appeal given every comparison among them: mean (m,) and
+    covariance (m, m) of the Laplace approximation at the maximum a posteriori of a
+    Bradley-Terry model (Bradley & Terry 1952), P(a beats b) = sigmoid(u_a - u_b), whose
+    prior is the model's Gaussian belief about the latents' log-odds (`beliefs`, its mean
+    shifted by `offset`) plus an independent `residual` per item: what the answers say about
+    an item itself, beyond what a linear taste can express (the Laplace approximation of Chu
+    & Ghahramani 2005, with the posterior as the prior). Answers may be noisy: an item that
+    won once against one that won often ranks by the weight of all of them, not the latest.
+
+    Args:
+        model: the user's preference model (`plgl.samplers.pairs.beliefs`).
+        latents: (m, d) the items, each once.
+        wins: (p, 2) int rows into `latents`, (winner, loser) of each comparison.
+        offset: (m,) log-odds added to the prior's mean (another expert's), or None.
+        residual: the residual's standard deviation, > 0.
+
+    >>> from plgl.models import LinearPreference
+    >>> model = LinearPreference().start(2)
+    >>> latents = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> u, cov = standings(model, latents, np.array([[0, 2], [0, 2], [2, 1]]))
+    >>> int(np.argmax(u)), bool(u[2] > u[1]), cov.shape
+    (0, True, (3, 3))
+    """
+    latents = np.asarray(latents, dtype=float)
+    wins = np.asarray(wins)
+    m = len(latents)
+    if latents.ndim != 2 or not m or not np.all(np.isfinite(latents)):
+        raise InvalidInputError(f"latents must be finite (m >= 1, d), got {latents.shape}")
+    if wins.size and (
+        wins.ndim != 2
+        or wins.shape[1] != 2
+        or not np.issubdtype(wins.dtype, np.integer)
+        or wins.min() < 0
+        or wins.max() >= m
+    ):
+        raise InvalidInputError(f"wins must be (p, 2) int rows into {m} latents, got {wins!r}")
+    if not (np.isfinite(residual) and residual > 0):
+        raise InvalidInputError(f"residual must be > 0, got {residual!r}")
+    mean, cov, _ = beliefs(model, latents)
+    if offset is not None:
+        mean = mean + np.asarray(offset, dtype=float).reshape(m)
+    prior = cov + residual**2 * np.eye(m)
+    if not wins.size:
+        return np.asarray(mean), prior
+    precision = cho_solve(cho_factor(prior), np.eye(m))
+    design = np.zeros((len(wins), m))  # row: +1 at the winner, -1 at the loser
+    np.add.at(design, (np.arange(len(wins)), wins[:, 0]), 1.0)
+    np.add.at(design, (np.arange(len(wins)), wins[:, 1]), -1.0)
+
+    def objective(u: np.ndarray) -> tuple[float, np.ndarray]:
+        margin, pulled = design @ u, precision @ (u - mean)
+        value = 0.5 * (u - mean) @ pulled + float(np.logaddexp(0.0, -margin).sum())
+        return value, pulled - design.T @ expit(-margin)
+
+    def hessian(u: np.ndarray) -> np.ndarray:
+        p = expit(design @ u)
+        return np.asarray(precision + design.T @ (design * (p * (1.0 - p))[:, None]))
+
+    # Convex (a Gaussian prior and log-concave likelihoods): Newton steps converge fast.
+    found = minimize(objective, mean, jac=True, hess=hessian, method="trust-exact")
+    spread = cho_solve(cho_factor(hessian(found.x)), np.eye(m))
+    return np.asarray(found.x), np.asarray(0.5 * (spread + spread.T))
+
+
+def rematches(mean: np.ndarray, cov: np.ndarray, best: int, n: int, least: float) -> np.ndarray:
+    """Rows of up to `n` items to pit against item `best` again, likeliest first: those whose
+    probability of being better than it, under the Gaussian belief mean (m,), cov (m, m)
+    (`standings`), is at least `least` (the probability of improvement, Kushner 1964).
+
+    >>> rematches(np.array([1.0, 0.8, -3.0]), np.eye(3), 0, 2, 0.05).tolist()
+    [1]
+    """
+    mean, cov = np.asarray(mean, dtype=float), np.asarray(cov, dtype=float)
+    m = len(mean)
+    if (
+        mean.ndim != 1
+        or cov.shape != (m, m)
+        or not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov)))
+    ):
+        raise InvalidInputError(
+            f"need a finite mean (m,) and cov (m, m); got {mean.shape}, {cov.shape}"
+        )
+    if isinstance(best, bool) or not isinstance(best, int) or not 0 <= best < m:
+        raise InvalidInputError(f"best must be a row of the {m} items, got {best!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidInputError(f"n must be an integer >= 1, got {n!r}")
+    if not 0.0 <= least <= 1.0:
+        raise InvalidInputError(f"least must be a probability, got {least!r}")
+    gap_var = np.diag(cov) + cov[best, best] - 2.0 * cov[best]
+    chance = ndtr((mean - mean[best]) / np.sqrt(np.clip(gap_var, 1e-12, None)))
+    chance[best] = 0.0
+    order = np.argsort(-chance, kind="stable")[:n]
+    return np.asarray(order[chance[order] >= least], dtype=int)
+
+
 def _root(covariance: np.ndarray) -> np.ndarray:
     """(d, d) L with L L^T = covariance (d, d): its Cholesky factor, or where rounding left it
     not quite positive definite, the symmetric root of its eigenvalues clipped at zero."""
@@ -167,4 +281,4 @@ def _root(covariance: np.ndarray) -> np.ndarray:
         return np.asarray(vectors * np.sqrt(np.clip(values, 0.0, None)))
 
 
-__all__ = ["challengers", "expected_improvement", "neighbours"]
+__all__ = ["challengers", "expected_improvement", "neighbours", "rematches", "standings"]

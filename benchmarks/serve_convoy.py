@@ -198,7 +198,9 @@ def main() -> None:
                     times[src][name] += got
                     rates[src][name].append(rate)
                     loads.append(os.getloadavg()[0])
-    print(f"load average during: {min(loads):.1f}-{max(loads):.1f}, after: {os.getloadavg()[0]:.1f}")
+    print(
+        f"load average during: {min(loads):.1f}-{max(loads):.1f}, after: {os.getloadavg()[0]:.1f}"
+    )
     report(args, sources, times, rates, cpu)
 
 

@@ -238,7 +238,7 @@ def report(
         row = [statistics.median(rates[s][name]) for s in sources]
         print(f"{'heavy req/s, ' + name:<26}" + "".join(f"{r:>40.1f}" for r in row))
     row = [statistics.median(cpu[s]) for s in sources]
-    print(f"{'worker CPU ms per flow':<26}" + "".join(f"{r:>40.1f}" for r in row))
+    print(f"{'worker ms/flow, alone':<26}" + "".join(f"{r:>40.1f}" for r in row))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 import plgl
+from plgl.cli import main
 from plgl.server import Settings, create_app
 from plgl.server.lanes import heavy_lane
 from plgl.server.quotas import GATED
@@ -155,3 +157,16 @@ def test_heavy_threads_reaches_the_workers_through_the_environment() -> None:
     settings = Settings(heavy_threads=3)
     assert settings.to_env()["PLGL_HEAVY_THREADS"] == "3"
     assert Settings.from_env(settings.to_env()).heavy_threads == 3
+
+
+def test_serve_hands_heavy_threads_to_its_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    environ = dict(os.environ)
+    monkeypatch.setattr(os, "environ", environ)  # `serve` hands settings over by it
+    args = ["serve", "--domain", "identity", "--storage", "memory://", "--data-dir", str(tmp_path)]
+    assert main([*args, "--heavy-threads", "3"]) == 0
+    assert Settings.from_env(environ).heavy_threads == 3

@@ -39,7 +39,8 @@ class Settings:
         heavy_threads: requests that make new items (feed, cards, pair, recommendations,
             reverse) each worker runs at once; the others wait their turn, holding no thread,
             so that light requests (ratings, content) are not starved of the interpreter
-            (`plgl.server.lanes`).
+            (`plgl.server.lanes`). Raise it with fewer workers than cores, or with the "ray"
+            generator (a heavy request then mostly waits on the replicas).
         max_body_bytes: larger request bodies are refused with 413.
         feedback_rate, feedback_burst: each user's token bucket for ratings (events per second,
             and how many may come at once).

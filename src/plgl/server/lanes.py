@@ -7,9 +7,10 @@ and writing. While CPU-bound threads hold the GIL, each of those steps waits for
 switch (`sys.getswitchinterval()`, 5 ms) and may lose the race to another CPU-bound thread,
 so a light request's latency grows with the number of heavy threads beside it: the convoy
 effect (Beazley, "Understanding the Python GIL", PyCon 2010). The requests that make new items
-(feed, cards, pair, recommendations, reverse: tens to a hundred ms of CPU each) therefore run
-at most `Settings.heavy_threads` at a time per worker; the others wait for their turn on the
-event loop, holding no thread. Light requests are not limited.
+(feed, cards, pair, recommendations, reverse, recommendations under criteria: tens to a
+hundred ms of CPU each) therefore run at most `Settings.heavy_threads` at a time per worker;
+the others wait for their turn on the event loop, holding no thread. Light requests are not
+limited. Measured by `benchmarks/serve_convoy.py` (docs/scaling.md).
 """
 
 from __future__ import annotations

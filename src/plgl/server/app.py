@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -145,7 +146,12 @@ def build_services(settings: Settings) -> Services:
     limiter = build_limiter(settings, engine.storage)
     if engine.population is not None:  # match questions spend from the server's own buckets
         engine.population.limiter = SharedMatchLimiter(limiter)
-    return Services(engine=engine, tokens=Tokens(settings.secret_key()), limiter=limiter)
+    return Services(
+        engine=engine,
+        tokens=Tokens(settings.secret_key()),
+        limiter=limiter,
+        heavy=anyio.CapacityLimiter(settings.heavy_threads),
+    )
 
 
 def build_limiter(settings: Settings, storage: BaseStorage) -> BaseRateLimiter:

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, help="API worker processes over the one storage (PLGL_WORKERS; 1)"
     )
     parser.add_argument(
+        "--heavy-threads",
+        type=int,
+        help="requests that make new items run at once per worker (PLGL_HEAVY_THREADS; 1)",
+    )
+    parser.add_argument(
         "--generator",
         choices=["local", "ray"],
         help="run the generator in each worker, or on Ray Serve (PLGL_GENERATOR; local)",
@@ -78,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         workers=args.workers,
+        heavy_threads=args.heavy_threads,
         generator=args.generator,
         ray_replicas=args.ray_replicas,
         ray_num_gpus=args.ray_num_gpus,

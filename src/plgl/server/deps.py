@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +26,7 @@ class Services:
     engine: Engine
     tokens: Tokens
     limiter: BaseRateLimiter
+    heavy: anyio.CapacityLimiter  # turns of the heavy lane (`plgl.server.lanes`)
 
     @property
     def generator(self) -> Generator:

@@ -36,6 +36,11 @@ class Settings:
         seed: the engine's seed (reproducible feeds).
         threads: threads per numerical call (BLAS, torch). The server runs requests in
             parallel; more threads per call on top of that oversubscribe the cores.
+        heavy_threads: requests that make new items (feed, cards, pair, recommendations,
+            reverse) each worker runs at once; the others wait their turn, holding no thread,
+            so that light requests (ratings, content) are not starved of the interpreter
+            (`plgl.server.lanes`). Raise it with fewer workers than cores, or with the "ray"
+            generator (a heavy request then mostly waits on the replicas).
         max_body_bytes: larger request bodies are refused with 413.
         feedback_rate, feedback_burst: each user's token bucket for ratings (events per second,
             and how many may come at once).
@@ -73,6 +78,7 @@ class Settings:
     secret: str | None = None
     seed: int = 0
     threads: int = 1
+    heavy_threads: int = 1
     max_body_bytes: int = 16 * 1024
     feedback_rate: float = 10.0
     feedback_burst: int = 30
@@ -101,6 +107,8 @@ class Settings:
             raise InvalidInputError(f"seed must be >= 0, got {self.seed}")
         if self.threads < 1:
             raise InvalidInputError(f"threads must be >= 1, got {self.threads}")
+        if self.heavy_threads < 1:
+            raise InvalidInputError(f"heavy_threads must be >= 1, got {self.heavy_threads}")
         if self.max_body_bytes < 1024:
             raise InvalidInputError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
         if not self.feedback_rate > 0 or self.feedback_burst < 1:

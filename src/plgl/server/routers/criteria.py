@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from plgl.server.deps import ServicesDep, SessionDep
 from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.lanes import HEAVY
 from plgl.server.schemas import (
     ConstraintsIn,
     ContextsOut,
@@ -30,7 +31,7 @@ def criteria(session: SessionDep, services: ServicesDep) -> CriteriaOut:
     return CriteriaOut(rated=session.criteria, defined=services.engine.criteria)
 
 
-@router.post("/criteria/recommendations", response_model=ItemsOut)
+@router.post("/criteria/recommendations", response_model=ItemsOut, dependencies=[HEAVY])
 def constrained(body: ConstraintsIn, session: SessionDep, services: ServicesDep) -> ItemsOut:
     """The `k` best items as high as possible on `maximize` (None: the overall taste) and at
     least `at_least[c]` likely liked on each criterion c (422 when they cannot hold together)."""

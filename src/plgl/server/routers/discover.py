@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from plgl.records import Item
 from plgl.server.deps import Services, ServicesDep, SessionDep
 from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.lanes import HEAVY
 from plgl.server.quotas import GenerationsDep, RoomDep
 from plgl.server.schemas import ItemsOut, item_out
 from plgl.session import Session
@@ -17,7 +18,7 @@ from plgl.session import Session
 router = APIRouter(prefix="/api", tags=["discover"], responses=ERROR_RESPONSES)
 
 
-@router.get("/recommendations", response_model=ItemsOut)
+@router.get("/recommendations", response_model=ItemsOut, dependencies=[HEAVY])
 def recommendations(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
@@ -32,7 +33,7 @@ def recommendations(
     return _scored(session, services, items)
 
 
-@router.get("/reverse", response_model=ItemsOut)
+@router.get("/reverse", response_model=ItemsOut, dependencies=[HEAVY])
 def reverse(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from plgl.samplers.cards import SWIPES_PER_PAIR
 from plgl.server.deps import ServicesDep, SessionDep, SettingsDep
 from plgl.server.errors import ERROR_RESPONSES
+from plgl.server.lanes import HEAVY
 from plgl.server.quotas import GenerationsDep, RatingsDep, RoomDep
 from plgl.server.schemas import (
     CardOut,
@@ -23,7 +24,7 @@ from plgl.server.schemas import (
 router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
 
 
-@router.post("/feed", response_model=ItemsOut)
+@router.post("/feed", response_model=ItemsOut, dependencies=[HEAVY])
 def next_items(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
@@ -42,7 +43,7 @@ def next_items(
     return ItemsOut(items=[item_out(item, services.engine.cache) for item in items])
 
 
-@router.post("/cards", response_model=CardsOut)
+@router.post("/cards", response_model=CardsOut, dependencies=[HEAVY])
 def next_cards(
     allowance: GenerationsDep,  # first: a flood is refused before its session loads
     session: SessionDep,
@@ -74,7 +75,7 @@ def next_cards(
     )
 
 
-@router.post("/pair", response_model=ItemsOut)
+@router.post("/pair", response_model=ItemsOut, dependencies=[HEAVY])
 def next_pair(
     allowance: GenerationsDep, session: SessionDep, services: ServicesDep, room: RoomDep
 ) -> ItemsOut:

@@ -22,7 +22,7 @@ champion is the one the content judge rates best (`plgl.grounding.Grounding.cham
 the one answered last: on the `swipers` suite's faces two or more challengers beat the
 champion in two batches of duels in three, and the last of them was not the best in 59% of
 those, 0.075 below it on average (normalized utility; For-you then rose by 0.05 to 0.07 at 60
-and 100 answers, README). The crowd is one item again once its crowned member wins a duel.
+and 100 answers, docs/learning.md). The crowd is one item again once its crowned member wins a duel.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ of a fifth of the least trust radius changes 5 or 6 of its 16 steps when it chan
 near an established champion few neighbours are better and those only a little, so a duel
 against a close challenger is nearly a coin toss for a user who answers with noise. Twice the
 radius made the duels climb further (the `swipers` suite's melodies, 72 swipers: the
-favourite at 100 answers 0.93 against 0.87, For-you +0.08 +- 0.03; README)."""
+favourite at 100 answers 0.93 against 0.87, For-you +0.08 +- 0.03; docs/learning.md)."""
 SHRINK = 0.7
 """The duel radius is multiplied by this for each duel the champion has won in a row (a
 failed step is a sign the next one should be smaller), down to `SHRINK ** MAX_SHRINK`."""

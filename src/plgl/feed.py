@@ -115,7 +115,7 @@ class Feed:
 
         A population's prior already points the posterior near the user's taste; what it
         cannot do is tell apart the good faces the user liked, never compared with each other
-        (`population-faces` suite, README): the favourite against the best expected
+        (`population-faces` suite, docs/population.md): the favourite against the best expected
         improvement, winner stays, as in Brochu et al. (2007)."""
         rated, labels = self.grounding.evidence()
         champion = self.grounding.champion(model, rated, labels, None)

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 MODES = ("top", "grounded", "judged")
 FOR_YOU: dict[str, str] = {"faces": "grounded", "melodies": "judged", "molecules": "judged"}
-"""The mode of each built-in domain, chosen by the `swipers` benchmark suite (README)."""
+"""The mode of each built-in domain, chosen by the `swipers` benchmark suite (docs/learning.md)."""
 JUDGED_RADIUS = 0.25
 """Share of the trust radius that "judged" searches: near the favourite, where the judge's
 view of the content still holds."""
@@ -210,7 +210,7 @@ class Grounding:
         swiper's taste about 0.6 against 0.4 at 30 answers), and adding its log-odds to the
         judge's found better favourites at 20 answers; from a zero-mean prior it was no
         better than the judge, and adding it made the `swipers` suite's faces worse at 60
-        answers (README), so there the judge alone decides, as in the "judged" mode (a
+        answers (docs/learning.md), so there the judge alone decides, as in the "judged" mode (a
         decoder whose content jumps, which the latent model cannot foresee)."""
         positives = np.asarray(positives, dtype=np.float64)
         d = self.engine.generator.latent_dim

@@ -102,7 +102,7 @@ JUDGE_BITS = 2048
 """Length of `judge_fingerprint`: hashed atom pairs of drug-like molecules rarely collide."""
 JUDGE_SCALE = 6.0
 """Norm of each `judge_fingerprint`: sets how far the judge's regularized regression may
-follow a few ratings (measured on the molecule swipers; see the README)."""
+follow a few ratings (measured on the molecule swipers; see docs/learning.md)."""
 
 
 @functools.lru_cache(maxsize=1024)  # 8 KB each; the engine's perceptual maps keep the rest
@@ -263,7 +263,7 @@ class MoleculeGenerator(OnDevice, Generator):
 
         Not the perceptual map: the judge picks the best of a champion's neighbours, and on
         the molecule swipers the atom-pair fingerprint's judge followed their taste there
-        better than the decoder's soft tokens did (see the README).
+        better than the decoder's soft tokens did (see docs/learning.md).
         """
         molecules = self.generate(latents)
         rows = [judge_fingerprint(m.smiles, self.judge_scale) for m in molecules]

@@ -31,7 +31,7 @@ incumbent, to pit against it again.
 
 Why: on faces started from a population's prior (`plgl bench --suite population-faces`), the
 favourite among some thirty chosen faces, none compared with another, is the weak link: the
-posterior and the content judge picked faces near the median of them (README, "Many users").
+posterior and the content judge picked faces near the median of them (docs/population.md).
 References: docs/references.md.
 """
 

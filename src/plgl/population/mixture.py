@@ -13,13 +13,13 @@ and the guard's share of the from-scratch variance. Outside the subspace it is t
 covariance (what no cluster says anything about). Along its mean it adds the spread of users'
 taste norms (not released: a coefficient of variation `SCALE_SPREAD` is assumed; a wider one
 lets a cluster explain a user unlike it as a member with a small norm). Component weights:
-`scratch` for the from-scratch prior, then of the rest `broad` for the broad prior and the rest
+`scratch_weight` for the from-scratch prior, then of the rest `broad` for the broad prior and the rest
 shared by the clusters' noisy sizes.
 
 The from-scratch component is the guard rail's: the broad prior is tighter than the from-scratch
 prior outside the population's subspace (only the guard's share of it is kept there), so a user
 unlike anyone is slowed by it. A Bayes mixture's cumulative log-loss is within log(1 / w) of
-that of any component of prior weight w (Cesa-Bianchi & Lugosi 2006, section 9.2), so such a
+that of any component of prior weight w (Cesa-Bianchi & Lugosi 2006, chapter 9), so such a
 user costs at most about log(1 / scratch) nats of evidence over starting from scratch, and a
 user near a cluster at most log(1 / (1 - scratch)) over the mixture without it.
 `plgl.models.mixture.MixturePreference` learns which component a new user is in (Birlutiu,

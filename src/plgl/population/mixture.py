@@ -13,8 +13,8 @@ and the guard's share of the from-scratch variance. Outside the subspace it is t
 covariance (what no cluster says anything about). Along its mean it adds the spread of users'
 taste norms (not released: a coefficient of variation `SCALE_SPREAD` is assumed; a wider one
 lets a cluster explain a user unlike it as a member with a small norm). Component weights:
-`scratch_weight` for the from-scratch prior, then of the rest `broad` for the broad prior and the rest
-shared by the clusters' noisy sizes.
+`scratch_weight` for the from-scratch prior; of the rest, `broad` for the broad prior and the
+rest shared by the clusters' noisy sizes.
 
 The from-scratch component is the guard rail's: the broad prior is tighter than the from-scratch
 prior outside the population's subspace (only the guard's share of it is kept there), so a user

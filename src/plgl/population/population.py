@@ -56,8 +56,8 @@ class Population:
         secret: key of the pseudonymous handles (None: a random one; pass the engine's).
         min_cluster_share: clusters smaller than this share of the users are dropped.
         mixture: new users start from the mixture prior (`mixture_prior`: one component per
-            cluster plus the broad prior, `plgl.models.mixture.MixturePreference`); False: from
-            the single Gaussian `prior`.
+            cluster, the broad prior and the from-scratch prior,
+            `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`.
         scratch: prior probability of the from-scratch prior (isotropic, `isotropic_scale`) as
             the mixture prior's last component, in [0, 1): a user unlike anyone is explained
             by it and learns about as fast as from scratch; 0: no such component.

@@ -19,9 +19,11 @@ rest shared by the clusters' noisy sizes.
 The from-scratch component is the guard rail's: the broad prior is tighter than the from-scratch
 prior outside the population's subspace (only the guard's share of it is kept there), so a user
 unlike anyone is slowed by it. A Bayes mixture's cumulative log-loss is within log(1 / w) of
-that of any component of prior weight w (Cesa-Bianchi & Lugosi 2006, chapter 9), so such a
-user costs at most about log(1 / scratch) nats of evidence over starting from scratch, and a
-user near a cluster at most log(1 / (1 - scratch)) over the mixture without it.
+that of any component of prior weight w (Cesa-Bianchi & Lugosi 2006, chapter 9): on such a
+user's answers the mixture predicts at most log(1 / scratch_weight) nats worse in all than the
+from-scratch model, and on a cluster member's at most log(1 / (1 - scratch_weight)) worse than
+the mixture without it (a bound on prediction; what it costs in ratings is measured by the
+`population` benchmark suite).
 `plgl.models.mixture.MixturePreference` learns which component a new user is in (Birlutiu,
 Groot & Heskes 2013; Hong et al. 2022, hierTS).
 """

@@ -60,7 +60,9 @@ class Population:
             `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`.
         scratch: prior probability of the from-scratch prior (isotropic, `isotropic_scale`) as
             the mixture prior's last component, in [0, 1): a user unlike anyone is explained
-            by it and learns about as fast as from scratch; 0: no such component.
+            by it and learns about as fast as from scratch; 0: no such component. It is the
+            isotropic prior the guard widens by, also where the engine's own model starts
+            from a generator's geometry prior.
 
     >>> rng = np.random.default_rng(0)
     >>> tastes = [UserTaste(f"u{i}", 4 * np.eye(3)[i % 2] + rng.normal(0, .1, 3), np.full(3, .01))

@@ -92,7 +92,7 @@ def test_pregenerate_by_cluster_fills_a_pool_per_cluster(
         assert mixture is not None
     pool = ContentCache(cache).attach(IdentityGenerator(latent_dim=D))
     assert len(pool.pool_latents()) == 40 * len(clusters)
-    for cluster, component in zip(clusters, mixture.components[1:], strict=True):
+    for cluster, component in zip(clusters, mixture.components[1 : 1 + len(clusters)], strict=True):
         rows = pool.group_pool_rows(f"{refresh}:{cluster.id}")
         assert len(rows) == 40
         # Aimed at the sampler's targets for the cluster's members: a taste along the

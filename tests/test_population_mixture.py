@@ -1,5 +1,6 @@
-"""The mixture prior: one component per released cluster plus the broad prior, and the model that
-learns which component a new user is in (`plgl.population.mixture`, `plgl.models.mixture`)."""
+"""The mixture prior: one component per released cluster, the broad prior and the from-scratch
+prior, and the model that learns which component a new user is in (`plgl.population.mixture`,
+`plgl.models.mixture`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plgl.errors import InvalidInputError
 from plgl.models import GaussianPrior, LinearPreference
 from plgl.models.mixture import REFINE_EVERY, MixturePreference, MixturePrior
 from plgl.population import Population, UserTaste
+from plgl.population.mixture import SCRATCH, mixture_prior
 from plgl.testing import OnlineModelConformance
 
 D = 24
@@ -99,10 +101,10 @@ def pop() -> Population:
 
 def test_a_new_user_moves_to_their_clusters_component(pop: Population) -> None:
     mixture = pop.mixture_prior()
-    assert mixture is not None and len(mixture.components) == 1 + len(pop.clusters()) == 4
+    assert mixture is not None and len(mixture.components) == 2 + len(pop.clusters()) == 5
     for centre in CENTRES:
         # The component whose mean points at this centre is the one to end on.
-        cosines = [c.mean @ centre / np.linalg.norm(c.mean) for c in mixture.components[1:]]
+        cosines = [c.mean @ centre / np.linalg.norm(c.mean) for c in mixture.components[1:4]]
         right = 1 + int(np.argmax(cosines))
         model = MixturePreference(mixture=mixture).start(D)
         answers(model, centre, 40, 3)
@@ -110,13 +112,50 @@ def test_a_new_user_moves_to_their_clusters_component(pop: Population) -> None:
         assert model.responsibilities_[right] > 0.9
 
 
-def test_a_user_unlike_anyone_ends_on_the_broad_component(pop: Population) -> None:
+def test_a_user_unlike_anyone_ends_on_the_scratch_component(pop: Population) -> None:
     mixture = pop.mixture_prior()
     assert mixture is not None
     unlike = np.linalg.svd(CENTRES)[2][-1]  # orthogonal to every centre
     model = answers(MixturePreference(mixture=mixture).start(D), unlike, 60, 4)
+    assert int(np.argmax(model.responsibilities_)) == 4
+    assert model.responsibilities_[4] > 0.9
+    # Without the from-scratch component, the broad one explains them.
+    broad_only = population(scratch=0.0).mixture_prior()
+    assert broad_only is not None and len(broad_only.components) == 4
+    model = answers(MixturePreference(mixture=broad_only).start(D), unlike, 60, 4)
     assert int(np.argmax(model.responsibilities_)) == 0
     assert model.responsibilities_[0] > 0.9
+
+
+def test_the_scratch_component_is_the_from_scratch_prior(pop: Population) -> None:
+    with_scratch, without = pop.mixture_prior(), population(scratch=0.0).mixture_prior()
+    assert with_scratch is not None and without is not None
+    scratch = with_scratch.components[-1]
+    np.testing.assert_allclose(scratch.mean, np.zeros(D))
+    np.testing.assert_allclose(scratch.covariance, (4.0 / np.sqrt(D)) ** 2 * np.eye(D))
+    np.testing.assert_allclose(with_scratch.weights[-1], SCRATCH)
+    np.testing.assert_allclose(with_scratch.weights[:-1], (1 - SCRATCH) * without.weights)
+    for a, b in zip(with_scratch.components, without.components, strict=False):
+        np.testing.assert_allclose(a.covariance, b.covariance)
+    wider = population(isotropic_scale=2.0, scratch=0.1).mixture_prior()
+    assert wider is not None
+    np.testing.assert_allclose(wider.components[-1].covariance, 4.0 * np.eye(D))
+    np.testing.assert_allclose(wider.weights[-1], 0.1)
+
+
+def test_isotropic_users_learn_faster_with_the_scratch_component(pop: Population) -> None:
+    """Users drawn from the from-scratch prior: after 30 answers the mixture with the
+    from-scratch component points closer to their taste than the mixture without it."""
+    without = population(scratch=0.0).mixture_prior()
+
+    def cosine(mixture: MixturePrior | None, w: np.ndarray) -> float:
+        coef = answers(MixturePreference(mixture=mixture).start(D), w, 30, 4).coef_
+        return float(coef @ w / np.linalg.norm(coef) / np.linalg.norm(w))
+
+    users = [4.0 / np.sqrt(D) * np.random.default_rng(s).standard_normal(D) for s in range(5)]
+    now = np.mean([cosine(pop.mixture_prior(), w) for w in users])
+    before = np.mean([cosine(without, w) for w in users])
+    assert now > before + 0.03
 
 
 def test_model_state_round_trips_through_json(pop: Population) -> None:
@@ -210,3 +249,23 @@ def test_bad_input_is_refused() -> None:
         MixturePreference(mixture=mixture).set_state({})
     with pytest.raises(InvalidInputError, match="mixture must be True or False"):
         Population(mixture="yes")  # type: ignore[arg-type]
+    for scratch in (1.0, -0.1, True, "0.2"):
+        with pytest.raises(InvalidInputError, match=r"scratch must be in \[0, 1\)"):
+            Population(scratch=scratch)  # type: ignore[arg-type]
+
+
+def test_mixture_prior_refuses_a_bad_scratch_component(pop: Population) -> None:
+    fitted = pop.fitted_
+    assert fitted is not None
+    args = (
+        fitted,
+        pop.centroids_,
+        np.array([c.size for c in pop.clusters_], dtype=float),
+        0.0,
+        0.1,
+    )
+    with pytest.raises(InvalidInputError, match="scratch prior is over 3 weights"):
+        mixture_prior(*args, scratch=GaussianPrior.isotropic(3, 1.0))
+    for weight in (0.0, 1.0):
+        with pytest.raises(InvalidInputError, match=r"scratch_weight must be in \(0, 1\)"):
+            mixture_prior(*args, scratch=GaussianPrior.isotropic(D, 1.0), scratch_weight=weight)

@@ -1,5 +1,6 @@
 """A mixture prior over taste weights: one Gaussian per released taste cluster, plus the broad
-population prior (for a user unlike any cluster). Post-processing of released values only.
+population prior (for a user unlike any cluster) and, optionally, the from-scratch prior (for a
+user unlike anyone). Post-processing of released values only.
 
 Each cluster's component is centred on its DP centroid (in the released subspace, scaled by the
 users' released mean taste norm). Inside the subspace its variance is the spread within the
@@ -12,7 +13,17 @@ and the guard's share of the from-scratch variance. Outside the subspace it is t
 covariance (what no cluster says anything about). Along its mean it adds the spread of users'
 taste norms (not released: a coefficient of variation `SCALE_SPREAD` is assumed; a wider one
 lets a cluster explain a user unlike it as a member with a small norm). Component weights:
-`broad` for the broad prior, the rest shared by the clusters' noisy sizes.
+`scratch_weight` for the from-scratch prior; of the rest, `broad` for the broad prior and the
+rest shared by the clusters' noisy sizes.
+
+The from-scratch component is the guard rail's: the broad prior is tighter than the from-scratch
+prior outside the population's subspace (only the guard's share of it is kept there), so a user
+unlike anyone is slowed by it. A Bayes mixture's cumulative log-loss is within log(1 / w) of
+that of any component of prior weight w (Cesa-Bianchi & Lugosi 2006, chapter 9): on such a
+user's answers the mixture predicts at most log(1 / scratch_weight) nats worse in all than the
+from-scratch model, and on a cluster member's at most log(1 / (1 - scratch_weight)) worse than
+the mixture without it (a bound on prediction; what it costs in ratings is measured by the
+`population` benchmark suite).
 `plgl.models.mixture.MixturePreference` learns which component a new user is in (Birlutiu,
 Groot & Heskes 2013; Hong et al. 2022, hierTS).
 """
@@ -21,12 +32,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from plgl.errors import InvalidInputError
 from plgl.models.mixture import MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population.clusters import WEIGHTS
 from plgl.population.fit import Fitted
 
 BROAD = 0.2  # prior probability of the broad component: a user unlike every cluster
+SCRATCH = 0.1  # prior probability of the from-scratch component: a user unlike anyone
 SCALE_SPREAD = 0.15  # assumed coefficient of variation of a user's taste norm within a cluster
 
 
@@ -38,8 +51,10 @@ def mixture_prior(
     guard_variance: float,
     broad: float = BROAD,
     scale_spread: float = SCALE_SPREAD,
+    scratch: GaussianPrior | None = None,
+    scratch_weight: float = SCRATCH,
 ) -> MixturePrior:
-    """The broad prior and one component per cluster.
+    """The broad prior, one component per cluster, then the from-scratch prior (if given).
 
     Args:
         fitted: the released prior (its covariance is the broad component's).
@@ -49,7 +64,36 @@ def mixture_prior(
         guard_variance: the guard's share of the from-scratch variance of each weight.
         broad: prior probability of the broad component, in (0, 1).
         scale_spread: coefficient of variation of a user's taste norm within a cluster.
+        scratch: the prior a new user starts from without a population (None: no such
+            component).
+        scratch_weight: its prior probability, in (0, 1) (ignored without `scratch`).
     """
+    if scratch is not None and not 0.0 < scratch_weight < 1.0:
+        raise InvalidInputError(f"scratch_weight must be in (0, 1), got {scratch_weight!r}")
+    if scratch is not None and scratch.dim != len(fitted.mean):
+        raise InvalidInputError(
+            f"the scratch prior is over {scratch.dim} weights; the population's over "
+            f"{len(fitted.mean)}"
+        )
+    population = _population_components(
+        fitted, centroids, sizes, noise_scale, guard_variance, broad, scale_spread
+    )
+    if scratch is None:
+        return population
+    weights = np.append((1.0 - scratch_weight) * population.weights, scratch_weight)
+    return MixturePrior((*population.components, scratch), weights)
+
+
+def _population_components(
+    fitted: Fitted,
+    centroids: np.ndarray,
+    sizes: np.ndarray,
+    noise_scale: float,
+    guard_variance: float,
+    broad: float,
+    scale_spread: float,
+) -> MixturePrior:
+    """The broad prior and one component per cluster (see `mixture_prior`)."""
     broad_prior = GaussianPrior(fitted.mean, fitted.covariance)
     if len(centroids) == 0:
         return MixturePrior((broad_prior,), np.ones(1))
@@ -75,4 +119,4 @@ def mixture_prior(
     return MixturePrior(tuple(components), weights)
 
 
-__all__ = ["BROAD", "mixture_prior"]
+__all__ = ["BROAD", "SCRATCH", "mixture_prior"]

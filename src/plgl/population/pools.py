@@ -61,8 +61,9 @@ def cluster_candidates(engine: Engine, n: int, rng: np.random.Generator) -> dict
     sampler = engine.sampler if isinstance(engine.sampler, MixtureSampler) else MixtureSampler()
     generator = engine.generator
     groups: dict[str, np.ndarray] = {}
-    # The mixture's components: the broad one, then one per cluster in the clusters' order.
-    for cluster, component in zip(clusters, mixture.components[1:], strict=True):
+    # The mixture's components: the broad one, one per cluster in the clusters' order, then
+    # the from-scratch prior (where the population has one).
+    for cluster, component in zip(clusters, mixture.components[1 : 1 + len(clusters)], strict=True):
         z = _aimed(cluster.direction, component, sampler, n, rng)
         groups[f"{refresh}:{cluster.id}"] = np.asarray(generator.project(z))
     return groups

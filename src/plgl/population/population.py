@@ -19,7 +19,7 @@ from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, ini
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.match_release import Charge, ClusterResponse, MatchRelease
 from plgl.population.matching import MatchIndex
-from plgl.population.mixture import mixture_prior
+from plgl.population.mixture import SCRATCH, mixture_prior
 from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.population.stats import Sums, chunks, stack
@@ -56,8 +56,13 @@ class Population:
         secret: key of the pseudonymous handles (None: a random one; pass the engine's).
         min_cluster_share: clusters smaller than this share of the users are dropped.
         mixture: new users start from the mixture prior (`mixture_prior`: one component per
-            cluster plus the broad prior, `plgl.models.mixture.MixturePreference`); False: from
-            the single Gaussian `prior`.
+            cluster, the broad prior and the from-scratch prior,
+            `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`.
+        scratch: prior probability of the from-scratch prior (isotropic, `isotropic_scale`) as
+            the mixture prior's last component, in [0, 1): a user unlike anyone is explained
+            by it and learns about as fast as from scratch; 0: no such component. It is the
+            isotropic prior the guard widens by, also where the engine's own model starts
+            from a generator's geometry prior.
 
     >>> rng = np.random.default_rng(0)
     >>> tastes = [UserTaste(f"u{i}", 4 * np.eye(3)[i % 2] + rng.normal(0, .1, 3), np.full(3, .01))
@@ -85,6 +90,7 @@ class Population:
         min_cluster_share: float = 0.02,
         match_release: MatchRelease | None = None,
         mixture: bool = True,
+        scratch: float = SCRATCH,
     ) -> None:
         for value in (epsilon, match_epsilon):
             if value is not None:
@@ -96,6 +102,12 @@ class Population:
         for name, share in (("guard", guard), ("mean_share", mean_share)):
             if not 0.0 <= share <= 1.0:
                 raise InvalidInputError(f"{name} must be in [0, 1], got {share!r}")
+        if (
+            isinstance(scratch, bool)
+            or not isinstance(scratch, int | float)
+            or not 0 <= scratch < 1
+        ):
+            raise InvalidInputError(f"scratch must be in [0, 1), got {scratch!r}")
         self.epsilon = epsilon
         self.delta = delta
         self.min_users = min_users
@@ -112,6 +124,7 @@ class Population:
         if not isinstance(mixture, bool):
             raise InvalidInputError(f"mixture must be True or False, got {mixture!r}")
         self.mixture = mixture
+        self.scratch = scratch
         if match_release is not None and not isinstance(match_release, MatchRelease):
             raise InvalidInputError(
                 f"match_release must be a MatchRelease, got {type(match_release).__name__}"
@@ -173,17 +186,21 @@ class Population:
         return GaussianPrior(self.fitted_.mean, self.fitted_.covariance)
 
     def mixture_prior(self) -> MixturePrior | None:
-        """The broad prior and one Gaussian per cluster (`plgl.population.mixture`), for
-        `MixturePreference(mixture=...)`; None where `prior` is None."""
+        """The broad prior, one Gaussian per cluster and (`scratch` > 0) the from-scratch prior
+        (`plgl.population.mixture`), for `MixturePreference(mixture=...)`; None where `prior`
+        is None."""
         if self.fitted_ is None:
             return None
-        iso = self._isotropic_variance(self.fitted_.subspace.shape[0])
+        d = self.fitted_.subspace.shape[0]
+        iso = self._isotropic_variance(d)
         return mixture_prior(
             self.fitted_,
             self.centroids_,
             np.array([c.size for c in self.clusters_], dtype=float),
             self.centroid_noise_,
             self.guard * iso,
+            scratch=GaussianPrior.isotropic(d, math.sqrt(iso)) if self.scratch > 0 else None,
+            scratch_weight=self.scratch,
         )
 
     def new_user_prior(self) -> GaussianPrior | MixturePrior | None:

@@ -10,9 +10,9 @@ through OpenDP). Held-back new users (never among the earlier ones) then learn t
 latent suite's loop (`run_swipes`, batches of 10 like/dislike answers, top-10 scored) with
 `LinearPreference(prior=population prior)` ("population prior", the single Gaussian), with
 `MixturePreference(mixture=population mixture prior)` ("mixture prior": one component per released
-cluster plus the broad prior, `plgl.population.mixture`) or from scratch ("scratch", the latent
-suite's default plgl), on the same users and answer streams. The report's "ratings to reach 0.9"
-table is the bar (median over the new users).
+cluster plus the broad prior and the from-scratch prior, `plgl.population.mixture`) or from
+scratch ("scratch", the latent suite's default plgl), on the same users and answer streams. The
+report's "ratings to reach 0.9" table is the bar (median over the new users).
 
 Guard rail ("unrelated"): the population is clustered, the new users are the latent suite's
 isotropic linear users, unlike anyone in it; the prior must cost <= 10% more ratings than scratch.

@@ -110,3 +110,26 @@ def session_with_likes(
     for k, item in enumerate(items):
         session.tell(item.id, "like" if k < 3 else "dislike")
     return session, likes
+
+
+def identity_app(tmp_path: Path, **overrides: Any) -> Any:
+    """The FastAPI app over the identity domain and memory storage, data in `tmp_path`, with
+    `Settings` overrides."""
+    from plgl.server import Settings, create_app
+
+    values: dict[str, Any] = {
+        "domain": "identity",
+        "storage": "memory://",
+        "secret": "test-secret-" + "x" * 32,
+        "data_dir": tmp_path,
+    }
+    return create_app(Settings(**(values | overrides)))
+
+
+def champion_of(session: plgl.Session) -> np.ndarray:
+    """(d,) the session's champion, as For-you and the cards ground on it."""
+    grounding = session._grounding
+    rated, labels = grounding.evidence()
+    champion = grounding.champion(session.model, rated, labels, None)
+    assert champion is not None
+    return champion

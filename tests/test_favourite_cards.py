@@ -3,7 +3,7 @@ challenger of largest expected improvement, card after card."""
 
 import numpy as np
 import pytest
-from helpers import session_with_likes
+from helpers import champion_of, session_with_likes
 
 import plgl
 import plgl.feed
@@ -11,17 +11,9 @@ from plgl.safety import Safety
 from plgl.samplers.incumbent import challengers
 
 
-def _champion(session: plgl.Session) -> np.ndarray:
-    grounding = session._grounding
-    rated, labels = grounding.evidence()
-    champion = grounding.champion(session.model, rated, labels, None)
-    assert champion is not None
-    return champion
-
-
 def test_every_card_pits_the_favourite_against_a_new_challenger() -> None:
     session, likes = session_with_likes(population=True)
-    champion = _champion(session)
+    champion = champion_of(session)
     np.testing.assert_array_equal(champion, likes[2])  # the posterior's best like
     cards = session.next_cards(4)
     assert len(cards) == 4
@@ -42,12 +34,12 @@ def test_a_favourite_card_is_answered_like_any_comparison() -> None:
     challenger = next(item for item in card if item.source == "challenger")
     favourite = next(item for item in card if item.source == "champion")
     session.compare(challenger.id, favourite.id)
-    np.testing.assert_array_equal(_champion(session), challenger.latent)
+    np.testing.assert_array_equal(champion_of(session), challenger.latent)
 
 
 def test_a_user_starting_from_scratch_gets_the_usual_cards() -> None:
     session, _ = session_with_likes(population=False)
-    champion = _champion(session)
+    champion = champion_of(session)
     cards = [card for _ in range(3) for card in session.next_cards(5)]
     with_favourite = [
         card for card in cards if any(np.array_equal(item.latent, champion) for item in card)

@@ -4,18 +4,10 @@ chose before that is likeliest to be better."""
 
 import numpy as np
 import pytest
-from helpers import session_with_likes
+from helpers import champion_of, session_with_likes
 
 import plgl
 import plgl.feed
-
-
-def _champion(session: plgl.Session) -> np.ndarray:
-    grounding = session._grounding
-    rated, labels = grounding.evidence()
-    champion = grounding.champion(session.model, rated, labels, None)
-    assert champion is not None
-    return champion
 
 
 def _compare(session: plgl.Session, winner: np.ndarray, loser: np.ndarray) -> None:
@@ -30,11 +22,11 @@ def _compare(session: plgl.Session, winner: np.ndarray, loser: np.ndarray) -> No
 
 def test_a_favourite_that_won_often_survives_one_lost_answer() -> None:
     session, likes = session_with_likes(population=True)
-    np.testing.assert_array_equal(_champion(session), likes[2])
+    np.testing.assert_array_equal(champion_of(session), likes[2])
     for _ in range(3):
         _compare(session, likes[2], likes[1])
     _compare(session, likes[1], likes[2])  # the latest answer goes the other way
-    crowned = _champion(session)
+    crowned = champion_of(session)
     assert session._grounding.ladder.champion is not None
     np.testing.assert_array_equal(session._grounding.ladder.champion, likes[1])  # latest winner
     np.testing.assert_array_equal(crowned, likes[2])  # the weight of every answer
@@ -44,7 +36,7 @@ def test_answers_that_keep_preferring_another_item_crown_it() -> None:
     session, likes = session_with_likes(population=True)
     for _ in range(4):
         _compare(session, likes[0], likes[2])
-    np.testing.assert_array_equal(_champion(session), likes[0])
+    np.testing.assert_array_equal(champion_of(session), likes[0])
 
 
 def test_a_batch_pits_the_favourite_once_against_a_likely_better_earlier_choice() -> None:

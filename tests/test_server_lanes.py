@@ -6,34 +6,23 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from helpers import identity_app
 
 import plgl
 from plgl.cli import main
-from plgl.server import Settings, create_app
+from plgl.server import Settings
 from plgl.server.lanes import heavy_lane
 from plgl.server.quotas import GATED
 from plgl.server.routers import content, criteria, discover, feed, matching, users
 
-SECRET = "test-secret-" + "x" * 32
 HEAVY_ROUTES = {
     *(route for route, gated in GATED.items() if gated == "generation"),
     ("POST", "/api/criteria/recommendations"),
 }
-
-
-def _app(tmp_path: Path, **overrides: Any) -> Any:
-    values: dict[str, Any] = {
-        "domain": "identity",
-        "storage": "memory://",
-        "secret": SECRET,
-        "data_dir": tmp_path,
-    }
-    return create_app(Settings(**(values | overrides)))
 
 
 def _sign_up(client: TestClient) -> dict[str, str]:
@@ -93,7 +82,7 @@ def _in_threads(client: TestClient, users: list[dict[str, str]]) -> list[threadi
 def test_at_most_heavy_threads_heavy_requests_run_at_once(
     tmp_path: Path, held: _Held, heavy_threads: int
 ) -> None:
-    with TestClient(_app(tmp_path, heavy_threads=heavy_threads)) as client:
+    with TestClient(identity_app(tmp_path, heavy_threads=heavy_threads)) as client:
         users = [_sign_up(client) for _ in range(3)]
         threads = _in_threads(client, users)
         for _ in range(heavy_threads):  # the first turns are taken at once
@@ -109,7 +98,7 @@ def test_at_most_heavy_threads_heavy_requests_run_at_once(
 
 
 def test_light_requests_do_not_wait_for_the_heavy_lane(tmp_path: Path, held: _Held) -> None:
-    with TestClient(_app(tmp_path, heavy_threads=1)) as client:
+    with TestClient(identity_app(tmp_path, heavy_threads=1)) as client:
         auth = _sign_up(client)
         items = client.post("/api/pair", headers=auth).json()["items"]  # `ask_pair`: not held
         threads = _in_threads(client, [_sign_up(client), _sign_up(client)])
@@ -125,7 +114,7 @@ def test_light_requests_do_not_wait_for_the_heavy_lane(tmp_path: Path, held: _He
 
 
 def test_a_failed_heavy_request_gives_its_turn_back(tmp_path: Path) -> None:
-    with TestClient(_app(tmp_path, heavy_threads=1)) as client:
+    with TestClient(identity_app(tmp_path, heavy_threads=1)) as client:
         auth = _sign_up(client)
         client.delete("/api/me", headers=auth)
         for _ in range(3):  # the user is gone: each answer is an error, and none waits forever

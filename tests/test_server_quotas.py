@@ -15,26 +15,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from helpers import identity_app
 
 from plgl.server import Settings, create_app
 from plgl.testing import RedisServer, served
 
-SECRET = "test-secret-" + "x" * 32
-
-
-def _app(tmp_path: Path, **overrides: Any) -> Any:
-    values: dict[str, Any] = {
-        "domain": "identity",
-        "storage": "memory://",
-        "secret": SECRET,
-        "data_dir": tmp_path,
-    }
-    return create_app(Settings(**(values | overrides)))
-
 
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
-    return _app(
+    return identity_app(
         tmp_path,
         signups_per_minute=3,
         generation_rate=0.01,
@@ -87,7 +76,7 @@ def test_a_feed_flood_is_refused_while_other_users_are_served(client: TestClient
 def test_a_flood_from_one_client_leaves_another_users_requests_succeeding(
     tmp_path: Path,
 ) -> None:
-    app = _app(tmp_path, signups_per_minute=5, generation_rate=0.01, generation_burst=10)
+    app = identity_app(tmp_path, signups_per_minute=5, generation_rate=0.01, generation_burst=10)
     with TestClient(app) as flood:
         calm = TestClient(app, client=("198.51.100.2", 50000))
         auth = _user(calm)
@@ -142,7 +131,7 @@ def test_old_unrated_items_expire_at_the_cap(tmp_path: Path, storage: str) -> No
             url = stack.enter_context(RedisServer(appendfsync="no")).url
         else:
             url = f"sqlite:///{tmp_path / 'plgl.db'}" if storage == "sqlite" else "memory://"
-        _expire_at_the_cap(_app(tmp_path, storage=url, max_unrated_items=6))
+        _expire_at_the_cap(identity_app(tmp_path, storage=url, max_unrated_items=6))
 
 
 def _expire_at_the_cap(app: Any) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from plgl.duels import duel, duels_due
 from plgl.errors import UnsafeRegionError
-from plgl.grounding import informed
+from plgl.grounding import Standings, informed
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import ContentJudge, best_latents, farthest_points, latents_at
 from plgl.records import Item
@@ -118,7 +118,8 @@ class Feed:
         (`population-faces` suite, docs/population.md): the favourite against the best expected
         improvement, winner stays, as in Brochu et al. (2007)."""
         rated, labels = self.grounding.evidence()
-        champion = self.grounding.champion(model, rated, labels, None)
+        standings = self.grounding.standings(model, rated, labels)  # crown and rematches
+        champion = self.grounding.champion(model, rated, labels, None, standings)
         if champion is None:
             return []
         content = self._contents(champion[None])
@@ -138,7 +139,7 @@ class Feed:
         other = np.flatnonzero(np.any(latents != champion, axis=1))
         if not len(other):
             return []
-        again = self._rematches(model, champion, n)
+        again = self._rematches(champion, n, standings)
         rows = other[challengers(model, champion, latents[other], n - len(again))]
         cards: list[tuple[Item, ...]] = []
         for latent, made in zip(again, self._contents(again), strict=True):
@@ -152,10 +153,10 @@ class Feed:
             cards.append((shown, item)[:: 1 if rng.random() < 0.5 else -1])
         return cards
 
-    def _rematches(self, model: BasePreferenceModel, champion: np.ndarray, n: int) -> np.ndarray:
+    def _rematches(self, champion: np.ndarray, n: int, standings: Standings) -> np.ndarray:
         """(r, d) items the user rated positively before, to pit against the champion (d,)
         again: up to `REMATCHES` (at most n - 1) whose chance of being better than it is at
-        least `REMATCH_CHANCE` under the standings of every comparison
+        least `REMATCH_CHANCE` under `standings`, the belief from every comparison
         (`Grounding.standings`, `plgl.samplers.incumbent.rematches`), outside the never-show
         region.
 
@@ -165,8 +166,7 @@ class Feed:
         should have won. A rematch lets the user's own answer settle it."""
         if REMATCHES == 0 or n < 2:  # a lone card brings something new
             return np.empty((0, len(champion)))
-        rated, labels = self.grounding.evidence()
-        positives, mean, cov = self.grounding.standings(model, rated, labels)
+        positives, mean, cov = standings
         best = np.flatnonzero(np.all(positives == champion, axis=1))
         if not len(best):
             return np.empty((0, len(champion)))

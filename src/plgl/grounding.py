@@ -57,6 +57,9 @@ from plgl.samplers.incumbent import standings
 if TYPE_CHECKING:
     from plgl.engine import Engine
 
+Standings = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""The items rated positively (k, d) and the belief about their log-odds: mean (k,), covariance
+(k, k) (`Grounding.standings`)."""
 MODES = ("top", "grounded", "judged")
 FOR_YOU: dict[str, str] = {"faces": "grounded", "melodies": "judged", "molecules": "judged"}
 """The mode of each built-in domain, chosen by the `swipers` benchmark suite (docs/learning.md)."""
@@ -140,7 +143,12 @@ class Grounding:
         return np.array(self._rated).reshape(-1, d), np.array(self._labels)
 
     def champion(
-        self, model: Any, rated: np.ndarray, labels: np.ndarray, scores: np.ndarray | None
+        self,
+        model: Any,
+        rated: np.ndarray,
+        labels: np.ndarray,
+        scores: np.ndarray | None,
+        standings: Standings | None = None,
     ) -> np.ndarray | None:
         """(d,) the champion (`plgl.duels`): the latest duel's winner, or where several
         challengers beat the same champion (a batch's duels, answered in no meaningful order),
@@ -151,10 +159,11 @@ class Grounding:
         Where the prior is a population's (`informed`, the modes that use the posterior), the
         best item rated positively by `standings` instead: every comparison the user made
         weighs in, not only the latest, since answers can be noisy and the latest winner of
-        a noisy duel may be the worse item."""
+        a noisy duel may be the worse item (`standings`: theirs where the caller has them)."""
         ladder = self.ladder
         if ladder.positives and informed(model) and self.mode != "judged":
-            return self._crowned(model, rated, labels)
+            positives, mean, _ = standings or self.standings(model, rated, labels)
+            return np.asarray(positives[int(np.argmax(mean))])
         if ladder.champion is not None and len(ladder.crowd) < 2:
             return ladder.champion
         found = np.array(ladder.crowd if ladder.champion is not None else ladder.positives)
@@ -163,14 +172,7 @@ class Grounding:
         logits = self.favourite_logits(model, rated, labels, found)
         return np.asarray(found[int(np.argmax(logits))])
 
-    def _crowned(self, model: Any, rated: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """(d,) the best item rated positively by `standings`."""
-        positives, mean, _ = self.standings(model, rated, labels)
-        return np.asarray(positives[int(np.argmax(mean))])
-
-    def standings(
-        self, model: Any, rated: np.ndarray, labels: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def standings(self, model: Any, rated: np.ndarray, labels: np.ndarray) -> Standings:
         """The items rated positively (k, d) and the belief about their log-odds, mean
         (k,) and covariance (k, k): a Bradley-Terry fit of every comparison the user made
         (`plgl.samplers.incumbent.standings`), whose prior is the posterior's belief plus

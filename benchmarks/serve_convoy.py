@@ -129,21 +129,21 @@ def calm(base: str, auth: dict[str, str], seconds: float, pace: float) -> list[l
 
 
 def phase(
-    base: str, heavy_base: str | None, users: list[dict[str, str]], args: argparse.Namespace
+    base: str,
+    user: dict[str, str],
+    heavy_base: str | None,
+    heavy_users: list[dict[str, str]],
+    args: argparse.Namespace,
 ) -> tuple[list[list[float]], float]:
-    """The calm user's times on `base`, beside heavy clients on `heavy_base` (None: none), and
-    the heavy requests (cards + recommendations) answered per second."""
+    """The calm `user`'s times on `base`, beside heavy clients (`heavy_users`) on `heavy_base`
+    (None: none), and the heavy requests (cards + recommendations) answered per second."""
     if heavy_base is None:
-        return calm(base, users[0], args.seconds, args.pace), 0.0
-    with (
-        ProcessPoolExecutor(args.heavy) as pool,
-        ThreadPoolExecutor(1) as side,  # it waits on the heavy processes
-    ):
+        return calm(base, user, args.seconds, args.pace), 0.0
+    with ProcessPoolExecutor(args.heavy) as pool:
         loads = [
-            pool.submit(heavy, heavy_base, auth, args.seconds, args.nice)
-            for auth in users[1 : 1 + args.heavy]
+            pool.submit(heavy, heavy_base, auth, args.seconds, args.nice) for auth in heavy_users
         ]
-        times = side.submit(calm, base, users[0], args.seconds, args.pace).result()
+        times = calm(base, user, args.seconds, args.pace)
         counts = [f.result() for f in loads]
     return times, sum(c["cards"] + c["recommendations"] for c in counts) / args.seconds
 
@@ -196,7 +196,8 @@ def main() -> None:
             for src, ((base, pid), (twin, _), users) in servers.items():
                 for name, heavy_base in zip(PHASES, (None, twin, base), strict=True):
                     before = sum(user_system(pid))
-                    got, rate = phase(base, heavy_base, users[heavy_base or base], args)
+                    heavy_users = users[heavy_base or base][1:]
+                    got, rate = phase(base, users[base][0], heavy_base, heavy_users, args)
                     if name == "alone":
                         cpu[src].append(1000 * (sum(user_system(pid)) - before) / len(got))
                     # The calm user is always on A; its heavy neighbours are A's or B's users.

@@ -22,6 +22,12 @@ the favourite), their latent distance from the favourite, how much better than t
 the best candidate and the best chosen challenger truly are, and how many candidates truly
 beat it.
 
+Per such batch also: how well each expert ranks the candidates (Spearman correlation with the
+swiper's true utility: the posterior's mean log-odds, the content judge's, their sum) and how
+much better than the favourite the best of the top `n` by each truly is, beside the best of
+the `n` challengers expected improvement chose: what a better score of the candidates could
+gain.
+
 After every batch: the champion the next batch is made for (`Grounding.champion`), how it
 was crowned (the latest duel's winner, or the best of a crowd of challengers that beat the
 same favourite, by the judge, the posterior or both), against the best face the user chose;
@@ -51,6 +57,7 @@ from plgl.generators import get
 from plgl.grounding import Grounding
 from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePreference
+from plgl.samplers.pairs import beliefs
 
 STEPS = (10, 20, 30)
 GOOD = 0.9
@@ -64,6 +71,7 @@ class Tracer:
         self.user: ContentSwiper | None = None
         self.rows: list[dict[str, Any]] = []
         self.crowns: list[dict[str, Any]] = []
+        self.feed: plgl.feed.Feed | None = None  # the feed whose favourite cards are made
 
     def tag(self, latents: np.ndarray, source: str) -> np.ndarray:
         for latent in np.asarray(latents, dtype=float):
@@ -74,6 +82,11 @@ class Tracer:
         near_best, proposals = Grounding.near_best, plgl.feed.pair_proposals
         around = getattr(plgl.feed, "neighbours", None)  # absent from the code before it
         chosen = plgl.feed.challengers
+        favourite_cards = plgl.feed.Feed._favourite_cards
+
+        def traced_cards(feed: plgl.feed.Feed, *args: Any) -> Any:
+            self.feed = feed
+            return favourite_cards(feed, *args)
 
         def traced_near(grounding: Grounding, *args: Any) -> np.ndarray:
             return self.tag(near_best(grounding, *args), "near best")
@@ -89,13 +102,35 @@ class Tracer:
         ) -> np.ndarray:
             rows = chosen(model, champion, latents, n)
             self.record(champion, np.asarray(latents, dtype=float), rows)
+            self.rank(model, champion, np.asarray(latents, dtype=float), rows)
             return rows
 
         Grounding.near_best = traced_near  # type: ignore[method-assign]
         plgl.feed.pair_proposals = traced_twins
         plgl.feed.challengers = traced_challengers
+        plgl.feed.Feed._favourite_cards = traced_cards  # type: ignore[method-assign]
         if around is not None:
             plgl.feed.neighbours = traced_around
+
+    def rank(self, model: Any, champion: np.ndarray, latents: np.ndarray, rows: np.ndarray) -> None:
+        """How each expert ranks the candidates (latents (m, d)) against the truth, and what
+        the top `len(rows)` by each gains over the champion (d,), beside the chosen `rows`."""
+        assert self.user is not None and self.feed is not None
+        grounding = self.feed.grounding
+        values = self.user.normalized(np.vstack([champion, latents]))
+        gain = values[1:] - values[0]
+        rated, labels = grounding.evidence()
+        judged = grounding.judge.compare(rated, labels, latents, grounding.pairs())[1]
+        posterior = beliefs(model, latents)[0]
+        row = self.rows[-1]
+        for name, score in (
+            ("posterior", posterior),
+            ("judge", judged),
+            ("sum", posterior + judged),
+        ):
+            top = np.argsort(-score, kind="stable")[: len(rows)]
+            row[f"rho {name}"] = float(spearmanr(score, gain)[0])
+            row[f"top {name}"] = float(gain[top].max())
 
     def crown(self, session: Any, positive: list[np.ndarray], pick: Any) -> None:
         """After a batch: the champion the next batch is made for and how it was crowned (the
@@ -230,6 +265,12 @@ def report_challengers(rows: list[dict[str, Any]]) -> None:
         f"{med('chosen distance'):.1f}; truly better than the favourite: {med('better'):.0f} "
         f"candidates; best candidate {med('best gain'):+.2f} over it, best chosen "
         f"{med('chosen gain'):+.2f} (medians per batch)"
+    )
+    experts = ("posterior", "judge", "sum")
+    print(
+        "ranking the candidates (Spearman with the truth; best of the top n over the favourite): "
+        + ", ".join(f"{e} {med('rho ' + e):.2f} ({med('top ' + e):+.2f})" for e in experts)
+        + f"; expected improvement's n {med('chosen gain'):+.2f} (medians per batch)"
     )
 
 

@@ -3,6 +3,7 @@
     python benchmarks/population_faces_diagnosis.py                 # 20 swipers, no noise
     python benchmarks/population_faces_diagnosis.py --seeds 0-9 --engines "mixture prior"
     python benchmarks/population_faces_diagnosis.py --batch 5       # the web app's batches
+    python benchmarks/population_faces_diagnosis.py --oracle crown  # bounds: see below
 
 The same new swipers, population (500 earlier swipers, no noise) and engines as
 `plgl bench --suite population-faces` (same seeds, same answers), through the web app's cards,
@@ -27,6 +28,11 @@ swiper's true utility: the posterior's mean log-odds, the content judge's, their
 much better than the favourite the best of the top `n` by each truly is, beside the best of
 the `n` challengers expected improvement chose: what a better score of the candidates could
 gain.
+
+`--oracle` gives a bound on what a better choice could gain, the swiper's true utility standing
+in for one of the feed's choices for users started from a population prior: "crown", the
+champion is the truly best face the user chose (a perfect crown); "challengers", the
+challengers are the truly best of the candidates (a perfect score of the candidates).
 
 After every batch: the champion the next batch is made for (`Grounding.champion`), how it
 was crowned (the latest duel's winner, or the best of a crowd of challengers that beat the
@@ -54,7 +60,7 @@ from plgl.bench.suites import population_faces as suite
 from plgl.bench.swipers import ContentSwiper, random_features
 from plgl.engine import Engine
 from plgl.generators import get
-from plgl.grounding import Grounding
+from plgl.grounding import Grounding, informed
 from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePreference
 from plgl.samplers.pairs import beliefs
@@ -77,6 +83,30 @@ class Tracer:
         for latent in np.asarray(latents, dtype=float):
             self.tags.setdefault(latent.tobytes(), source)
         return latents
+
+    def oracle(self, which: str) -> None:
+        """Let the swiper's true utility choose the champion ("crown") or the challengers
+        ("challengers") of a user started from a population prior."""
+        if which == "crown":
+            champion = Grounding.champion
+
+            def truly_best(grounding: Grounding, model: Any, *args: Any, **kwargs: Any) -> Any:
+                if not (grounding.ladder.positives and informed(model)):
+                    return champion(grounding, model, *args, **kwargs)
+                positives = np.array(grounding.ladder.positives)
+                assert self.user is not None
+                return positives[int(np.argmax(self.user.normalized(positives)))]
+
+            Grounding.champion = truly_best  # type: ignore[method-assign]
+        elif which == "challengers":
+
+            def best_candidates(
+                model: Any, champion: np.ndarray, latents: np.ndarray, n: int
+            ) -> np.ndarray:
+                assert self.user is not None
+                return np.argsort(-self.user.normalized(latents), kind="stable")[:n]
+
+            plgl.feed.challengers = best_candidates
 
     def install(self) -> None:
         near_best, proposals = Grounding.near_best, plgl.feed.pair_proposals
@@ -304,10 +334,13 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-19", help="range, e.g. 0-19")
     parser.add_argument("--engines", default="scratch,mixture prior,population prior")
     parser.add_argument("--batch", type=int, default=10, help="cards per batch (web app: 5)")
+    parser.add_argument("--oracle", choices=("crown", "challengers"), help="a bound (docstring)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     low, high = (int(s) for s in args.seeds.split("-"))
     tracer = Tracer()
+    if args.oracle:  # first, so that the traced challengers wrap the oracle's
+        tracer.oracle(args.oracle)
     tracer.install()
     for engine_name in args.engines.split(","):
         tracer.rows = []

@@ -3,6 +3,7 @@
     python benchmarks/population_faces_diagnosis.py                 # 20 swipers, no noise
     python benchmarks/population_faces_diagnosis.py --seeds 0-9 --engines "mixture prior"
     python benchmarks/population_faces_diagnosis.py --batch 5       # the web app's batches
+    python benchmarks/population_faces_diagnosis.py --oracle crown  # bounds: see below
 
 The same new swipers, population (500 earlier swipers, no noise) and engines as
 `plgl bench --suite population-faces` (same seeds, same answers), through the web app's cards,
@@ -21,6 +22,17 @@ grounded ones near the best-rated, twin latents made to be compared, the latents
 the favourite), their latent distance from the favourite, how much better than the favourite
 the best candidate and the best chosen challenger truly are, and how many candidates truly
 beat it.
+
+Per such batch also: how well each expert ranks the candidates (Spearman correlation with the
+swiper's true utility: the posterior's mean log-odds, the content judge's, their sum) and how
+much better than the favourite the best of the top `n` by each truly is, beside the best of
+the `n` challengers expected improvement chose: what a better score of the candidates could
+gain.
+
+`--oracle` gives a bound on what a better choice could gain, the swiper's true utility standing
+in for one of the feed's choices for users started from a population prior: "crown", the
+champion is the truly best face the user chose (a perfect crown); "challengers", the
+challengers are the truly best of the candidates (a perfect score of the candidates).
 
 After every batch: the champion the next batch is made for (`Grounding.champion`), how it
 was crowned (the latest duel's winner, or the best of a crowd of challengers that beat the
@@ -48,9 +60,10 @@ from plgl.bench.suites import population_faces as suite
 from plgl.bench.swipers import ContentSwiper, random_features
 from plgl.engine import Engine
 from plgl.generators import get
-from plgl.grounding import Grounding
+from plgl.grounding import Grounding, informed
 from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePreference
+from plgl.samplers.pairs import beliefs
 
 STEPS = (10, 20, 30)
 GOOD = 0.9
@@ -64,16 +77,46 @@ class Tracer:
         self.user: ContentSwiper | None = None
         self.rows: list[dict[str, Any]] = []
         self.crowns: list[dict[str, Any]] = []
+        self.feed: plgl.feed.Feed | None = None  # the feed whose favourite cards are made
 
     def tag(self, latents: np.ndarray, source: str) -> np.ndarray:
         for latent in np.asarray(latents, dtype=float):
             self.tags.setdefault(latent.tobytes(), source)
         return latents
 
+    def oracle(self, which: str) -> None:
+        """Let the swiper's true utility choose the champion ("crown") or the challengers
+        ("challengers") of a user started from a population prior."""
+        if which == "crown":
+            champion = Grounding.champion
+
+            def truly_best(grounding: Grounding, model: Any, *args: Any, **kwargs: Any) -> Any:
+                if not (grounding.ladder.positives and informed(model)):
+                    return champion(grounding, model, *args, **kwargs)
+                positives = np.array(grounding.ladder.positives)
+                assert self.user is not None
+                return positives[int(np.argmax(self.user.normalized(positives)))]
+
+            Grounding.champion = truly_best  # type: ignore[method-assign]
+        elif which == "challengers":
+
+            def best_candidates(
+                model: Any, champion: np.ndarray, latents: np.ndarray, n: int
+            ) -> np.ndarray:
+                assert self.user is not None
+                return np.argsort(-self.user.normalized(latents), kind="stable")[:n]
+
+            plgl.feed.challengers = best_candidates
+
     def install(self) -> None:
         near_best, proposals = Grounding.near_best, plgl.feed.pair_proposals
         around = getattr(plgl.feed, "neighbours", None)  # absent from the code before it
         chosen = plgl.feed.challengers
+        favourite_cards = plgl.feed.Feed._favourite_cards
+
+        def traced_cards(feed: plgl.feed.Feed, *args: Any) -> Any:
+            self.feed = feed
+            return favourite_cards(feed, *args)
 
         def traced_near(grounding: Grounding, *args: Any) -> np.ndarray:
             return self.tag(near_best(grounding, *args), "near best")
@@ -89,13 +132,35 @@ class Tracer:
         ) -> np.ndarray:
             rows = chosen(model, champion, latents, n)
             self.record(champion, np.asarray(latents, dtype=float), rows)
+            self.rank(model, champion, np.asarray(latents, dtype=float), rows)
             return rows
 
         Grounding.near_best = traced_near  # type: ignore[method-assign]
         plgl.feed.pair_proposals = traced_twins
         plgl.feed.challengers = traced_challengers
+        plgl.feed.Feed._favourite_cards = traced_cards  # type: ignore[method-assign]
         if around is not None:
             plgl.feed.neighbours = traced_around
+
+    def rank(self, model: Any, champion: np.ndarray, latents: np.ndarray, rows: np.ndarray) -> None:
+        """How each expert ranks the candidates (latents (m, d)) against the truth, and what
+        the top `len(rows)` by each gains over the champion (d,), beside the chosen `rows`."""
+        assert self.user is not None and self.feed is not None
+        grounding = self.feed.grounding
+        values = self.user.normalized(np.vstack([champion, latents]))
+        gain = values[1:] - values[0]
+        rated, labels = grounding.evidence()
+        judged = grounding.judge.compare(rated, labels, latents, grounding.pairs())[1]
+        posterior = beliefs(model, latents)[0]
+        row = self.rows[-1]
+        for name, score in (
+            ("posterior", posterior),
+            ("judge", judged),
+            ("sum", posterior + judged),
+        ):
+            top = np.argsort(-score, kind="stable")[: len(rows)]
+            row[f"rho {name}"] = float(spearmanr(score, gain)[0])
+            row[f"top {name}"] = float(gain[top].max())
 
     def crown(self, session: Any, positive: list[np.ndarray], pick: Any) -> None:
         """After a batch: the champion the next batch is made for and how it was crowned (the
@@ -231,6 +296,12 @@ def report_challengers(rows: list[dict[str, Any]]) -> None:
         f"candidates; best candidate {med('best gain'):+.2f} over it, best chosen "
         f"{med('chosen gain'):+.2f} (medians per batch)"
     )
+    experts = ("posterior", "judge", "sum")
+    print(
+        "ranking the candidates (Spearman with the truth; best of the top n over the favourite): "
+        + ", ".join(f"{e} {med('rho ' + e):.2f} ({med('top ' + e):+.2f})" for e in experts)
+        + f"; expected improvement's n {med('chosen gain'):+.2f} (medians per batch)"
+    )
 
 
 def report_crowns(rows: list[dict[str, Any]]) -> None:
@@ -263,10 +334,13 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-19", help="range, e.g. 0-19")
     parser.add_argument("--engines", default="scratch,mixture prior,population prior")
     parser.add_argument("--batch", type=int, default=10, help="cards per batch (web app: 5)")
+    parser.add_argument("--oracle", choices=("crown", "challengers"), help="a bound (docstring)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     low, high = (int(s) for s in args.seeds.split("-"))
     tracer = Tracer()
+    if args.oracle:  # first, so that the traced challengers wrap the oracle's
+        tracer.oracle(args.oracle)
     tracer.install()
     for engine_name in args.engines.split(","):
         tracer.rows = []

@@ -15,7 +15,14 @@ from plgl.errors import InvalidInputError
 from plgl.models.mixture import MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population import state
-from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, initial_centers
+from plgl.population.clusters import (
+    FREE_STARTS,
+    FREE_STEPS,
+    STEPS,
+    assign,
+    dp_kmeans,
+    initial_centers,
+)
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.match_release import Charge, ClusterResponse, MatchRelease
 from plgl.population.matching import MatchIndex
@@ -173,7 +180,9 @@ class Population:
         self.fitted_, self.clusters_, self.index_ = fitted, clusters, index
         self.centroids_ = centroids
         self.centroid_noise_ = self._scale(
-            None if self.epsilon is None else rho_for(self.epsilon, self.delta), "clusters"
+            None if self.epsilon is None else rho_for(self.epsilon, self.delta),
+            "clusters",
+            STEPS[-1],
         )
         self.summary_ = self._summary(n, sums.d, now)
         return self.summary_
@@ -308,20 +317,19 @@ class Population:
             raise InvalidInputError(f"basis must be an orthonormal ({d}, {d}) matrix")
         return basis
 
-    def _scale(self, rho: float | None, part: str) -> float:
+    def _scale(self, rho: float | None, part: str, fraction: float = 1.0) -> float:
+        """Noise scale of a release of `fraction` of `part`'s share of `rho`."""
         if rho is None:
             return 0.0
-        share = SHARES[part] / (ITERATIONS if part == "clusters" else 1)
-        return 1.0 / math.sqrt(2.0 * rho * share)
+        return 1.0 / math.sqrt(2.0 * rho * SHARES[part] * fraction)
 
     def _release(
-        self, name: str, exact: np.ndarray, rho: float | None, part: str, steps: int = 1
+        self, name: str, exact: np.ndarray, rho: float | None, part: str, fraction: float = 1.0
     ) -> np.ndarray:
         if rho is None:
             self._releases.append(Release(name, exact.size, 0.0, 0.0))
             return exact
-        share = SHARES[part] / steps
-        noisy, scale, charged = gaussian_release(exact, rho * share)
+        noisy, scale, charged = gaussian_release(exact, rho * SHARES[part] * fraction)
         self._releases.append(Release(name, exact.size, scale, charged))
         return noisy
 
@@ -356,14 +364,19 @@ class Population:
     def _cluster(
         self, fitted: Fitted, y: np.ndarray, rho: float | None, n: float
     ) -> tuple[list[Cluster], np.ndarray]:
-        start = initial_centers(fitted.subspace.T @ fitted.direction, fitted.spread, 12)
-        scale = self._scale(rho, "clusters")
+        mean = fitted.subspace.T @ fitted.direction
+        if rho is None:
+            shares = (1.0 / FREE_STEPS,) * FREE_STEPS
+            start = initial_centers(mean, fitted.spread, FREE_STARTS, diagonals=False)
+        else:
+            shares, start = STEPS, initial_centers(mean, fitted.spread)
 
-        def release(exact: np.ndarray) -> np.ndarray:
-            return self._release("cluster step", exact, rho, "clusters", ITERATIONS)
+        def release(exact: np.ndarray, step: int) -> np.ndarray:
+            return self._release("cluster step", exact, rho, "clusters", shares[step])
 
-        min_size = max(self.min_cluster_share * n, 4.0 * scale / WEIGHTS[0])
-        centers, sizes = dp_kmeans(y, start, release, min_size, fitted.variance)
+        noise = [self._scale(rho, "clusters", share) for share in shares]
+        least = self.min_cluster_share * n
+        centers, sizes = dp_kmeans(y, start, release, noise, fitted.variance, least)
         clusters = [
             Cluster(i, round(float(size)), _unit(fitted.subspace @ c))
             for i, (c, size) in enumerate(zip(centers, sizes, strict=True))

@@ -26,7 +26,7 @@ from plgl.population.clusters import (
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.match_release import Charge, ClusterResponse, MatchRelease
 from plgl.population.matching import MatchIndex
-from plgl.population.mixture import SCRATCH, mixture_prior
+from plgl.population.mixture import SCRATCH, mixture_prior, with_scratch
 from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.population.stats import Sums, chunks, stack
@@ -64,9 +64,11 @@ class Population:
         min_cluster_share: clusters smaller than this share of the users are dropped.
         mixture: new users start from the mixture prior (`mixture_prior`: one component per
             cluster, the broad prior and the from-scratch prior,
-            `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`.
+            `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`
+            and the from-scratch prior (`new_user_prior`; the single Gaussian alone, for
+            `LinearPreference`, with `scratch` 0).
         scratch: prior probability of the from-scratch prior (isotropic, `isotropic_scale`) as
-            the mixture prior's last component, in [0, 1): a user unlike anyone is explained
+            the new-user prior's last component, in [0, 1): a user unlike anyone is explained
             by it and learns about as fast as from scratch; 0: no such component. It is the
             isotropic prior the guard widens by, also where the engine's own model starts
             from a generator's geometry prior.
@@ -201,20 +203,32 @@ class Population:
         if self.fitted_ is None:
             return None
         d = self.fitted_.subspace.shape[0]
-        iso = self._isotropic_variance(d)
         return mixture_prior(
             self.fitted_,
             self.centroids_,
             np.array([c.size for c in self.clusters_], dtype=float),
             self.centroid_noise_,
-            self.guard * iso,
-            scratch=GaussianPrior.isotropic(d, math.sqrt(iso)) if self.scratch > 0 else None,
+            self.guard * self._isotropic_variance(d),
+            scratch=self._scratch_prior(d),
             scratch_weight=self.scratch,
         )
 
-    def new_user_prior(self) -> GaussianPrior | MixturePrior | None:
-        """What a new user's model starts from: `mixture_prior` with `mixture`, else `prior`."""
-        return self.mixture_prior() if self.mixture else self.prior()
+    def new_user_prior(self, mixture: bool | None = None) -> GaussianPrior | MixturePrior | None:
+        """What a new user's model starts from: with `mixture` (None: this population's
+        setting) `mixture_prior`; else the single Gaussian `prior`, with (`scratch` > 0) the
+        from-scratch prior beside it as a mixture of two, so that a user unlike anyone still
+        learns about as fast as from scratch."""
+        if mixture is None:
+            mixture = self.mixture
+        if not isinstance(mixture, bool):
+            raise InvalidInputError(f"mixture must be True, False or None, got {mixture!r}")
+        if mixture:
+            return self.mixture_prior()
+        prior = self.prior()
+        scratch = None if prior is None else self._scratch_prior(prior.dim)
+        if prior is None or scratch is None:
+            return prior
+        return with_scratch(MixturePrior((prior,), np.ones(1)), scratch, self.scratch)
 
     def clusters(self) -> list[Cluster]:
         """The taste clusters of the last refresh, largest first."""
@@ -295,6 +309,12 @@ class Population:
         )
         clusters, index = self._second_pass(fitted, stream(), rho, n)
         return fitted, clusters, index, n
+
+    def _scratch_prior(self, d: int) -> GaussianPrior | None:
+        """The from-scratch prior as a component (None with `scratch` 0)."""
+        if self.scratch == 0:
+            return None
+        return GaussianPrior.isotropic(d, math.sqrt(self._isotropic_variance(d)))
 
     def _isotropic_variance(self, d: int) -> float:
         iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale

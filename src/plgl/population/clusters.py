@@ -4,19 +4,22 @@ Users' unit taste directions are projected onto the subspace the prior released 
 |y| <= 1). Lloyd's iterations then run with every step's per-cluster sums (count, sum of y)
 released through the Gaussian mechanism: a user falls in one cluster, so one user moves the
 released vector by at most 1 in L2, and the steps compose (rho adds up). Assignments are never
-released, only the noisy sums; the centroids are post-processing of them.
+released, only the noisy sums; the centroids are post-processing of them (Blum et al. 2005).
 
-Every step costs budget, so the steps are few (`STEPS`) and the starts are many: one user still
-falls in one cluster whatever their number, so more starting centroids add no noise per sum.
-They are placed one standard deviation from the mean along each released principal direction
-and along the diagonals of every pair of them (public values only), so that most clusters have
-a start near them and one Lloyd step from it is enough; starts whose noisy size is too small
-are dropped. After the last step, two centroids closer than 2.2 within-cluster standard
-deviations (per direction; the released total variance minus what the centroids explain) are
-merged, their squared distance first de-biased for the DP noise on both (it adds the noise's
-variance of each): the halves of one cluster split in two lie about 1.6 such deviations apart.
-The threshold errs towards keeping clusters apart (a wrongly merged pair costs more adjusted
-Rand index, and a wider mixture component, than a wrongly split one)."""
+Every step costs budget, so with noise the steps are few (`STEPS`: two; the error grows with
+their number, Su et al. 2016) and the starts many: one user still falls in one cluster whatever
+their number, so more starting centroids add no noise per sum. They lie one standard deviation
+from the mean along each released principal direction and along the diagonals of every pair of
+them (public values only), so that most clusters have a start near them and one step from it is
+enough; starts whose noisy size is too small are dropped. Without noise the steps are free:
+`FREE_STEPS` of them from the mean and the axes' starts let the centroids settle.
+
+After every step, two centroids closer than 2.2 within-cluster standard deviations (per
+direction; the released total variance minus what the centroids explain) merge, their squared
+distance first de-biased for the DP noise on both (which adds each one's noise variance): the
+halves of one cluster split in two lie about 1.6 such deviations apart. The threshold errs
+towards keeping clusters apart (a wrongly merged pair costs more adjusted Rand index, and a
+wider mixture component, than a wrongly split one)."""
 
 from __future__ import annotations
 
@@ -26,9 +29,8 @@ import numpy as np
 
 WEIGHTS = (0.6, 0.8)  # (count, sum of y): squares sum to 1
 STEPS = (0.5, 0.5)  # each Lloyd step's share of the clusters' budget (they sum to 1)
-# Without noise, Lloyd's steps cost nothing: FREE_STEPS of them from at most FREE_STARTS starts
-# on the mean and the axes let the centroids settle (the diagonals' starts would leave settled
-# clusters split in pieces).
+# Without noise: steps from at most FREE_STARTS starts on the mean and the axes (the diagonals'
+# starts would leave settled clusters in pieces).
 FREE_STEPS = 6
 FREE_STARTS = 12
 MOST_STARTS = 64  # starting centroids at most (the assignment costs n * starts * r)

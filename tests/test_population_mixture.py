@@ -183,18 +183,57 @@ def test_population_state_round_trips_the_mixture(pop: Population) -> None:
         np.testing.assert_allclose(a.covariance, b.covariance)
 
 
-def test_the_setting_keeps_the_single_gaussian() -> None:
+def test_the_setting_keeps_the_single_gaussian_beside_the_scratch_prior() -> None:
     single = population(mixture=False)
-    assert isinstance(single.new_user_prior(), GaussianPrior)
+    two = single.new_user_prior()
+    gaussian, scratch = single.prior(), single.mixture_prior()
+    assert isinstance(two, MixturePrior) and gaussian is not None and scratch is not None
+    # The single Gaussian and the from-scratch prior, at the mixture prior's scratch weight.
+    assert len(two.components) == 2
+    np.testing.assert_allclose(two.weights, [1 - SCRATCH, SCRATCH])
+    np.testing.assert_allclose(two.components[0].covariance, gaussian.covariance)
+    np.testing.assert_allclose(two.components[1].covariance, scratch.components[-1].covariance)
+    # Without the from-scratch component it is the single Gaussian (for LinearPreference).
+    assert isinstance(population(mixture=False, scratch=0.0).new_user_prior(), GaussianPrior)
     assert isinstance(population().new_user_prior(), MixturePrior)
+    assert single.new_user_prior(mixture=True) is not None
+    with pytest.raises(InvalidInputError, match="mixture must be True, False or None"):
+        single.new_user_prior(mixture="no")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("mixture", [True, False])
-def test_engine_sessions_start_from_the_setting(mixture: bool, tmp_path: Path) -> None:
+def test_a_user_unlike_anyone_falls_back_on_scratch_without_clusters() -> None:
+    """`mixture=False`: a user orthogonal to every centre ends on the from-scratch component,
+    and 30 answers point them closer to their taste than the single Gaussian does."""
+    single = population(mixture=False)
+    two, gaussian = single.new_user_prior(), single.prior()
+    assert isinstance(two, MixturePrior) and gaussian is not None
+    unlike = np.linalg.svd(CENTRES)[2][-1]
+    model = answers(MixturePreference(mixture=two).start(D), unlike, 60, 4)
+    assert model.responsibilities_[1] > 0.8  # from 0.1 before any answer
+
+    def cosine(model: LinearPreference, w: np.ndarray) -> float:
+        rng = np.random.default_rng(4)
+        for z in rng.standard_normal((30, D)):
+            model.learn(z, float(z @ w > 0))
+        return float(model.coef_ @ w / np.linalg.norm(model.coef_) / np.linalg.norm(w))
+
+    users = [4.0 / np.sqrt(D) * np.random.default_rng(s).standard_normal(D) for s in range(5)]
+    now = np.mean([cosine(MixturePreference(mixture=two).start(D), w) for w in users])
+    before = np.mean([cosine(LinearPreference(prior=gaussian).start(D), w) for w in users])
+    assert now > before + 0.03
+
+
+@pytest.mark.parametrize(("mixture", "scratch"), [(True, SCRATCH), (False, 0.0), (False, 0.1)])
+def test_engine_sessions_start_from_the_setting(
+    mixture: bool, scratch: float, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'p.db'}"
+    mixed = mixture or scratch > 0  # the model is a mixture unless it is one Gaussian
 
     def engine() -> plgl.Engine:
-        population = Population(epsilon=None, min_users=20, max_rank=3, mixture=mixture)
+        population = Population(
+            epsilon=None, min_users=20, max_rank=3, mixture=mixture, scratch=scratch
+        )
         generator = plgl.generators.get("identity", latent_dim=D)
         return plgl.Engine(generator=generator, storage=url, seed=0, population=population)
 
@@ -207,7 +246,7 @@ def test_engine_sessions_start_from_the_setting(mixture: bool, tmp_path: Path) -
         eng.population.refresh()
         new = eng.session("new")
         model = new.model  # type: ignore[attr-defined]
-        assert isinstance(model, MixturePreference) is mixture
+        assert isinstance(model, MixturePreference) is mixed
         assert isinstance(model, LinearPreference)
         prior = eng.population.prior()
         expected = prior.moment_matched() if isinstance(prior, MixturePrior) else prior
@@ -217,8 +256,8 @@ def test_engine_sessions_start_from_the_setting(mixture: bool, tmp_path: Path) -
         coef = np.array(new.model.coef_)  # type: ignore[attr-defined]
     with engine() as again:  # resumed in a new process, from its snapshot and events
         resumed = again.session("new").model
-        assert isinstance(resumed, MixturePreference) is mixture
-        if mixture:  # it refines at fixed answer counts: a replay is the live model exactly
+        assert isinstance(resumed, MixturePreference) is mixed
+        if mixed:  # it refines at fixed answer counts: a replay is the live model exactly
             np.testing.assert_allclose(resumed.coef_, coef, atol=1e-9)  # type: ignore[attr-defined]
 
 

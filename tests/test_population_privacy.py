@@ -62,16 +62,16 @@ def test_one_lloyd_step_moves_by_at_most_one(index: int) -> None:
     y = rng.standard_normal((200, 3))
     y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1.0)  # projections: |y| <= 1
     extra = np.eye(3)[index % 3] * (1.0 if index < 3 else -1.0)
-    centers = initial_centers(np.zeros(3), np.array([0.5, 0.4, 0.3]), 7)
+    centers = initial_centers(np.zeros(3), np.array([0.5, 0.4, 0.3]))  # axes and diagonals
     released: dict[str, list[np.ndarray]] = {"without": [], "with": []}
 
     for key, data in (("without", y), ("with", np.vstack([y, extra]))):
 
-        def record(exact: np.ndarray, key: str = key) -> np.ndarray:
+        def record(exact: np.ndarray, step: int, key: str = key) -> np.ndarray:
             released[key].append(exact)
             return exact
 
-        dp_kmeans(data, centers, record, min_size=1.0, variance=0.5)
+        dp_kmeans(data, centers, record, noise=[0.0, 0.0], variance=0.5, least=1.0)
     # The first step starts from the same (public) centroids: one user, one block, norm <= 1.
     assert np.linalg.norm(released["with"][0] - released["without"][0]) <= 1.0 + 1e-9
 

@@ -68,20 +68,28 @@ def mixture_prior(
             component).
         scratch_weight: its prior probability, in (0, 1) (ignored without `scratch`).
     """
-    if scratch is not None and not 0.0 < scratch_weight < 1.0:
-        raise InvalidInputError(f"scratch_weight must be in (0, 1), got {scratch_weight!r}")
-    if scratch is not None and scratch.dim != len(fitted.mean):
-        raise InvalidInputError(
-            f"the scratch prior is over {scratch.dim} weights; the population's over "
-            f"{len(fitted.mean)}"
-        )
     population = _population_components(
         fitted, centroids, sizes, noise_scale, guard_variance, broad, scale_spread
     )
-    if scratch is None:
-        return population
-    weights = np.append((1.0 - scratch_weight) * population.weights, scratch_weight)
-    return MixturePrior((*population.components, scratch), weights)
+    return population if scratch is None else with_scratch(population, scratch, scratch_weight)
+
+
+def with_scratch(prior: MixturePrior, scratch: GaussianPrior, weight: float) -> MixturePrior:
+    """`prior`'s components, then `scratch` with prior probability `weight` in (0, 1) (the
+    others' weights scaled by 1 - weight).
+
+    >>> one = MixturePrior((GaussianPrior.isotropic(2, 0.5),), np.ones(1))
+    >>> with_scratch(one, GaussianPrior.isotropic(2, 2.0), 0.1).weights.tolist()
+    [0.9, 0.1]
+    """
+    if not 0.0 < weight < 1.0:
+        raise InvalidInputError(f"scratch_weight must be in (0, 1), got {weight!r}")
+    if scratch.dim != prior.dim:
+        raise InvalidInputError(
+            f"the scratch prior is over {scratch.dim} weights; the population's over {prior.dim}"
+        )
+    weights = np.append((1.0 - weight) * prior.weights, weight)
+    return MixturePrior((*prior.components, scratch), weights)
 
 
 def _population_components(
@@ -119,4 +127,4 @@ def _population_components(
     return MixturePrior(tuple(components), weights)
 
 
-__all__ = ["BROAD", "SCRATCH", "mixture_prior"]
+__all__ = ["BROAD", "SCRATCH", "mixture_prior", "with_scratch"]

@@ -15,11 +15,18 @@ from plgl.errors import InvalidInputError
 from plgl.models.mixture import MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population import state
-from plgl.population.clusters import ITERATIONS, WEIGHTS, assign, dp_kmeans, initial_centers
+from plgl.population.clusters import (
+    FREE_STARTS,
+    FREE_STEPS,
+    STEPS,
+    assign,
+    dp_kmeans,
+    initial_centers,
+)
 from plgl.population.fit import Fitted, fit_prior, spectral_noise, users_and_norm
 from plgl.population.match_release import Charge, ClusterResponse, MatchRelease
 from plgl.population.matching import MatchIndex
-from plgl.population.mixture import SCRATCH, mixture_prior
+from plgl.population.mixture import SCRATCH, mixture_prior, with_scratch
 from plgl.population.privacy import Accountant, Release, epsilon_of, gaussian_release, rho_for
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.population.stats import Sums, chunks, stack
@@ -57,9 +64,11 @@ class Population:
         min_cluster_share: clusters smaller than this share of the users are dropped.
         mixture: new users start from the mixture prior (`mixture_prior`: one component per
             cluster, the broad prior and the from-scratch prior,
-            `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`.
+            `plgl.models.mixture.MixturePreference`); False: from the single Gaussian `prior`
+            and the from-scratch prior (`new_user_prior`; the single Gaussian alone, for
+            `LinearPreference`, with `scratch` 0).
         scratch: prior probability of the from-scratch prior (isotropic, `isotropic_scale`) as
-            the mixture prior's last component, in [0, 1): a user unlike anyone is explained
+            the new-user prior's last component, in [0, 1): a user unlike anyone is explained
             by it and learns about as fast as from scratch; 0: no such component. It is the
             isotropic prior the guard widens by, also where the engine's own model starts
             from a generator's geometry prior.
@@ -173,7 +182,9 @@ class Population:
         self.fitted_, self.clusters_, self.index_ = fitted, clusters, index
         self.centroids_ = centroids
         self.centroid_noise_ = self._scale(
-            None if self.epsilon is None else rho_for(self.epsilon, self.delta), "clusters"
+            None if self.epsilon is None else rho_for(self.epsilon, self.delta),
+            "clusters",
+            STEPS[-1],
         )
         self.summary_ = self._summary(n, sums.d, now)
         return self.summary_
@@ -192,20 +203,32 @@ class Population:
         if self.fitted_ is None:
             return None
         d = self.fitted_.subspace.shape[0]
-        iso = self._isotropic_variance(d)
         return mixture_prior(
             self.fitted_,
             self.centroids_,
             np.array([c.size for c in self.clusters_], dtype=float),
             self.centroid_noise_,
-            self.guard * iso,
-            scratch=GaussianPrior.isotropic(d, math.sqrt(iso)) if self.scratch > 0 else None,
+            self.guard * self._isotropic_variance(d),
+            scratch=self._scratch_prior(d),
             scratch_weight=self.scratch,
         )
 
-    def new_user_prior(self) -> GaussianPrior | MixturePrior | None:
-        """What a new user's model starts from: `mixture_prior` with `mixture`, else `prior`."""
-        return self.mixture_prior() if self.mixture else self.prior()
+    def new_user_prior(self, mixture: bool | None = None) -> GaussianPrior | MixturePrior | None:
+        """What a new user's model starts from: with `mixture` (None: this population's
+        setting) `mixture_prior`; else the single Gaussian `prior`, with (`scratch` > 0) the
+        from-scratch prior beside it as a mixture of two, so that a user unlike anyone still
+        learns about as fast as from scratch."""
+        if mixture is None:
+            mixture = self.mixture
+        if not isinstance(mixture, bool):
+            raise InvalidInputError(f"mixture must be True, False or None, got {mixture!r}")
+        if mixture:
+            return self.mixture_prior()
+        prior = self.prior()
+        scratch = None if prior is None else self._scratch_prior(prior.dim)
+        if prior is None or scratch is None:
+            return prior
+        return with_scratch(MixturePrior((prior,), np.ones(1)), scratch, self.scratch)
 
     def clusters(self) -> list[Cluster]:
         """The taste clusters of the last refresh, largest first."""
@@ -287,6 +310,12 @@ class Population:
         clusters, index = self._second_pass(fitted, stream(), rho, n)
         return fitted, clusters, index, n
 
+    def _scratch_prior(self, d: int) -> GaussianPrior | None:
+        """The from-scratch prior as a component (None with `scratch` 0)."""
+        if self.scratch == 0:
+            return None
+        return GaussianPrior.isotropic(d, math.sqrt(self._isotropic_variance(d)))
+
     def _isotropic_variance(self, d: int) -> float:
         iso = (4.0 / math.sqrt(d)) if self.isotropic_scale is None else self.isotropic_scale
         return float(iso**2)
@@ -308,20 +337,19 @@ class Population:
             raise InvalidInputError(f"basis must be an orthonormal ({d}, {d}) matrix")
         return basis
 
-    def _scale(self, rho: float | None, part: str) -> float:
+    def _scale(self, rho: float | None, part: str, fraction: float = 1.0) -> float:
+        """Noise scale of a release of `fraction` of `part`'s share of `rho`."""
         if rho is None:
             return 0.0
-        share = SHARES[part] / (ITERATIONS if part == "clusters" else 1)
-        return 1.0 / math.sqrt(2.0 * rho * share)
+        return 1.0 / math.sqrt(2.0 * rho * SHARES[part] * fraction)
 
     def _release(
-        self, name: str, exact: np.ndarray, rho: float | None, part: str, steps: int = 1
+        self, name: str, exact: np.ndarray, rho: float | None, part: str, fraction: float = 1.0
     ) -> np.ndarray:
         if rho is None:
             self._releases.append(Release(name, exact.size, 0.0, 0.0))
             return exact
-        share = SHARES[part] / steps
-        noisy, scale, charged = gaussian_release(exact, rho * share)
+        noisy, scale, charged = gaussian_release(exact, rho * SHARES[part] * fraction)
         self._releases.append(Release(name, exact.size, scale, charged))
         return noisy
 
@@ -356,14 +384,19 @@ class Population:
     def _cluster(
         self, fitted: Fitted, y: np.ndarray, rho: float | None, n: float
     ) -> tuple[list[Cluster], np.ndarray]:
-        start = initial_centers(fitted.subspace.T @ fitted.direction, fitted.spread, 12)
-        scale = self._scale(rho, "clusters")
+        mean = fitted.subspace.T @ fitted.direction
+        if rho is None:
+            shares = (1.0 / FREE_STEPS,) * FREE_STEPS
+            start = initial_centers(mean, fitted.spread, FREE_STARTS, diagonals=False)
+        else:
+            shares, start = STEPS, initial_centers(mean, fitted.spread)
 
-        def release(exact: np.ndarray) -> np.ndarray:
-            return self._release("cluster step", exact, rho, "clusters", ITERATIONS)
+        def release(exact: np.ndarray, step: int) -> np.ndarray:
+            return self._release("cluster step", exact, rho, "clusters", shares[step])
 
-        min_size = max(self.min_cluster_share * n, 4.0 * scale / WEIGHTS[0])
-        centers, sizes = dp_kmeans(y, start, release, min_size, fitted.variance)
+        noise = [self._scale(rho, "clusters", share) for share in shares]
+        least = self.min_cluster_share * n
+        centers, sizes = dp_kmeans(y, start, release, noise, fitted.variance, least)
         clusters = [
             Cluster(i, round(float(size)), _unit(fitted.subspace @ c))
             for i, (c, size) in enumerate(zip(centers, sizes, strict=True))

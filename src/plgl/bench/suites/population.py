@@ -7,8 +7,9 @@ k = 12, spread 0.4). Earlier users' posteriors
 are `LinearPreference` Laplace posteriors after 150 passive ratings each (the shortcut documented
 in that module). `plgl.Population` is refreshed from them (no noise, or (1, 1e-6)-DP per refresh
 through OpenDP). Held-back new users (never among the earlier ones) then learn through the
-latent suite's loop (`run_swipes`, batches of 10 like/dislike answers, top-10 scored) with
-`LinearPreference(prior=population prior)` ("population prior", the single Gaussian), with
+latent suite's loop (`run_swipes`, batches of 10 like/dislike answers, top-10 scored) from
+what `Population(mixture=False)` gives them ("population prior": the single Gaussian beside the
+from-scratch prior, a mixture of two, `Population.new_user_prior`), with
 `MixturePreference(mixture=population mixture prior)` ("mixture prior": one component per released
 cluster plus the broad prior and the from-scratch prior, `plgl.population.mixture`) or from
 scratch ("scratch", the latent suite's default plgl), on the same users and answer streams. The
@@ -159,7 +160,7 @@ def _learn(task: Task) -> list[Row]:
     from plgl.bench.suites.latent import run_swipe_method
     from plgl.bench.users import make_user
     from plgl.models import LinearPreference
-    from plgl.models.mixture import MixturePreference
+    from plgl.models.mixture import MixturePreference, MixturePrior
 
     p, seed = task.params, int(task.seed or 0)
     kind, d, horizon = str(p["kind"]), int(p["d"]), int(p["horizon"])
@@ -173,13 +174,13 @@ def _learn(task: Task) -> list[Row]:
     else:
         draws = 1 if p["epsilon"] is None else DRAWS
         population = _population(kind, d, int(p["n"]), p["epsilon"], seed % draws)
-        prior = population.prior()
-        mixture = population.mixture_prior()
-        if prior is None or mixture is None:
+        # What `Population(mixture=...)` gives a new user; both from the same refresh.
+        prior = population.new_user_prior(mixture=task.method == "mixture prior")
+        if prior is None:
             raise ValueError(f"{task.label}: the population released no prior")
         model = (
-            MixturePreference(mixture=mixture)
-            if task.method == "mixture prior"
+            MixturePreference(mixture=prior)
+            if isinstance(prior, MixturePrior)
             else LinearPreference(prior=prior)
         )
         generator = plgl.generators.get("identity", latent_dim=d)

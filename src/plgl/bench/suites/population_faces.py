@@ -13,11 +13,11 @@ Held-back new swipers of the same population (never among the earlier ones) then
 app's cards (`Session.next_cards`, batches of 10, as in the swipers suite) of two engines on the
 same answer stream: "scratch" (`Engine(faces)`, as `plgl serve` builds it), "mixture prior" (the
 same engine whose model, `MixturePreference`, starts from the population's mixture prior: what
-`Engine(faces, population=...)` gives a new user) and "population prior" (the single Gaussian
-prior, `Population(mixture=False)`). After each batch the For-you pick is scored
-as in the swipers suite, normalized over the bank (0 = an average face, 1 = the best of the
-3,000). Guard rail ("unrelated"): new swipers whose direction is unrelated to the population's
-centres, under the private population.
+`Engine(faces, population=...)` gives a new user) and "population prior" (what
+`Population(mixture=False)` gives: the single Gaussian beside the from-scratch prior). After
+each batch the For-you pick is scored as in the swipers suite, normalized over the bank (0 = an
+average face, 1 = the best of the 3,000). Guard rail ("unrelated"): new swipers whose direction
+is unrelated to the population's centres, under the private population.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def run_task(task: Task) -> list[Row]:
     from plgl.engine import Engine
     from plgl.generators import available, get
     from plgl.models import LinearPreference
-    from plgl.models.mixture import MixturePreference
+    from plgl.models.mixture import MixturePreference, MixturePrior
 
     if "faces" not in available():
         raise SuiteSkipped("no generator 'faces' is registered")
@@ -88,10 +88,13 @@ def run_task(task: Task) -> list[Row]:
     taste = random_features(_filters(), direction)
     user = ContentSwiper(generator, taste, seed=seed, prior_values=embedding @ direction)
     rows: list[Row] = []
+    single = population.new_user_prior(mixture=False)
     models = {
         "scratch": None,
         "mixture prior": MixturePreference(mixture=population.mixture_prior()),
-        "population prior": LinearPreference(prior=population.prior()),
+        "population prior": MixturePreference(mixture=single)
+        if isinstance(single, MixturePrior)
+        else LinearPreference(prior=single),
     }
     for method, model in models.items():
         with Engine(generator, seed=seed, model=model) as engine:

@@ -97,8 +97,8 @@ def dp_kmeans(
             size is not 4 noise deviations clear of zero (after the first step, only those
             under a third of that: a start between two clusters must be able to move to one
             before it is judged).
-        merge: after the last step, two centroids closer than `merge` within-cluster standard
-            deviations (per direction) become one.
+        merge: after every step, two centroids closer than `merge` within-cluster standard
+            deviations (per direction, their DP noise discounted) become one.
 
     Returns:
         centroids (k', r) and noisy sizes (k',), largest first.

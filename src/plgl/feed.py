@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import duel, duels_due
+from plgl.duels import DUEL_CARD, duel, duels_due
 from plgl.errors import UnsafeRegionError
 from plgl.grounding import Standings, informed
 from plgl.models import BasePreferenceModel, confidence
@@ -206,7 +206,8 @@ class Feed:
         due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []
-        champion, challengers = duel(self.grounding, model, due, n_ratings, rng)
+        per_card = DUEL_CARD - 1
+        champion, challengers = duel(self.grounding, model, due * per_card, n_ratings, rng)
         if champion is None or not len(challengers):
             return []
         both = np.vstack([champion, challengers])
@@ -216,11 +217,15 @@ class Feed:
         if not safe[0]:
             return []
         cards: list[tuple[Item, ...]] = []
-        for i in np.flatnonzero(safe[1:]) + 1:
-            pair = [Item(_new_id(), champion, contents[0], "champion")]
-            pair.append(Item(_new_id(), both[i], contents[i], "challenger"))
-            self.engine.storage.put_items(self.user_id, pair)
-            cards.append(tuple(pair[:: 1 if rng.random() < 0.5 else -1]))
+        kept = np.flatnonzero(safe[1:]) + 1
+        for start in range(0, len(kept), per_card):
+            card = [Item(_new_id(), champion, contents[0], "champion")]
+            card += [
+                Item(_new_id(), both[i], contents[i], "challenger")
+                for i in kept[start : start + per_card]
+            ]
+            self.engine.storage.put_items(self.user_id, card)
+            cards.append(tuple(card[i] for i in rng.permutation(len(card))))
         return cards
 
     def _take(self, candidates: list[Item], rows: list[int], sources: list[str]) -> list[Item]:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from plgl.engine import Engine
 
 _MAX_BATCH = 1000
+_MAX_OTHERS = 15  # a choice among at most 16 items shown together
 _READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
 _EXPLORE = "explore"  # the stored setting of adventurousness
 
@@ -184,15 +185,37 @@ class Session(SeveralTastes, Matching):
     ) -> Comparison:
         """Record that the user preferred one shown item over another (on `criterion` if given:
         "calmer"); returns the stored event."""
+        return self.choose(preferred_id, [other_id], event_id, criterion)
+
+    def choose(
+        self,
+        chosen_id: str,
+        other_ids: Sequence[str],
+        event_id: str | None = None,
+        criterion: str | None = None,
+    ) -> Comparison:
+        """Record that the user chose one of several shown items over the others (a card of
+        `next_cards` with more than two items): one answer, stored as one event; returns it."""
         criterion = self._criterion(criterion)
+        if not isinstance(other_ids, Sequence) or isinstance(other_ids, str):
+            other_ids = []  # not a list of ids: said below
+        if not 1 <= len(other_ids) <= _MAX_OTHERS:
+            raise InvalidInputError(
+                f"other_ids must be a list of 1 to {_MAX_OTHERS} item ids, got {other_ids!r:.80}"
+            )
+        ids = [_checked_id(item_id) for item_id in [chosen_id, *other_ids]]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError("a choice needs different items, each named once")
         with self._lock:
             self._begin()
-            if preferred_id == other_id:
-                raise InvalidInputError("compare needs two different items")
-            latents = {preferred_id: self._latent_of(preferred_id)}
-            latents[other_id] = self._latent_of(other_id)
+            latents = {item_id: self._latent_of(item_id) for item_id in ids}
             event = Comparison(
-                check.event_id(event_id), preferred_id, other_id, criterion, self.context
+                check.event_id(event_id),
+                chosen_id,
+                other_ids[0],
+                criterion,
+                self.context,
+                tuple(other_ids[1:]),
             )
             self._append(event, latents)
             return event

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import choose_best
 
 import plgl
 from plgl.generators import Generator
@@ -31,8 +32,7 @@ def _rate(session: plgl.Session, direction: np.ndarray, batches: int) -> None:
                 like = float(card[0].latent @ direction) > 0.0
                 session.tell(card[0].id, "like" if like else "dislike")
             else:
-                first, second = sorted(card, key=lambda item: -float(item.latent @ direction))
-                session.compare(first.id, second.id)
+                choose_best(session, card, direction)
 
 
 @pytest.mark.parametrize("mode", ["grounded", "judged"])

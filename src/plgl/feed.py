@@ -72,28 +72,31 @@ class Feed:
         sampler: BaseSampler,
         rng: np.random.Generator,
         swipes: int,
+        duels: bool = True,
     ) -> list[tuple[Item, ...]]:
-        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first,
-        or a champion duel in random order), stored as served: duels (`plgl.duels`) once the
-        user has rated something positively, and `plgl.samplers.cards.plan_cards` among the
-        pool and twin latents made to be compared (`pair_proposals`) for the rest; all outside
-        the never-show region. A user whose prior is a population's (`plgl.grounding.informed`)
-        gets favourite cards instead once they have a favourite (`_favourite_cards`)."""
-        if self.grounding.applies(model) and informed(model):
+        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first;
+        up to `DUEL_CARD`: a champion duel, in random order), stored as served: duels
+        (`plgl.duels`, unless `duels` is False) once the user has rated something positively,
+        and `plgl.samplers.cards.plan_cards` among the pool and twin latents made to be
+        compared (`pair_proposals`) for the rest; all outside the never-show region. A user
+        whose prior is a population's (`plgl.grounding.informed`) gets favourite cards instead
+        once they have a favourite (`_favourite_cards`)."""
+        grounded = self.grounding.applies(model)
+        if grounded and informed(model):
             favourite_cards = self._favourite_cards(model, n, n_ratings, sampler, rng)
             if favourite_cards:
                 return favourite_cards
-        duels = self._duels(model, n, n_ratings, rng) if self.grounding.applies(model) else []
-        if len(duels) == n:
-            return duels
-        n_rest = n - len(duels)
+        made = self._duels(model, n, n_ratings, rng) if grounded and duels else []
+        if len(made) == n:
+            return made
+        n_rest = n - len(made)
         candidates, latents = self._comparable(model, n_rest, n_ratings, sampler, rng)
         due = swipes_due(confidence(model, n_ratings), n_rest, rng)
         plan = plan_cards(model, latents, n_rest, sampler, rng, swipes=swipes, min_swipes=due)
         rows = [row for card, _ in plan for row in card]
         sources = [source for card, source in plan for _ in card]
         chosen = iter(self._take(candidates, rows, sources))
-        cards = duels + [tuple(next(chosen) for _ in card) for card, _ in plan]
+        cards = made + [tuple(next(chosen) for _ in card) for card, _ in plan]
         return [cards[i] for i in rng.permutation(len(cards))]
 
     def _favourite_cards(
@@ -200,9 +203,9 @@ class Feed:
         self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
     ) -> list[tuple[Item, ...]]:
         """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown
-        again (source "champion") beside a challenger ("challenger": a rival or a latent made
-        near it), in random order; none before anything was rated positively, nor where the
-        never-show region takes the champion or the challengers."""
+        again (source "champion") beside up to `DUEL_CARD - 1` challengers ("challenger": a
+        rival or a latent made near it), in random order; none before anything was rated
+        positively, nor where the never-show region takes the champion or the challengers."""
         due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []

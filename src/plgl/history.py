@@ -273,8 +273,9 @@ def learn(
                 label, weight = recipe.feedback.label(event.signal, event.dwell_seconds)
                 learner.add_label(latent, label, weight)
         else:
-            for a, b in compared_pairs(event, latents):
-                learner.add_pair(a, b)
+            found = compared_pairs(event, latents)
+            if found:
+                learner.add_pairs(found)
     if events:
         learner.settle()
 

@@ -77,7 +77,8 @@ class Session(SeveralTastes, Matching):
     # --------------------------------------------------------------- the loop
     @property
     def n_ratings(self) -> int:
-        """How many feedback and comparison events this user has given."""
+        """How many feedback and comparison events this user has given (a choice among
+        several items is one)."""
         with self._lock:
             self._begin()
             return self._history.n_events
@@ -120,26 +121,29 @@ class Session(SeveralTastes, Matching):
     def next_cards(
         self, n: int = 5, *, swipes: int | None = SWIPES_PER_PAIR
     ) -> list[tuple[Item, ...]]:
-        """The feed's next `n` cards, each one answer: one item to like or dislike (`tell`), or
-        two to choose between (`compare`): the likelier liked first where the comparison
-        teaches more than `swipes` swipes would and both are likely liked, or a champion duel
-        in random order (`plgl.duels`). `swipes=None`: swipes only, the cards of `ask`."""
+        """The feed's next `n` cards, each one answer: one item to like or dislike (`tell`), two
+        to choose between (`compare`), the likelier liked first, where the comparison teaches
+        more than `swipes` swipes would and both are likely liked, or a champion duel: the
+        champion and up to three challengers in random order, of which the user chooses one
+        (`choose`; `plgl.duels`). `swipes=None`: swipes only, the cards of `ask`."""
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
         if swipes is None:
             return [(item,) for item in self.ask(n)]
-        swipes = check.integer("swipes", swipes, minimum=0)
+        return self._cards(n, check.integer("swipes", swipes, minimum=0), duels=True)
+
+    def _cards(self, n: int, swipes: int, duels: bool) -> list[tuple[Item, ...]]:
         with self._lock:
             self._begin()
             self._refine()
             sampler = _with_explore(self.engine.sampler, self._explore_in(self._settings))
             self._join()
             n_ratings = self._history.n_events
-            return self._feed.cards(self.model, n, n_ratings, sampler, self._rng, swipes)
+            return self._feed.cards(self.model, n, n_ratings, sampler, self._rng, swipes, duels)
 
     def ask_pair(self) -> tuple[Item, Item]:
         """The two items whose comparison teaches most now, both likely liked (the likelier
-        first), stored as served so that `compare` accepts them."""
-        card = self.next_cards(1, swipes=0)[0]
+        first), stored as served so that `compare` accepts them (never a duel card)."""
+        card = self._cards(1, swipes=0, duels=False)[0]
         if len(card) != 2:  # only when fewer than two candidates survive the never-show region
             raise UnsafeRegionError("fewer than two items to compare lie outside the marked region")
         return card[0], card[1]

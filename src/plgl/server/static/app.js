@@ -408,6 +408,7 @@ function pickCardFor(items) {
     const side = i === 0 ? "left" : "right";
     const button = el("button", "choice");
     button.type = "button";
+    button.dataset.itemId = item.id;
     if (pair) {
       button.setAttribute("aria-label", `Prefer the ${side} one`);
       button.setAttribute("aria-keyshortcuts", `${i === 0 ? "ArrowLeft" : "ArrowRight"} ${i + 1}`);
@@ -449,7 +450,8 @@ async function pickInFeed(index) {
   if (rest.length > 1) body.others = rest.slice(1).map((item) => item.id);
   announce(pair ? `You preferred the ${index === 0 ? "left" : "right"} one.` : `You chose item ${index + 1} of ${items.length}.`);
   // A keyboard user who answered from inside the card stays in the deck, not on the page.
-  const refocus = $("deck").contains(document.activeElement);
+  const focused = document.activeElement;
+  const refocus = $("deck").contains(focused) && focused.matches(":focus-visible");
   await sleep(180);
   state.queue.shift();
   forget(items);

@@ -41,9 +41,12 @@ if TYPE_CHECKING:
 
 DUEL_SHARE = 0.5
 """Share of the cards of a feed batch that are champion duels, once the user has a like."""
-DUEL_CARD = int(__import__("os").environ.get("PLGL_CHOICE", "4"))
+DUEL_CARD = 4
 """Items on a duel card: the champion and three challengers, of which the user chooses one (one
-answer, `Session.choose`): three steps of the climb tried per answer, not one."""
+answer, `Session.choose`), so that each answer tries three steps of the climb, not one. A
+choice from a gallery is one query in Koyama et al. (2020, "Sequential gallery for interactive
+visual design optimization"); on the `swipers` suite it lifted For-you on melodies and
+molecules (docs/learning.md, "Choice cards")."""
 DUEL_RADIUS = 0.25
 """Share of the trust radius (`plgl.navigation.trust_radius`) within which a challenger is
 made: near the champion, where the judge's and the posterior's view of the content holds."""

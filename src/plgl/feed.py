@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SAFE_TRIES = 20  # proposals tried before a region is declared unreachable outside the marked one
 REMATCHES = 1
+FAVOURITE_CARD = int(__import__("os").environ.get("PLGL_FAVCARD", "2"))
 """Favourite cards per batch that pit the favourite again against an earlier choice."""
 REMATCH_CHANCE = 0.05
 """The least chance of being better than the favourite that earns an earlier choice a
@@ -142,18 +143,23 @@ class Feed:
         other = np.flatnonzero(np.any(latents != champion, axis=1))
         if not len(other):
             return []
+        per_card = FAVOURITE_CARD - 1
         again = self._rematches(champion, n, standings)
-        rows = other[challengers(model, champion, latents[other], n - len(again))]
+        rows = other[challengers(model, champion, latents[other], n * per_card - len(again))]
+        rivals = [
+            Item(_new_id(), latent, made, "challenger")
+            for latent, made in zip(again, self._contents(again), strict=True)
+        ]
+        self.engine.storage.put_items(self.user_id, rivals)
+        rivals += self._take(candidates, rows.tolist(), ["challenger"] * len(rows))
         cards: list[tuple[Item, ...]] = []
-        for latent, made in zip(again, self._contents(again), strict=True):
-            pair = [Item(_new_id(), champion, content[0], "champion")]
-            pair.append(Item(_new_id(), latent, made, "challenger"))
-            self.engine.storage.put_items(self.user_id, pair)
-            cards.append(tuple(pair[:: 1 if rng.random() < 0.5 else -1]))
-        for item in self._take(candidates, rows.tolist(), ["challenger"] * len(rows)):
-            shown = Item(_new_id(), champion, content[0], "champion")
-            self.engine.storage.put_items(self.user_id, [shown])
-            cards.append((shown, item)[:: 1 if rng.random() < 0.5 else -1])
+        for start in range(0, len(rivals), per_card):
+            card = [
+                Item(_new_id(), champion, content[0], "champion"),
+                *rivals[start : start + per_card],
+            ]
+            self.engine.storage.put_items(self.user_id, card[:1])
+            cards.append(tuple(card[i] for i in rng.permutation(len(card))))
         return cards
 
     def _rematches(self, champion: np.ndarray, n: int, standings: Standings) -> np.ndarray:

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 SAFE_TRIES = 20  # proposals tried before a region is declared unreachable outside the marked one
 REMATCHES = 1
-FAVOURITE_CARD = int(__import__("os").environ.get("PLGL_FAVCARD", "2"))
 """Favourite cards per batch that pit the favourite again against an earlier choice."""
 REMATCH_CHANCE = 0.05
 """The least chance of being better than the favourite that earns an earlier choice a
@@ -109,8 +108,9 @@ class Feed:
         rng: np.random.Generator,
     ) -> list[tuple[Item, ...]]:
         """`n` cards (fewer where few candidates are safe), each the user's favourite (the
-        champion, source "champion") against a challenger with the largest expected
-        improvement over it under the posterior (`plgl.samplers.incumbent`), in random order;
+        champion, source "champion") among `DUEL_CARD - 1` challengers with the largest
+        expected improvement over it under the posterior (`plgl.samplers.incumbent`), in
+        random order;
         none before anything was rated positively, nor where the never-show region takes the
         favourite. Challengers come from the pool, twin latents and latents around the
         favourite at a spread of distances (`neighbours`), all outside the never-show region;
@@ -120,7 +120,7 @@ class Feed:
         A population's prior already points the posterior near the user's taste; what it
         cannot do is tell apart the good faces the user liked, never compared with each other
         (`population-faces` suite, docs/population.md): the favourite against the best expected
-        improvement, winner stays, as in Brochu et al. (2007)."""
+        improvement, winner stays, as in Brochu et al. (2007), three challengers a card."""
         rated, labels = self.grounding.evidence()
         standings = self.grounding.standings(model, rated, labels)  # crown and rematches
         champion = self.grounding.champion(model, rated, labels, None, standings)
@@ -143,7 +143,7 @@ class Feed:
         other = np.flatnonzero(np.any(latents != champion, axis=1))
         if not len(other):
             return []
-        per_card = FAVOURITE_CARD - 1
+        per_card = DUEL_CARD - 1
         again = self._rematches(champion, n, standings)
         rows = other[challengers(model, champion, latents[other], n * per_card - len(again))]
         rivals = [

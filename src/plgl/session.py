@@ -209,7 +209,7 @@ class Session(SeveralTastes, Matching):
             )
         ids = [_checked_id(item_id) for item_id in [chosen_id, *other_ids]]
         if len(set(ids)) != len(ids):
-            raise InvalidInputError("a choice needs different items, each named once")
+            raise InvalidInputError("a comparison needs different items, each named once")
         with self._lock:
             self._begin()
             latents = {item_id: self._latent_of(item_id) for item_id in ids}

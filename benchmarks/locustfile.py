@@ -57,7 +57,7 @@ class Swiper(FastHttpUser):
     @task(12)
     def swipe(self) -> None:
         """Answer the card on screen (a rating with an event id and dwell time, or the choice
-        of a pair card), show the next one.
+        of a pair or choice card), show the next one.
 
         The requests together are what the person waits for: reported as the flow
         "rate, then next card" beside the endpoints.
@@ -78,9 +78,13 @@ class Swiper(FastHttpUser):
             rated = self.client.post(
                 "/api/feedback", json=body, name="/api/feedback", headers=self.auth
             )
-        else:
-            chosen = random.sample(card, 2)
-            body = {"preferred_id": chosen[0]["id"], "other_id": chosen[1]["id"]}
+        else:  # a pair, or a choice among several: one of them over the rest
+            chosen = random.sample(card, len(card))
+            body = {
+                "preferred_id": chosen[0]["id"],
+                "other_id": chosen[1]["id"],
+                "others": [item["id"] for item in chosen[2:]],
+            }
             rated = self.client.post(
                 "/api/compare", json=body, name="/api/compare", headers=self.auth
             )

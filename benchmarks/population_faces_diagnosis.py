@@ -57,6 +57,7 @@ from scipy.stats import spearmanr
 
 import plgl.feed
 from plgl.bench.suites import population_faces as suite
+from plgl.bench.suites.swipers import _answer
 from plgl.bench.swipers import ContentSwiper, random_features
 from plgl.engine import Engine
 from plgl.generators import get
@@ -243,16 +244,8 @@ def run(seed: int, engine_name: str, batch: int, tracer: Tracer) -> dict[int, tu
         while session.n_ratings < STEPS[-1]:
             for card in session.next_cards(batch - session.n_ratings % batch):
                 shown += [item.latent for item in card]
-                if len(card) == 1:
-                    liked = bool(user.likes(card[0].latent[None], answers)[0])
-                    session.tell(card[0].id, "like" if liked else "dislike")
-                    positive += [card[0].latent] if liked else []
-                    continue
-                first, second = card
-                if not user.prefers(first.latent[None], second.latent[None], answers)[0]:
-                    first, second = second, first
-                session.compare(first.id, second.id)
-                positive.append(first.latent)
+                chosen = _answer(session, user, card, answers)
+                positive += [] if chosen is None else [chosen]
             item = session.recommend(1)[0]
             pick = item.latent[None]
             tracer.crown(session, positive, item)

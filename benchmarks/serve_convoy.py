@@ -65,12 +65,13 @@ def sign_up(base: str) -> dict[str, str]:
 
 
 def answer(client: httpx.Client, auth: dict[str, str], card: list[dict[str, Any]]) -> None:
-    """Answer one card: a rating for a swipe card, a choice for a pair card."""
+    """Answer one card: a rating for a swipe card, a choice for a pair or choice card."""
     if len(card) == 1:
         body = {"item_id": card[0]["id"], "signal": random.choice(["like", "dislike", "skip"])}
         client.post("/api/feedback", headers=auth, json=body).raise_for_status()
     else:
-        body = {"preferred_id": card[0]["id"], "other_id": card[1]["id"]}
+        others = [item["id"] for item in card[2:]]
+        body = {"preferred_id": card[0]["id"], "other_id": card[1]["id"], "others": others}
         client.post("/api/compare", headers=auth, json=body).raise_for_status()
 
 

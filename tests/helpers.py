@@ -17,6 +17,13 @@ def rate(session: plgl.Session, direction: np.ndarray, n: int, batch: int = 10) 
             session.tell(item.id, "like" if item.latent @ direction > 0 else "dislike")
 
 
+def choose_best(session: plgl.Session, card: tuple[plgl.Item, ...], direction: np.ndarray) -> None:
+    """Answer a card of two or more items as a noise-free linear user: the best along
+    `direction` (d,) is chosen over the others."""
+    best = max(card, key=lambda item: float(item.latent @ direction))
+    session.choose(best.id, [item.id for item in card if item is not best])
+
+
 def rate_more(session: plgl.Session, w: np.ndarray, n: int, batch: int = 10) -> None:
     """`n` more ratings by a noiseless linear user of taste `w` (like when <w, z> > 0)."""
     while n > 0:

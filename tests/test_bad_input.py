@@ -43,7 +43,7 @@ BAD_CALLS = [
         lambda s, items: s.tell(items[6].id, "dislike", event_id=f"e-{items[0].id}"),
         "already used",
     ),
-    ("compare", lambda s, items: s.compare(items[6].id, items[6].id), "two different"),
+    ("compare", lambda s, items: s.compare(items[6].id, items[6].id), "different items"),
     ("compare", lambda s, items: s.compare(items[6].id, "nope"), "never shown"),
     ("reverse", lambda s, items: s.reverse(0.0, 3), "between 0 and 1"),
     ("reverse", lambda s, items: s.reverse(1.0, 3), "between 0 and 1"),

@@ -5,11 +5,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import rate
+from helpers import choose_best, rate
 
 import plgl
 import plgl.duels
 from plgl.duels import (
+    DUEL_CARD,
     DUEL_RADII,
     DUEL_RADIUS,
     DUELS_FROM,
@@ -108,8 +109,7 @@ def _answer(session: plgl.Session, direction: np.ndarray, batches: int) -> list[
                 like = card[0].latent @ direction > 0.5
                 session.tell(card[0].id, "like" if like else "dislike")
             else:
-                first, second = sorted(card, key=lambda item: -float(item.latent @ direction))
-                session.compare(first.id, second.id)
+                choose_best(session, card, direction)
     return served
 
 
@@ -118,11 +118,13 @@ def test_the_feed_duels_the_champion_and_for_you_grounds_at_the_winner() -> None
     session = _engine().session("u")
     cards = _answer(session, direction, 6)
     duels = [card for card in cards if {item.source for item in card} == {"champion", "challenger"}]
-    assert duels and all(len(card) == 2 for card in duels)
+    assert duels and all(2 <= len(card) <= DUEL_CARD for card in duels)
+    assert any(len(card) == DUEL_CARD for card in duels)
     for card in duels:  # a challenger is new content, never the champion's latent again
         champion = next(item for item in card if item.source == "champion")
-        challenger = next(item for item in card if item.source == "challenger")
-        assert not np.array_equal(champion.latent, challenger.latent)
+        challengers = [item for item in card if item.source == "challenger"]
+        assert len(challengers) == len(card) - 1
+        assert not any(np.array_equal(champion.latent, item.latent) for item in challengers)
     ladder = session._grounding.ladder
     assert ladder.champion is not None
     # The champion is an item of a duel that the user chose.

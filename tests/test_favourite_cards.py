@@ -7,6 +7,7 @@ from helpers import champion_of, session_with_likes
 
 import plgl
 import plgl.feed
+from plgl.duels import DUEL_CARD
 from plgl.safety import Safety
 from plgl.samplers.incumbent import challengers
 
@@ -18,22 +19,22 @@ def test_every_card_pits_the_favourite_against_a_new_challenger() -> None:
     cards = session.next_cards(4)
     assert len(cards) == 4
     for card in cards:
-        assert sorted(item.source for item in card) == ["challenger", "champion"]
-        shown = {item.source: item.latent for item in card}
-        np.testing.assert_array_equal(shown["champion"], champion)
-        assert np.any(shown["challenger"] != champion)
+        sources = sorted(item.source for item in card)
+        assert sources == ["challenger"] * (DUEL_CARD - 1) + ["champion"]
+        for item in card:
+            assert np.array_equal(item.latent, champion) == (item.source == "champion")
     challengers = np.array(
         [item.latent for card in cards for item in card if item.source == "challenger"]
     )
-    assert len(np.unique(challengers, axis=0)) == 4
+    assert len(np.unique(challengers, axis=0)) == 4 * (DUEL_CARD - 1)
 
 
 def test_a_favourite_card_is_answered_like_any_comparison() -> None:
     session, _ = session_with_likes(population=True)
     card = session.next_cards(1)[0]
     challenger = next(item for item in card if item.source == "challenger")
-    favourite = next(item for item in card if item.source == "champion")
-    session.compare(challenger.id, favourite.id)
+    session.choose(challenger.id, [item.id for item in card if item is not challenger])
+    assert session.n_ratings == 7  # six ratings before, and one choice
     np.testing.assert_array_equal(champion_of(session), challenger.latent)
 
 

@@ -49,10 +49,11 @@ def test_a_batch_pits_the_favourite_once_against_a_likely_better_earlier_choice(
     assert len(cards) == 4
     again = []
     for card in cards:
-        shown = {item.source: item.latent for item in card}
-        np.testing.assert_array_equal(shown["champion"], likes[2])
-        if any(np.array_equal(shown["challenger"], like) for like in likes):
-            again.append(shown["challenger"])
+        champion = [item.latent for item in card if item.source == "champion"]
+        np.testing.assert_array_equal(champion, [likes[2]])
+        for item in card:
+            if item.source == "challenger" and any(np.array_equal(item.latent, z) for z in likes):
+                again.append(item.latent)
     assert len(again) == plgl.feed.REMATCHES == 1
     np.testing.assert_array_equal(again[0], likes[1])
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import choose_best
 
 import plgl
 from plgl.generators import Generator
@@ -31,8 +32,7 @@ def _rate(session: plgl.Session, direction: np.ndarray, batches: int) -> None:
                 like = float(card[0].latent @ direction) > 0.0
                 session.tell(card[0].id, "like" if like else "dislike")
             else:
-                first, second = sorted(card, key=lambda item: -float(item.latent @ direction))
-                session.compare(first.id, second.id)
+                choose_best(session, card, direction)
 
 
 @pytest.mark.parametrize("mode", ["grounded", "judged"])
@@ -64,10 +64,10 @@ def test_a_molecule_variation_is_content_never_shown_to_the_user(
     # The judge on the decoder's soft tokens, which is unsure enough after 3 batches to rank
     # new molecules among its best 8 (the atom-pair judge ranks the champion's own first).
     monkeypatch.setattr(molecules, "judge_features", partial(Generator.judge_features, molecules))
-    engine = plgl.Engine(molecules, seed=0)
+    engine = plgl.Engine(molecules, seed=1)
     assert engine.for_you == "judged"
     session = engine.session("u")
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(1)
     direction = rng.standard_normal(molecules.latent_dim)
     _rate(session, direction, 3)
     grounding = session._grounding

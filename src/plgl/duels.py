@@ -27,6 +27,7 @@ and 100 answers, docs/learning.md). The crowd is one item again once its crowned
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
 
 DUEL_SHARE = 0.5
 """Share of the cards of a feed batch that are champion duels, once the user has a like."""
+DUEL_CARD = 4
+"""Items on a duel card: the champion and three challengers, of which the user chooses one (one
+answer, `Session.choose`), so that each answer tries three steps of the climb, not one. A
+choice from a gallery is one query in Koyama et al. (2020, "Sequential gallery for interactive
+visual design optimization"); on the `swipers` suite it lifted For-you on melodies and
+molecules (docs/learning.md, "Choice cards")."""
 DUEL_RADIUS = 0.25
 """Share of the trust radius (`plgl.navigation.trust_radius`) within which a challenger is
 made: near the champion, where the judge's and the posterior's view of the content holds."""
@@ -141,6 +148,15 @@ class Ladder:
                 self.champion, self.defences = np.array(winner, dtype=np.float64), 0
                 self._champions |= {won, lost}
         self._add(winner)
+
+    def chose_among(self, winner: np.ndarray, losers: Sequence[np.ndarray]) -> None:
+        """Note that `winner` (d,) was chosen over each of `losers` (d,) shown with it (a duel
+        card of several challengers): one `chose` per loser, those that have been champion
+        last, so that a challenger that beats the champion takes over with no defence counted
+        against the others on its card."""
+        order = sorted(range(len(losers)), key=lambda i: key(losers[i]) in self._champions)
+        for i in order:
+            self.chose(winner, losers[i])
 
     def _defend(self, winner: np.ndarray, won: bytes) -> None:
         if self.champion is None or won != key(self.champion):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import duel, duels_due
+from plgl.duels import DUEL_CARD, duel, duels_due
 from plgl.errors import UnsafeRegionError
 from plgl.grounding import Standings, informed
 from plgl.models import BasePreferenceModel, confidence
@@ -72,28 +72,31 @@ class Feed:
         sampler: BaseSampler,
         rng: np.random.Generator,
         swipes: int,
+        duels: bool = True,
     ) -> list[tuple[Item, ...]]:
-        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first,
-        or a champion duel in random order), stored as served: duels (`plgl.duels`) once the
-        user has rated something positively, and `plgl.samplers.cards.plan_cards` among the
-        pool and twin latents made to be compared (`pair_proposals`) for the rest; all outside
-        the never-show region. A user whose prior is a population's (`plgl.grounding.informed`)
-        gets favourite cards instead once they have a favourite (`_favourite_cards`)."""
-        if self.grounding.applies(model) and informed(model):
+        """The next `n` cards (one item: a swipe; two: a comparison, the likelier liked first;
+        up to `DUEL_CARD`: a champion duel, in random order), stored as served: duels
+        (`plgl.duels`, unless `duels` is False) once the user has rated something positively,
+        and `plgl.samplers.cards.plan_cards` among the pool and twin latents made to be
+        compared (`pair_proposals`) for the rest; all outside the never-show region. A user
+        whose prior is a population's (`plgl.grounding.informed`) gets favourite cards instead
+        once they have a favourite (`_favourite_cards`)."""
+        grounded = self.grounding.applies(model)
+        if grounded and informed(model):
             favourite_cards = self._favourite_cards(model, n, n_ratings, sampler, rng)
             if favourite_cards:
                 return favourite_cards
-        duels = self._duels(model, n, n_ratings, rng) if self.grounding.applies(model) else []
-        if len(duels) == n:
-            return duels
-        n_rest = n - len(duels)
+        made = self._duels(model, n, n_ratings, rng) if grounded and duels else []
+        if len(made) == n:
+            return made
+        n_rest = n - len(made)
         candidates, latents = self._comparable(model, n_rest, n_ratings, sampler, rng)
         due = swipes_due(confidence(model, n_ratings), n_rest, rng)
         plan = plan_cards(model, latents, n_rest, sampler, rng, swipes=swipes, min_swipes=due)
         rows = [row for card, _ in plan for row in card]
         sources = [source for card, source in plan for _ in card]
         chosen = iter(self._take(candidates, rows, sources))
-        cards = duels + [tuple(next(chosen) for _ in card) for card, _ in plan]
+        cards = made + [tuple(next(chosen) for _ in card) for card, _ in plan]
         return [cards[i] for i in rng.permutation(len(cards))]
 
     def _favourite_cards(
@@ -105,8 +108,9 @@ class Feed:
         rng: np.random.Generator,
     ) -> list[tuple[Item, ...]]:
         """`n` cards (fewer where few candidates are safe), each the user's favourite (the
-        champion, source "champion") against a challenger with the largest expected
-        improvement over it under the posterior (`plgl.samplers.incumbent`), in random order;
+        champion, source "champion") among `DUEL_CARD - 1` challengers with the largest
+        expected improvement over it under the posterior (`plgl.samplers.incumbent`), in
+        random order;
         none before anything was rated positively, nor where the never-show region takes the
         favourite. Challengers come from the pool, twin latents and latents around the
         favourite at a spread of distances (`neighbours`), all outside the never-show region;
@@ -116,7 +120,7 @@ class Feed:
         A population's prior already points the posterior near the user's taste; what it
         cannot do is tell apart the good faces the user liked, never compared with each other
         (`population-faces` suite, docs/population.md): the favourite against the best expected
-        improvement, winner stays, as in Brochu et al. (2007)."""
+        improvement, winner stays, as in Brochu et al. (2007), three challengers a card."""
         rated, labels = self.grounding.evidence()
         standings = self.grounding.standings(model, rated, labels)  # crown and rematches
         champion = self.grounding.champion(model, rated, labels, None, standings)
@@ -139,18 +143,23 @@ class Feed:
         other = np.flatnonzero(np.any(latents != champion, axis=1))
         if not len(other):
             return []
+        per_card = DUEL_CARD - 1
         again = self._rematches(champion, n, standings)
-        rows = other[challengers(model, champion, latents[other], n - len(again))]
+        rows = other[challengers(model, champion, latents[other], n * per_card - len(again))]
+        rivals = [
+            Item(_new_id(), latent, made, "challenger")
+            for latent, made in zip(again, self._contents(again), strict=True)
+        ]
+        self.engine.storage.put_items(self.user_id, rivals)
+        rivals += self._take(candidates, rows.tolist(), ["challenger"] * len(rows))
         cards: list[tuple[Item, ...]] = []
-        for latent, made in zip(again, self._contents(again), strict=True):
-            pair = [Item(_new_id(), champion, content[0], "champion")]
-            pair.append(Item(_new_id(), latent, made, "challenger"))
-            self.engine.storage.put_items(self.user_id, pair)
-            cards.append(tuple(pair[:: 1 if rng.random() < 0.5 else -1]))
-        for item in self._take(candidates, rows.tolist(), ["challenger"] * len(rows)):
-            shown = Item(_new_id(), champion, content[0], "champion")
-            self.engine.storage.put_items(self.user_id, [shown])
-            cards.append((shown, item)[:: 1 if rng.random() < 0.5 else -1])
+        for start in range(0, len(rivals), per_card):
+            card = [
+                Item(_new_id(), champion, content[0], "champion"),
+                *rivals[start : start + per_card],
+            ]
+            self.engine.storage.put_items(self.user_id, card[:1])
+            cards.append(tuple(card[i] for i in rng.permutation(len(card))))
         return cards
 
     def _rematches(self, champion: np.ndarray, n: int, standings: Standings) -> np.ndarray:
@@ -200,13 +209,14 @@ class Feed:
         self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
     ) -> list[tuple[Item, ...]]:
         """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown
-        again (source "champion") beside a challenger ("challenger": a rival or a latent made
-        near it), in random order; none before anything was rated positively, nor where the
-        never-show region takes the champion or the challengers."""
+        again (source "champion") beside up to `DUEL_CARD - 1` challengers ("challenger": a
+        rival or a latent made near it), in random order; none before anything was rated
+        positively, nor where the never-show region takes the champion or the challengers."""
         due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []
-        champion, challengers = duel(self.grounding, model, due, n_ratings, rng)
+        per_card = DUEL_CARD - 1
+        champion, challengers = duel(self.grounding, model, due * per_card, n_ratings, rng)
         if champion is None or not len(challengers):
             return []
         both = np.vstack([champion, challengers])
@@ -216,11 +226,15 @@ class Feed:
         if not safe[0]:
             return []
         cards: list[tuple[Item, ...]] = []
-        for i in np.flatnonzero(safe[1:]) + 1:
-            pair = [Item(_new_id(), champion, contents[0], "champion")]
-            pair.append(Item(_new_id(), both[i], contents[i], "challenger"))
-            self.engine.storage.put_items(self.user_id, pair)
-            cards.append(tuple(pair[:: 1 if rng.random() < 0.5 else -1]))
+        kept = np.flatnonzero(safe[1:]) + 1
+        for start in range(0, len(kept), per_card):
+            card = [Item(_new_id(), champion, contents[0], "champion")]
+            card += [
+                Item(_new_id(), both[i], contents[i], "challenger")
+                for i in kept[start : start + per_card]
+            ]
+            self.engine.storage.put_items(self.user_id, card)
+            cards.append(tuple(card[i] for i in rng.permutation(len(card))))
         return cards
 
     def _take(self, candidates: list[Item], rows: list[int], sources: list[str]) -> list[Item]:

@@ -137,8 +137,9 @@ class Grounding:
                     self._labels.append(_LABELS[event.signal])
                     if _LABELS[event.signal] > 0.5:
                         self.ladder.liked(latents[event.item_id])
-            elif event.preferred_id in latents and event.other_id in latents:
-                self.ladder.chose(latents[event.preferred_id], latents[event.other_id])
+            elif event.preferred_id in latents:
+                losers = [latents[i] for i in event.losers if i in latents]
+                self.ladder.chose_among(latents[event.preferred_id], losers)
         d = self.engine.generator.latent_dim
         return np.array(self._rated).reshape(-1, d), np.array(self._labels)
 
@@ -415,7 +416,7 @@ def informed(model: Any) -> bool:
 def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:
     if isinstance(event, Feedback):
         return (event.item_id,)
-    return (event.preferred_id, event.other_id)
+    return (event.preferred_id, *event.losers)
 
 
 def _without(latents: np.ndarray, first: np.ndarray) -> np.ndarray:

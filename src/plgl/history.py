@@ -20,7 +20,7 @@ from plgl.criteria.contexts import context_start
 from plgl.errors import UserDeletedError
 from plgl.learner import Learner, OnlineLearner, Recipe, new_learner, prior_model
 from plgl.models import is_linear
-from plgl.records import Event, Feedback
+from plgl.records import Event, Feedback, compared_pairs
 from plgl.storage import BaseStorage, Snapshot
 from plgl.storage.snapshot import decode_snapshot, decode_taste, encode_snapshot
 
@@ -273,9 +273,9 @@ def learn(
                 label, weight = recipe.feedback.label(event.signal, event.dwell_seconds)
                 learner.add_label(latent, label, weight)
         else:
-            a, b = latents.get(event.preferred_id), latents.get(event.other_id)
-            if a is not None and b is not None:
-                learner.add_pair(a, b)
+            found = compared_pairs(event, latents)
+            if found:
+                learner.add_pairs(found)
     if events:
         learner.settle()
 
@@ -287,5 +287,5 @@ def item_ids(events: Sequence[Event]) -> list[str]:
         if isinstance(event, Feedback):
             ids.append(event.item_id)
         else:
-            ids += [event.preferred_id, event.other_id]
+            ids += [event.preferred_id, *event.losers]
     return ids

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,7 @@ def learns_online(model: BasePreferenceModel) -> bool:
 class Learner(ABC):
     """One user's model and the number of events it has learned from.
 
-    `add_label` / `add_pair` take events in stored order; `settle` makes the model reflect all of
+    `add_label` / `add_pairs` take events in stored order; `settle` makes the model reflect all of
     them (a batch model refits there, once for any number of events). Ratings that name a
     criterion go to `criteria` instead; a learner of a `context` profile learns only that
     context's ratings (None: the default profile, which learns every rating).
@@ -61,8 +62,9 @@ class Learner(ABC):
         """Learn one rated latent (d,) with its label and weight."""
 
     @abstractmethod
-    def add_pair(self, preferred: np.ndarray, other: np.ndarray) -> None:
-        """Learn that latent `preferred` (d,) was preferred over `other` (d,)."""
+    def add_pairs(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Learn one comparison event: each (preferred, other) pair of latents (d,), one pair
+        or, for a choice among several items, the chosen one against each other one."""
 
     def settle(self) -> None:  # noqa: B027 (online models are always settled)
         """Make the model reflect every event added so far."""
@@ -85,9 +87,10 @@ class OnlineLearner(Learner):
         self.n_events += 1
         self.model.learn(latent, label, weight)
 
-    def add_pair(self, preferred: np.ndarray, other: np.ndarray) -> None:
+    def add_pairs(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         self.n_events += 1
-        self.model.learn_pair(preferred, other)
+        for preferred, other in pairs:
+            self.model.learn_pair(preferred, other)
 
     def refine(self) -> None:
         if self.model.refine():
@@ -125,9 +128,9 @@ class BatchLearner(Learner):
         self.n_events += 1
         self._labels.append((latent, label, weight))
 
-    def add_pair(self, preferred: np.ndarray, other: np.ndarray) -> None:
+    def add_pairs(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         self.n_events += 1
-        self._pairs.append((preferred, other))
+        self._pairs += pairs
 
     def settle(self) -> None:
         negatives = self.recipe.negatives

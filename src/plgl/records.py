@@ -9,6 +9,7 @@ left out of `to_dict`, so that the export format of plain events does not change
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,17 +64,27 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Comparison:
-    """The user preferred `preferred_id` over `other_id`."""
+    """The user preferred `preferred_id` over `other_id`, and over each of `others` where they
+    chose one of several items shown together (one answer)."""
 
     event_id: str
     preferred_id: str
     other_id: str
     criterion: str | None = None
     context: str | None = None
+    others: tuple[str, ...] = ()
     kind: str = field(default="comparison", init=False)
 
+    @property
+    def losers(self) -> tuple[str, ...]:
+        """The ids of every item the preferred one was chosen over."""
+        return (self.other_id, *self.others)
+
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        data = _plain(asdict(self))
+        if self.others:
+            data["others"] = list(self.others)
+        return data
 
 
 Event = Feedback | Comparison
@@ -83,10 +94,23 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     """Inverse of `Event.to_dict`."""
     fields = {k: v for k, v in data.items() if k != "kind"}
     if data.get("kind") == "comparison":
-        return Comparison(**fields)
+        return Comparison(**{**fields, "others": tuple(fields.get("others", ()))})
     return Feedback(**fields)
 
 
+def compared_pairs(
+    event: Comparison, latents: Mapping[str, np.ndarray]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(preferred, other) latents (d,) of a comparison: one pair, or, where the user chose one
+    of several items, the chosen one against each of the others (rank breaking, Azari
+    Soufiani et al. 2014); pairs naming an item without a latent are left out."""
+    a = latents.get(event.preferred_id)
+    found = [latents.get(other) for other in event.losers]
+    return [] if a is None else [(a, b) for b in found if b is not None]
+
+
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    """`data` without an unset criterion or context (plain events keep their old form)."""
-    return {k: v for k, v in data.items() if v is not None or k not in ("criterion", "context")}
+    """`data` without an unset criterion or context, nor an empty `others` (plain events keep
+    their old form)."""
+    unset = {"criterion": None, "context": None, "others": ()}
+    return {k: v for k, v in data.items() if k not in unset or v != unset[k]}

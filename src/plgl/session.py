@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from plgl.engine import Engine
 
 _MAX_BATCH = 1000
+_MAX_OTHERS = 15  # a choice among at most 16 items shown together
 _READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
 _EXPLORE = "explore"  # the stored setting of adventurousness
 
@@ -76,7 +77,8 @@ class Session(SeveralTastes, Matching):
     # --------------------------------------------------------------- the loop
     @property
     def n_ratings(self) -> int:
-        """How many feedback and comparison events this user has given."""
+        """How many feedback and comparison events this user has given (a choice among
+        several items is one)."""
         with self._lock:
             self._begin()
             return self._history.n_events
@@ -119,26 +121,29 @@ class Session(SeveralTastes, Matching):
     def next_cards(
         self, n: int = 5, *, swipes: int | None = SWIPES_PER_PAIR
     ) -> list[tuple[Item, ...]]:
-        """The feed's next `n` cards, each one answer: one item to like or dislike (`tell`), or
-        two to choose between (`compare`): the likelier liked first where the comparison
-        teaches more than `swipes` swipes would and both are likely liked, or a champion duel
-        in random order (`plgl.duels`). `swipes=None`: swipes only, the cards of `ask`."""
+        """The feed's next `n` cards, each one answer: one item to like or dislike (`tell`), two
+        to choose between (`compare`), the likelier liked first, where the comparison teaches
+        more than `swipes` swipes would and both are likely liked, or a champion duel: the
+        champion and up to three challengers in random order, of which the user chooses one
+        (`choose`; `plgl.duels`). `swipes=None`: swipes only, the cards of `ask`."""
         n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
         if swipes is None:
             return [(item,) for item in self.ask(n)]
-        swipes = check.integer("swipes", swipes, minimum=0)
+        return self._cards(n, check.integer("swipes", swipes, minimum=0), duels=True)
+
+    def _cards(self, n: int, swipes: int, duels: bool) -> list[tuple[Item, ...]]:
         with self._lock:
             self._begin()
             self._refine()
             sampler = _with_explore(self.engine.sampler, self._explore_in(self._settings))
             self._join()
             n_ratings = self._history.n_events
-            return self._feed.cards(self.model, n, n_ratings, sampler, self._rng, swipes)
+            return self._feed.cards(self.model, n, n_ratings, sampler, self._rng, swipes, duels)
 
     def ask_pair(self) -> tuple[Item, Item]:
         """The two items whose comparison teaches most now, both likely liked (the likelier
-        first), stored as served so that `compare` accepts them."""
-        card = self.next_cards(1, swipes=0)[0]
+        first), stored as served so that `compare` accepts them (never a duel card)."""
+        card = self._cards(1, swipes=0, duels=False)[0]
         if len(card) != 2:  # only when fewer than two candidates survive the never-show region
             raise UnsafeRegionError("fewer than two items to compare lie outside the marked region")
         return card[0], card[1]
@@ -184,15 +189,37 @@ class Session(SeveralTastes, Matching):
     ) -> Comparison:
         """Record that the user preferred one shown item over another (on `criterion` if given:
         "calmer"); returns the stored event."""
+        return self.choose(preferred_id, [other_id], event_id, criterion)
+
+    def choose(
+        self,
+        chosen_id: str,
+        other_ids: Sequence[str],
+        event_id: str | None = None,
+        criterion: str | None = None,
+    ) -> Comparison:
+        """Record that the user chose one of several shown items over the others (a card of
+        `next_cards` with more than two items): one answer, stored as one event; returns it."""
         criterion = self._criterion(criterion)
+        if not isinstance(other_ids, Sequence) or isinstance(other_ids, str):
+            other_ids = []  # not a list of ids: said below
+        if not 1 <= len(other_ids) <= _MAX_OTHERS:
+            raise InvalidInputError(
+                f"other_ids must be a list of 1 to {_MAX_OTHERS} item ids, got {other_ids!r:.80}"
+            )
+        ids = [_checked_id(item_id) for item_id in [chosen_id, *other_ids]]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError("a comparison needs different items, each named once")
         with self._lock:
             self._begin()
-            if preferred_id == other_id:
-                raise InvalidInputError("compare needs two different items")
-            latents = {preferred_id: self._latent_of(preferred_id)}
-            latents[other_id] = self._latent_of(other_id)
+            latents = {item_id: self._latent_of(item_id) for item_id in ids}
             event = Comparison(
-                check.event_id(event_id), preferred_id, other_id, criterion, self.context
+                check.event_id(event_id),
+                chosen_id,
+                other_ids[0],
+                criterion,
+                self.context,
+                tuple(other_ids[1:]),
             )
             self._append(event, latents)
             return event

@@ -1,5 +1,6 @@
 """The card loop of the benchmark: a simulated user answers the feed's cards (a like or dislike of
-one item, or which of two items it prefers), and the recommendation is scored after every answer.
+one item, or which of two or more items it prefers), and the recommendation is scored after every
+answer.
 
 A card is one answer, whatever it shows. The like-rate of a card is the user's probability of
 liking what it shows (the mean over both items of a pair): what watching the feed feels like,
@@ -85,6 +86,9 @@ def run_cards(
             if len(card) == 1:
                 liked = bool(user.likes(latents, rng)[0])
                 session.tell(card[0].id, "like" if liked else "dislike")
+            elif len(card) > 2:
+                chosen = card[user.chooses(latents, rng)]
+                session.choose(chosen.id, [item.id for item in card if item is not chosen])
             else:
                 first_wins = bool(user.prefers(latents[:1], latents[1:], rng)[0])
                 winner, loser = card if first_wins else card[::-1]
@@ -92,5 +96,5 @@ def run_cards(
             top = session.recommend(1)[0].latent
             curve.best.append(float(user.normalized(top[None, :])[0]))
             curve.like_rate.append(float(np.mean(user.like_probability(latents))))
-            curve.pair.append(len(card) == 2)
+            curve.pair.append(len(card) >= 2)
     return curve

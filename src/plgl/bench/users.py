@@ -92,6 +92,15 @@ class SimulatedUser(ABC):
         gap = self.standardized(a) - self.standardized(b)
         return np.asarray(rng.random(len(a)) < _sigmoid(gap, self.noise))
 
+    def chooses(self, latents: np.ndarray, rng: np.random.Generator) -> int:
+        """Index of the row of latents (k, d) chosen as the best of them: Luce's choice model
+        with the answers' temperature (the Gumbel-max draw), so that for two rows it is the law
+        of `prefers`; the best row at noise 0."""
+        values = self.standardized(latents)
+        if self.noise == 0:
+            return int(np.argmax(values))
+        return int(np.argmax(values / self.noise + rng.gumbel(size=len(values))))
+
     def normalized(self, latents: np.ndarray) -> np.ndarray:
         """(n,) normalized utility: 0 = a random prior sample, 1 = the best point of the ball."""
         u = self.utility(clip_to_ball(latents))

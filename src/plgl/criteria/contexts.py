@@ -25,7 +25,7 @@ import numpy as np
 
 from plgl.feedback import FeedbackPolicy
 from plgl.models import BasePreferenceModel, GaussianPrior, LinearPreference, OnlinePreferenceModel
-from plgl.records import Event, Feedback
+from plgl.records import Event, Feedback, compared_pairs
 
 WIDENS = (0.1, 0.3, 1.0, 3.0)
 """Shares of the prior covariance tried as the context offset's variance."""
@@ -140,10 +140,11 @@ def learn_events(
             label, weight = policy.label(event.signal, event.dwell_seconds)
             model.learn(latent, label, weight)
         else:
-            a, b = latents.get(event.preferred_id), latents.get(event.other_id)
-            if a is None or b is None:
+            found = compared_pairs(event, latents)
+            if not found:
                 continue
-            model.learn_pair(a, b)
+            for a, b in found:
+                model.learn_pair(a, b)
         learned += 1
     return learned
 

@@ -17,7 +17,7 @@ import numpy as np
 from plgl.errors import InvalidInputError, UnknownCriterionError
 from plgl.feedback import FeedbackPolicy
 from plgl.models import BasePreferenceModel, LinearPreference, OnlinePreferenceModel
-from plgl.records import Event, Feedback
+from plgl.records import Event, Feedback, compared_pairs
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}")
 
@@ -91,11 +91,10 @@ class CriteriaModels:
             label, weight = policy.label(event.signal, event.dwell_seconds)
             self.learn(event.criterion, latent, label, weight)
             return True
-        a, b = latents.get(event.preferred_id), latents.get(event.other_id)
-        if a is None or b is None:
-            return False
-        self.learn_pair(event.criterion, a, b)
-        return True
+        found = compared_pairs(event, latents)
+        for a, b in found:
+            self.learn_pair(event.criterion, a, b)
+        return bool(found)
 
     def refine(self) -> None:
         """Make every criterion's posterior exact again where affordable (see the model)."""

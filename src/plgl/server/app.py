@@ -137,6 +137,7 @@ def build_services(settings: Settings) -> Services:
         generator=generator,
         storage=settings.storage_url(),
         seed=settings.seed,
+        for_you=settings.for_you,
         cache=settings.cache,
         max_sessions=settings.max_sessions,
         perceptual_maps=settings.perceptual_maps,

@@ -18,6 +18,7 @@ EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$"
 Name = Annotated[str, Field(min_length=1, max_length=40, pattern=NAME_PATTERN)]
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
+MAX_OTHERS = 15  # a choice among at most 16 items shown together, as `Session.choose` takes
 
 
 class _In(BaseModel):
@@ -35,10 +36,18 @@ class FeedbackIn(_In):
 
 
 class CompareIn(_In):
-    """The user preferred `preferred_id` over `other_id` (both shown to them)."""
+    """The user preferred `preferred_id` over `other_id` (both shown to them), and over each
+    of `others` where they chose one of a choice card's items: one answer, one event."""
 
-    preferred_id: ItemId
-    other_id: ItemId
+    preferred_id: ItemId = Field(description="the item the user chose")
+    other_id: ItemId = Field(description="an item shown with it that was not chosen")
+    others: list[ItemId] = Field(
+        default_factory=list,
+        max_length=MAX_OTHERS,
+        description="the card's other items that were not chosen (a choice card: all its "
+        f"items but the chosen one and `other_id`); 0 to {MAX_OTHERS} ids, each item named "
+        "once; empty for a pair",
+    )
     event_id: EventId | None = None
     criterion: Name | None = Field(default=None, description="compare on one criterion")
 
@@ -94,11 +103,16 @@ class ItemsOut(BaseModel):
 
 
 class CardOut(BaseModel):
-    kind: Literal["swipe", "pair"] = Field(
+    kind: Literal["swipe", "pair", "choice"] = Field(
         description="swipe: like or dislike the item (/api/feedback); pair: say which of the "
-        "two the user prefers (/api/compare)"
+        "two the user prefers (/api/compare); choice: say which of the items the user likes "
+        "most (/api/compare with the rest as `other_id` and `others`)"
     )
-    items: list[ItemOut] = Field(description="one item, or two (the likelier liked first)")
+    items: list[ItemOut] = Field(
+        description="one item (swipe), two (pair: the likelier liked first, or a champion "
+        "duel in random order) or more (choice: the user's champion and challengers made "
+        "near it, in random order)"
+    )
 
 
 class CardsOut(BaseModel):

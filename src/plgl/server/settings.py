@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from plgl.errors import InvalidInputError
+from plgl.grounding import MODES
 
 _ENV_PREFIX = "PLGL_"
 _SECRET_FILE = "secret"
@@ -66,7 +67,11 @@ class Settings:
             deployment (see `plgl.generators.remote`) with `ray_replicas` replicas of
             `ray_num_gpus` GPUs each, batching up to `ray_max_batch` latents.
         pair_cards: whether the swipe feed (/api/cards) mixes in "which of two" cards where a
-            comparison teaches more than a swipe; False: like/dislike cards only.
+            comparison teaches more than a swipe, and choice cards (the user's champion and
+            challengers made near it, `plgl.duels`); False: like/dislike cards only.
+        for_you: what For-you shows, and whether the feed holds choice cards: "top", "grounded"
+            or "judged" (`plgl.grounding`; the grounded modes climb from the user's champion
+            with choice cards); None: the domain's default (identity: "top").
     """
 
     host: str = "127.0.0.1"
@@ -98,6 +103,7 @@ class Settings:
     ray_num_gpus: float = 0.0
     ray_max_batch: int = 64
     pair_cards: bool = True
+    for_you: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -138,6 +144,10 @@ class Settings:
         if self.ray_replicas < 1 or self.ray_num_gpus < 0 or self.ray_max_batch < 1:
             raise InvalidInputError(
                 "ray_replicas and ray_max_batch must be >= 1 and ray_num_gpus >= 0"
+            )
+        if self.for_you is not None and self.for_you not in MODES:
+            raise InvalidInputError(
+                f"for_you must be one of {', '.join(MODES)}, got {self.for_you!r}"
             )
         if self.secret is not None and len(self.secret) < 16:
             raise InvalidInputError("secret must be at least 16 characters")

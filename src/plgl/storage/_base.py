@@ -249,10 +249,10 @@ class BaseStorage(ABC):
 
 
 def event_item_ids(event: Event) -> tuple[str, ...]:
-    """The ids of the items an event names (one rated item, or the two compared)."""
+    """The ids of the items an event names (one rated item, or those compared)."""
     if isinstance(event, Feedback):
         return (event.item_id,)
-    return (event.preferred_id, event.other_id)
+    return (event.preferred_id, *event.losers)
 
 
 def settings_from(texts: Mapping[str, str]) -> dict[str, Any]:

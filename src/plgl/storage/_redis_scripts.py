@@ -20,6 +20,7 @@ local function index_unrated(order, events, named, unrated, useq)
     for _, field in ipairs({'item_id', 'preferred_id', 'other_id'}) do
       if type(event[field]) == 'string' then redis.call('SADD', named, event[field]) end
     end
+    for _, id in ipairs(event['others'] or {}) do redis.call('SADD', named, id) end
   end
   local ids = redis.call('LRANGE', order, 0, -1)
   for i, id in ipairs(ids) do

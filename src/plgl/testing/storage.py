@@ -323,6 +323,17 @@ class StorageConformance:
         assert storage.expire_unrated("u", 0) == 2
         assert [item.id for item in storage.items("u")] == ["late", "q"]
 
+    def test_a_choice_keeps_every_item_it_names(self, storage: BaseStorage) -> None:
+        storage.put_items("u", [_item(f"i{n}", float(n)) for n in range(6)])
+        choice = Comparison("c1", "i1", "i2", others=("i4", "i5"))
+        assert storage.append("u", choice)
+        assert not storage.append("u", Comparison("c1", "i1", "i2", others=("i4", "i5")))
+        assert storage.events("u") == [choice]
+        assert storage.expire_unrated("u", 0) == 2  # i0 and i3: the others were named
+        assert [item.id for item in storage.items("u")] == ["i1", "i2", "i4", "i5"]
+        with pytest.raises(EventConflictError):
+            storage.append("u", Comparison("c1", "i1", "i2", others=("i4",)))
+
     def test_expire_unrated_follows_ratings_as_they_come(self, storage: BaseStorage) -> None:
         for batch in range(30):  # a feed: 10 served, 7 rated, the cap at 20 unrated
             storage.put_items("u", [_item(f"i{batch}-{k}") for k in range(10)])

@@ -168,11 +168,16 @@ def _answer(
     session: Session, user: ContentSwiper, card: tuple[Item, ...], rng: np.random.Generator
 ) -> np.ndarray | None:
     """Answer one card as the swiper (a like or dislike of one item; of two, the one it
-    prefers, by the same noise model): the latent (d,) it rated positively, if any."""
+    prefers, by the same noise model; of more, the one it chooses, Luce's model with that
+    noise): the latent (d,) it rated positively, if any."""
     if len(card) == 1:
         liked = bool(user.likes(card[0].latent[None], rng)[0])
         session.tell(card[0].id, "like" if liked else "dislike")
         return card[0].latent if liked else None
+    if len(card) > 2:
+        chosen = user.chooses(np.array([item.latent for item in card]), rng)
+        session.choose(card[chosen].id, [item.id for item in card if item is not card[chosen]])
+        return card[chosen].latent
     first, second = card
     if not user.prefers(first.latent[None], second.latent[None], rng)[0]:
         first, second = second, first

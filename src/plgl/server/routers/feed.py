@@ -1,11 +1,12 @@
-"""The feed: the next items to show, ratings and which-of-two answers."""
+"""The feed: the next items to show, ratings, and which-of-two and which-of-several answers."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from plgl.duels import DUEL_CARD
 from plgl.samplers.cards import SWIPES_PER_PAIR
 from plgl.server.deps import ServicesDep, SessionDep, SettingsDep
 from plgl.server.errors import ERROR_RESPONSES
@@ -22,6 +23,7 @@ from plgl.server.schemas import (
 )
 
 router = APIRouter(prefix="/api", tags=["feed"], responses=ERROR_RESPONSES)
+_CARD_KINDS: dict[int, Literal["swipe", "pair"]] = {1: "swipe", 2: "pair"}  # more: "choice"
 
 
 @router.post("/feed", response_model=ItemsOut, dependencies=[HEAVY])
@@ -52,22 +54,26 @@ def next_cards(
     room: RoomDep,
     n: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> CardsOut:
-    """The next `n` cards of the swipe feed: one item to rate, or, where a comparison teaches
-    more than a swipe, two likely likes to choose between (unless pair cards are off).
+    """The next `n` cards of the swipe feed: one item to rate; or, where a comparison teaches
+    more than a swipe, two likely likes to choose between; or, once the user has liked
+    something, a choice card: their champion and challengers made near it, of which they say
+    which they like most (unless pair cards are off: swipes only).
 
     A user holds at most `max_unrated_items` shown-but-unrated items: the oldest of those
-    expire to make room (room for fewer than two items gives swipe cards only).
+    expire to make room. A card may hold up to four items, so room for fewer than four gives
+    swipe cards only, and room for `k` items at most `k // 4` cards.
     """
     with allowance.refund_on_error():
-        space = room.make(2 * n)
-        pairs = settings.pair_cards and space >= 2
-        swipes = SWIPES_PER_PAIR if pairs else None
-        count = max(1, space // 2) if pairs else min(n, space)
+        space = room.make(DUEL_CARD * n)
+        several = settings.pair_cards and space >= DUEL_CARD
+        swipes = SWIPES_PER_PAIR if several else None
+        # Every card may be a choice card: the cap holds whatever the feed makes.
+        count = space // DUEL_CARD if several else min(n, space)
         cards = session.next_cards(count, swipes=swipes)
     return CardsOut(
         cards=[
             CardOut(
-                kind="swipe" if len(card) == 1 else "pair",
+                kind=_CARD_KINDS.get(len(card), "choice"),
                 items=[item_out(item, services.engine.cache) for item in card],
             )
             for card in cards
@@ -101,7 +107,12 @@ def feedback(body: FeedbackIn, session: SessionDep, allowance: RatingsDep) -> Ev
 
 @router.post("/compare", response_model=EventOut)
 def compare(body: CompareIn, session: SessionDep, allowance: RatingsDep) -> EventOut:
-    """Say which of two shown items the user prefers."""
+    """Say which of two shown items the user prefers (a pair card, "Which of two"), or which
+    of a choice card's items they like most: `preferred_id` the chosen one, `other_id` and
+    `others` the rest. One answer is one event (echoed with "others" when given); retrying
+    with the same `event_id` changes nothing."""
     with allowance.spend():
-        event = session.compare(body.preferred_id, body.other_id, body.event_id, body.criterion)
+        event = session.choose(
+            body.preferred_id, [body.other_id, *body.others], body.event_id, body.criterion
+        )
     return EventOut(event=event.to_dict(), ratings=session.n_learned)

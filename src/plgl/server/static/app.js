@@ -15,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   token: localStorage.getItem(TOKEN_KEY),
   domain: null,
-  queue: [], // cards waiting in the deck, top first: {kind: "swipe" | "pair", items}
+  queue: [], // cards waiting in the deck, top first: {kind: "swipe" | "pair" | "choice", items}
   fetching: null,
   shownAt: 0, // when the top card appeared (dwell time)
   busy: false,
@@ -359,7 +359,8 @@ async function refill() {
 }
 
 function queuedItems() { return state.queue.flatMap((card) => card.items); }
-const topIsPair = () => state.queue.length > 0 && state.queue[0].kind === "pair";
+// A pair or choice card: answered by picking one of its items, not by a like or dislike.
+const topIsPick = () => state.queue.length > 0 && state.queue[0].items.length > 1;
 
 function renderDeck() {
   const deck = $("deck");
@@ -371,7 +372,7 @@ function renderDeck() {
     let card = deck.querySelector(`.card[data-item-id="${id}"]`);
     if (!card) {
       const next = state.queue[position];
-      card = next.kind === "pair" ? pairCardFor(next.items) : cardFor(next.items[0]);
+      card = next.items.length > 1 ? pickCardFor(next.items) : cardFor(next.items[0]);
       deck.prepend(card); // the next card sits under the top one
     }
     card.classList.toggle("top", position === 0);
@@ -381,30 +382,44 @@ function renderDeck() {
     if (position === 0 && !card.dataset.shown) {
       card.dataset.shown = "1";
       state.shownAt = performance.now();
-      if (!card.classList.contains("pair-card")) attachDrag(card);
+      if (!card.classList.contains("pick-card")) attachDrag(card);
     }
   });
   $("deck-empty").hidden = state.queue.length > 0;
-  // A pair card is answered by picking one of its two items, not by a like or dislike.
-  for (const button of document.querySelectorAll(".action")) button.disabled = state.queue.length === 0 || topIsPair();
+  for (const button of document.querySelectorAll(".action")) button.disabled = state.queue.length === 0 || topIsPick();
 }
 
-/** A "which of two" card of the feed: two likely likes; picking one answers it. */
-function pairCardFor(items) {
+/** A card of the feed answered by picking one of its items: "which of these two?" (a pair:
+ * left or right, the arrow keys) or "which of these do you like most?" (a choice card: the
+ * user's champion and challengers near it in a 2x2 grid, the keys 1-4). */
+function pickCardFor(items) {
   serial += 1;
-  const card = el("article", "card pair-card");
-  card.setAttribute("aria-label", `Item ${serial}: which of these two?`);
+  const pair = items.length === 2;
+  const question = pair ? "Which of these two?" : "Which of these do you like most?";
+  const card = el("article", `card pick-card ${pair ? "pair-card" : "choice-card"}`);
+  card.setAttribute("aria-label", `Item ${serial}: ${question.toLowerCase()}`);
   card.dataset.itemId = items[0].id;
   const title = el("div", "title");
-  title.append(el("span", "", "Which of these two?"), el("span", "badge", "for you"));
-  const choices = el("div", "pair");
+  title.append(el("span", "", question), el("span", "badge", "for you"));
+  const choices = el("div", pair ? "pair" : "choices");
+  choices.setAttribute("role", "group");
+  choices.setAttribute("aria-label", question);
   choices.append(...items.map((item, i) => {
     const side = i === 0 ? "left" : "right";
     const button = el("button", "choice");
     button.type = "button";
-    button.setAttribute("aria-label", `Prefer the ${side} one`);
-    button.setAttribute("aria-keyshortcuts", i === 0 ? "ArrowLeft" : "ArrowRight");
-    button.append(mediaBox(item, `${serial} (${side})`), el("span", "label", `${i === 0 ? "←" : "→"} This one`));
+    button.dataset.itemId = item.id;
+    if (pair) {
+      button.setAttribute("aria-label", `Prefer the ${side} one`);
+      button.setAttribute("aria-keyshortcuts", `${i === 0 ? "ArrowLeft" : "ArrowRight"} ${i + 1}`);
+      button.append(mediaBox(item, `${serial} (${side})`), el("span", "label", `${i === 0 ? "←" : "→"} This one`));
+    } else {
+      button.setAttribute("aria-label", `Choose item ${i + 1} of ${items.length}`);
+      button.setAttribute("aria-keyshortcuts", String(i + 1));
+      const label = el("span", "label");
+      label.append(el("kbd", "", String(i + 1)), " This one");
+      button.append(mediaBox(item, `${serial} (${i + 1} of ${items.length})`), label);
+    }
     button.addEventListener("click", () => pickInFeed(i));
     return button;
   }));
@@ -412,22 +427,36 @@ function pairCardFor(items) {
   return card;
 }
 
-/** Answer the top pair card: the picked item was preferred over the other. */
+/** Answer the top pair or choice card: the picked item was preferred over each of the others
+ * (one answer, one event). */
 async function pickInFeed(index) {
-  if (state.busy || !topIsPair()) return;
+  if (state.busy || !topIsPick() || index >= state.queue[0].items.length) return;
   state.busy = true;
   const { items } = state.queue[0];
-  const [a, b] = index === 0 ? items : [items[1], items[0]];
+  const chosen = items[index];
+  const rest = items.filter((_, i) => i !== index);
   const card = $("deck").querySelector(`.card[data-item-id="${items[0].id}"]`);
+  const pair = items.length === 2;
   if (card) {
-    card.style.transform = `translate(${index === 0 ? -150 : 150}%, 0) rotate(${index === 0 ? -12 : 12}deg)`;
+    if (pair) {
+      card.style.transform = `translate(${index === 0 ? -150 : 150}%, 0) rotate(${index === 0 ? -12 : 12}deg)`;
+    } else {
+      card.querySelectorAll(".choice")[index].classList.add("chosen");
+      card.style.transform = "translate(0, -110%) scale(.9)";
+    }
     card.style.opacity = "0";
   }
-  const body = { preferred_id: a.id, other_id: b.id, event_id: crypto.randomUUID() };
+  const body = { preferred_id: chosen.id, other_id: rest[0].id, event_id: crypto.randomUUID() };
+  if (rest.length > 1) body.others = rest.slice(1).map((item) => item.id);
+  announce(pair ? `You preferred the ${index === 0 ? "left" : "right"} one.` : `You chose item ${index + 1} of ${items.length}.`);
+  // A keyboard user who answered from inside the card stays in the deck, not on the page.
+  const focused = document.activeElement;
+  const refocus = $("deck").contains(focused) && focused.matches(":focus-visible");
   await sleep(180);
   state.queue.shift();
   forget(items);
   renderDeck();
+  if (refocus) focusTop();
   state.busy = false;
   if (state.queue.length < REFILL_BELOW) refill();
   try {
@@ -439,9 +468,20 @@ async function pickInFeed(index) {
   }
 }
 
+/** Keyboard focus on the top card's first item, where it is a card to pick from. */
+function focusTop() {
+  const first = $("deck").querySelector(".card.top .choice");
+  if (first) first.focus();
+}
+
+/** Say `message` to screen readers (the polite live region). */
+function announce(message) {
+  $("announce").textContent = message;
+}
+
 /** Rate the top card: fly it out, tell the server (with an idempotent event id), go on. */
 async function rate(signal) {
-  if (state.busy || state.queue.length === 0 || topIsPair()) return;
+  if (state.busy || state.queue.length === 0 || topIsPick()) return;
   state.busy = true;
   const item = state.queue[0].items[0];
   const card = $("deck").querySelector(`.card[data-item-id="${item.id}"]`);
@@ -741,8 +781,12 @@ function onKey(event) {
   if (target.matches && target.matches("input, textarea, select, [role='tab']")) return;
   if (document.querySelector("dialog[open]")) return;
   const view = currentView();
-  if (view === "view-swipe" && topIsPair()) {
-    if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+  if (view === "view-swipe" && topIsPick()) {
+    const pair = state.queue[0].items.length === 2;
+    if (/^[1-9]$/.test(event.key)) {
+      event.preventDefault();
+      pickInFeed(Number(event.key) - 1);
+    } else if (pair && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
       event.preventDefault();
       pickInFeed(event.key === "ArrowLeft" ? 0 : 1);
     }

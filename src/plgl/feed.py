@@ -110,9 +110,8 @@ class Feed:
         """`n` cards (fewer where few candidates are safe), each the user's favourite (the
         champion, source "champion") among `DUEL_CARD - 1` challengers with the largest
         expected improvement over it under the posterior (`plgl.samplers.incumbent`), in
-        random order;
-        none before anything was rated positively, nor where the never-show region takes the
-        favourite. Challengers come from the pool, twin latents and latents around the
+        random order; none before anything was rated positively, nor where the never-show
+        region takes the favourite. Challengers come from the pool, twin latents and latents around the
         favourite at a spread of distances (`neighbours`), all outside the never-show region;
         up to `REMATCHES` of them (never all of a batch) are items the user chose before
         that may still be better than the favourite (`_rematches`).

@@ -53,3 +53,18 @@ def serve(tmp_path: Path, domain: str = "identity", **overrides: Any) -> Iterato
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def open_page(chromium: Any, base: str, device: str) -> tuple[Any, Any, list[str]]:
+    """A browser context on a desktop or a phone (`device` "phone"), its page open at the web
+    app `base`, and the page errors and console errors it logs (a test asserts there are none
+    and closes the context)."""
+    context = chromium.new_context(
+        **(PHONE if device == "phone" else DESKTOP), accept_downloads=True
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(base + "/")
+    return context, page, problems

@@ -133,6 +133,13 @@ def identity_app(tmp_path: Path, **overrides: Any) -> Any:
     return create_app(Settings(**(values | overrides)))
 
 
+def sign_up(client: Any) -> dict[str, str]:
+    """A new user of the app behind a TestClient: the Authorization header of their token."""
+    response = client.post("/api/users")
+    assert response.status_code == 201
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
 def champion_of(session: plgl.Session) -> np.ndarray:
     """(d,) the session's champion, as For-you and the cards ground on it."""
     grounding = session._grounding

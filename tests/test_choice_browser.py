@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import ARTIFACTS, DESKTOP, PHONE, needs_chromium, serve
+from browser import ARTIFACTS, DESKTOP, PHONE, needs_chromium, open_page, serve
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -50,6 +50,12 @@ def _next_choice(page: Any, previous: str, phone: bool) -> str:
     raise AssertionError("no choice card in twenty answers")
 
 
+def _choice_ids(page: Any) -> list[str]:
+    """The item ids of the choice card on top, in the order shown."""
+    choices = page.locator(".card.top .choice")
+    return [choices.nth(i).get_attribute("data-item-id") for i in range(choices.count())]
+
+
 def _ratings(page: Any) -> int:
     return int(page.locator("#rating-count").inner_text())
 
@@ -68,12 +74,7 @@ def test_choice_cards_are_answered_by_click_and_by_key(
     viewport = (PHONE if phone else DESKTOP)["viewport"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve(tmp_path, "identity", for_you="grounded") as base:
-        context = chromium.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(base + "/")
+        context, page, problems = open_page(chromium, base, device)
         expect = sync_api.expect
         answered: list[tuple[str, list[str]]] = []  # (chosen id, the card's item ids)
 
@@ -105,7 +106,7 @@ def test_choice_cards_are_answered_by_click_and_by_key(
         page.screenshot(path=str(ARTIFACTS / f"{device}-feed-choice-card.png"))
 
         # By a click (a tap): the third item.
-        ids = [choices.nth(i).get_attribute("data-item-id") for i in range(4)]
+        ids = _choice_ids(page)
         before = _ratings(page)
         _click(top.get_by_role("button", name="Choose item 3 of 4"), phone)
         answered.append((ids[2], ids))
@@ -114,9 +115,7 @@ def test_choice_cards_are_answered_by_click_and_by_key(
 
         # By a key: the second item.
         top_id = _next_choice(page, top_id, phone)
-        choices = page.locator(".card.top .choice")
-        ids = [choices.nth(i).get_attribute("data-item-id") for i in range(4)]
-        before = _ratings(page)
+        ids, before = _choice_ids(page), _ratings(page)
         page.keyboard.press("2")
         answered.append((ids[1], ids))
         expect(page.locator("#announce")).to_have_text("You chose item 2 of 4.")
@@ -124,8 +123,7 @@ def test_choice_cards_are_answered_by_click_and_by_key(
 
         # With the keyboard's focus: Tab from the first item to the second, Enter picks it.
         top_id = _next_choice(page, top_id, phone)
-        choices = page.locator(".card.top .choice")
-        ids = [choices.nth(i).get_attribute("data-item-id") for i in range(4)]
+        ids, choices = _choice_ids(page), page.locator(".card.top .choice")
         choices.first.focus()
         page.keyboard.press("Tab")
         expect(choices.nth(1)).to_be_focused()

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import identity_app, sign_up
 
 from plgl.errors import InvalidInputError
-from plgl.server import Settings, create_app
+from plgl.server import Settings
 
 # Generous buckets: these tests rate quickly, the rate limits are tested elsewhere.
 FAST = {
@@ -23,26 +24,13 @@ FAST = {
 
 
 def _app(tmp_path: Path, **overrides: Any) -> TestClient:
-    settings = Settings(
-        domain="identity",
-        storage="memory://",
-        secret="s" * 32,
-        data_dir=tmp_path,
-        **(FAST | {"for_you": "grounded"} | overrides),
-    )
-    return TestClient(create_app(settings))
+    return TestClient(identity_app(tmp_path, **(FAST | {"for_you": "grounded"} | overrides)))
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with _app(tmp_path) as test_client:
         yield test_client
-
-
-def _user(client: TestClient) -> dict[str, str]:
-    response = client.post("/api/users")
-    assert response.status_code == 201
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def _like_one(client: TestClient, auth: dict[str, str]) -> None:
@@ -74,7 +62,7 @@ def _events(client: TestClient, auth: dict[str, str]) -> list[dict[str, Any]]:
 def test_a_choice_card_is_answered_with_one_compare_and_stored_as_one_event(
     client: TestClient,
 ) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     ids = _choice_card(client, auth)
     assert len(set(ids)) == 4
     before = client.get("/api/me", headers=auth).json()["ratings"]
@@ -90,7 +78,7 @@ def test_a_choice_card_is_answered_with_one_compare_and_stored_as_one_event(
 
 
 def test_a_pair_answer_echoes_no_others(client: TestClient) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     first = client.post("/api/cards?n=1", headers=auth).json()["cards"][0]
     assert first["kind"] == "pair"  # a new user's identity feed opens with pairs
     a, b = (item["id"] for item in first["items"])
@@ -113,7 +101,7 @@ def test_a_pair_answer_echoes_no_others(client: TestClient) -> None:
 def test_bad_choices_are_refused_and_store_nothing(
     client: TestClient, case: str, status: int
 ) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     ids = _choice_card(client, auth)
     events = _events(client, auth)
     body: dict[str, Any] = {"preferred_id": ids[0], "other_id": ids[1], "others": ids[2:]}
@@ -137,7 +125,7 @@ def test_bad_choices_are_refused_and_store_nothing(
 def test_a_retried_choice_changes_nothing_and_a_different_one_under_its_id_is_a_409(
     client: TestClient,
 ) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     ids = _choice_card(client, auth)
     body = {"preferred_id": ids[1], "other_id": ids[0], "others": ids[2:], "event_id": "c-7"}
     first = client.post("/api/compare", headers=auth, json=body)
@@ -170,7 +158,7 @@ def _unrated(client: TestClient, auth: dict[str, str]) -> set[str]:
 @pytest.mark.parametrize("cap", [3, 4, 9])
 def test_cards_never_hold_more_unrated_items_than_the_cap(tmp_path: Path, cap: int) -> None:
     with _app(tmp_path, max_unrated_items=cap) as client:
-        auth = _user(client)
+        auth = sign_up(client)
         _like_one(client, auth)
         kinds: set[str] = set()
         for _ in range(6):

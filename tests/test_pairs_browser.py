@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import ARTIFACTS, DESKTOP, PHONE, needs_chromium, serve
+from browser import ARTIFACTS, needs_chromium, open_page, serve
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -37,12 +37,7 @@ def test_pair_cards_in_the_feed_are_answered_by_picking_one(
     phone = device == "phone"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve(tmp_path, "identity") as base:
-        context = chromium.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(base + "/")
+        context, page, problems = open_page(chromium, base, device)
         expect = sync_api.expect
         # A new user's feed opens with pair cards: comparisons of two items teach the most.
         card = _top_pair(page, "")

@@ -8,16 +8,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import identity_app, sign_up
 
 from plgl.errors import InvalidInputError
-from plgl.server import Settings, create_app
+from plgl.server import Settings
 
 
 def _app(tmp_path: Path, **overrides: Any) -> TestClient:
-    settings = Settings(
-        domain="identity", storage="memory://", secret="s" * 32, data_dir=tmp_path, **overrides
-    )
-    return TestClient(create_app(settings))
+    return TestClient(identity_app(tmp_path, **overrides))
 
 
 @pytest.fixture
@@ -26,14 +24,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def _user(client: TestClient) -> dict[str, str]:
-    response = client.post("/api/users")
-    assert response.status_code == 201
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 def test_cards_are_answered_with_compare_or_feedback(client: TestClient) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     response = client.post("/api/cards?n=4", headers=auth)
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
@@ -56,7 +48,7 @@ def test_cards_are_answered_with_compare_or_feedback(client: TestClient) -> None
 
 
 def test_pair_returns_two_items_to_compare(client: TestClient) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     items = client.post("/api/pair", headers=auth).json()["items"]
     assert len(items) == 2 and items[0]["id"] != items[1]["id"]
     assert {item["source"] for item in items} == {"pair"}
@@ -66,7 +58,7 @@ def test_pair_returns_two_items_to_compare(client: TestClient) -> None:
 
 def test_pair_cards_can_be_turned_off(tmp_path: Path) -> None:
     with _app(tmp_path, pair_cards=False) as client:
-        auth = _user(client)
+        auth = sign_up(client)
         cards = client.post("/api/cards?n=6", headers=auth).json()["cards"]
         assert [card["kind"] for card in cards] == ["swipe"] * 6
         # "Which of two" still asks for the most telling pair.
@@ -82,7 +74,7 @@ def test_pair_cards_setting_reads_the_environment() -> None:
 
 @pytest.mark.parametrize("query", ["n=0", "n=51", "n=five"])
 def test_bad_card_counts_get_a_422(client: TestClient, query: str) -> None:
-    auth = _user(client)
+    auth = sign_up(client)
     assert client.post(f"/api/cards?{query}", headers=auth).status_code == 422
 
 
@@ -95,7 +87,7 @@ def test_at_the_unrated_cap_old_unrated_items_expire_for_new_cards_and_pairs(
     tmp_path: Path,
 ) -> None:
     with _app(tmp_path, max_unrated_items=8) as client:
-        auth = _user(client)
+        auth = sign_up(client)
         first = client.post("/api/cards?n=2", headers=auth).json()["cards"]
         shown = [item["id"] for card in first for item in card["items"]]
         # Two pair cards (a new user's), with room kept for two choice cards of four items.

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import ARTIFACTS, DESKTOP, PHONE, needs_chromium, serve
+from browser import ARTIFACTS, DESKTOP, needs_chromium, open_page, serve
 
 import plgl
 from plgl.server import Settings
@@ -65,12 +65,7 @@ def test_swipe_thirty_then_for_you_match_export_delete(
     # Like/dislike cards only: these gestures rate single items (pair cards:
     # tests/test_pairs_browser.py).
     with serve(tmp_path, "identity", pair_cards=False) as base:
-        context = chromium.new_context(**(PHONE if phone else DESKTOP), accept_downloads=True)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(base + "/")
+        context, page, problems = open_page(chromium, base, device)
         expect = sync_api.expect
         card = _next_card(page, "")
         assert page.locator(".card.top img").get_attribute("alt").startswith("Bar chart")

@@ -3,8 +3,9 @@
 Simulated swipers whose taste is a smooth function of the content (`plgl.bench.swipers`: faces,
 melodies, molecules, several kinds each) answer batches of 10 cards through the public API, the
 way `plgl serve` and its web app use it: `Session.next_cards` (swipes, pair cards and champion
-duels, each one answer; a pair is answered with the swiper's own taste and noise model,
-`SimulatedUser.prefers`). After every batch the For-you pick is scored with the swiper's true
+duels on choice cards of four, each one answer; a pair is answered with the swiper's own taste
+and noise model, `SimulatedUser.prefers`, a choice card by Luce's model with that noise,
+`SimulatedUser.chooses`). After every batch the For-you pick is scored with the swiper's true
 utility, normalized: 0 = an average prior item, 1 = the best of 4,000 prior items.
 
 Engines (the task's "method"), each `Session.recommend(1)` of its own engine:

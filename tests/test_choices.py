@@ -108,3 +108,13 @@ def test_a_simulated_choice_of_two_follows_the_law_of_a_preference() -> None:
     exact = LinearUser(4, seed=0, noise=0.0)
     best = int(np.argmax(exact.standardized(rows)))
     assert all(exact.chooses(rows, rng) == best for _ in range(20))
+
+
+def test_a_choice_on_a_criterion_teaches_that_criterion_only() -> None:
+    session, items = _session()
+    overall = np.asarray(session.model.coef_).copy()
+    session.choose(items[0].id, [items[1].id, items[2].id], criterion="calm")
+    assert session.criteria == {"calm": 1}
+    np.testing.assert_array_equal(session.model.coef_, overall)
+    calm = session.score([item.latent for item in items[:3]], criterion="calm")
+    assert calm[0] > calm[1] and calm[0] > calm[2]

@@ -111,10 +111,10 @@ class Feed:
         champion, source "champion") among `DUEL_CARD - 1` challengers with the largest
         expected improvement over it under the posterior (`plgl.samplers.incumbent`), in
         random order; none before anything was rated positively, nor where the never-show
-        region takes the favourite. Challengers come from the pool, twin latents and latents around the
-        favourite at a spread of distances (`neighbours`), all outside the never-show region;
-        up to `REMATCHES` of them (never all of a batch) are items the user chose before
-        that may still be better than the favourite (`_rematches`).
+        region takes the favourite. Challengers come from the pool, twin latents and latents
+        around the favourite at a spread of distances (`neighbours`), all outside the
+        never-show region; up to `REMATCHES` of them (never all of a batch) are items the user
+        chose before that may still be better than the favourite (`_rematches`).
 
         A population's prior already points the posterior near the user's taste; what it
         cannot do is tell apart the good faces the user liked, never compared with each other

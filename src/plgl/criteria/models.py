@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,11 +71,12 @@ class CriteriaModels:
         """One rating of `latent` (d,) on `criterion` (label 1: more of it is liked)."""
         self._model_for(criterion).learn(latent, label, weight)
 
-    def learn_pair(
-        self, criterion: str, preferred: np.ndarray, other: np.ndarray, weight: float = 1.0
-    ) -> None:
-        """One comparison on `criterion`: `preferred` (d,) beat `other` (d,)."""
-        self._model_for(criterion).learn_pair(preferred, other, weight)
+    def learn_pairs(self, criterion: str, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        """One comparison on `criterion`: each (preferred, other) pair of latents (d,), one
+        pair or a choice's chosen item against each other one (counted as one rating)."""
+        model = self._model_for(criterion)
+        for preferred, other in pairs:
+            model.learn_pair(preferred, other)
 
     def learn_event(
         self, event: Event, latents: Mapping[str, np.ndarray], policy: FeedbackPolicy
@@ -92,8 +93,8 @@ class CriteriaModels:
             self.learn(event.criterion, latent, label, weight)
             return True
         found = compared_pairs(event, latents)
-        for a, b in found:
-            self.learn_pair(event.criterion, a, b)
+        if found:
+            self.learn_pairs(event.criterion, found)
         return bool(found)
 
     def refine(self) -> None:

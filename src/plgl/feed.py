@@ -151,10 +151,19 @@ class Feed:
         ]
         self.engine.storage.put_items(self.user_id, rivals)
         rivals += self._take(candidates, rows.tolist(), ["challenger"] * len(rows))
+        return self._choice_cards(champion, content[0], rivals, rng)
+
+    def _choice_cards(
+        self, champion: np.ndarray, content: Any, rivals: list[Item], rng: np.random.Generator
+    ) -> list[tuple[Item, ...]]:
+        """Cards of the champion (d,) shown again (source "champion", its `content`) beside up
+        to `DUEL_CARD - 1` of the stored `rivals` each, in random order; the champion's items
+        are stored as served."""
+        per_card = DUEL_CARD - 1
         cards: list[tuple[Item, ...]] = []
         for start in range(0, len(rivals), per_card):
             card = [
-                Item(_new_id(), champion, content[0], "champion"),
+                Item(_new_id(), champion, content, "champion"),
                 *rivals[start : start + per_card],
             ]
             self.engine.storage.put_items(self.user_id, card[:1])
@@ -214,8 +223,7 @@ class Feed:
         due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
         if not due:
             return []
-        per_card = DUEL_CARD - 1
-        champion, challengers = duel(self.grounding, model, due * per_card, n_ratings, rng)
+        champion, challengers = duel(self.grounding, model, due * (DUEL_CARD - 1), n_ratings, rng)
         if champion is None or not len(challengers):
             return []
         both = np.vstack([champion, challengers])
@@ -224,17 +232,12 @@ class Feed:
         safe = ~safety.unsafe_mask(both, contents if safety.needs_content else None)
         if not safe[0]:
             return []
-        cards: list[tuple[Item, ...]] = []
-        kept = np.flatnonzero(safe[1:]) + 1
-        for start in range(0, len(kept), per_card):
-            card = [Item(_new_id(), champion, contents[0], "champion")]
-            card += [
-                Item(_new_id(), both[i], contents[i], "challenger")
-                for i in kept[start : start + per_card]
-            ]
-            self.engine.storage.put_items(self.user_id, card)
-            cards.append(tuple(card[i] for i in rng.permutation(len(card))))
-        return cards
+        rivals = [
+            Item(_new_id(), both[i], contents[i], "challenger")
+            for i in np.flatnonzero(safe[1:]) + 1
+        ]
+        self.engine.storage.put_items(self.user_id, rivals)
+        return self._choice_cards(champion, contents[0], rivals, rng)
 
     def _take(self, candidates: list[Item], rows: list[int], sources: list[str]) -> list[Item]:
         """Serve `candidates[rows]` (the pool first, then any extras) with `sources`: content

@@ -39,6 +39,7 @@ import numpy as np
 from plgl.duels import CANDIDATES, Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
+from plgl.history import item_ids
 from plgl.models import LinearPreference, OnlinePreferenceModel, confidence, is_linear
 from plgl.models.mixture import MixturePreference
 from plgl.navigation import (
@@ -128,7 +129,7 @@ class Grounding:
             and e.criterion is None
             and (self.context is None or e.context == self.context)
         ]
-        ids = [i for e in mine for i in _item_ids(e)]
+        ids = item_ids(mine)
         latents = storage.item_latents(self.user_id, ids) if ids else {}
         for event in mine:
             if isinstance(event, Feedback):
@@ -411,12 +412,6 @@ def informed(model: Any) -> bool:
         return True
     prior = model.prior if isinstance(model, LinearPreference) else None
     return prior is not None and bool(np.any(prior.mean))
-
-
-def _item_ids(event: Feedback | Comparison) -> tuple[str, ...]:
-    if isinstance(event, Feedback):
-        return (event.item_id,)
-    return (event.preferred_id, *event.losers)
 
 
 def _without(latents: np.ndarray, first: np.ndarray) -> np.ndarray:

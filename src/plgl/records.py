@@ -62,6 +62,10 @@ class Feedback:
         return _plain(asdict(self))
 
 
+MAX_OTHERS = 15
+"""The most items a choice is made over (`Comparison.others` plus `other_id`: 16 items shown)."""
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The user preferred `preferred_id` over `other_id`, and over each of `others` where they

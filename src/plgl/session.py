@@ -37,7 +37,7 @@ from plgl.learner import Recipe
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import logit
 from plgl.population.opt_in import Matching
-from plgl.records import Comparison, Event, Feedback, Item
+from plgl.records import MAX_OTHERS, Comparison, Event, Feedback, Item
 from plgl.samplers import BaseSampler
 from plgl.samplers.cards import SWIPES_PER_PAIR
 
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from plgl.engine import Engine
 
 _MAX_BATCH = 1000
-_MAX_OTHERS = 15  # a choice among at most 16 items shown together
 _READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
 _EXPLORE = "explore"  # the stored setting of adventurousness
 
@@ -201,11 +200,10 @@ class Session(SeveralTastes, Matching):
         """Record that the user chose one of several shown items over the others (a card of
         `next_cards` with more than two items): one answer, stored as one event; returns it."""
         criterion = self._criterion(criterion)
-        if not isinstance(other_ids, Sequence) or isinstance(other_ids, str):
-            other_ids = []  # not a list of ids: said below
-        if not 1 <= len(other_ids) <= _MAX_OTHERS:
+        listed = isinstance(other_ids, Sequence) and not isinstance(other_ids, str)
+        if not listed or not 1 <= len(other_ids) <= MAX_OTHERS:
             raise InvalidInputError(
-                f"other_ids must be a list of 1 to {_MAX_OTHERS} item ids, got {other_ids!r:.80}"
+                f"other_ids must be a list of 1 to {MAX_OTHERS} item ids, got {other_ids!r:.80}"
             )
         ids = [_checked_id(item_id) for item_id in [chosen_id, *other_ids]]
         if len(set(ids)) != len(ids):

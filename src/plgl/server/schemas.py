@@ -8,7 +8,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from plgl.cache import ContentCache
-from plgl.records import Item
+from plgl.records import MAX_OTHERS, Item
 
 # Ids the service hands out are hex or url-safe; anything else is refused before a lookup.
 ITEM_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -18,7 +18,6 @@ EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$"
 Name = Annotated[str, Field(min_length=1, max_length=40, pattern=NAME_PATTERN)]
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
-MAX_OTHERS = 15  # a choice among at most 16 items shown together, as `Session.choose` takes
 
 
 class _In(BaseModel):

@@ -196,7 +196,7 @@ def duel(
     grounding: Grounding, model: Any, n: int, n_ratings: int, rng: np.random.Generator
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The champion (d,) of a user's `grounding` (None before anything was rated positively)
-    and (m <= n, d) challengers for it: rivals (`rivals`) in up to half the duels, and new
+    and (m <= n, d) challengers for it: rivals (`rivals`), up to half of them, and new
     latents near the champion that the content judge (or, without one, the posterior mean)
     rates highest, within a radius that shrinks while the champion keeps winning, each of
     content other than the champion's, diverse (`challengers`)."""

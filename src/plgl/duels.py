@@ -50,11 +50,11 @@ molecules (docs/learning.md, "Choice cards")."""
 EVERY_RIVAL = frozenset({"judged"})
 """For-you modes in which every positively rated item that never dueled is a rival
 (`rivals`), not only those the content judge rates above the champion. In the "judged" mode
-(melodies, molecules) the judge ranked the best liked item low (on the `swipers` suite's
-molecules 12th of about 48 at 60 answers) and left it out of every duel in half the runs;
-with every liked item a rival, For-you rose on molecules and melodies and fewer picks were
-below the favourite; on faces ("grounded") the favourite climbed less (docs/learning.md,
-"Every liked item meets the champion")."""
+(melodies, molecules) the judge may rank the best liked item low (on the `swipers` suite's
+molecules 12th of 49 at 60 answers, median), and in two runs of three it had never met the
+champion; with every liked item a rival, For-you rose on molecules and melodies and fewer
+picks were below the favourite; on faces ("grounded") the favourite climbed less
+(docs/learning.md, "Every liked item meets the champion")."""
 DUEL_RADIUS = 0.25
 """Share of the trust radius (`plgl.navigation.trust_radius`) within which a challenger is
 made: near the champion, where the judge's and the posterior's view of the content holds."""

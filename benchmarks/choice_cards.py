@@ -42,11 +42,12 @@ STEPS = {"population-faces": (10, 20, 30)}
 """Checkpoints per domain where they are not the swipers suite's (30, 60, 100)."""
 
 
-def run(domain: str, kind: str, seed: int, card: int) -> dict[str, float]:
-    """One swiper through the default engine with `card` items per duel card: the suite's
-    metrics at the domain's checkpoints, keyed "metric@step"."""
+def run(domain: str, kind: str, seed: int, card: int | None = None) -> dict[str, float]:
+    """One swiper through the default engine with `card` items per duel card (None: as
+    shipped): the suite's metrics at the domain's checkpoints, keyed "metric@step"."""
     torch.set_num_threads(1)
-    plgl.duels.DUEL_CARD = plgl.feed.DUEL_CARD = card
+    if card is not None:
+        plgl.duels.DUEL_CARD = plgl.feed.DUEL_CARD = card
     steps = STEPS.get(domain, suite._STEPS)
     if domain == "population-faces":
         engine, user = _population_swiper(seed)
@@ -82,12 +83,13 @@ def _population_swiper(seed: int) -> tuple[Engine, Any]:
     return Engine(generator, seed=seed, model=model), user
 
 
-def report(domain: str, results: dict[int, list[dict[str, float]]]) -> None:
-    """Medians per card size, then paired differences against the first size."""
+def report(domain: str, results: dict[str, list[dict[str, float]]]) -> None:
+    """Medians per version (card size, source tree), then paired differences against the
+    first: `results` holds each version's runs (`run`'s metrics) in the same order."""
     steps = STEPS.get(domain, suite._STEPS)
-    sizes = list(results)
-    for card in sizes:
-        runs = results[card]
+    versions = list(results)
+    for version in versions:
+        runs = results[version]
         cells = []
         for step in steps:
             pick = np.median([r[f"for_you@{step}"] for r in runs])
@@ -95,17 +97,18 @@ def report(domain: str, results: dict[int, list[dict[str, float]]]) -> None:
             below = np.mean([r[f"below@{step}"] for r in runs])
             cells.append(f"{pick:.2f} / {best:.2f} ({below:.0%})")
         new = np.mean([r[f"new@{max(steps)}"] for r in runs])
-        print(f"{card} items a duel card, {len(runs)} runs: {' | '.join(cells)} | new {new:.0%}")
-    base = results[sizes[0]]
-    for card in sizes[1:]:
+        print(f"{version}, {len(runs)} runs: {' | '.join(cells)} | new {new:.0%}")
+    base = results[versions[0]]
+    for version in versions[1:]:
         cells = []
+        pairs = list(zip(base, results[version], strict=True))
         for step in steps:
             for metric in ("for_you", "favourite"):
                 key = f"{metric}@{step}"
-                gain = np.array([b[key] - a[key] for a, b in zip(base, results[card], strict=True)])
+                gain = np.array([b[key] - a[key] for a, b in pairs])
                 error = gain.std(ddof=1) / np.sqrt(len(gain))
                 cells.append(f"{key} {gain.mean():+.3f} +- {error:.3f}")
-        print(f"{card} against {sizes[0]} (paired mean +- s.e.): " + ", ".join(cells))
+        print(f"{version} against {versions[0]} (paired mean +- s.e.): " + ", ".join(cells))
 
 
 def main() -> None:
@@ -118,14 +121,15 @@ def main() -> None:
     kinds = swiper_kinds.KINDS.get(args.domain, ("random-features",))
     sizes = [int(x) for x in args.cards.split(",")]
     plan = [(kind, seed) for kind in kinds for seed in parse_seeds(args.seeds)]
-    results: dict[int, list[dict[str, float]]] = {}
+    results: dict[str, list[dict[str, float]]] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for card in sizes:
             found = pool.map(run, *zip(*[(args.domain, k, s, card) for k, s in plan], strict=True))
-            results[card] = []
+            runs: list[dict[str, float]] = []
+            results[f"{card} items a duel card"] = runs
             for (kind, seed), metrics in zip(plan, found, strict=True):
                 print(json.dumps({"card": card, "kind": kind, "seed": seed, **metrics}), flush=True)
-                results[card].append(metrics)
+                runs.append(metrics)
     report(args.domain, results)
 
 

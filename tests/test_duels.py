@@ -14,11 +14,13 @@ from plgl.duels import (
     DUEL_RADII,
     DUEL_RADIUS,
     DUELS_FROM,
+    EVERY_RIVAL,
     MAX_SHRINK,
     SHRINK,
     Ladder,
     duel,
     duels_due,
+    rivals,
 )
 from plgl.models import confidence
 from plgl.navigation import ContentJudge, trust_candidates, trust_radius
@@ -83,6 +85,25 @@ def test_contenders_are_positives_that_never_met_in_a_duel() -> None:
     ladder.chose(_z(2, 2), _z(1, 0))
     assert [z.tolist() for z in ladder.contenders()] == [[0.0, 1.0]]
     assert ladder.is_positive(_z(2, 2)) and not ladder.is_positive(_z(9, 9))
+
+
+@pytest.mark.parametrize("mode", ["judged", "grounded"])
+def test_rivals_are_liked_items_that_never_dueled_best_first(mode: str) -> None:
+    direction = np.linspace(1.0, -1.0, 6)
+    session = _engine().session("u")
+    rate(session, direction, 20)  # likes only: no duel yet
+    grounding, model = session._grounding, session.model
+    grounding.mode = mode  # "judged" needs a perceptual map, which identity has not
+    rated, labels = grounding.evidence()
+    champion = rated[labels > 0.5][0]
+    others = [z for z in grounding.ladder.contenders() if not np.array_equal(z, champion)]
+    found = rivals(grounding, model, champion, 100)
+    means = found @ np.asarray(model.coef_)  # no content judge: the posterior mean ranks them
+    assert np.all(np.diff(means) <= 0) and not any(np.array_equal(z, champion) for z in found)
+    above = sum(float(z @ model.coef_) > float(champion @ model.coef_) for z in others)
+    assert 0 < above < len(others) - 1  # some rated above the champion, some below
+    assert len(found) == (len(others) if mode in EVERY_RIVAL else above)
+    np.testing.assert_array_equal(rivals(grounding, model, champion, 1), found[:1])
 
 
 def test_duels_due_is_a_share_of_the_batch_from_the_domains_first_duel() -> None:

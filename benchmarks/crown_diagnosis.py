@@ -1,0 +1,97 @@
+"""Does the champion find the favourite? The crown against the best item rated positively.
+
+The swipers suite's protocol (`plgl.bench.suites.swipers`: the default engine through the web
+app's cards, batches of 10) on any domain's swipers; at 30, 60 and 100 answers, with the
+normalized true utility, medians over the swipers of:
+
+* For-you, the favourite (the best positively rated item by the true taste), the champion
+  (`plgl.grounding.Grounding.champion`, the crown For-you and the duels start from) and
+  favourite - champion;
+* "met": the share of runs whose favourite has taken part in a duel (only a duel can crown
+  it);
+* "judge rank": how many positively rated items the content judge rates above the favourite
+  (0: the judge's best), and how many items were rated positively.
+
+    OMP_NUM_THREADS=1 nice python benchmarks/crown_diagnosis.py --domain molecules --seeds 0-3
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import torch
+
+from plgl.bench import swipers as swiper_kinds
+from plgl.bench.command import parse_seeds
+from plgl.bench.suites import swipers as suite
+from plgl.duels import key
+from plgl.engine import Engine
+from plgl.generators import get
+
+STEPS = (30, 60, 100)
+
+
+def run(domain: str, kind: str, seed: int) -> dict[int, dict[str, float]]:
+    """One swiper's crown at each of `STEPS` answers."""
+    torch.set_num_threads(1)
+    generator = get(domain)
+    user = swiper_kinds.swiper(domain, kind, generator, seed, n_prior=4000)
+    answers = np.random.default_rng(20_000 + seed)  # the suite's answer stream
+    found: dict[int, dict[str, float]] = {}
+    with Engine(generator, seed=seed) as engine:
+        session = engine.session(f"swiper-{seed}")
+        while session.n_ratings < max(STEPS):
+            for card in session.next_cards(10 - session.n_ratings % 10):
+                suite._answer(session, user, card, answers)
+            pick = session.recommend(1)[0]
+            if session.n_ratings in STEPS:
+                found[session.n_ratings] = _crown(session, user, pick.latent)
+    return found
+
+
+def _crown(session: Any, user: Any, pick: np.ndarray) -> dict[str, float]:
+    grounding = session._grounding
+    rated, labels = grounding.evidence()
+    ladder = grounding.ladder
+    positives = np.array(ladder.positives)
+    values = user.normalized(positives)
+    best = int(np.argmax(values))
+    champion = grounding.champion(session.model, rated, labels, None)
+    judged = grounding.judge.compare(rated, labels, positives, grounding.pairs())[1]
+    return {
+        "for_you": float(user.normalized(pick[None])[0]),
+        "favourite": float(values[best]),
+        "champion": float(user.normalized(champion[None])[0]),
+        "met": float(key(positives[best]) not in {key(z) for z in ladder.contenders()}),
+        "judge rank": float(np.sum(judged > judged[best])),
+        "positives": float(len(positives)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--domain", required=True, choices=list(swiper_kinds.KINDS))
+    parser.add_argument("--seeds", default="0-3", help="e.g. 0-3")
+    parser.add_argument("--jobs", type=int, default=2, help="processes")
+    args = parser.parse_args()
+    plan = [(k, s) for k in swiper_kinds.KINDS[args.domain] for s in parse_seeds(args.seeds)]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        runs = list(pool.map(run, *zip(*[(args.domain, k, s) for k, s in plan], strict=True)))
+    for step in STEPS:
+        rows = [r[step] for r in runs]
+        med = {name: float(np.median([r[name] for r in rows])) for name in rows[0]}
+        gap = np.median([r["favourite"] - r["champion"] for r in rows])
+        met = np.mean([r["met"] for r in rows])
+        print(
+            f"{step} answers, {len(rows)} runs: For-you {med['for_you']:.2f}, favourite "
+            f"{med['favourite']:.2f}, champion {med['champion']:.2f}, favourite - champion "
+            f"{gap:.2f}, met {met:.0%}, judge rank {med['judge rank']:.1f} of "
+            f"{med['positives']:.0f} positives"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -53,6 +53,8 @@ def run(domain: str, kind: str, seed: int) -> dict[int, dict[str, float]]:
 
 
 def _crown(session: Any, user: Any, pick: np.ndarray) -> dict[str, float]:
+    """The session's crown against its favourite on the swiper's true taste, and For-you's
+    pick (d,): one run's row of the medians printed."""
     grounding = session._grounding
     rated, labels = grounding.evidence()
     ladder = grounding.ladder

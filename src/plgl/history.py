@@ -20,7 +20,7 @@ from plgl.criteria.contexts import context_start
 from plgl.errors import UserDeletedError
 from plgl.learner import Learner, OnlineLearner, Recipe, new_learner, prior_model
 from plgl.models import is_linear
-from plgl.records import Event, Feedback, compared_pairs
+from plgl.records import Event, Feedback, compared_pairs, event_item_ids
 from plgl.storage import BaseStorage, Snapshot
 from plgl.storage.snapshot import decode_snapshot, decode_taste, encode_snapshot
 
@@ -282,10 +282,4 @@ def learn(
 
 def item_ids(events: Sequence[Event]) -> list[str]:
     """Every item id the events name."""
-    ids: list[str] = []
-    for event in events:
-        if isinstance(event, Feedback):
-            ids.append(event.item_id)
-        else:
-            ids += [event.preferred_id, *event.losers]
-    return ids
+    return [item_id for event in events for item_id in event_item_ids(event)]

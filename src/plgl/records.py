@@ -102,6 +102,13 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     return Feedback(**fields)
 
 
+def event_item_ids(event: Event) -> tuple[str, ...]:
+    """The ids of the items an event names (one rated item, or those compared)."""
+    if isinstance(event, Feedback):
+        return (event.item_id,)
+    return (event.preferred_id, *event.losers)
+
+
 def compared_pairs(
     event: Comparison, latents: Mapping[str, np.ndarray]
 ) -> list[tuple[np.ndarray, np.ndarray]]:

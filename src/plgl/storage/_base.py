@@ -248,13 +248,6 @@ class BaseStorage(ABC):
         """Up to `limit` live user ids greater than `after`, in code point order."""
 
 
-def event_item_ids(event: Event) -> tuple[str, ...]:
-    """The ids of the items an event names (one rated item, or those compared)."""
-    if isinstance(event, Feedback):
-        return (event.item_id,)
-    return (event.preferred_id, *event.losers)
-
-
 def settings_from(texts: Mapping[str, str]) -> dict[str, Any]:
     """Settings from their stored JSON texts {key: text}, in key order."""
     return {key: json.loads(text) for key, text in sorted(texts.items())}

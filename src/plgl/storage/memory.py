@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
+from plgl.records import Event, Item, event_item_ids
+from plgl.storage._base import BaseStorage, Snapshot
 
 
 class MemoryStorage(BaseStorage):

@@ -37,9 +37,9 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from plgl.errors import InvalidInputError, StorageError
-from plgl.records import Event, Item
+from plgl.records import Event, Item, event_item_ids
 from plgl.storage import _redis_scripts as scripts
-from plgl.storage._base import BaseStorage, Snapshot, UserState, event_item_ids, settings_from
+from plgl.storage._base import BaseStorage, Snapshot, UserState, settings_from
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 
 _TOMBSTONES = "plgl:tombstones"

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from plgl.errors import InvalidInputError, StorageError
-from plgl.records import Event, Item
-from plgl.storage._base import BaseStorage, Snapshot, event_item_ids
+from plgl.records import Event, Item, event_item_ids
+from plgl.storage._base import BaseStorage, Snapshot
 from plgl.storage._codec import event_from_json, event_to_json, latent_from_bytes, latent_to_bytes
 from plgl.storage._sqlite_schema import SCHEMA_VERSION, initialize, inspect
 

@@ -11,12 +11,16 @@ like draws).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from plgl.bench.users import SimulatedUser
-from plgl.engine import Engine
-from plgl.records import Item
+
+if TYPE_CHECKING:
+    from plgl.engine import Engine
+    from plgl.records import Item
+    from plgl.session import Session
 
 
 @dataclass
@@ -82,19 +86,31 @@ def run_cards(
         else:
             cards = session.next_cards(want, swipes=swipes)
         for card in cards:
+            answer(session, user, card, rng)
             latents = np.array([item.latent for item in card])
-            if len(card) == 1:
-                liked = bool(user.likes(latents, rng)[0])
-                session.tell(card[0].id, "like" if liked else "dislike")
-            elif len(card) > 2:
-                chosen = card[user.chooses(latents, rng)]
-                session.choose(chosen.id, [item.id for item in card if item is not chosen])
-            else:
-                first_wins = bool(user.prefers(latents[:1], latents[1:], rng)[0])
-                winner, loser = card if first_wins else card[::-1]
-                session.compare(winner.id, loser.id)
             top = session.recommend(1)[0].latent
             curve.best.append(float(user.normalized(top[None, :])[0]))
             curve.like_rate.append(float(np.mean(user.like_probability(latents))))
             curve.pair.append(len(card) >= 2)
     return curve
+
+
+def answer(
+    session: Session, user: SimulatedUser, card: tuple[Item, ...], rng: np.random.Generator
+) -> np.ndarray | None:
+    """Answer one card as `user` (a like or dislike of one item; of two, the one it prefers,
+    by the same noise model; of more, the one it chooses, Luce's model with that noise): the
+    latent (d,) it rated positively, if any."""
+    if len(card) == 1:
+        liked = bool(user.likes(card[0].latent[None], rng)[0])
+        session.tell(card[0].id, "like" if liked else "dislike")
+        return card[0].latent if liked else None
+    if len(card) > 2:
+        chosen = user.chooses(np.array([item.latent for item in card]), rng)
+        session.choose(card[chosen].id, [item.id for item in card if item is not card[chosen]])
+        return card[chosen].latent
+    first, second = card
+    if not user.prefers(first.latent[None], second.latent[None], rng)[0]:
+        first, second = second, first
+    session.compare(first.id, second.id)
+    return first.latent

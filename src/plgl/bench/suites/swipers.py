@@ -39,13 +39,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from plgl.bench.cards import answer as _answer  # the name the benchmarks import
 from plgl.bench.suites._base import Metric, Row, SuiteSkipped, Task, is_tiny
 
 if TYPE_CHECKING:
     from plgl.bench.swipers import ContentSwiper
     from plgl.engine import Engine
-    from plgl.records import Item
-    from plgl.session import Session
 
 TITLE = "Content swipers on faces, melodies, molecules: For-you pick vs the favourite"
 _STEPS = (30, 60, 100)
@@ -163,27 +162,6 @@ def swipe(task: Task, method: str, engine: Engine, user: ContentSwiper, seed: in
         ):
             rows.append(task.row(step, metric, number, method=method))
     return rows
-
-
-def _answer(
-    session: Session, user: ContentSwiper, card: tuple[Item, ...], rng: np.random.Generator
-) -> np.ndarray | None:
-    """Answer one card as the swiper (a like or dislike of one item; of two, the one it
-    prefers, by the same noise model; of more, the one it chooses, Luce's model with that
-    noise): the latent (d,) it rated positively, if any."""
-    if len(card) == 1:
-        liked = bool(user.likes(card[0].latent[None], rng)[0])
-        session.tell(card[0].id, "like" if liked else "dislike")
-        return card[0].latent if liked else None
-    if len(card) > 2:
-        chosen = user.chooses(np.array([item.latent for item in card]), rng)
-        session.choose(card[chosen].id, [item.id for item in card if item is not card[chosen]])
-        return card[chosen].latent
-    first, second = card
-    if not user.prefers(first.latent[None], second.latent[None], rng)[0]:
-        first, second = second, first
-    session.compare(first.id, second.id)
-    return first.latent
 
 
 def _other(domain: str) -> str:

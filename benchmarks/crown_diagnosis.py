@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from plgl.bench import swipers as swiper_kinds
+from plgl.bench.cards import answer
 from plgl.bench.command import parse_seeds
-from plgl.bench.suites import swipers as suite
 from plgl.duels import key
 from plgl.engine import Engine
 from plgl.generators import get
@@ -45,7 +45,7 @@ def run(domain: str, kind: str, seed: int) -> dict[int, dict[str, float]]:
         session = engine.session(f"swiper-{seed}")
         while session.n_ratings < max(STEPS):
             for card in session.next_cards(10 - session.n_ratings % 10):
-                suite._answer(session, user, card, answers)
+                answer(session, user, card, answers)
             pick = session.recommend(1)[0]
             if session.n_ratings in STEPS:
                 found[session.n_ratings] = _crown(session, user, pick.latent)

@@ -7,8 +7,8 @@ normalized true utility, medians over the swipers of:
 * For-you, the favourite (the best positively rated item by the true taste), the champion
   (`plgl.grounding.Grounding.champion`, the crown For-you and the duels start from) and
   favourite - champion;
-* "met": the share of runs whose favourite has taken part in a duel (only a duel can crown
-  it);
+* "met": the share of runs whose favourite has taken part in a comparison (only a duel can
+  crown it), and "lost": whose favourite lost one;
 * "judge rank": how many positively rated items the content judge rates above the favourite
   (0: the judge's best), and how many items were rated positively.
 
@@ -67,7 +67,8 @@ def _crown(session: Any, user: Any, pick: np.ndarray) -> dict[str, float]:
         "for_you": float(user.normalized(pick[None])[0]),
         "favourite": float(values[best]),
         "champion": float(user.normalized(champion[None])[0]),
-        "met": float(key(positives[best]) not in {key(z) for z in ladder.contenders()}),
+        "met": float(any(key(positives[best]) in (key(w), key(l)) for w, l in ladder.compared)),
+        "lost": float(any(key(positives[best]) == key(l) for _, l in ladder.compared)),
         "judge rank": float(np.sum(judged > judged[best])),
         "positives": float(len(positives)),
     }
@@ -86,11 +87,11 @@ def main() -> None:
         rows = [r[step] for r in runs]
         med = {name: float(np.median([r[name] for r in rows])) for name in rows[0]}
         gap = np.median([r["favourite"] - r["champion"] for r in rows])
-        met = np.mean([r["met"] for r in rows])
+        met, lost = (np.mean([r[name] for r in rows]) for name in ("met", "lost"))
         print(
             f"{step} answers, {len(rows)} runs: For-you {med['for_you']:.2f}, favourite "
             f"{med['favourite']:.2f}, champion {med['champion']:.2f}, favourite - champion "
-            f"{gap:.2f}, met {met:.0%}, judge rank {med['judge rank']:.1f} of "
+            f"{gap:.2f}, met {met:.0%}, lost {lost:.0%}, judge rank {med['judge rank']:.1f} of "
             f"{med['positives']:.0f} positives"
         )
 

@@ -78,17 +78,31 @@ def test_the_radius_shrinks_while_the_champion_keeps_winning() -> None:
     assert ladder.radius(1.0) == pytest.approx(SHRINK**MAX_SHRINK)
 
 
-def test_contenders_are_positives_that_never_met_in_a_duel() -> None:
+def test_contenders_are_positives_that_never_lost_a_duel() -> None:
     ladder = Ladder()
     ladder.liked(_z(1, 0))
     ladder.liked(_z(0, 1))
     ladder.chose(_z(2, 2), _z(1, 0))
-    assert [z.tolist() for z in ladder.contenders()] == [[0.0, 1.0]]
+    assert [z.tolist() for z in ladder.contenders()] == [[0.0, 1.0], [2.0, 2.0]]
     assert ladder.is_positive(_z(2, 2)) and not ladder.is_positive(_z(9, 9))
 
 
+def test_a_crowd_member_the_judge_did_not_crown_stays_a_contender_until_it_loses() -> None:
+    ladder = Ladder()
+    ladder.liked(_z(1, 0))
+    ladder.chose(_z(1, 0), _z(5, 5))  # the first champion
+    ladder.chose(_z(2, 0), _z(1, 0))  # two challengers beat it in one batch: a crowd
+    ladder.chose(_z(3, 0), _z(1, 0))
+    assert [z.tolist() for z in ladder.crowd] == [[2.0, 0.0], [3.0, 0.0]]
+    ladder.chose(_z(3, 0), _z(7, 7))  # the crowned one defends against a new challenger
+    assert [z.tolist() for z in ladder.crowd] == [[3.0, 0.0]]
+    assert [2.0, 0.0] in [z.tolist() for z in ladder.contenders()]  # never met the crowned
+    ladder.chose(_z(3, 0), _z(2, 0))
+    assert [z.tolist() for z in ladder.contenders()] == [[3.0, 0.0]]
+
+
 @pytest.mark.parametrize("mode", ["judged", "grounded"])
-def test_rivals_are_liked_items_that_never_dueled_best_first(mode: str) -> None:
+def test_rivals_are_liked_items_that_never_lost_a_duel_best_first(mode: str) -> None:
     direction = np.linspace(1.0, -1.0, 6)
     session = _engine().session("u")
     rate(session, direction, 20)  # likes only: no duel yet

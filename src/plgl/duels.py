@@ -23,6 +23,10 @@ the one answered last: on the `swipers` suite's faces two or more challengers be
 champion in two batches of duels in three, and the last of them was not the best in 59% of
 those, 0.075 below it on average (normalized utility; For-you then rose by 0.05 to 0.07 at 60
 and 100 answers, docs/learning.md). The crowd is one item again once its crowned member wins a duel.
+Its other members stay rivals of the champion (`rivals`) until they lose a duel: they beat the
+same champion as the crowned one and only the judge set them apart, and on the `swipers`
+suite's melodies the user's favourite was such a member more often than not (docs/learning.md,
+"A crowd member meets the crowned one").
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ choice from a gallery is one query in Koyama et al. (2020, "Sequential gallery f
 visual design optimization"); on the `swipers` suite it lifted For-you on melodies and
 molecules (docs/learning.md, "Choice cards")."""
 EVERY_RIVAL = frozenset({"judged"})
-"""For-you modes in which every positively rated item that never dueled is a rival
+"""For-you modes in which every positively rated item that never lost a duel is a rival
 (`rivals`), not only those the content judge rates above the champion. In the "judged" mode
 (melodies, molecules) the judge may rank the best liked item low (on the `swipers` suite's
 molecules 12th of 49 at 60 answers, median), and in two runs of three it had never met the
@@ -129,7 +133,7 @@ class Ladder:
         self.compared: list[tuple[np.ndarray, np.ndarray]] = []
         self._positive: set[bytes] = set()
         self._champions: set[bytes] = set()  # every latent that has been champion
-        self._met: set[bytes] = set()  # every latent that took part in a duel
+        self._lost: set[bytes] = set()  # every latent that lost a duel
         self._dethroned: bytes | None = None  # the champion the crowd beat
 
     def liked(self, latent: np.ndarray) -> None:
@@ -146,7 +150,7 @@ class Ladder:
         self.compared.append((np.asarray(winner), np.asarray(loser)))
         crowd = {key(z) for z in self.crowd}
         if won in self._positive or lost in self._positive:  # a duel
-            self._met |= {won, lost}
+            self._lost.add(lost)
             if won in crowd and lost not in crowd:
                 self._defend(winner, won)
             elif self.champion is None or lost in self._champions:
@@ -177,9 +181,11 @@ class Ladder:
         return key(latent) in self._positive
 
     def contenders(self) -> list[np.ndarray]:
-        """(d,) positively rated latents that never took part in a duel, oldest first: each
-        may be better than the champion, which only a duel can tell."""
-        return [z for z in self.positives if key(z) not in self._met]
+        """(d,) positively rated latents that never lost a duel, oldest first (the champion
+        among them): each may be better than the champion, which only a duel can tell. Those
+        that never dueled, and the members of a `crowd` the judge did not crown: they beat the
+        same champion as the crowned one but never met it."""
+        return [z for z in self.positives if key(z) not in self._lost]
 
     def radius(self, full: float) -> float:
         """The challengers' radius: `full` shrunk by the champion's defences in a row."""
@@ -264,8 +270,8 @@ def challengers(
 
 
 def rivals(grounding: Grounding, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
-    """(m <= k, d) positively rated items that never took part in a duel, best first by the
-    content judge (or, without an opinion, the posterior mean): the champion (d,) must beat
+    """(m <= k, d) positively rated items that never lost a duel (`Ladder.contenders`), best
+    first by the content judge (or, without an opinion, the posterior mean): the champion (d,) must beat
     what the user already chose, not only what is made near it. In the "judged" mode every
     one of them (`EVERY_RIVAL`), elsewhere those the judge rates above the champion, else the
     single best."""

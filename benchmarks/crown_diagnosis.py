@@ -61,14 +61,15 @@ def _crown(session: Any, user: Any, pick: np.ndarray) -> dict[str, float]:
     positives = np.array(ladder.positives)
     values = user.normalized(positives)
     best = int(np.argmax(values))
+    favourite = key(positives[best])
     champion = grounding.champion(session.model, rated, labels, None)
     judged = grounding.judge.compare(rated, labels, positives, grounding.pairs())[1]
     return {
         "for_you": float(user.normalized(pick[None])[0]),
         "favourite": float(values[best]),
         "champion": float(user.normalized(champion[None])[0]),
-        "met": float(any(key(positives[best]) in (key(w), key(l)) for w, l in ladder.compared)),
-        "lost": float(any(key(positives[best]) == key(l) for _, l in ladder.compared)),
+        "met": float(any(favourite in (key(a), key(b)) for a, b in ladder.compared)),
+        "lost": float(any(favourite == key(loser) for _, loser in ladder.compared)),
         "judge rank": float(np.sum(judged > judged[best])),
         "positives": float(len(positives)),
     }

@@ -271,10 +271,10 @@ def challengers(
 
 def rivals(grounding: Grounding, model: Any, champion: np.ndarray, k: int) -> np.ndarray:
     """(m <= k, d) positively rated items that never lost a duel (`Ladder.contenders`), best
-    first by the content judge (or, without an opinion, the posterior mean): the champion (d,) must beat
-    what the user already chose, not only what is made near it. In the "judged" mode every
-    one of them (`EVERY_RIVAL`), elsewhere those the judge rates above the champion, else the
-    single best."""
+    first by the content judge (or, without an opinion, the posterior mean): the champion (d,)
+    must beat what the user already chose, not only what is made near it. In the "judged" mode
+    every one of them (`EVERY_RIVAL`), elsewhere those the judge rates above the champion,
+    else the single best."""
     contenders = [z for z in grounding.ladder.contenders() if not np.array_equal(z, champion)]
     if not contenders:
         return np.empty((0, len(champion)))

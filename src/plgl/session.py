@@ -22,34 +22,27 @@ import numpy as np
 
 from plgl import validation as check
 from plgl.criteria.profile import SeveralTastes
-from plgl.errors import (
-    InvalidInputError,
-    UnknownItemError,
-    UnsafeRegionError,
-    UserDeletedError,
-)
-from plgl.explain import explanation
+from plgl.errors import InvalidInputError, UnsafeRegionError
 from plgl.feed import Feed
 from plgl.feedback import check_signal
 from plgl.grounding import Grounding
-from plgl.history import History, item_ids, replay, save_snapshot
-from plgl.learner import Recipe
-from plgl.models import BasePreferenceModel, confidence
-from plgl.navigation import logit
+from plgl.history import History
+from plgl.models import confidence
 from plgl.population.opt_in import Matching
-from plgl.records import MAX_OTHERS, Comparison, Event, Feedback, Item
+from plgl.records import MAX_OTHERS, Comparison, Feedback, Item
 from plgl.samplers import BaseSampler
 from plgl.samplers.cards import SWIPES_PER_PAIR
+from plgl.session_core import MAX_BATCH
+from plgl.session_events import EventLog
+from plgl.session_reads import Reading
 
 if TYPE_CHECKING:
     from plgl.engine import Engine
 
-_MAX_BATCH = 1000
-_READ_STREAM = 1  # tells the read-only random stream apart from the one `ask` draws from
 _EXPLORE = "explore"  # the stored setting of adventurousness
 
 
-class Session(SeveralTastes, Matching):
+class Session(Reading, SeveralTastes, Matching, EventLog):
     """One user's loop: ask, tell or compare, and get recommendations. Use `Engine.session`.
 
     Randomness: `ask` draws from the session's own stream (seeded by the engine's seed and the
@@ -95,11 +88,6 @@ class Session(SeveralTastes, Matching):
             return self._history.n_events
 
     @property
-    def model(self) -> BasePreferenceModel:
-        """The user's preference model as last synchronized with storage (do not modify)."""
-        return self._history.learner.model
-
-    @property
     def confidence(self) -> float:
         """How well the model knows this taste, in [0, 1]: for the linear model about the
         expected squared cosine between the learned and the true taste direction."""
@@ -109,7 +97,7 @@ class Session(SeveralTastes, Matching):
 
     def ask(self, n: int = 10) -> list[Item]:
         """The next `n` items to show: mostly likely likes, some that teach the model most."""
-        n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
+        n = check.integer("n", n, minimum=1, maximum=MAX_BATCH)
         with self._lock:
             self._begin()
             self._refine()
@@ -125,7 +113,7 @@ class Session(SeveralTastes, Matching):
         more than `swipes` swipes would and both are likely liked, or a champion duel: the
         champion and up to three challengers in random order, of which the user chooses one
         (`choose`; `plgl.duels`). `swipes=None`: swipes only, the cards of `ask`."""
-        n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
+        n = check.integer("n", n, minimum=1, maximum=MAX_BATCH)
         if swipes is None:
             return [(item,) for item in self.ask(n)]
         return self._cards(n, check.integer("swipes", swipes, minimum=0), duels=True)
@@ -205,7 +193,7 @@ class Session(SeveralTastes, Matching):
             raise InvalidInputError(
                 f"other_ids must be a list of 1 to {MAX_OTHERS} item ids, got {other_ids!r:.80}"
             )
-        ids = [_checked_id(item_id) for item_id in [chosen_id, *other_ids]]
+        ids = [check.item_id(item_id) for item_id in [chosen_id, *other_ids]]
         if len(set(ids)) != len(ids):
             raise InvalidInputError("a comparison needs different items, each named once")
         with self._lock:
@@ -222,15 +210,6 @@ class Session(SeveralTastes, Matching):
             self._append(event, latents)
             return event
 
-    def score(self, latents: Any, criterion: str | None = None) -> np.ndarray:
-        """(n,) predicted probability of a like for latents (n, latent_dim) or one (latent_dim,)
-        (of a like on `criterion` if given; UnknownCriterionError if it has no ratings)."""
-        array = check.latents("latents", latents, self.engine.generator.latent_dim)
-        with self._lock:
-            self._begin()
-            model = self.model if criterion is None else self._criteria.model(criterion)
-            return np.asarray(model.predict_proba(array)[:, 1])
-
     def render(self, item_id: str, media_type: str | None = None) -> tuple[bytes, str]:
         """(bytes, media type) of an item shown to this user; None: the generator's first type."""
         with self._lock:
@@ -238,96 +217,12 @@ class Session(SeveralTastes, Matching):
                 raise self._deleted_error()
             # Deleting a user removes their items with the tombstone, in one atomic step: an
             # item found proves the user alive, so only a missing one needs the tombstone read.
-            latent = self.engine.storage.item_latent(self.user_id, _checked_id(item_id))
+            latent = self.engine.storage.item_latent(self.user_id, check.item_id(item_id))
             if latent is None:
                 self._check_alive()
                 latent = self._latent_of(item_id)
         media_type = self.engine.generator.media_types[0] if media_type is None else media_type
         return self.engine.cache.render(latent, media_type, self.user_id), media_type
-
-    def recommend(
-        self,
-        k: int = 10,
-        maximize: str | None = None,
-        at_least: Mapping[str, float] | None = None,
-    ) -> list[Item]:
-        """The `k` best items for this user, diverse, best first, never in the marked region.
-
-        Without criteria they are grounded in the user's best-rated items (`plgl.grounding`):
-        new content the model is confident beats the favourite, or, when nothing is, a
-        variation on it (where the generator has a content judge) and then the favourite itself
-        (its Item's `source` says "favourite"; other rated items "liked").
-
-        Asked again with the same `k` before anything changed the model (an answer, here or in
-        another process, the refinement `ask` makes, or a new prior pinned for the user),
-        For-you gives the same items again,
-        remembered: the answer is a function of the events, which the stream it draws from
-        is seeded by, so computing it again would give the same latents.
-
-        `maximize="calm"` ranks by a criterion instead of the overall taste; `at_least=
-        {"energy": 0.8}` keeps only latents predicted at least that likely liked on each
-        criterion, with posterior probability 0.9 (InfeasibleConstraintsError when no latent
-        the generator renders well meets them together).
-        """
-        k = check.integer("k", k, minimum=1, maximum=_MAX_BATCH)
-        with self._lock:
-            self._begin()
-            if maximize is None and at_least is None:
-                version = (self._key, self._history.position, self._refined)  # key: the prior
-                n_ratings = self._history.n_events
-                return self._feed.recommend(self.model, k, n_ratings, self._read_rng(), version)
-            latents = self._constrained(k, maximize, at_least, None)
-            return self._feed.serve(latents, "recommend")
-
-    def reverse(
-        self,
-        target: float | None = None,
-        n: int = 5,
-        targets: Mapping[str, float] | None = None,
-    ) -> np.ndarray:
-        """(n, latent_dim) diverse latents predicted liked with probability `target` in (0, 1),
-        or with probability `targets[c]` on each criterion c.
-
-        A single target beyond what the model can reach on the prior's shell gives the nearest
-        reachable latents (a score is never pushed off the region the generator renders well);
-        a target above the favourite's stays within the trust region of the best-rated items
-        (`plgl.grounding`);
-        criteria targets that cannot be met together raise InfeasibleConstraintsError.
-        """
-        if (target is None) == (targets is None):
-            raise InvalidInputError(
-                "reverse takes a target or targets (criterion -> probability), exactly one"
-            )
-        n = check.integer("n", n, minimum=1, maximum=_MAX_BATCH)
-        if targets is not None:
-            with self._lock:
-                self._begin()
-                return self._constrained(n, None, None, targets)
-        target = check.probability("target", target)
-        with self._lock:
-            self._begin()
-            rng, n_events = self._read_rng(), self._history.n_events
-            return self._feed.safe_latents(self.model, logit(target), n, rng, n_events)
-
-    def reverse_items(
-        self,
-        target: float | None = None,
-        n: int = 5,
-        targets: Mapping[str, float] | None = None,
-    ) -> list[Item]:
-        """`reverse` as items that can be shown and rated: with content, remembered as served."""
-        with self._lock:
-            latents = self.reverse(target, n, targets)
-            return self._feed.serve(latents, "reverse")
-
-    def explain(self) -> dict[str, Any]:
-        """What drives this user's taste: the strongest traits, in the generator's words."""
-        with self._lock:
-            self._begin()
-            best = self._feed.safe_latents(self.model, None, 1, self._read_rng())
-            return explanation(
-                self.model, self.engine.generator, self.user_id, self._history.n_events, best
-            )
 
     def export(self) -> dict[str, Any]:
         """Everything stored about this user, JSON-native."""
@@ -361,54 +256,7 @@ class Session(SeveralTastes, Matching):
             self._check_alive()
             self.engine.storage.put_settings(self.user_id, {_EXPLORE: share})
 
-    def snapshot(self) -> bool:
-        """Save the state the stored events give (latest snapshot plus the events after it), so
-        that a resume replays only what comes later; False for models without a state to save.
-
-        A snapshot is exactly what a full replay of its events gives (the live model may differ:
-        `ask` refines it), so a resumed session equals a freshly replayed one.
-        """
-        with self._lock:
-            self._check_alive()
-            engine, user_id, recipe, key = self.engine, self.user_id, self._recipe, self._key
-            return engine.writer.run(
-                user_id, lambda: save_snapshot(recipe, engine.storage, user_id, key)
-            )
-
     # -------------------------------------------------------------- internals
-    def _begin(self) -> None:
-        """Before serving: alive, and up to date with the events (and settings) other processes
-        stored: one read of storage (`BaseStorage.state`) when nothing changed."""
-        if self._deleted:
-            raise self._deleted_error()
-        state = self.engine.storage.state(self.user_id)
-        try:
-            if state.deleted:
-                raise self._deleted_error()
-            self._settings = state.settings
-            if state.version == self._history.position:
-                return
-            fresh = self._history.position == 0
-            if self._history.sync():
-                if fresh:  # another process stored the first event: follow its pinned prior
-                    self._follow(*self.engine.recipe_for(self.user_id))
-                self._snapshot_if_due()
-        except UserDeletedError:
-            self._gone()
-            raise
-
-    def _append(self, event: Event, latents: dict[str, np.ndarray]) -> bool:
-        """Store `event` and learn it; False if it was a retry of a stored event."""
-        population = self.engine.population
-        if population is not None and self._history.position == 0:
-            # Pinned before the first event is stored, so every replay starts where this did.
-            self._follow(*population.pin(self.user_id, self._recipe))
-        if not self.engine.storage.append(self.user_id, event):
-            return False
-        self._history.appended(event, latents)
-        self._snapshot_if_due()
-        return True
-
     def _join(self) -> None:
         """Place the user in their taste cluster's group of the content cache (cluster caches)."""
         population = self.engine.population
@@ -416,63 +264,9 @@ class Session(SeveralTastes, Matching):
             group = population.group_of(self.model.coef_, self._history.n_events)
             self.engine.cache.join(self.user_id, group)
 
-    def _follow(self, recipe: Recipe, key: str) -> None:
-        """Rebuild the model from `recipe` (the user's pinned prior) if it is not the one used."""
-        if recipe is not self._recipe:
-            self._recipe, self._key = recipe, key
-            self._history = History(recipe, self.engine.storage, self.user_id, key, self.context)
-
-    def _refine(self) -> None:
-        """Make the model's posterior exact (before `ask`): a change For-you's memory notes."""
-        self._history.learner.refine()
-        self._refined += 1
-
-    def _snapshot_if_due(self) -> None:
-        if self._history.due():
-            self.engine.writer.submit(self.user_id, self._history.snapshot_job())
-
-    def _read_rng(self) -> np.random.Generator:
-        """A stream for reading calls: the same state gives the same answer, and drawing from
-        it leaves the stream of `ask` untouched."""
-        seed = [self.engine.seed, self._user_seed, self._history.n_events, _READ_STREAM]
-        return np.random.default_rng(seed)
-
-    def _model_before(self, context: str | None, position: int) -> BasePreferenceModel:
-        """The model of this user's `context` profile as it was after `position` events."""
-        storage, user_id = self.engine.storage, self.user_id
-        return replay(self._recipe, storage, user_id, self._key, position, context)[0].model
-
-    def _event_latents(self, events: Sequence[Event]) -> dict[str, np.ndarray]:
-        """Item id -> latent of every item the events name."""
-        return self.engine.storage.item_latents(self.user_id, item_ids(events))
-
-    def _latent_of(self, item_id: Any) -> np.ndarray:
-        latent = self.engine.storage.item_latent(self.user_id, _checked_id(item_id))
-        if latent is None:
-            raise UnknownItemError(
-                f"item {item_id!r} was never shown to user {self.user_id!r}: rate only items "
-                "returned by this user's ask() or recommend()"
-            )
-        return latent
-
-    def _check_alive(self) -> None:
-        """UserDeletedError if this user was deleted, here or by another process."""
-        if not self._deleted and self.engine.storage.is_deleted(self.user_id):
-            self._gone()
-        if self._deleted:
-            raise self._deleted_error()
-
-    def _deleted_error(self) -> UserDeletedError:
-        return UserDeletedError(f"user {self.user_id!r} was deleted")
-
     def _explore_in(self, settings: Mapping[str, Any]) -> float:
         stored = settings.get(_EXPLORE)
         return float(stored) if stored is not None else self.engine.sampler.explore
-
-    def _gone(self) -> None:
-        self._deleted = True
-        self._feed.clear()
-        self.engine.evict(self.user_id)
 
 
 def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
@@ -482,12 +276,6 @@ def _with_explore(sampler: BaseSampler, share: float) -> BaseSampler:
     clone = copy.copy(sampler)
     clone.explore = share
     return clone
-
-
-def _checked_id(item_id: Any) -> str:
-    if not isinstance(item_id, str):
-        raise InvalidInputError(f"item id must be a string, got {type(item_id).__name__}")
-    return item_id
 
 
 def _float(value: float | None) -> float | None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from plgl.models import BasePreferenceModel
     from plgl.records import Event
 
+MAX_BATCH = 1000  # the most items one call of the session serves
+
 
 class SessionCore(Protocol):
     """The part of `plgl.session.Session` its method groups build on (a typing contract)."""

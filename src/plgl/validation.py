@@ -63,6 +63,13 @@ def latents(name: str, value: Any, latent_dim: int) -> np.ndarray:
     return array
 
 
+def item_id(value: Any) -> str:
+    """An item id: a string."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"item id must be a string, got {type(value).__name__}")
+    return value
+
+
 def event_id(value: Any) -> str:
     """The caller's idempotency key, or a new random one."""
     if value is None:

@@ -122,6 +122,16 @@ def started_from(template: object, prior: GaussianPrior | MixturePrior) -> Linea
     return MixturePreference(**params, mixture=prior)
 
 
+def store_prior(storage: BaseStorage, prior: GaussianPrior | MixturePrior | None) -> str | None:
+    """The id of a released prior (None for none), stored under it in `storage`'s shared
+    records so that every user pinned to it replays from it after later refreshes."""
+    if prior is None:
+        return None
+    found = _prior_id(prior)
+    storage.put_shared(_PRIOR + found, _encode_prior(prior))
+    return found
+
+
 def _prior_id(prior: GaussianPrior | MixturePrior) -> str:
     """A digest of the prior's values: the same prior has the same id in every process (a
     single Gaussian's id is the digest of its mean and covariance alone, as before mixtures)."""

@@ -38,7 +38,7 @@ from plgl.models import LinearPreference
 from plgl.models.mixture import MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population.limits import BaseMatchLimiter, MatchLimiter
-from plgl.population.pinned import _PRIOR, PRIOR_SETTING, PinnedPriors, _encode_prior, _prior_id
+from plgl.population.pinned import PRIOR_SETTING, PinnedPriors, store_prior
 from plgl.population.pinned import started_from as started_from  # still importable from here
 from plgl.population.population import Population
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
@@ -107,10 +107,7 @@ class EnginePopulation(PinnedPriors):
             # Fitted on a copy: sessions keep reading the current state until it is swapped.
             fresh = copy.deepcopy(self.population)
             summary = fresh.refresh(self.tastes, now)
-            prior = fresh.new_user_prior()
-            prior_id = None if prior is None else _prior_id(prior)
-            if prior is not None and prior_id is not None:
-                self._storage.put_shared(_PRIOR + prior_id, _encode_prior(prior))
+            prior_id = store_prior(self._storage, fresh.new_user_prior())
             refresh_id = uuid.uuid4().hex
             record = {"refresh": refresh_id, "prior": prior_id, "state": fresh.get_state()}
             self._storage.put_shared(_STATE, json.dumps(record).encode())

@@ -192,7 +192,7 @@ class Engine:
 
     def recipe_for(self, user_id: str) -> tuple[Recipe, str]:
         """(recipe, snapshot key) of the user's model: the engine's, or with the population
-        prior the user started from (`plgl.population.service`)."""
+        prior the user started from (`plgl.population.pinned`)."""
         if self.population is None:
             return self.recipe, self.snapshot_key
         return self.population.recipe_for(user_id)

@@ -239,10 +239,10 @@ def _matching(task: Task) -> list[Row]:
     )
     population.refresh(tastes)
     truth = {handle(b"b", t.user_id): label for t, label in zip(tastes, labels, strict=True)}
-    shares = [
-        np.mean([truth[m.handle] == labels[i] for m in population.matches(t.user_id, t.mean)])
-        for i, t in enumerate(tastes[:100])
-    ]
+    shares = []  # a user the noisy release left with no match found no one of their cluster
+    for i, t in enumerate(tastes[:100]):
+        own = [truth[m.handle] == labels[i] for m in population.matches(t.user_id, t.mean)]
+        shares.append(float(np.mean(own)) if own else 0.0)
     note = f"match epsilon {p['match_epsilon']:g} per opted-in user and refresh"
     return [task.row(None, "top5_own_cluster", float(np.mean(shares)), note=note)]
 

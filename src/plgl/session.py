@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plgl import validation as check
-from plgl.criteria.profile import SeveralTastes
 from plgl.errors import InvalidInputError, UnsafeRegionError
 from plgl.feed import Feed
 from plgl.feedback import check_signal
@@ -33,7 +32,6 @@ from plgl.records import MAX_OTHERS, Comparison, Feedback, Item
 from plgl.samplers import BaseSampler
 from plgl.samplers.cards import SWIPES_PER_PAIR
 from plgl.session_core import MAX_BATCH
-from plgl.session_events import EventLog
 from plgl.session_reads import Reading
 
 if TYPE_CHECKING:
@@ -42,7 +40,7 @@ if TYPE_CHECKING:
 _EXPLORE = "explore"  # the stored setting of adventurousness
 
 
-class Session(Reading, SeveralTastes, Matching, EventLog):
+class Session(Reading, Matching):
     """One user's loop: ask, tell or compare, and get recommendations. Use `Engine.session`.
 
     Randomness: `ask` draws from the session's own stream (seeded by the engine's seed and the

@@ -8,8 +8,8 @@ import pytest
 
 from plgl.population import Population, UserTaste
 from plgl.population.clusters import STEPS, WEIGHTS, _merge, dp_kmeans, initial_centers
-from plgl.population.population import SHARES
 from plgl.population.privacy import rho_for
+from plgl.population.refresh import SHARES
 
 pytest.importorskip("opendp", reason="the population extra: pip install 'plgl[population]'")
 

@@ -11,8 +11,9 @@ import typing as _typing
 from plgl._lazy import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
-    from plgl.population.population import Population, Tastes
+    from plgl.population.population import Population
     from plgl.population.records import Cluster, Match, PopulationSummary, PriorKind, UserTaste
+    from plgl.population.refresh import Tastes
 
 __all__ = [
     "Cluster",
@@ -32,7 +33,7 @@ __getattr__, __dir__ = _lazy_exports(
         "Population": "plgl.population.population:Population",
         "PopulationSummary": "plgl.population.records:PopulationSummary",
         "PriorKind": "plgl.population.records:PriorKind",
-        "Tastes": "plgl.population.population:Tastes",
+        "Tastes": "plgl.population.refresh:Tastes",
         "UserTaste": "plgl.population.records:UserTaste",
     },
     __all__,

@@ -22,9 +22,7 @@ from plgl.population.mixture import SCRATCH, mixture_prior, with_scratch
 from plgl.population.privacy import Accountant, Release, rho_for
 from plgl.population.records import Cluster, Match, PopulationSummary
 from plgl.population.records import UserTaste as UserTaste  # the class example uses it
-from plgl.population.refresh import SHARES as SHARES  # still importable from here
 from plgl.population.refresh import Refreshing
-from plgl.population.refresh import Tastes as Tastes  # still importable from here
 
 
 class Population(Refreshing):

@@ -39,7 +39,6 @@ from plgl.models.mixture import MixturePrior
 from plgl.models.priors import GaussianPrior
 from plgl.population.limits import BaseMatchLimiter, MatchLimiter
 from plgl.population.pinned import PRIOR_SETTING, PinnedPriors, store_prior
-from plgl.population.pinned import started_from as started_from  # still importable from here
 from plgl.population.population import Population
 from plgl.population.records import Cluster, Match, PopulationSummary, UserTaste
 from plgl.storage import BaseStorage

@@ -19,8 +19,8 @@ import numpy as np
 
 from plgl.errors import InvalidInputError
 from plgl.models import LinearPreference
+from plgl.population.pinned import started_from
 from plgl.population.records import UserTaste
-from plgl.population.service import started_from
 
 if TYPE_CHECKING:
     from plgl.engine import Engine

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 import plgl.duels
-import plgl.feed
+import plgl.feed_duels
 from plgl.bench import swipers as swiper_kinds
 from plgl.bench.command import parse_seeds
 from plgl.bench.suites import swipers as suite
@@ -47,7 +47,7 @@ def run(domain: str, kind: str, seed: int, card: int | None = None) -> dict[str,
     shipped): the suite's metrics at the domain's checkpoints, keyed "metric@step"."""
     torch.set_num_threads(1)
     if card is not None:
-        plgl.duels.DUEL_CARD = plgl.feed.DUEL_CARD = card
+        plgl.duels.DUEL_CARD = plgl.feed_duels.DUEL_CARD = card
     steps = STEPS.get(domain, suite._STEPS)
     if domain == "population-faces":
         engine, user = _population_swiper(seed)

@@ -100,11 +100,14 @@ class Clock:
 
 def instrument(generator: Any) -> Clock:
     """A clock on the content judge's fit and maps and on the generator's decodes."""
-    import plgl.feed
+    import sys
+
+    from plgl.feed import Feed
     from plgl.navigation.anchors import ContentJudge
 
     clock = Clock()
-    plgl.feed.duel = clock.inclusive(plgl.feed.duel)  # type: ignore[attr-defined]
+    duels = sys.modules[Feed._duels.__module__]  # plgl.feed_duels; plgl.feed in older trees
+    duels.duel = clock.inclusive(duels.duel)  # type: ignore[attr-defined]
     ContentJudge._fit = clock.wrap("judge fit", ContentJudge._fit)  # type: ignore[method-assign]
     ContentJudge._maps_of = clock.wrap("candidate maps", ContentJudge._maps_of)  # type: ignore[method-assign]
     for name in ("perceptual", "generate"):

@@ -56,6 +56,7 @@ import torch
 from scipy.stats import spearmanr
 
 import plgl.feed
+import plgl.feed_duels
 from plgl.bench.suites import population_faces as suite
 from plgl.bench.suites.swipers import _answer
 from plgl.bench.swipers import ContentSwiper, random_features
@@ -107,12 +108,12 @@ class Tracer:
                 assert self.user is not None
                 return np.argsort(-self.user.normalized(latents), kind="stable")[:n]
 
-            plgl.feed.challengers = best_candidates
+            plgl.feed_duels.challengers = best_candidates
 
     def install(self) -> None:
         near_best, proposals = Grounding.near_best, plgl.feed.pair_proposals
-        around = getattr(plgl.feed, "neighbours", None)  # absent from the code before it
-        chosen = plgl.feed.challengers
+        around = getattr(plgl.feed_duels, "neighbours", None)  # absent from the code before it
+        chosen = plgl.feed_duels.challengers
         favourite_cards = plgl.feed.Feed._favourite_cards
 
         def traced_cards(feed: plgl.feed.Feed, *args: Any) -> Any:
@@ -138,10 +139,10 @@ class Tracer:
 
         Grounding.near_best = traced_near  # type: ignore[method-assign]
         plgl.feed.pair_proposals = traced_twins
-        plgl.feed.challengers = traced_challengers
+        plgl.feed_duels.challengers = traced_challengers
         plgl.feed.Feed._favourite_cards = traced_cards  # type: ignore[method-assign]
         if around is not None:
-            plgl.feed.neighbours = traced_around
+            plgl.feed_duels.neighbours = traced_around
 
     def rank(self, model: Any, champion: np.ndarray, latents: np.ndarray, rows: np.ndarray) -> None:
         """How each expert ranks the candidates (latents (m, d)) against the truth, and what

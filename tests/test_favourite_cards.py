@@ -6,7 +6,7 @@ import pytest
 from helpers import champion_of, session_with_likes
 
 import plgl
-import plgl.feed
+import plgl.feed_duels
 from plgl.duels import DUEL_CARD
 from plgl.safety import Safety
 from plgl.samplers.incumbent import challengers
@@ -70,7 +70,7 @@ def test_challengers_include_latents_around_the_favourite(
         drawn.append(incumbent)
         return np.tile(_marker(), (n, 1))
 
-    monkeypatch.setattr(plgl.feed, "neighbours", around)
+    monkeypatch.setattr(plgl.feed_duels, "neighbours", around)
     session, likes = session_with_likes(population=True)
     # A latent domain without a shell, so the marker is shown as drawn.
     monkeypatch.setattr(session.engine.generator, "project", lambda latents: latents)
@@ -84,7 +84,7 @@ def test_latents_around_the_favourite_are_moved_into_the_generators_domain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        plgl.feed, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
+        plgl.feed_duels, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
     )
     session, _ = session_with_likes(population=True)
     for card in session.next_cards(3):
@@ -96,7 +96,7 @@ def test_no_latent_around_the_favourite_in_the_never_show_region_is_shown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        plgl.feed, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
+        plgl.feed_duels, "neighbours", lambda model, incumbent, n, *args: np.tile(_marker(), (n, 1))
     )
     considered: list[np.ndarray] = []
 
@@ -104,7 +104,7 @@ def test_no_latent_around_the_favourite_in_the_never_show_region_is_shown(
         considered.append(latents)
         return challengers(model, incumbent, latents, n)
 
-    monkeypatch.setattr(plgl.feed, "challengers", spy)
+    monkeypatch.setattr(plgl.feed_duels, "challengers", spy)
     safety = Safety(negatives=_marker()[None], radius=0.1)
     session, _ = session_with_likes(population=True, safety=safety)
     monkeypatch.setattr(session.engine.generator, "project", lambda latents: latents)

@@ -7,7 +7,7 @@ import pytest
 from helpers import champion_of, session_with_likes
 
 import plgl
-import plgl.feed
+import plgl.feed_duels
 
 
 def _compare(session: plgl.Session, winner: np.ndarray, loser: np.ndarray) -> None:
@@ -54,7 +54,7 @@ def test_a_batch_pits_the_favourite_once_against_a_likely_better_earlier_choice(
         for item in card:
             if item.source == "challenger" and any(np.array_equal(item.latent, z) for z in likes):
                 again.append(item.latent)
-    assert len(again) == plgl.feed.REMATCHES == 1
+    assert len(again) == plgl.feed_duels.REMATCHES == 1
     np.testing.assert_array_equal(again[0], likes[1])
 
 
@@ -66,7 +66,7 @@ def test_a_single_card_brings_a_new_challenger() -> None:
 
 
 def test_no_rematch_where_no_earlier_choice_may_be_better(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plgl.feed, "REMATCH_CHANCE", 1.0)
+    monkeypatch.setattr(plgl.feed_duels, "REMATCH_CHANCE", 1.0)
     session, likes = session_with_likes(population=True)
     for card in session.next_cards(4):
         challenger = next(item.latent for item in card if item.source == "challenger")

@@ -3,27 +3,19 @@ the never-show region, with content made (or found in the cache) only for what i
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import DUEL_CARD, duel, duels_due
 from plgl.errors import UnsafeRegionError
-from plgl.grounding import Standings, informed
+from plgl.feed_duels import DuelCards
+from plgl.grounding import informed
 from plgl.models import BasePreferenceModel, confidence
 from plgl.navigation import ContentJudge, best_latents, farthest_points, latents_at
-from plgl.records import Item
+from plgl.records import Item, new_item_id
 from plgl.samplers import BaseSampler, next_candidates
 from plgl.samplers.cards import plan_cards, swipes_due
-from plgl.samplers.incumbent import (
-    NEIGHBOUR_STEPS,
-    NEIGHBOURS,
-    challengers,
-    neighbours,
-    rematches,
-)
 from plgl.samplers.pairs import pair_proposals
 
 if TYPE_CHECKING:
@@ -31,16 +23,12 @@ if TYPE_CHECKING:
     from plgl.grounding import Grounding
 
 SAFE_TRIES = 20  # proposals tried before a region is declared unreachable outside the marked one
-REMATCHES = 1
-"""Favourite cards per batch that pit the favourite again against an earlier choice."""
-REMATCH_CHANCE = 0.05
-"""The least chance of being better than the favourite that earns an earlier choice a
-rematch (`Feed._rematches`)."""
 NEAR_BEST = 10  # grounded candidates (near the best-rated items) added to each fresh pool
 
 
-class Feed:
-    """One user's unshown candidates and the items served to them."""
+class Feed(DuelCards):
+    """One user's unshown candidates and the items served to them (the duel and favourite
+    cards among them: `plgl.feed_duels`)."""
 
     def __init__(self, engine: Engine, user_id: str, grounding: Grounding) -> None:
         self.engine = engine
@@ -99,100 +87,6 @@ class Feed:
         cards = made + [tuple(next(chosen) for _ in card) for card, _ in plan]
         return [cards[i] for i in rng.permutation(len(cards))]
 
-    def _favourite_cards(
-        self,
-        model: BasePreferenceModel,
-        n: int,
-        n_ratings: int,
-        sampler: BaseSampler,
-        rng: np.random.Generator,
-    ) -> list[tuple[Item, ...]]:
-        """`n` cards (fewer where few candidates are safe), each the user's favourite (the
-        champion, source "champion") among `DUEL_CARD - 1` challengers with the largest
-        expected improvement over it under the posterior (`plgl.samplers.incumbent`), in
-        random order; none before anything was rated positively, nor where the never-show
-        region takes the favourite. Challengers come from the pool, twin latents and latents
-        around the favourite at a spread of distances (`neighbours`), all outside the
-        never-show region; up to `REMATCHES` of them (never all of a batch) are items the user
-        chose before that may still be better than the favourite (`_rematches`).
-
-        A population's prior already points the posterior near the user's taste; what it
-        cannot do is tell apart the good faces the user liked, never compared with each other
-        (`population-faces` suite, docs/population.md): the favourite against the best expected
-        improvement, winner stays, as in Brochu et al. (2007), three challengers a card."""
-        rated, labels = self.grounding.evidence()
-        standings = self.grounding.standings(model, rated, labels)  # crown and rematches
-        champion = self.grounding.champion(model, rated, labels, None, standings)
-        if champion is None:
-            return []
-        content = self._contents(champion[None])
-        safety = self.engine.safety
-        if safety.unsafe_mask(champion[None], content if safety.needs_content else None)[0]:
-            return []
-        candidates, latents = self._comparable(model, n, n_ratings, sampler, rng)
-        shell = float(np.sqrt(len(champion)))
-        near = neighbours(model, champion, NEIGHBOURS, NEIGHBOUR_STEPS * shell, shell, rng)
-        near = self.engine.generator.project(near)  # a custom generator's latent domain
-        contents = self._contents(near) if safety.needs_content else None
-        safe = np.flatnonzero(~safety.unsafe_mask(near, contents))
-        candidates = candidates + [
-            Item(_new_id(), near[i], None if contents is None else contents[i]) for i in safe
-        ]
-        latents = np.vstack([latents.reshape(-1, len(champion)), near[safe]])
-        other = np.flatnonzero(np.any(latents != champion, axis=1))
-        if not len(other):
-            return []
-        per_card = DUEL_CARD - 1
-        again = self._rematches(champion, n, standings)
-        rows = other[challengers(model, champion, latents[other], n * per_card - len(again))]
-        rivals = [
-            Item(_new_id(), latent, made, "challenger")
-            for latent, made in zip(again, self._contents(again), strict=True)
-        ]
-        self.engine.storage.put_items(self.user_id, rivals)
-        rivals += self._take(candidates, rows.tolist(), ["challenger"] * len(rows))
-        return self._choice_cards(champion, content[0], rivals, rng)
-
-    def _choice_cards(
-        self, champion: np.ndarray, content: Any, rivals: list[Item], rng: np.random.Generator
-    ) -> list[tuple[Item, ...]]:
-        """Cards of the champion (d,) shown again (source "champion", its `content`) beside up
-        to `DUEL_CARD - 1` of the stored `rivals` each, in random order; the champion's items
-        are stored as served."""
-        per_card = DUEL_CARD - 1
-        cards: list[tuple[Item, ...]] = []
-        for start in range(0, len(rivals), per_card):
-            card = [
-                Item(_new_id(), champion, content, "champion"),
-                *rivals[start : start + per_card],
-            ]
-            self.engine.storage.put_items(self.user_id, card[:1])
-            cards.append(tuple(card[i] for i in rng.permutation(len(card))))
-        return cards
-
-    def _rematches(self, champion: np.ndarray, n: int, standings: Standings) -> np.ndarray:
-        """(r, d) items the user rated positively before, to pit against the champion (d,)
-        again: up to `REMATCHES` (at most n - 1) whose chance of being better than it is at
-        least `REMATCH_CHANCE` under `standings`, the belief from every comparison
-        (`Grounding.standings`, `plgl.samplers.incumbent.rematches`), outside the never-show
-        region.
-
-        Two faces the user chose on different cards were never set against each other, and
-        one answer can be wrong: the champion of a batch's crowd is the experts' guess among
-        challengers that all beat the same favourite, and an old champion can lose a duel it
-        should have won. A rematch lets the user's own answer settle it."""
-        if REMATCHES == 0 or n < 2:  # a lone card brings something new
-            return np.empty((0, len(champion)))
-        positives, mean, cov = standings
-        best = np.flatnonzero(np.all(positives == champion, axis=1))
-        if not len(best):
-            return np.empty((0, len(champion)))
-        rows = rematches(mean, cov, int(best[0]), min(REMATCHES, n - 1), REMATCH_CHANCE)
-        found = positives[rows]
-        safety = self.engine.safety
-        contents = self._contents(found) if safety.needs_content else None
-        return np.asarray(found[~safety.unsafe_mask(found, contents)])
-
     def _comparable(
         self,
         model: BasePreferenceModel,
@@ -209,35 +103,9 @@ class Feed:
         contents = self._contents(twins) if self.engine.safety.needs_content else None
         safe = np.flatnonzero(~self.engine.safety.unsafe_mask(twins, contents))
         candidates = self._pool + [
-            Item(_new_id(), twins[i], None if contents is None else contents[i]) for i in safe
+            Item(new_item_id(), twins[i], None if contents is None else contents[i]) for i in safe
         ]
         return candidates, np.array([item.latent for item in candidates])
-
-    def _duels(
-        self, model: BasePreferenceModel, n: int, n_ratings: int, rng: np.random.Generator
-    ) -> list[tuple[Item, ...]]:
-        """Up to `duels_due(n, ...)` champion duels (`plgl.duels`), served: the champion shown
-        again (source "champion") beside up to `DUEL_CARD - 1` challengers ("challenger": a
-        rival or a latent made near it), in random order; none before anything was rated
-        positively, nor where the never-show region takes the champion or the challengers."""
-        due = duels_due(n, rng, n_ratings, str(getattr(self.engine.generator, "name", "")))
-        if not due:
-            return []
-        champion, challengers = duel(self.grounding, model, due * (DUEL_CARD - 1), n_ratings, rng)
-        if champion is None or not len(challengers):
-            return []
-        both = np.vstack([champion, challengers])
-        contents = self._contents(both)
-        safety = self.engine.safety
-        safe = ~safety.unsafe_mask(both, contents if safety.needs_content else None)
-        if not safe[0]:
-            return []
-        rivals = [
-            Item(_new_id(), both[i], contents[i], "challenger")
-            for i in np.flatnonzero(safe[1:]) + 1
-        ]
-        self.engine.storage.put_items(self.user_id, rivals)
-        return self._choice_cards(champion, contents[0], rivals, rng)
 
     def _take(self, candidates: list[Item], rows: list[int], sources: list[str]) -> list[Item]:
         """Serve `candidates[rows]` (the pool first, then any extras) with `sources`: content
@@ -292,7 +160,9 @@ class Feed:
         contents = self._contents(latents)
         safety = self.engine.safety
         safe = ~safety.unsafe_mask(latents, contents if safety.needs_content else None)
-        items = [Item(_new_id(), latents[i], contents[i], sources[i]) for i in np.flatnonzero(safe)]
+        items = [
+            Item(new_item_id(), latents[i], contents[i], sources[i]) for i in np.flatnonzero(safe)
+        ]
         self.engine.storage.put_items(self.user_id, items)
         if len(items) < n:  # the rest from the model's best, outside the marked region
             items += self.serve(self.safe_latents(model, None, n - len(items), rng), "recommend")
@@ -341,7 +211,8 @@ class Feed:
         """Items for latents (n, d), with content, stored as served to the user."""
         contents = self._contents(latents)
         items = [
-            Item(_new_id(), latent, c, source) for latent, c in zip(latents, contents, strict=True)
+            Item(new_item_id(), latent, c, source)
+            for latent, c in zip(latents, contents, strict=True)
         ]
         self.engine.storage.put_items(self.user_id, items)
         return items
@@ -389,7 +260,7 @@ class Feed:
             safe = ~engine.safety.unsafe_mask(latents, contents)
             if safe.any():
                 return [
-                    Item(_new_id(), latents[i], None if contents is None else contents[i])
+                    Item(new_item_id(), latents[i], None if contents is None else contents[i])
                     for i in np.flatnonzero(safe)
                 ]
         raise UnsafeRegionError("every candidate proposed lies in the marked never-show region")
@@ -412,12 +283,6 @@ class Feed:
         if isinstance(self.grounding.judge, ContentJudge) and len(latents):
             self.grounding.judge.keep_decoded(latents)
         return contents
-
-
-def _new_id() -> str:
-    # From the OS, not a seeded stream: a resumed session replays its stream and would issue
-    # the ids of items served before the restart to different latents.
-    return uuid.uuid4().hex
 
 
 def _with_source(item: Item, source: str) -> Item:

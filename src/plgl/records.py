@@ -9,6 +9,7 @@ left out of `to_dict`, so that the export format of plain events does not change
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -44,6 +45,13 @@ class Item:
     def to_dict(self) -> dict[str, Any]:
         """JSON-native form (the content is left out: it may be bytes or an image)."""
         return {"id": self.id, "latent": self.latent.tolist(), "source": self.source}
+
+
+def new_item_id() -> str:
+    """A new `Item.id`, unique for good."""
+    # From the OS, not a seeded stream: a resumed session replays its stream and would issue
+    # the ids of items served before the restart to different latents.
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)

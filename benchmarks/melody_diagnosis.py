@@ -10,7 +10,7 @@ normalized true utility:
   variation on the champion, "judged": new content the judge rated above the champion,
   "favourite": the champion shown again);
 * around the champion, at each probe radius (`RADII`, shares of the least trust radius
-  `trust_radius(d, 0)`), 256 latents drawn as `Grounding._variation` draws them: the share
+  `trust_radius(d, 0)`), 256 latents drawn as `Making._variation` draws them: the share
   whose melody differs from the champion's, the notes changed (steps of 16 whose token
   differs, among those that differ), the share better than the champion, the judge's best
   (new content) minus the champion, the best of them minus the champion, and the judge's
@@ -43,7 +43,8 @@ from plgl.bench.suites.swipers import _answer
 from plgl.bench.swipers import KINDS, swiper
 from plgl.duels import key
 from plgl.generators.melodies import MelodyGenerator
-from plgl.grounding import Grounding, _around
+from plgl.grounding import Grounding
+from plgl.grounding_new import Making, _around
 from plgl.navigation import trust_candidates, trust_radius
 
 STEPS = (30, 60, 100)
@@ -174,15 +175,15 @@ def run(kind: str, seed: int) -> dict[int, dict[str, Any]]:
     generator = MelodyGenerator()
     user = swiper("melodies", kind, generator, seed, n_prior=4000)
     made: list[np.ndarray] = []  # the variations For-you made, latest last
-    variation = Grounding._variation
+    variation = Making._variation
 
-    def recorded(self: Grounding, *args: Any) -> np.ndarray | None:
+    def recorded(self: Making, *args: Any) -> np.ndarray | None:
         found = variation(self, *args)
         if found is not None:
             made.append(found[0])
         return found
 
-    Grounding._variation = recorded  # type: ignore[method-assign]
+    Making._variation = recorded  # type: ignore[method-assign]
     out: dict[int, dict[str, Any]] = {}
     probe = np.random.default_rng(90_000 + seed)
     try:
@@ -220,7 +221,7 @@ def run(kind: str, seed: int) -> dict[int, dict[str, Any]]:
                 row.update(neighbourhood(grounding, model, user, champion, probe))
                 out[session.n_ratings] = row
     finally:
-        Grounding._variation = variation  # type: ignore[method-assign]
+        Making._variation = variation  # type: ignore[method-assign]
     return out
 
 

@@ -9,7 +9,7 @@ from helpers import choose_best
 
 import plgl
 from plgl.generators import Generator
-from plgl.grounding import _WIDENINGS, VARIATION
+from plgl.grounding_new import _WIDENINGS, VARIATION
 from plgl.navigation import trust_radius
 
 

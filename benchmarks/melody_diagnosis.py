@@ -44,7 +44,7 @@ from plgl.bench.swipers import KINDS, swiper
 from plgl.duels import key
 from plgl.generators.melodies import MelodyGenerator
 from plgl.grounding import Grounding
-from plgl.grounding_new import Making, _around
+from plgl.making import Making, _around
 from plgl.navigation import trust_candidates, trust_radius
 
 STEPS = (30, 60, 100)

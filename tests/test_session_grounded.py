@@ -214,7 +214,7 @@ def test_grounded_recommendations_stay_out_of_the_marked_region() -> None:
 
 
 def test_faces_for_you_is_new_content_and_a_variation_stays_near_the_champion() -> None:
-    from plgl.grounding_new import VARIATION
+    from plgl.making import VARIATION
 
     faces = plgl.generators.get("faces")
     engine = plgl.Engine(faces, seed=0, model=model_named("latent", faces))

@@ -9,7 +9,7 @@ from helpers import choose_best
 
 import plgl
 from plgl.generators import Generator
-from plgl.grounding_new import _WIDENINGS, VARIATION
+from plgl.making import _WIDENINGS, VARIATION
 from plgl.navigation import trust_radius
 
 

@@ -27,7 +27,7 @@ by a Bradley-Terry fit of all the user's comparisons with both experts as its pr
 (`Grounding.standings`). When
 nothing new is predicted better, either shows a variation on the champion first (new content
 close to it, the judge's best: For-you makes something, it does not show an old like again;
-`plgl.grounding_new`), then the champion itself, marked `source="favourite"` (other rated
+`plgl.making`), then the champion itself, marked `source="favourite"` (other rated
 items "liked").
 """
 
@@ -40,8 +40,8 @@ import numpy as np
 from plgl.duels import Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
-from plgl.grounding_new import Making
 from plgl.history import item_ids
+from plgl.making import Making
 from plgl.models import LinearPreference, OnlinePreferenceModel, confidence, is_linear
 from plgl.models.mixture import MixturePreference
 from plgl.navigation import ContentJudge, grounded_at, grounded_best, grounded_new

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from plgl.models import GaussianPrior, LinearPreference
-from plgl.models.folding import FOLD, _AgedBase
+from plgl.models.folding import FOLD
 from plgl.models.laplace import newton_map, window_covariance, window_mode
+from plgl.models.refits import AgedBase
 
 
 @pytest.mark.parametrize("lapse", [0.0, 0.3])
@@ -50,7 +51,7 @@ def test_a_folded_model_refits_over_log_odds_exactly() -> None:
     for row, label in zip(X, y, strict=True):
         model.learn(row, label)
     assert model.refine(budget=None) and model.folds_ == 1 and len(model._targets) == FOLD + 20
-    base = _AgedBase(model, model.n_updates_, 0)
+    base = AgedBase(model, model.n_updates_, 0)
     phi, targets, weights = model._window(FOLD + 20, model.n_updates_, 0)
     precision = base.precision
     theta, hess = newton_map(phi, targets, weights, precision, base.mean, base.mean, 0.1)

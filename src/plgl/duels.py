@@ -91,6 +91,14 @@ standard errors) -0.03 +- 0.02 and -0.015 +- 0.009 at 60 answers, +0.00 +- 0.04 
 -0.01 +- 0.02 at 100: within noise, with a lean below at 60. 16 changed them by -0.01 and
 +0.00 at 60, -0.04 +- 0.03 and -0.02 +- 0.03 at 100; 24 with a short list of 4 per duel,
 not a share, fell behind (favourite at 60, 15 runs: -0.044 +- 0.016)."""
+FRESH: dict[str, int] = {"molecules": 64}
+"""Prior samples the content judge looks at per batch of duels, per built-in domain (others:
+none); its best whose content is new to the user is a challenger on each duel card, from
+anywhere in the prior rather than near the champion (`fresh`). A molecule's neighbourhood
+runs dry: on 9 of the `swipers` suite's molecules the best molecule shown did not improve from
+60 to 100 answers in 7, while about 100 more were shown, most near the champion. With a fresh
+challenger per card, the favourite rose (docs/learning.md, "Fresh challengers"); on
+melodies it did not."""
 SHORTLIST = 16
 """Per duel, the judge's best 1/SHORTLIST of the candidates are short-listed (2 per duel of 32,
 as 4 of 64 were) and the challengers chosen among them for diversity: the share, not the
@@ -228,10 +236,35 @@ def duel(
         judged = pool @ np.asarray(model.coef_)
     ranked = np.argsort(-judged, kind="stable")[: -(-n * DUEL_CANDIDATES // SHORTLIST)]
     found = rivals(grounding, model, champion, (n + 1) // 2)
+    found = np.vstack(
+        [found, fresh(grounding, champion, min(-(-n // (DUEL_CARD - 1)), n - len(found)), rng)]
+    )
     picks = ranked[challengers(grounding, pool[ranked], champion, n - len(found))]
     if judge is not None and maps is not None and len(picks):
         judge.remember(pool[picks], maps[picks])  # shown now, rated next: mapped once
     return champion, np.vstack([found, pool[picks]])[:n]
+
+
+def fresh(
+    grounding: Grounding, champion: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(m <= k, d) challengers from anywhere in the prior: the content judge's best of
+    `FRESH[domain]` prior samples whose content is new to the user (not the champion's (d,),
+    nor anything rated or compared); none where the domain has no `FRESH` entry or the
+    generator no judge."""
+    generator = grounding.engine.generator
+    judge = grounding.judge
+    n = FRESH.get(str(getattr(generator, "name", "")), 0)
+    if judge is None or n <= 0 or k <= 0:
+        return np.empty((0, len(champion)))
+    samples = generator.project(generator.sample(n, rng))
+    maps = judge.candidate_maps(samples)
+    rated, labels = grounding.evidence()
+    _, judged = judge.compare(rated, labels, samples, grounding.pairs(), maps=maps)
+    best = np.argsort(-judged, kind="stable")[: 4 * k]
+    kept = best[grounding.distinct(samples[best], grounding.shown(rated, champion))[:k]]
+    judge.remember(samples[kept], maps[kept])  # shown now, rated next: mapped once
+    return np.asarray(samples[kept])
 
 
 def challengers(

@@ -1,12 +1,13 @@
-"""CPU of champion duels: a faces feed batch and a For-you pick after 40, 60 and 100 answers.
+"""CPU of champion duels: a feed batch and a For-you pick after 40, 60 and 100 answers.
 
-Simulated face swipers (`plgl.bench.swipers`) answer the web app's cards
-(`Session.next_cards(10)`: swipes, pair cards and, from 40 answers on, champion duels) through
-one engine. At each checkpoint the CPU time (`time.process_time`, torch on one thread) of one
-`next_cards(10)` and one `recommend(1)` is taken, broken down by where it went:
+Simulated swipers of a domain (`plgl.bench.swipers`; faces unless `--domain`) answer the web
+app's cards (`Session.next_cards(10)`: swipes, pair cards and champion duels, on faces from 40
+answers on) through one engine. At each checkpoint the CPU time (`time.process_time`, torch
+on one thread) of one `next_cards(10)` and one `recommend(1)` is taken, broken down by where
+it went:
 
 * "judge fit": the content judge's regression (`ContentJudge._fit`, its maps left out);
-* "candidate maps": perceptual maps of the latents looked at near the champion (decodes);
+* "candidate maps": perceptual maps (or judge features) of the latents looked at (decodes);
 * "other decodes": every other pass of the generator's network (maps of newly rated items,
   content of what is shown, content compared for distinctness);
 * "rest": everything else (the latent model, candidates, storage, the feed's other cards);
@@ -16,7 +17,7 @@ one engine. At each checkpoint the CPU time (`time.process_time`, torch on one t
 Each source tree given (`--src`, e.g. a baseline checkout's `src` and this one's) runs in its
 own process on the same swipers; medians over the swipers are printed side by side.
 
-    python benchmarks/duel_cost.py --src /tmp/base/src --src src [--swipers 6]
+    python benchmarks/duel_cost.py --src /tmp/base/src --src src [--swipers 6] [--domain molecules]
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from trees import run_in_tree
 HERE = Path(__file__).resolve().parent
 CHECKPOINTS = (40, 60, 100)
 PARTS = ("judge fit", "candidate maps", "other decodes", "rest", "total", "duels (all parts)")
-KINDS = ("blur-linear", "target", "random-features")
 
 
 class Clock:
@@ -115,7 +115,7 @@ def instrument(generator: Any) -> Clock:
     return clock
 
 
-def child(swipers: int, seed: int) -> dict[str, Any]:
+def child(swipers: int, seed: int, domain: str = "faces") -> dict[str, Any]:
     """In a process importing plgl from the tree under test: CPU seconds by part of one
     `next_cards(10)` and one `recommend(1)` at each checkpoint, per swiper."""
     import numpy as np
@@ -124,15 +124,15 @@ def child(swipers: int, seed: int) -> dict[str, Any]:
     torch.set_num_threads(1)
     import plgl
     from plgl.bench.suites.swipers import _answer
-    from plgl.bench.swipers import swiper
+    from plgl.bench.swipers import KINDS, swiper
 
-    generator = plgl.generators.get("faces")
+    generator = plgl.generators.get(domain)
     clock = instrument(generator)
     out: dict[str, list[dict[str, float]]] = defaultdict(list)
     for index in range(swipers):
         user_seed = seed + index
-        kind = KINDS[index % len(KINDS)]
-        user = swiper("faces", kind, generator, user_seed, n_prior=50)
+        kind = KINDS[domain][index % len(KINDS[domain])]
+        user = swiper(domain, kind, generator, user_seed, n_prior=50)
         rng = np.random.default_rng(20_000 + user_seed)
         with plgl.Engine(generator, seed=user_seed) as engine:
             session = engine.session(f"swiper-{user_seed}")
@@ -150,9 +150,9 @@ def child(swipers: int, seed: int) -> dict[str, Any]:
     return dict(out)
 
 
-def run(src: Path, swipers: int, seed: int) -> dict[str, Any]:
-    """`child(swipers, seed)` in a fresh process importing plgl from `src`."""
-    return run_in_tree(src, "duel_cost", f"child({swipers}, {seed})")
+def run(src: Path, swipers: int, seed: int, domain: str) -> dict[str, Any]:
+    """`child(swipers, seed, domain)` in a fresh process importing plgl from `src`."""
+    return run_in_tree(src, "duel_cost", f"child({swipers}, {seed}, {domain!r})")
 
 
 def main() -> None:
@@ -160,10 +160,11 @@ def main() -> None:
     parser.add_argument("--src", action="append", type=Path, help="source trees (default: src)")
     parser.add_argument("--swipers", type=int, default=6, help="swipers per tree (6)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first swiper (0)")
+    parser.add_argument("--domain", default="faces", help="faces, melodies or molecules")
     args = parser.parse_args()
     sources = [p.resolve() for p in (args.src or [HERE.parent / "src"])]
-    results = {src: run(src, args.swipers, args.seed) for src in sources}
-    print(f"faces; CPU ms per call, median of {args.swipers} swipers (torch on one thread)")
+    results = {src: run(src, args.swipers, args.seed, args.domain) for src in sources}
+    print(f"{args.domain}; CPU ms per call, median of {args.swipers} swipers (torch on one thread)")
     print("| call | part | " + " | ".join(str(s) for s in sources) + " |")
     print("|---|---|" + "---|" * len(sources))
     for call in results[sources[0]]:

@@ -95,10 +95,11 @@ FRESH: dict[str, int] = {"molecules": 64}
 """Prior samples the content judge looks at per batch of duels, per built-in domain (others:
 none); its best whose content is new to the user is a challenger on each duel card, from
 anywhere in the prior rather than near the champion (`fresh`). A molecule's neighbourhood
-runs dry: on 9 of the `swipers` suite's molecules the best molecule shown did not improve from
-60 to 100 answers in 7, while about 100 more were shown, most near the champion. With a fresh
-challenger per card, the favourite rose (docs/learning.md, "Fresh challengers"); on
-melodies it did not."""
+runs dry: on 18 of the `swipers` suite's molecules the best molecule shown was only a few
+hundredths above random search of as many, and in 61% of the runs it did not improve from 60
+to 100 answers while about 100 more were shown, most near the champion. With a fresh
+challenger a card, For-you and the favourite rose at 60 and 100 answers (docs/learning.md,
+"Fresh challengers"); on melodies, whose feed beats random search by about 0.1, For-you fell."""
 SHORTLIST = 16
 """Per duel, the judge's best 1/SHORTLIST of the candidates are short-listed (2 per duel of 32,
 as 4 of 64 were) and the challengers chosen among them for diversity: the share, not the
@@ -211,7 +212,8 @@ def duel(
     grounding: Grounding, model: Any, n: int, n_ratings: int, rng: np.random.Generator
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """The champion (d,) of a user's `grounding` (None before anything was rated positively)
-    and (m <= n, d) challengers for it: rivals (`rivals`), up to half of them, and new
+    and (m <= n, d) challengers for it: rivals (`rivals`), up to half of them, one a card from
+    anywhere in the prior where the domain has `FRESH` samples (`fresh`), and new
     latents near the champion that the content judge (or, without one, the posterior mean)
     rates highest, within a radius that shrinks while the champion keeps winning, each of
     content other than the champion's, diverse (`challengers`)."""
@@ -236,9 +238,8 @@ def duel(
         judged = pool @ np.asarray(model.coef_)
     ranked = np.argsort(-judged, kind="stable")[: -(-n * DUEL_CANDIDATES // SHORTLIST)]
     found = rivals(grounding, model, champion, (n + 1) // 2)
-    found = np.vstack(
-        [found, fresh(grounding, champion, min(-(-n // (DUEL_CARD - 1)), n - len(found)), rng)]
-    )
+    cards = -(-n // (DUEL_CARD - 1))  # one fresh challenger a card, where the domain has them
+    found = np.vstack([found, fresh(grounding, champion, min(cards, n - len(found)), rng)])
     picks = ranked[challengers(grounding, pool[ranked], champion, n - len(found))]
     if judge is not None and maps is not None and len(picks):
         judge.remember(pool[picks], maps[picks])  # shown now, rated next: mapped once

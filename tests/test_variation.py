@@ -64,10 +64,12 @@ def test_a_molecule_variation_is_content_never_shown_to_the_user(
     # The judge on the decoder's soft tokens, which is unsure enough after 3 batches to rank
     # new molecules among its best 8 (the atom-pair judge ranks the champion's own first).
     monkeypatch.setattr(molecules, "judge_features", partial(Generator.judge_features, molecules))
-    engine = plgl.Engine(molecules, seed=2)  # seed 1: no variation since every liked item duels
+    # A scenario in which For-you makes a variation: none at seed 1 since every liked item
+    # duels, none at seed 2 since one challenger a card is a fresh molecule (`FRESH`).
+    engine = plgl.Engine(molecules, seed=3)
     assert engine.for_you == "judged"
     session = engine.session("u")
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(3)
     direction = rng.standard_normal(molecules.latent_dim)
     _rate(session, direction, 3)
     grounding = session._grounding

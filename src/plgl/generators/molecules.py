@@ -136,8 +136,13 @@ def _atom_pairs() -> Any:
     return rdFingerprintGenerator.GetAtomPairGenerator(fpSize=JUDGE_BITS)
 
 
+@functools.lru_cache(maxsize=8192)  # about 200 bytes each
 def canonical_smiles(selfies: str) -> str:
-    """RDKit canonical SMILES of a SELFIES string."""
+    """RDKit canonical SMILES of a SELFIES string.
+
+    Remembered: latents near one another often decode to the same string, and reading it
+    (SELFIES' decoder, then RDKit) costs more than the decoder network's pass.
+    """
     mol = Chem.MolFromSmiles(sf.decoder(selfies))
     if mol is None:  # SELFIES promises this cannot happen; say so if it ever does
         raise InvalidInputError(f"SELFIES {selfies!r} decoded to a molecule RDKit rejects")

@@ -12,7 +12,7 @@ import redis
 from helpers import rate
 
 import plgl
-from plgl.engine import HotSessions
+from plgl.hot_sessions import HotSessions
 from plgl.storage import SQLiteStorage
 from plgl.testing import RedisServer
 

@@ -65,6 +65,26 @@ def test_pair_cards_can_be_turned_off(tmp_path: Path) -> None:
         assert len(client.post("/api/pair", headers=auth).json()["items"]) == 2
 
 
+def test_swipe_cards_only_expire_no_more_unrated_items_than_they_show(tmp_path: Path) -> None:
+    with _app(tmp_path, pair_cards=False, max_unrated_items=8) as client:
+        auth = sign_up(client)
+        first = client.post("/api/cards?n=6", headers=auth).json()["cards"]
+        shown = [card["items"][0]["id"] for card in first]
+
+        def held() -> set[str]:
+            items = client.get("/api/me/export", headers=auth).json()["items"]
+            return {item["id"] for item in items}
+
+        client.post("/api/cards?n=2", headers=auth)  # room for two more: nothing expires
+        assert set(shown) <= held()
+        client.post("/api/cards?n=2", headers=auth)  # at the cap: the two oldest make room
+        assert set(shown[2:]) <= held() and not set(shown[:2]) & held()
+        like = {"item_id": shown[2], "signal": "like"}
+        assert client.post("/api/feedback", headers=auth, json=like).status_code == 200
+        like = {"item_id": shown[1], "signal": "like"}
+        assert client.post("/api/feedback", headers=auth, json=like).status_code == 404
+
+
 def test_pair_cards_setting_reads_the_environment() -> None:
     assert Settings.from_env({"PLGL_PAIR_CARDS": "false"}).pair_cards is False
     assert Settings.from_env({"PLGL_PAIR_CARDS": "1"}).pair_cards is True

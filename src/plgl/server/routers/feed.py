@@ -61,10 +61,11 @@ def next_cards(
 
     A user holds at most `max_unrated_items` shown-but-unrated items: the oldest of those
     expire to make room. A card may hold up to four items, so room for fewer than four gives
-    swipe cards only, and room for `k` items at most `k // 4` cards.
+    swipe cards only, and room for `k` items at most `k // 4` cards; swipes only, a card
+    needs room for one item.
     """
     with allowance.refund_on_error():
-        space = room.make(DUEL_CARD * n)
+        space = room.make(DUEL_CARD * n if settings.pair_cards else n)
         several = settings.pair_cards and space >= DUEL_CARD
         swipes = SWIPES_PER_PAIR if several else None
         # Every card may be a choice card: the cap holds whatever the feed makes.

@@ -55,14 +55,19 @@ def serve(tmp_path: Path, domain: str = "identity", **overrides: Any) -> Iterato
         sock.close()
 
 
-def open_page(chromium: Any, base: str, device: str) -> tuple[Any, Any, list[str]]:
+def open_page(
+    chromium: Any, base: str, device: str, clock: bool = False
+) -> tuple[Any, Any, list[str]]:
     """A browser context on a desktop or a phone (`device` "phone"), its page open at the web
     app `base`, and the page errors and console errors it logs (a test asserts there are none
-    and closes the context)."""
+    and closes the context). With `clock`, the page runs on Playwright's clock (`page.clock`):
+    time flows as usual until the test pauses it."""
     context = chromium.new_context(
         **(PHONE if device == "phone" else DESKTOP), accept_downloads=True
     )
     page = context.new_page()
+    if clock:
+        page.clock.install()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

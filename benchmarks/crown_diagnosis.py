@@ -17,38 +17,28 @@ normalized true utility, medians over the swipers of:
 
 from __future__ import annotations
 
-import argparse
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
-import torch
+from card_swipers import arguments, every_swiper, swiper, through_cards
 
 from plgl.bench import swipers as swiper_kinds
-from plgl.bench.cards import answer
-from plgl.bench.command import parse_seeds
 from plgl.duels import key
-from plgl.engine import Engine
-from plgl.generators import get
 
 STEPS = (30, 60, 100)
 
 
 def run(domain: str, kind: str, seed: int) -> dict[int, dict[str, float]]:
     """One swiper's crown at each of `STEPS` answers."""
-    torch.set_num_threads(1)
-    generator = get(domain)
-    user = swiper_kinds.swiper(domain, kind, generator, seed, n_prior=4000)
-    answers = np.random.default_rng(20_000 + seed)  # the suite's answer stream
+    generator, user = swiper(domain, kind, seed)
     found: dict[int, dict[str, float]] = {}
-    with Engine(generator, seed=seed) as engine:
-        session = engine.session(f"swiper-{seed}")
-        while session.n_ratings < max(STEPS):
-            for card in session.next_cards(10 - session.n_ratings % 10):
-                answer(session, user, card, answers)
-            pick = session.recommend(1)[0]
-            if session.n_ratings in STEPS:
-                found[session.n_ratings] = _crown(session, user, pick.latent)
+
+    def after(session: Any, batch: Any) -> None:
+        pick = session.recommend(1)[0]
+        if session.n_ratings in STEPS:
+            found[session.n_ratings] = _crown(session, user, pick.latent)
+
+    through_cards(generator, user, seed, max(STEPS), after)
     return found
 
 
@@ -76,14 +66,8 @@ def _crown(session: Any, user: Any, pick: np.ndarray) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--domain", required=True, choices=list(swiper_kinds.KINDS))
-    parser.add_argument("--seeds", default="0-3", help="e.g. 0-3")
-    parser.add_argument("--jobs", type=int, default=2, help="processes")
-    args = parser.parse_args()
-    plan = [(k, s) for k in swiper_kinds.KINDS[args.domain] for s in parse_seeds(args.seeds)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(run, *zip(*[(args.domain, k, s) for k, s in plan], strict=True)))
+    args = arguments(__doc__, list(swiper_kinds.KINDS), "0-3")
+    _, runs = every_swiper(run, args.domain, args.seeds, args.jobs)
     for step in STEPS:
         rows = [r[step] for r in runs]
         med = {name: float(np.median([r[name] for r in rows])) for name in rows[0]}

@@ -21,19 +21,12 @@ error), with medians of the values:
 
 from __future__ import annotations
 
-import argparse
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
-import torch
+from card_swipers import arguments, every_swiper, swiper, through_cards
 from scipy.stats import spearmanr
 
-from plgl.bench import swipers as swiper_kinds
-from plgl.bench.cards import answer
-from plgl.bench.command import parse_seeds
-from plgl.engine import Engine
-from plgl.generators import get
 from plgl.making import JUDGED_RADIUS
 from plgl.models import confidence
 from plgl.navigation import trust_candidates, trust_radius
@@ -44,19 +37,15 @@ PICKS = ("judge's pick", "judge's best new", "mean new", "best new")
 
 def run(domain: str, kind: str, seed: int) -> dict[int, dict[str, float]]:
     """One swiper's For-you pool at each of `STEPS` answers where it has a champion."""
-    torch.set_num_threads(1)
-    generator = get(domain)
-    user = swiper_kinds.swiper(domain, kind, generator, seed, n_prior=4000)
-    answers = np.random.default_rng(20_000 + seed)  # the suite's answer stream
+    generator, user = swiper(domain, kind, seed)
     found: dict[int, dict[str, float]] = {}
-    with Engine(generator, seed=seed) as engine:
-        session = engine.session(f"swiper-{seed}")
-        while session.n_ratings < max(STEPS):
-            for card in session.next_cards(10 - session.n_ratings % 10):
-                answer(session, user, card, answers)
-            row = _pool(session, user, seed) if session.n_ratings in STEPS else None
-            if row is not None:
-                found[session.n_ratings] = row
+
+    def after(session: Any, batch: Any) -> None:
+        row = _pool(session, user, seed) if session.n_ratings in STEPS else None
+        if row is not None:
+            found[session.n_ratings] = row
+
+    through_cards(generator, user, seed, max(STEPS), after)
     return found
 
 
@@ -99,14 +88,8 @@ def _pool(session: Any, user: Any, seed: int) -> dict[str, float] | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--domain", required=True, choices=("melodies", "molecules"))
-    parser.add_argument("--seeds", default="0-3", help="e.g. 0-3")
-    parser.add_argument("--jobs", type=int, default=2, help="processes")
-    args = parser.parse_args()
-    plan = [(k, s) for k in swiper_kinds.KINDS[args.domain] for s in parse_seeds(args.seeds)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(run, *zip(*[(args.domain, k, s) for k, s in plan], strict=True)))
+    args = arguments(__doc__, ("melodies", "molecules"), "0-3")
+    _, runs = every_swiper(run, args.domain, args.seeds, args.jobs)
     for step in STEPS:
         rows = [r[step] for r in runs if step in r]
         champion = np.array([r["champion"] for r in rows])

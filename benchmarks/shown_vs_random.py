@@ -13,18 +13,13 @@ than random search; one whose best stops improving has stopped finding better co
 
 from __future__ import annotations
 
-import argparse
-from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
-import torch
+from card_swipers import arguments, every_swiper, swiper, through_cards
 
 from plgl.bench import swipers as swiper_kinds
-from plgl.bench.cards import answer
-from plgl.bench.command import parse_seeds
 from plgl.bench.users import clip_to_ball
-from plgl.engine import Engine
-from plgl.generators import get
 
 STEPS = (30, 60, 100)
 RANDOM_ITEMS = 2000  # prior items decoded for the random-search baseline
@@ -33,40 +28,28 @@ DRAWS = 200  # random subsets averaged per checkpoint
 
 def run(domain: str, kind: str, seed: int) -> dict[int, tuple[int, float, float]]:
     """Per checkpoint: (items shown, best shown, expected best of as many random items)."""
-    torch.set_num_threads(1)
-    generator = get(domain)
-    user = swiper_kinds.swiper(domain, kind, generator, seed, n_prior=4000)
+    generator, user = swiper(domain, kind, seed)
     prior = np.random.default_rng([91_000, seed])
     values = user.normalized(clip_to_ball(prior.standard_normal((RANDOM_ITEMS, user.d))))
     shown: dict[str, np.ndarray] = {}
     out = {}
-    with Engine(generator, seed=seed) as engine:
-        session = engine.session(f"swiper-{seed}")
-        answers = np.random.default_rng(20_000 + seed)
-        while session.n_ratings < max(STEPS):
-            batch = session.next_cards(10 - session.n_ratings % 10)
-            shown.update((item.id, item.latent) for card in batch for item in card)
-            for card in batch:
-                answer(session, user, card, answers)
-            if session.n_ratings in STEPS:
-                n = len(shown)
-                best = float(user.normalized(np.array(list(shown.values()))).max())
-                draws = [
-                    values[prior.choice(len(values), n, replace=False)].max() for _ in range(DRAWS)
-                ]
-                out[session.n_ratings] = (n, best, float(np.mean(draws)))
+
+    def after(session: Any, batch: Any) -> None:
+        shown.update((item.id, item.latent) for card in batch for item in card)
+        if session.n_ratings in STEPS:
+            n = len(shown)
+            best = float(user.normalized(np.array(list(shown.values()))).max())
+            picks = (prior.choice(len(values), n, replace=False) for _ in range(DRAWS))
+            draws = [values[rows].max() for rows in picks]
+            out[session.n_ratings] = (n, best, float(np.mean(draws)))
+
+    through_cards(generator, user, seed, max(STEPS), after)
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--domain", required=True, choices=list(swiper_kinds.KINDS))
-    parser.add_argument("--seeds", default="0-2", help="e.g. 0-8")
-    parser.add_argument("--jobs", type=int, default=2, help="processes")
-    args = parser.parse_args()
-    plan = [(k, s) for k in swiper_kinds.KINDS[args.domain] for s in parse_seeds(args.seeds)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        found = list(pool.map(run, *zip(*[(args.domain, k, s) for k, s in plan], strict=True)))
+    args = arguments(__doc__, list(swiper_kinds.KINDS), "0-2")
+    plan, found = every_swiper(run, args.domain, args.seeds, args.jobs)
     print("swiper | " + " | ".join(f"{s} answers: shown, best shown / random" for s in STEPS))
     for (kind, seed), row in zip(plan, found, strict=True):
         cells = [f"{row[s][0]}, {row[s][1]:.2f} / {row[s][2]:.2f}" for s in STEPS]

@@ -23,7 +23,7 @@ import numpy as np
 from card_swipers import arguments, every_swiper, swiper, through_cards
 
 from plgl.bench import swipers as swiper_kinds
-from plgl.duels import key
+from plgl.ladder import key
 
 STEPS = (30, 60, 100)
 

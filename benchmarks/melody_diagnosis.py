@@ -41,9 +41,9 @@ from scipy.stats import spearmanr
 from plgl import Engine
 from plgl.bench.suites.swipers import _answer
 from plgl.bench.swipers import KINDS, swiper
-from plgl.duels import key
 from plgl.generators.melodies import MelodyGenerator
 from plgl.grounding import Grounding
+from plgl.ladder import key
 from plgl.making import Making, _around
 from plgl.navigation import trust_candidates, trust_radius
 

@@ -5,7 +5,7 @@ import pytest
 
 import plgl
 from plgl.bench.users import LinearUser
-from plgl.duels import Ladder
+from plgl.ladder import Ladder
 from plgl.records import Comparison, event_from_dict
 
 

@@ -15,13 +15,11 @@ from plgl.duels import (
     DUEL_RADIUS,
     DUELS_FROM,
     EVERY_RIVAL,
-    MAX_SHRINK,
-    SHRINK,
-    Ladder,
     duel,
     duels_due,
     rivals,
 )
+from plgl.ladder import MAX_SHRINK, SHRINK, Ladder
 from plgl.models import confidence
 from plgl.navigation import ContentJudge, trust_candidates, trust_radius
 

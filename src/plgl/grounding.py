@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import Ladder, key
 from plgl.errors import InvalidInputError
 from plgl.generators import has_perceptual
 from plgl.history import item_ids
+from plgl.ladder import Ladder, key
 from plgl.making import Making
 from plgl.models import LinearPreference, OnlinePreferenceModel, confidence, is_linear
 from plgl.models.mixture import MixturePreference

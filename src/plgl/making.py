@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from plgl.duels import CANDIDATES, Ladder, key
+from plgl.duels import CANDIDATES
+from plgl.ladder import Ladder, key
 from plgl.navigation import (
     ContentJudge,
     farthest_points,

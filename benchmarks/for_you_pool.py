@@ -14,7 +14,10 @@ error), with medians of the values:
 * "mean new": an average new candidate;
 * "best new": the best new candidate by the true taste (what a perfect judge would pick);
 * the judge's Spearman correlation with the taste over the new candidates, how many are new,
-  and how often one is rated above the champion.
+  and how often one is rated above the champion;
+* the favourite (the best item the swiper rated positively so far, as the suite's) and the
+  share of runs in which each pick is below it: with "best new", how often even a perfect
+  judge of these candidates would show less than the user's own favourite.
 
     OMP_NUM_THREADS=1 nice python benchmarks/for_you_pool.py --domain melodies --seeds 0-7
 """
@@ -66,9 +69,11 @@ def _pool(session: Any, user: Any, seed: int) -> dict[str, float] | None:
     above, scores = judged[1][1:] > judged[1][0], judged[1][1:]
     values = user.normalized(pool) if len(pool) else np.zeros(0)
     base = float(user.normalized(champion[None])[0])
+    favourite = _favourite(user, rated, labels, grounding.pairs())
     if not len(pool):
         return {
             "champion": base,
+            "favourite": favourite,
             **dict.fromkeys(PICKS, base),
             "rho": np.nan,
             "new": 0.0,
@@ -77,6 +82,7 @@ def _pool(session: Any, user: Any, seed: int) -> dict[str, float] | None:
     pick = values[above][np.argmax(scores[above])] if above.any() else base
     return {
         "champion": base,
+        "favourite": favourite,
         "judge's pick": float(pick),
         "judge's best new": float(values[np.argmax(scores)]),
         "mean new": float(values.mean()),
@@ -87,18 +93,36 @@ def _pool(session: Any, user: Any, seed: int) -> dict[str, float] | None:
     }
 
 
+def _favourite(
+    user: Any,
+    rated: np.ndarray,
+    labels: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray] | None,
+) -> float:
+    """The best normalized true value among the items rated positively: liked (rated (n, d)
+    with labels (n,) above 0.5) or chosen (the winners of `pairs`)."""
+    positive = [rated[labels > 0.5]] + ([pairs[0]] if pairs is not None else [])
+    latents = np.vstack(positive)
+    return float(user.normalized(latents).max()) if len(latents) else -np.inf
+
+
 def main() -> None:
     args = arguments(__doc__, ("melodies", "molecules"), "0-3")
     _, runs = every_swiper(run, args.domain, args.seeds, args.jobs)
     for step in STEPS:
         rows = [r[step] for r in runs if step in r]
         champion = np.array([r["champion"] for r in rows])
-        cells = [f"champion {np.median(champion):.2f}"]
+        favourite = np.array([r["favourite"] for r in rows])
+        cells = [f"favourite {np.median(favourite):.2f}", f"champion {np.median(champion):.2f}"]
         for name in PICKS:
             values = np.array([r[name] for r in rows])
             gain = values - champion
             error = gain.std(ddof=1) / np.sqrt(len(gain))
-            cells.append(f"{name} {np.median(values):.2f} ({gain.mean():+.3f} ± {error:.3f})")
+            below = np.mean(values < favourite - 1e-9)
+            cells.append(
+                f"{name} {np.median(values):.2f} ({gain.mean():+.3f} ± {error:.3f}; "
+                f"below the favourite {below:.0%})"
+            )
         rho = np.nanmean([r["rho"] for r in rows])
         new = np.mean([r["new"] for r in rows])
         above = np.mean([r["above"] for r in rows])

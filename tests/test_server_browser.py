@@ -157,6 +157,33 @@ def test_swipe_thirty_then_for_you_match_export_delete(
         context.close()
 
 
+def test_for_you_says_which_tiles_the_user_rated_before(chromium: Any, tmp_path: Path) -> None:
+    """Where For-you shows an item again (the API's source "favourite" or "liked": nothing new
+    was predicted better), its tile says so; new content carries no such badge."""
+    with serve(tmp_path, "identity", pair_cards=False) as base:
+        context, page, problems = open_page(chromium, base, "desktop")
+        _next_card(page, "")
+
+        def shown_again(route: Any) -> None:  # the server's own answer, two sources changed
+            response = route.fetch()
+            body = response.json()
+            body["items"][0]["source"], body["items"][1]["source"] = "favourite", "liked"
+            route.fulfill(response=response, json=body)
+
+        page.route("**/api/recommendations*", shown_again)
+        page.get_by_role("tab", name="For you").click()
+        tiles = page.locator("#foryou-gallery .tile")
+        sync_api.expect(tiles).to_have_count(12)
+        sync_api.expect(tiles.nth(0).locator(".badge")).to_have_text("your favourite")
+        sync_api.expect(tiles.nth(1).locator(".badge")).to_have_text("you liked")
+        sync_api.expect(page.locator("#foryou-gallery .badge")).to_have_count(2)
+        sync_api.expect(tiles.nth(0).locator(".score")).to_have_text(re.compile(r"^\d+% match$"))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "desktop-for-you-again.png"))
+        assert problems == []
+        context.close()
+
+
 @pytest.mark.skipif("faces" not in plgl.generators.available(), reason="no faces generator")
 def test_the_default_domain_shows_faces(chromium: Any, tmp_path: Path) -> None:
     domain = Settings().domain_name()

@@ -592,6 +592,8 @@ async function choose(index) {
 }
 
 // -------------------------------------------------------------- galleries
+// For-you shows an item the user already rated when nothing new is predicted better: say so.
+const SHOWN_AGAIN = { favourite: "your favourite", liked: "you liked" };
 async function fillGallery(gallery, path, caption, body = undefined) {
   const ticket = (gallery.ticket = (gallery.ticket || 0) + 1); // only the latest request shows
   gallery.replaceChildren(el("p", "placeholder", "Making items for you…"));
@@ -603,7 +605,9 @@ async function fillGallery(gallery, path, caption, body = undefined) {
     gallery.items = items;
     gallery.replaceChildren(...items.map((item, i) => {
       const tile = el("figure", "tile");
-      tile.append(mediaBox(item, i + 1));
+      const media = mediaBox(item, i + 1);
+      if (SHOWN_AGAIN[item.source]) media.append(el("span", "badge", SHOWN_AGAIN[item.source]));
+      tile.append(media);
       const text = el("figcaption");
       text.append(el("span", "", `#${i + 1}`), el("span", "score", caption(item)));
       tile.append(text);

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from plgl.grounding import Grounding
 
 DUEL_SHARE = 0.5
-"""Share of the cards of a feed batch that are champion duels, once the user has a like."""
+"""Share of the cards of a feed batch that are champion duels, once the user has a like: 70%
+and 35% were lower on the `swipers` suite's melodies, 70% on its molecules (the swipes and
+pair cards that find new likes still matter; docs/learning.md, "Choice cards")."""
 DUEL_CARD = 4
 """Items on a duel card: the champion and three challengers, of which the user chooses one (one
 answer, `Session.choose`), so that each answer tries three steps of the climb, not one. A
